@@ -3,14 +3,20 @@
 //! own: what it needs to know about the live system comes through the [`catalog::Catalog`] trait.
 
 pub mod ast;
+pub mod attach;
 pub mod catalog;
+pub mod cdefs;
+pub mod check;
 pub mod diag;
+pub mod format;
 pub mod lexer;
 pub mod parser;
+pub mod probe;
 pub mod span;
 pub mod suggest;
 pub mod token;
 pub mod tracepoint_format;
+pub mod types;
 
 pub use diag::{Diagnostic, Severity};
 pub use parser::parse;

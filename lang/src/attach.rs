@@ -1,0 +1,718 @@
+//! Attach points: parsing their text and expanding wildcards through the [`Catalog`].
+
+use crate::catalog::Catalog;
+use crate::diag::Diagnostic;
+use crate::probe::{
+    find_event, ProbeKind, HARDWARE_EVENTS, ITER_KINDS, SOFTWARE_EVENTS, TIME_UNITS,
+};
+use crate::span::Span;
+
+/// One concrete attach point after expansion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attach {
+    pub kind: ProbeKind,
+    /// The expanded name, as the `probe` builtin gives it: `tracepoint:syscalls:sys_enter_read`.
+    pub name: String,
+    pub target: Target,
+}
+
+/// Where an attach point attaches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// BEGIN and END.
+    Special,
+    Tracepoint {
+        category: String,
+        event: String,
+    },
+    RawTracepoint {
+        event: String,
+    },
+    /// kprobe/kretprobe/kfunc/kretfunc.
+    KernelFunction {
+        module: Option<String>,
+        func: String,
+        offset: u64,
+    },
+    /// uprobe/uretprobe: a symbol (with offset) or a raw ELF address in `path`.
+    User {
+        path: String,
+        symbol: Option<String>,
+        address: u64,
+        offset: u64,
+    },
+    Usdt {
+        path: String,
+        provider: String,
+        name: String,
+        arguments: String,
+    },
+    /// profile/interval: `unit` is one of [`TIME_UNITS`].
+    Timer {
+        unit: String,
+        value: u64,
+    },
+    /// software/hardware: the event's canonical name, perf config and sample period.
+    PerfEvent {
+        event: String,
+        config: u64,
+        period: u64,
+    },
+    Watchpoint {
+        address: Option<u64>,
+        func_arg: Option<(String, u8)>,
+        len: u8,
+        mode: String,
+    },
+    Iter {
+        kind: String,
+        pin: Option<String>,
+    },
+}
+
+/// What attach-point resolution needs besides the catalog.
+pub struct AttachContext<'a> {
+    pub catalog: &'a dyn Catalog,
+    pub params: &'a [String],
+    pub pid: Option<u32>,
+}
+
+/// Parses and expands one attach point. Errors are returned as diagnostics at `span`.
+pub fn resolve(text: &str, span: Span, cx: &AttachContext) -> Result<Vec<Attach>, Diagnostic> {
+    let text = substitute_params(text, span, cx.params)?;
+    let fields = split_fields(&text);
+    let provider = fields[0].as_str();
+    let Some(kind) = ProbeKind::from_provider(provider) else {
+        let err = Diagnostic::error(span, format!("Invalid probe type: {provider}"));
+        let err = err.with_suggestion(provider, ProbeKind::all_names());
+        return Err(if provider.contains('*') {
+            err.with_hint("wildcards are accepted inside a probe's fields, not in its provider")
+        } else {
+            err
+        });
+    };
+    let args = &fields[1..];
+    let r = Resolver { kind, span, cx };
+    match kind {
+        ProbeKind::Begin | ProbeKind::End => {
+            r.arity(args, 0, 0)?;
+            Ok(vec![r.one(kind.name().to_string(), Target::Special)])
+        }
+        ProbeKind::Tracepoint => r.tracepoint(args),
+        ProbeKind::RawTracepoint => r.raw_tracepoint(args),
+        ProbeKind::Kprobe | ProbeKind::Kretprobe | ProbeKind::Kfunc | ProbeKind::Kretfunc => {
+            r.kernel_function(args)
+        }
+        ProbeKind::Uprobe | ProbeKind::Uretprobe => r.uprobe(args),
+        ProbeKind::Usdt => r.usdt(args),
+        ProbeKind::Profile | ProbeKind::Interval => r.timer(args),
+        ProbeKind::Software | ProbeKind::Hardware => r.perf_event(args),
+        ProbeKind::Watchpoint | ProbeKind::AsyncWatchpoint => r.watchpoint(args),
+        ProbeKind::Iter => r.iter(args),
+    }
+}
+
+/// Replaces `$N` in attach-point text with positional parameter N.
+fn substitute_params(text: &str, span: Span, params: &[String]) -> Result<String, Diagnostic> {
+    if !text.contains('$') {
+        return Ok(text.to_string());
+    }
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let digits: String = rest[i + 1..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let n: usize = digits.parse().map_err(|_| {
+            Diagnostic::error(
+                span,
+                "'$' in an attach point must be a positional parameter like $1",
+            )
+        })?;
+        let value = n
+            .checked_sub(1)
+            .and_then(|k| params.get(k))
+            .ok_or_else(|| {
+                Diagnostic::error(
+                    span,
+                    format!("attach point uses ${n} but no positional parameter {n} was given"),
+                )
+                .with_hint("pass parameters after the program: scry -e 'PROGRAM' ARG1 ARG2")
+            })?;
+        out.push_str(value);
+        rest = &rest[i + 1 + digits.len()..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Splits on `:` outside double quotes; the quotes are removed.
+fn split_fields(text: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ':' if !quoted => fields.push(String::new()),
+            _ => fields.last_mut().unwrap().push(c),
+        }
+    }
+    fields
+}
+
+/// `*` matches any run of characters (possibly empty); everything else matches itself.
+pub fn glob_match(pattern: &str, s: &str) -> bool {
+    let (p, s) = (pattern.as_bytes(), s.as_bytes());
+    let (mut pi, mut si) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, si));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == s[si] {
+            pi += 1;
+            si += 1;
+        } else if let Some((sp, ss)) = star {
+            pi = sp + 1;
+            si = ss + 1;
+            star = Some((sp, ss + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
+fn is_wild(s: &str) -> bool {
+    s.contains('*')
+}
+
+struct Resolver<'a, 'c> {
+    kind: ProbeKind,
+    span: Span,
+    cx: &'a AttachContext<'c>,
+}
+
+impl Resolver<'_, '_> {
+    fn err(&self, msg: impl Into<String>) -> Diagnostic {
+        Diagnostic::error(self.span, msg)
+    }
+
+    fn one(&self, name: String, target: Target) -> Attach {
+        Attach {
+            kind: self.kind,
+            name,
+            target,
+        }
+    }
+
+    fn arity(&self, args: &[String], min: usize, max: usize) -> Result<(), Diagnostic> {
+        if args.len() < min || args.len() > max {
+            let want = if min == max {
+                format!("{min}")
+            } else {
+                format!("{min} or {max}")
+            };
+            let noun = if max == 1 { "argument" } else { "arguments" };
+            return Err(self
+                .err(format!(
+                    "{} probe type requires {want} {noun}",
+                    self.kind.name()
+                ))
+                .with_hint(usage(self.kind)));
+        }
+        Ok(())
+    }
+
+    fn catalog<T>(&self, r: Result<T, String>) -> Result<T, Diagnostic> {
+        r.map_err(|e| self.err(e))
+    }
+
+    fn tracepoint(&self, args: &[String]) -> Result<Vec<Attach>, Diagnostic> {
+        self.arity(args, 2, 2)?;
+        let (cat, ev) = (&args[0], &args[1]);
+        let cx = self.cx.catalog;
+        if !is_wild(cat) && !is_wild(ev) {
+            if self.catalog(cx.tracepoint_format(cat, ev))?.is_some() {
+                return Ok(vec![self.tracepoint_attach(cat, ev)]);
+            }
+            return Err(self.tracepoint_not_found(cat, ev));
+        }
+        let mut out = Vec::new();
+        for c in self.catalog(cx.tracepoint_categories())? {
+            if !glob_match(cat, &c) {
+                continue;
+            }
+            for e in self.catalog(cx.tracepoint_events(&c))? {
+                if glob_match(ev, &e) {
+                    out.push(self.tracepoint_attach(&c, &e));
+                }
+            }
+        }
+        if out.is_empty() {
+            return Err(self
+                .err(format!("no tracepoints match '{cat}:{ev}'"))
+                .with_hint("list them with: scry -l 'tracepoint:*'"));
+        }
+        Ok(out)
+    }
+
+    fn tracepoint_attach(&self, cat: &str, ev: &str) -> Attach {
+        self.one(
+            format!("tracepoint:{cat}:{ev}"),
+            Target::Tracepoint {
+                category: cat.to_string(),
+                event: ev.to_string(),
+            },
+        )
+    }
+
+    fn tracepoint_not_found(&self, cat: &str, ev: &str) -> Diagnostic {
+        let cx = self.cx.catalog;
+        let err = self.err(format!("tracepoint not found: {cat}:{ev}"));
+        let cats = cx.tracepoint_categories().unwrap_or_default();
+        if cats.iter().any(|c| c == cat) {
+            let events = cx.tracepoint_events(cat).unwrap_or_default();
+            return err.with_suggestion(ev, events.iter().map(String::as_str));
+        }
+        match crate::suggest::closest(cat, cats.iter().map(String::as_str)) {
+            Some(c) => err.with_label(format!("there is no category '{cat}'; did you mean '{c}'?")),
+            None => err.with_hint("list the categories with: scry -l 'tracepoint:*'"),
+        }
+    }
+
+    fn raw_tracepoint(&self, args: &[String]) -> Result<Vec<Attach>, Diagnostic> {
+        self.arity(args, 1, 2)?;
+        let ev = args.last().unwrap();
+        let cx = self.cx.catalog;
+        let mut out = Vec::new();
+        let mut all = Vec::new();
+        for c in self.catalog(cx.tracepoint_categories())? {
+            for e in self.catalog(cx.tracepoint_events(&c))? {
+                if glob_match(ev, &e)
+                    && !out
+                        .iter()
+                        .any(|a: &Attach| a.name.ends_with(&format!(":{e}")))
+                {
+                    out.push(self.one(
+                        format!("rawtracepoint:{e}"),
+                        Target::RawTracepoint { event: e.clone() },
+                    ));
+                }
+                all.push(e);
+            }
+        }
+        if out.is_empty() {
+            return Err(self
+                .err(format!("raw tracepoint not found: {ev}"))
+                .with_suggestion(ev, all.iter().map(String::as_str)));
+        }
+        Ok(out)
+    }
+
+    fn kernel_function(&self, args: &[String]) -> Result<Vec<Attach>, Diagnostic> {
+        let is_func = matches!(self.kind, ProbeKind::Kfunc | ProbeKind::Kretfunc);
+        self.arity(args, 1, if is_func { 2 } else { 1 })?;
+        let module = (args.len() == 2).then(|| args[0].clone());
+        let spec = args.last().unwrap();
+        let (func, offset) = match spec.split_once('+') {
+            Some((f, off)) => {
+                if self.kind != ProbeKind::Kprobe {
+                    return Err(self
+                        .err(format!("{} probes do not take an offset", self.kind.name()))
+                        .with_hint("offsets (fn+0x10) are allowed in kprobe probes only"));
+                }
+                (f.to_string(), self.number(off, "offset")?)
+            }
+            None => (spec.clone(), 0),
+        };
+        let prefix = match &module {
+            Some(m) => format!("{}:{m}:", self.kind.name()),
+            None => format!("{}:", self.kind.name()),
+        };
+        let make = |f: &str| {
+            let suffix = if offset > 0 {
+                format!("+{offset}")
+            } else {
+                String::new()
+            };
+            self.one(
+                format!("{prefix}{f}{suffix}"),
+                Target::KernelFunction {
+                    module: module.clone(),
+                    func: f.to_string(),
+                    offset,
+                },
+            )
+        };
+        let known = self.cx.catalog.kernel_functions();
+        let Ok(known) = known else {
+            if is_wild(&func) {
+                return Err(self.err(known.unwrap_err()));
+            }
+            return Ok(vec![make(&func)]);
+        };
+        if is_wild(&func) {
+            let out: Vec<_> = known
+                .iter()
+                .filter(|k| glob_match(&func, k))
+                .map(|k| make(k))
+                .collect();
+            if out.is_empty() {
+                return Err(self.err(format!("no kernel functions match '{func}'")));
+            }
+            return Ok(out);
+        }
+        if !known.iter().any(|k| *k == func) {
+            return Err(self
+                .err(format!("kernel function '{func}' not found"))
+                .with_suggestion(&func, known.iter().map(String::as_str))
+                .with_hint("list kernel functions with: scry -l 'kprobe:*'"));
+        }
+        Ok(vec![make(&func)])
+    }
+
+    fn number(&self, s: &str, what: &str) -> Result<u64, Diagnostic> {
+        crate::lexer::parse_int(s)
+            .map_err(|_| self.err(format!("invalid {what} '{s}': expected a number")))
+    }
+
+    /// The uprobe/usdt target path, honouring `-p` for the 2-field form.
+    fn binary(&self, target: &str) -> Result<String, Diagnostic> {
+        let kind = self.kind.name();
+        if target.is_empty() && self.cx.pid.is_none() {
+            return Err(self
+                .err(format!(
+                    "{kind} probe needs a binary or library before the function"
+                ))
+                .with_hint(format!("{kind}:/path/to/binary:function, or give -p PID")));
+        }
+        self.catalog(self.cx.catalog.resolve_binary(target, self.cx.pid))
+    }
+
+    fn uprobe(&self, args: &[String]) -> Result<Vec<Attach>, Diagnostic> {
+        let (target, spec) = match args {
+            [f] if self.cx.pid.is_some() => ("", f),
+            [t, f] => (t.as_str(), f),
+            _ => return Err(self.arity(args, 2, 2).unwrap_err()),
+        };
+        let path = self.binary(target)?;
+        let kind = self.kind.name();
+        if let Ok(address) = crate::lexer::parse_int(spec) {
+            return Ok(vec![self.one(
+                format!("{kind}:{path}:{address}"),
+                Target::User {
+                    path,
+                    symbol: None,
+                    address,
+                    offset: 0,
+                },
+            )]);
+        }
+        let (func, offset) = match spec.split_once('+') {
+            Some((f, off)) => {
+                if self.kind != ProbeKind::Uprobe {
+                    return Err(self.err("uretprobe probes do not take an offset"));
+                }
+                (f, self.number(off, "offset")?)
+            }
+            None => (spec.as_str(), 0),
+        };
+        let syms = self.catalog(self.cx.catalog.user_symbols(&path))?;
+        let funcs = syms.iter().filter(|s| s.is_function);
+        let matching: Vec<_> = funcs
+            .clone()
+            .filter(|s| glob_match(func, &s.name))
+            .collect();
+        if matching.is_empty() {
+            let err = self.err(format!("function '{func}' not found in {path}"));
+            return Err(if is_wild(func) {
+                err
+            } else {
+                err.with_suggestion(func, funcs.map(|s| s.name.as_str()))
+            });
+        }
+        let mut out: Vec<Attach> = Vec::new();
+        for s in matching {
+            if out
+                .iter()
+                .any(|a| a.name.ends_with(&format!(":{}", s.name)))
+            {
+                continue;
+            }
+            if offset > 0 && s.size > 0 && offset >= s.size {
+                return Err(self.err(format!(
+                    "offset {offset} is outside function '{}' ({} bytes)",
+                    s.name, s.size
+                )));
+            }
+            let suffix = if offset > 0 {
+                format!("+{offset}")
+            } else {
+                String::new()
+            };
+            out.push(self.one(
+                format!("{kind}:{path}:{}{suffix}", s.name),
+                Target::User {
+                    path: path.clone(),
+                    symbol: Some(s.name.clone()),
+                    address: s.address,
+                    offset,
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    fn usdt(&self, args: &[String]) -> Result<Vec<Attach>, Diagnostic> {
+        let (target, provider, name) = match args {
+            [n] if self.cx.pid.is_some() => ("", "*", n.as_str()),
+            [t, n] => (t.as_str(), "*", n.as_str()),
+            [t, p, n] => (t.as_str(), p.as_str(), n.as_str()),
+            _ => return Err(self.arity(args, 2, 3).unwrap_err()),
+        };
+        let path = self.binary(target)?;
+        let probes = self.catalog(self.cx.catalog.usdt_probes(&path))?;
+        let matching: Vec<_> = probes
+            .iter()
+            .filter(|p| glob_match(provider, &p.provider) && glob_match(name, &p.name))
+            .collect();
+        if matching.is_empty() {
+            return Err(self
+                .err(format!("no USDT probe '{name}' in {path}"))
+                .with_suggestion(name, probes.iter().map(|p| p.name.as_str()))
+                .with_hint(format!("list them with: scry -l 'usdt:{path}:*'")));
+        }
+        let providers: std::collections::BTreeSet<_> =
+            matching.iter().map(|p| &p.provider).collect();
+        if args.len() == 2 && providers.len() > 1 && !is_wild(name) {
+            let list: Vec<_> = providers
+                .iter()
+                .map(|p| format!("usdt:{path}:{p}:{name}"))
+                .collect();
+            return Err(self
+                .err(format!(
+                    "namespace for usdt:{path}:{name} not specified, matched {} probes",
+                    matching.len()
+                ))
+                .with_hint(format!(
+                    "name one of: {}, or use '*' to attach to all",
+                    list.join(", ")
+                )));
+        }
+        let mut out: Vec<Attach> = Vec::new();
+        for p in matching {
+            let full = format!("usdt:{path}:{}:{}", p.provider, p.name);
+            if out.iter().any(|a| a.name == full) {
+                continue;
+            }
+            out.push(self.one(
+                full,
+                Target::Usdt {
+                    path: path.clone(),
+                    provider: p.provider.clone(),
+                    name: p.name.clone(),
+                    arguments: p.arguments.clone(),
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    fn timer(&self, args: &[String]) -> Result<Vec<Attach>, Diagnostic> {
+        self.arity(args, 2, 2)?;
+        let (unit, value) = (&args[0], &args[1]);
+        if !TIME_UNITS.contains(&unit.as_str()) {
+            return Err(self
+                .err(format!("{unit} is not an accepted unit of time"))
+                .with_suggestion(unit, TIME_UNITS.iter().copied())
+                .with_hint("units: hz (per second), s, ms, us"));
+        }
+        let n = self.number(value, "rate")?;
+        if n == 0 {
+            return Err(self.err(format!(
+                "{} rate must be greater than zero",
+                self.kind.name()
+            )));
+        }
+        Ok(vec![self.one(
+            format!("{}:{unit}:{n}", self.kind.name()),
+            Target::Timer {
+                unit: unit.clone(),
+                value: n,
+            },
+        )])
+    }
+
+    fn perf_event(&self, args: &[String]) -> Result<Vec<Attach>, Diagnostic> {
+        self.arity(args, 1, 2)?;
+        let (table, what) = if self.kind == ProbeKind::Software {
+            (SOFTWARE_EVENTS, "software")
+        } else {
+            (HARDWARE_EVENTS, "hardware")
+        };
+        let name = &args[0];
+        if is_wild(name) {
+            return Err(self
+                .err(format!("wildcards are not allowed in {what} probes"))
+                .with_hint(format!("list the events with: scry -l '{what}:*'")));
+        }
+        let Some(event) = find_event(table, name) else {
+            return Err(self
+                .err(format!("{name} is not a {what} probe"))
+                .with_suggestion(
+                    name,
+                    table
+                        .iter()
+                        .flat_map(|e| std::iter::once(e.name).chain(e.alias)),
+                ));
+        };
+        let period = match args.get(1).map(String::as_str) {
+            None | Some("") => event.default_count,
+            Some(c) => self.number(c, "count")?,
+        };
+        if period == 0 {
+            return Err(self.err(format!("{what} probe count must be greater than zero")));
+        }
+        Ok(vec![self.one(
+            format!("{what}:{name}:{period}"),
+            Target::PerfEvent {
+                event: event.name.to_string(),
+                config: event.config,
+                period,
+            },
+        )])
+    }
+
+    fn watchpoint(&self, args: &[String]) -> Result<Vec<Attach>, Diagnostic> {
+        self.arity(args, 3, 3)?;
+        let (what, len, mode) = (&args[0], &args[1], &args[2]);
+        let len_n = self.number(len, "length")?;
+        if ![1, 2, 4, 8].contains(&len_n) {
+            return Err(self.err(format!(
+                "watchpoint length must be 1, 2, 4 or 8 bytes (got {len_n})"
+            )));
+        }
+        let mut sorted: Vec<char> = mode.chars().collect();
+        sorted.sort();
+        sorted.dedup();
+        if sorted.is_empty()
+            || sorted.len() != mode.len()
+            || sorted.iter().any(|c| !"rwx".contains(*c))
+        {
+            return Err(self
+                .err(format!("invalid watchpoint mode '{mode}'"))
+                .with_hint("a mode is a combination of r, w and x, e.g. w or rw"));
+        }
+        if mode.contains('x') && mode.len() > 1 {
+            return Err(self.err("watchpoint mode x cannot be combined with r or w"));
+        }
+        let (address, func_arg) = match what.split_once("+arg") {
+            Some((f, n)) => {
+                let n: u8 = n.parse().ok().filter(|n| *n < 6).ok_or_else(|| {
+                    self.err(format!(
+                        "invalid argument in '{what}': expected fn+argN with N in 0..5"
+                    ))
+                })?;
+                if self.cx.pid.is_none() {
+                    return Err(self
+                        .err("a function watchpoint (fn+argN) needs -p PID or -c CMD")
+                        .with_hint(
+                            "the watched address comes from a function argument of that process",
+                        ));
+                }
+                (None, Some((f.to_string(), n)))
+            }
+            None => (Some(self.number(what, "address")?), None),
+        };
+        Ok(vec![self.one(
+            format!("{}:{what}:{len_n}:{mode}", self.kind.name()),
+            Target::Watchpoint {
+                address,
+                func_arg,
+                len: len_n as u8,
+                mode: mode.clone(),
+            },
+        )])
+    }
+
+    fn iter(&self, args: &[String]) -> Result<Vec<Attach>, Diagnostic> {
+        self.arity(args, 1, 2)?;
+        let kind = &args[0];
+        if !ITER_KINDS.contains(&kind.as_str()) {
+            return Err(self
+                .err(format!("iter {kind} is not a known iterator"))
+                .with_suggestion(kind, ITER_KINDS.iter().copied()));
+        }
+        Ok(vec![self.one(
+            format!("iter:{kind}"),
+            Target::Iter {
+                kind: kind.clone(),
+                pin: args.get(1).cloned(),
+            },
+        )])
+    }
+}
+
+/// The accepted forms of an attach point of this kind, for hints.
+fn usage(kind: ProbeKind) -> &'static str {
+    match kind {
+        ProbeKind::Begin | ProbeKind::End => "BEGIN and END take no fields",
+        ProbeKind::Tracepoint => {
+            "tracepoint:CATEGORY:EVENT, e.g. tracepoint:syscalls:sys_enter_openat"
+        }
+        ProbeKind::RawTracepoint => "rawtracepoint:EVENT, e.g. rawtracepoint:sched_switch",
+        ProbeKind::Kprobe => "kprobe:FUNCTION or kprobe:FUNCTION+OFFSET",
+        ProbeKind::Kretprobe => "kretprobe:FUNCTION",
+        ProbeKind::Kfunc | ProbeKind::Kretfunc => "kfunc:FUNCTION or kfunc:MODULE:FUNCTION",
+        ProbeKind::Uprobe => {
+            "uprobe:BINARY:FUNCTION, uprobe:BINARY:FUNCTION+OFFSET or uprobe:BINARY:ADDRESS"
+        }
+        ProbeKind::Uretprobe => "uretprobe:BINARY:FUNCTION",
+        ProbeKind::Usdt => "usdt:BINARY:NAME or usdt:BINARY:PROVIDER:NAME",
+        ProbeKind::Profile => "profile:UNIT:N with UNIT one of hz, s, ms, us, e.g. profile:hz:99",
+        ProbeKind::Interval => "interval:UNIT:N with UNIT one of hz, s, ms, us, e.g. interval:s:1",
+        ProbeKind::Software => "software:EVENT or software:EVENT:COUNT",
+        ProbeKind::Hardware => "hardware:EVENT or hardware:EVENT:COUNT",
+        ProbeKind::Watchpoint | ProbeKind::AsyncWatchpoint => {
+            "watchpoint:ADDRESS:LENGTH:MODE or watchpoint:FUNCTION+argN:LENGTH:MODE"
+        }
+        ProbeKind::Iter => "iter:task, iter:task_file or iter:task_vma",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globbing() {
+        assert!(glob_match("sys_enter_*", "sys_enter_read"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a*b*c", "axxbyyc"));
+        assert!(!glob_match("a*b", "axxc"));
+        assert!(glob_match("block_rq_i*", "block_rq_issue"));
+        assert!(!glob_match("vfs_read", "vfs_readv"));
+    }
+
+    #[test]
+    fn fields_respect_quotes() {
+        assert_eq!(
+            split_fields("uprobe:/bin/x:\"a:b\""),
+            ["uprobe", "/bin/x", "a:b"]
+        );
+        assert_eq!(split_fields("BEGIN"), ["BEGIN"]);
+    }
+
+    #[test]
+    fn params_substitute() {
+        let p = vec!["/bin/ls".to_string(), "10".to_string()];
+        assert_eq!(
+            substitute_params("i:ms:$2", Span::default(), &p).unwrap(),
+            "i:ms:10"
+        );
+        assert!(substitute_params("i:ms:$3", Span::default(), &p).is_err());
+    }
+}

@@ -1,0 +1,1041 @@
+//! Checking calls: every function of the language, aggregations included.
+
+use super::Checker;
+use crate::ast::{Expr, ExprKind};
+use crate::diag::Diagnostic;
+use crate::format;
+use crate::probe::ProbeKind;
+use crate::span::Span;
+use crate::types::{Agg, StackMode, Type};
+
+/// Every function name, for "did you mean".
+pub const FUNCTION_NAMES: &[&str] = &[
+    "printf",
+    "print",
+    "time",
+    "strftime",
+    "join",
+    "str",
+    "buf",
+    "ksym",
+    "usym",
+    "kaddr",
+    "uaddr",
+    "reg",
+    "ntop",
+    "pton",
+    "macaddr",
+    "bswap",
+    "cgroupid",
+    "cgroup_path",
+    "strerror",
+    "strncmp",
+    "strcontains",
+    "sizeof",
+    "system",
+    "cat",
+    "signal",
+    "override",
+    "exit",
+    "kstack",
+    "ustack",
+    "kptr",
+    "uptr",
+    "path",
+    "unwatch",
+    "debugf",
+    "delete",
+    "clear",
+    "zero",
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "stats",
+    "hist",
+    "lhist",
+    "skboutput",
+];
+
+/// x86-64 `pt_regs` fields accepted by `reg()`.
+pub const REGISTERS: &[&str] = &[
+    "r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx", "si", "di",
+    "orig_ax", "ip", "cs", "flags", "sp", "ss",
+];
+
+const STACK_LIMIT_MAX: u64 = 1024;
+
+impl Checker<'_> {
+    pub(super) fn call(&mut self, e: &Expr) -> Type {
+        let ExprKind::Call {
+            name,
+            name_span,
+            args,
+        } = &e.kind
+        else {
+            return Type::None;
+        };
+        let c = Call {
+            name,
+            span: e.span,
+            name_span: *name_span,
+            args,
+        };
+        match name.as_str() {
+            "printf" | "system" | "cat" | "debugf" => {
+                if name == "system" {
+                    self.need_unsafe(&c);
+                }
+                self.printf_like(&c, e)
+            }
+            "print" => self.print(&c),
+            "time" => {
+                self.arity(&c, 0, 1);
+                if let Some(a) = args.first() {
+                    self.literal_string(a, "time", "format");
+                }
+                Type::None
+            }
+            "strftime" => {
+                if self.arity(&c, 2, 2) {
+                    self.literal_string(&args[0], "strftime", "format");
+                    self.int_arg(&c, 1);
+                }
+                Type::Timestamp
+            }
+            "join" => {
+                if self.arity(&c, 1, 2) {
+                    self.int_or_pointer_arg(&c, 0);
+                    if let Some(sep) = args.get(1) {
+                        self.literal_string(sep, "join", "separator");
+                    }
+                }
+                Type::None
+            }
+            "str" => self.str_call(&c),
+            "buf" => self.buf_call(&c),
+            "ksym" | "usym" => {
+                if self.arity(&c, 1, 1) {
+                    self.int_or_pointer_arg(&c, 0);
+                }
+                if name == "ksym" {
+                    Type::Ksym
+                } else {
+                    Type::Usym
+                }
+            }
+            "kaddr" => {
+                if self.arity(&c, 1, 1) {
+                    self.literal_string(&args[0], "kaddr", "symbol");
+                }
+                Type::U64
+            }
+            "uaddr" => {
+                if self.arity(&c, 1, 1) {
+                    self.literal_string(&args[0], "uaddr", "symbol");
+                }
+                self.only_in(
+                    &c,
+                    &[ProbeKind::Uprobe, ProbeKind::Uretprobe, ProbeKind::Usdt],
+                );
+                Type::U64
+            }
+            "reg" => {
+                if self.arity(&c, 1, 1) {
+                    if let Some(r) = self.literal_string(&args[0], "reg", "register name") {
+                        if !REGISTERS.contains(&r.as_str()) {
+                            let d = Diagnostic::error(
+                                args[0].span,
+                                format!(
+                                    "'{r}' is not a valid register on this architecture (x86_64)"
+                                ),
+                            )
+                            .with_suggestion(&r, REGISTERS.iter().copied());
+                            self.error(d);
+                        }
+                    }
+                }
+                self.only_in(
+                    &c,
+                    &[
+                        ProbeKind::Kprobe,
+                        ProbeKind::Kretprobe,
+                        ProbeKind::Uprobe,
+                        ProbeKind::Uretprobe,
+                        ProbeKind::Usdt,
+                        ProbeKind::Profile,
+                        ProbeKind::Interval,
+                        ProbeKind::Software,
+                        ProbeKind::Hardware,
+                    ],
+                );
+                Type::U64
+            }
+            "ntop" => {
+                if self.arity(&c, 1, 2) {
+                    for i in 0..args.len() {
+                        let t = self.expr(&args[i]);
+                        let ok = t.is_int() || matches!(&t, Type::Array { len: 4 | 16, .. });
+                        if !ok && t != Type::None {
+                            self.err(args[i].span, format!("ntop() expects an integer or an array of 4 or 16 bytes, got '{t}'"));
+                        }
+                    }
+                }
+                Type::Inet
+            }
+            "pton" => {
+                if self.arity(&c, 1, 1) {
+                    if let Some(a) = self.literal_string(&args[0], "pton", "address") {
+                        let len = if a.parse::<std::net::Ipv4Addr>().is_ok() {
+                            4
+                        } else if a.parse::<std::net::Ipv6Addr>().is_ok() {
+                            16
+                        } else {
+                            self.err(
+                                args[0].span,
+                                format!("pton() expects an IPv4 or IPv6 address, got \"{a}\""),
+                            );
+                            4
+                        };
+                        return Type::Array {
+                            of: Box::new(Type::Int {
+                                bits: 8,
+                                signed: false,
+                            }),
+                            len,
+                        };
+                    }
+                }
+                Type::None
+            }
+            "macaddr" => {
+                if self.arity(&c, 1, 1) {
+                    let t = self.expr(&args[0]);
+                    let ok = matches!(&t, Type::Array { len: 6, .. })
+                        || matches!(&t, Type::Pointer { .. })
+                        || t.is_int();
+                    if !ok && t != Type::None {
+                        self.err(args[0].span, "macaddr() argument must be 6 bytes in size");
+                    }
+                }
+                Type::Macaddr
+            }
+            "bswap" => {
+                if self.arity(&c, 1, 1) {
+                    let t = self.expr(&args[0]);
+                    if let Type::Int { bits, .. } = t {
+                        return Type::Int {
+                            bits,
+                            signed: false,
+                        };
+                    }
+                    if t != Type::None {
+                        self.err(
+                            args[0].span,
+                            format!("bswap() expects an integer, got '{t}'"),
+                        );
+                    }
+                }
+                Type::None
+            }
+            "cgroupid" => {
+                if self.arity(&c, 1, 1) {
+                    self.literal_string(&args[0], "cgroupid", "path");
+                }
+                Type::U64
+            }
+            "cgroup_path" => {
+                if self.arity(&c, 1, 2) {
+                    self.int_arg(&c, 0);
+                    if let Some(f) = args.get(1) {
+                        self.literal_string(f, "cgroup_path", "filter");
+                    }
+                }
+                Type::CgroupPath
+            }
+            "strerror" => {
+                if self.arity(&c, 1, 1) {
+                    self.int_arg(&c, 0);
+                }
+                Type::Strerror
+            }
+            "strncmp" => {
+                if self.arity(&c, 3, 3) {
+                    self.string_arg(&c, 0);
+                    self.string_arg(&c, 1);
+                    self.expr(&args[2]);
+                    if !matches!(args[2].kind, ExprKind::Int(_)) {
+                        self.err(
+                            args[2].span,
+                            "strncmp() expects an integer literal as its third argument",
+                        );
+                    }
+                }
+                Type::U64
+            }
+            "strcontains" => {
+                if self.arity(&c, 2, 2) {
+                    self.string_arg(&c, 0);
+                    self.string_arg(&c, 1);
+                }
+                Type::U64
+            }
+            "sizeof" => {
+                if self.arity(&c, 1, 1) {
+                    self.expr(&args[0]);
+                }
+                Type::U64
+            }
+            "signal" => {
+                self.need_unsafe(&c);
+                if self.arity(&c, 1, 1) {
+                    self.signal_arg(&args[0]);
+                }
+                self.not_in_special(&c);
+                Type::None
+            }
+            "override" => {
+                self.need_unsafe(&c);
+                if self.arity(&c, 1, 1) {
+                    self.int_arg(&c, 0);
+                }
+                self.only_in(&c, &[ProbeKind::Kprobe]);
+                Type::None
+            }
+            "exit" => {
+                self.arity(&c, 0, 0);
+                Type::None
+            }
+            "kstack" | "ustack" => self.stack_call(&c),
+            "kptr" | "uptr" => {
+                if self.arity(&c, 1, 1) {
+                    let t = self.expr(&args[0]);
+                    if let Type::Pointer { to, .. } = t {
+                        let space = if name == "kptr" {
+                            crate::types::AddrSpace::Kernel
+                        } else {
+                            crate::types::AddrSpace::User
+                        };
+                        return Type::Pointer { to, space };
+                    }
+                    return t;
+                }
+                Type::None
+            }
+            "path" => {
+                if self.arity(&c, 1, 1) {
+                    self.expr(&args[0]);
+                }
+                self.only_in(&c, &[ProbeKind::Kfunc, ProbeKind::Kretfunc]);
+                Type::Str(self.opts.strlen)
+            }
+            "unwatch" => {
+                if self.arity(&c, 1, 1) {
+                    self.int_or_pointer_arg(&c, 0);
+                }
+                Type::None
+            }
+            "delete" => self.map_op(&c, true),
+            "clear" | "zero" => self.map_op(&c, false),
+            "skboutput" => {
+                self.err(c.name_span, "skboutput() is not supported by scry");
+                Type::None
+            }
+            agg if super::stmt::AGGREGATIONS.contains(&agg) => {
+                for a in args {
+                    self.expr(a);
+                }
+                self.error(
+                    Diagnostic::error(c.span, format!("{agg}() should be assigned to a map"))
+                        .with_hint(format!(
+                        "aggregations live in maps, e.g. @x = {agg}(...) or @x[key] = {agg}(...)"
+                    )),
+                );
+                Type::None
+            }
+            other => {
+                for a in args {
+                    self.expr(a);
+                }
+                let d = Diagnostic::error(c.name_span, format!("Unknown function: {other}"))
+                    .with_suggestion(other, FUNCTION_NAMES.iter().copied());
+                self.error(d);
+                Type::None
+            }
+        }
+    }
+
+    fn need_unsafe(&mut self, c: &Call) {
+        if !self.opts.unsafe_mode {
+            self.error(
+                Diagnostic::error(
+                    c.name_span,
+                    format!("{}() is an unsafe function being used in safe mode", c.name),
+                )
+                .with_hint("run with --unsafe to allow it"),
+            );
+        }
+    }
+
+    /// Checks the argument count; `false` means the arguments were not checked.
+    fn arity(&mut self, c: &Call, min: usize, max: usize) -> bool {
+        let n = c.args.len();
+        if n >= min && n <= max {
+            return true;
+        }
+        for a in c.args {
+            self.expr(a);
+        }
+        let want = match (min, max) {
+            (0, 0) => "no arguments".to_string(),
+            (a, b) if a == b => format!("{a} argument{}", if a == 1 { "" } else { "s" }),
+            (a, b) if b == a + 1 => format!("{a} or {b} arguments"),
+            (a, b) => format!("{a} to {b} arguments"),
+        };
+        self.err(
+            c.span,
+            format!("{}() requires {want} ({n} provided)", c.name),
+        );
+        false
+    }
+
+    /// Reports use outside the given probe kinds.
+    fn only_in(&mut self, c: &Call, allowed: &[ProbeKind]) {
+        for k in self.kinds() {
+            if !allowed.contains(&k) {
+                let names: Vec<&str> = allowed.iter().map(|k| k.name()).collect();
+                self.err(
+                    c.name_span,
+                    format!(
+                        "{}() can not be used with '{}' probes; it needs one of: {}",
+                        c.name,
+                        k.name(),
+                        names.join(", ")
+                    ),
+                );
+                return;
+            }
+        }
+    }
+
+    fn not_in_special(&mut self, c: &Call) {
+        for k in self.kinds() {
+            if matches!(k, ProbeKind::Begin | ProbeKind::End) {
+                self.err(
+                    c.name_span,
+                    format!("{} can not be used with \"{}\" probes", c.name, k.name()),
+                );
+                return;
+            }
+        }
+    }
+
+    fn int_arg(&mut self, c: &Call, i: usize) {
+        let t = self.expr(&c.args[i]);
+        if !t.is_int() && !self.is_int_agg(&t) && t != Type::None {
+            self.err(
+                c.args[i].span,
+                format!(
+                    "{}() expects an integer as argument {}, got '{t}'",
+                    c.name,
+                    i + 1
+                ),
+            );
+        }
+    }
+
+    fn int_or_pointer_arg(&mut self, c: &Call, i: usize) {
+        let t = self.expr(&c.args[i]);
+        if !t.is_int() && !t.is_pointer() && t != Type::None {
+            self.err(
+                c.args[i].span,
+                format!(
+                    "{}() expects an integer or pointer as argument {}, got '{t}'",
+                    c.name,
+                    i + 1
+                ),
+            );
+        }
+    }
+
+    fn string_arg(&mut self, c: &Call, i: usize) {
+        let t = self.expr(&c.args[i]);
+        if !t.is_str() && t != Type::None {
+            self.err(
+                c.args[i].span,
+                format!(
+                    "{}() expects a string as argument {}, got '{t}'",
+                    c.name,
+                    i + 1
+                ),
+            );
+        }
+    }
+
+    /// The value of an argument that must be a string literal.
+    fn literal_string(&mut self, e: &Expr, func: &str, what: &str) -> Option<String> {
+        match &e.kind {
+            ExprKind::Str(s) => {
+                self.types[e.id.0 as usize] = Type::Str(s.len() + 1);
+                Some(String::from_utf8_lossy(s).into_owned())
+            }
+            _ => {
+                self.expr(e);
+                self.err(
+                    e.span,
+                    format!("{func}() expects a string literal as its {what}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn printf_like(&mut self, c: &Call, e: &Expr) -> Type {
+        let Some(first) = c.args.first() else {
+            self.err(
+                c.span,
+                format!("{}() requires at least 1 argument (0 provided)", c.name),
+            );
+            return Type::None;
+        };
+        let Some(fmt) = self.literal_string(first, c.name, "format") else {
+            return Type::None;
+        };
+        let rest = &c.args[1..];
+        let types: Vec<Type> = rest.iter().map(|a| self.expr(a)).collect();
+        if c.name == "debugf" {
+            self.warn(
+                c.name_span,
+                "debugf() writes to the kernel's trace_pipe and is for debugging only",
+            );
+            if rest.len() > 3 {
+                self.err(
+                    c.span,
+                    "debugf() takes at most 3 arguments after the format",
+                );
+            }
+        }
+        if rest.len() > 128 {
+            self.err(
+                c.span,
+                format!("{}() takes at most 128 arguments after the format", c.name),
+            );
+        }
+        let pieces = match format::parse(&fmt) {
+            Ok(p) => p,
+            Err(fe) => {
+                let span = format_span(first, fe.start, fe.end);
+                self.error(
+                    Diagnostic::error(span, fe.message)
+                        .with_hint("specifiers: %s %c %d %i %u %o %x %X %p %r %rx %rh, with flags, width, precision and h/l/ll"),
+                );
+                return Type::None;
+            }
+        };
+        let specs: Vec<_> = format::specs(&pieces).collect();
+        if specs.len() > rest.len() {
+            self.err(
+                c.span,
+                format!(
+                    "{}: Not enough arguments for format string ({} supplied, {} expected)",
+                    c.name,
+                    rest.len(),
+                    specs.len()
+                ),
+            );
+        } else if specs.len() < rest.len() {
+            self.err(
+                rest[specs.len()].span.to(rest[rest.len() - 1].span),
+                format!(
+                    "{}: Too many arguments for format string ({} supplied, {} expected)",
+                    c.name,
+                    rest.len(),
+                    specs.len()
+                ),
+            );
+        }
+        for ((spec, t), arg) in specs.iter().zip(&types).zip(rest) {
+            if *t == Type::None {
+                continue;
+            }
+            let ok = if spec.wants_int() {
+                t.is_int() || t.is_pointer() || self.is_int_agg(t)
+            } else if matches!(spec.conv, format::Conv::Str) {
+                t.prints_as_string() || matches!(t, Type::Tuple(_) | Type::Array { .. })
+            } else {
+                matches!(t, Type::Buffer(_) | Type::Str(_))
+            };
+            if !ok {
+                let want = if spec.wants_int() {
+                    "integer"
+                } else if matches!(spec.conv, format::Conv::Str) {
+                    "string"
+                } else {
+                    "buffer"
+                };
+                let supplied = if t.is_int() {
+                    "integer".to_string()
+                } else {
+                    t.to_string()
+                };
+                let text = &fmt.get(spec.start..spec.end).unwrap_or("%");
+                self.error(
+                    Diagnostic::error(arg.span, format!("{}: {text} specifier expects a value of type {want} ({supplied} supplied)", c.name))
+                        .with_note(format_span(first, spec.start, spec.end), "specifier here"),
+                );
+            }
+        }
+        self.formats.insert(e.id, pieces);
+        Type::None
+    }
+
+    fn print(&mut self, c: &Call) -> Type {
+        if !self.arity(c, 1, 3) {
+            return Type::None;
+        }
+        let first = &c.args[0];
+        if let ExprKind::Map { name, keys } = &first.kind {
+            if !keys.is_empty() {
+                self.map_keys(name, keys, first.span);
+                if c.args.len() > 1 {
+                    self.err(
+                        first.span,
+                        "The map passed to print() should not be indexed by a key",
+                    );
+                    return Type::None;
+                }
+                let t = self.map_value(name, first);
+                self.types[first.id.0 as usize] = t;
+                return Type::None;
+            }
+            let t = self.map_value(name, first);
+            self.types[first.id.0 as usize] = t.clone();
+            for i in 1..c.args.len() {
+                self.int_arg(c, i);
+            }
+            if c.args.len() > 1 && matches!(t, Type::Agg(Agg::Stats { .. })) {
+                self.warn(
+                    c.span,
+                    "print() top and div arguments are ignored for stats maps",
+                );
+            }
+            return Type::None;
+        }
+        if c.args.len() > 1 {
+            self.err(
+                c.span,
+                "print() takes top and div arguments only with a map",
+            );
+        }
+        let t = self.expr(first);
+        if matches!(t, Type::Args | Type::Record(_) | Type::DataLoc) {
+            self.err(
+                first.span,
+                format!("print() can not print a value of type '{t}'"),
+            );
+        }
+        if self.loop_depth > 0 {
+            self.warn(
+                c.span,
+                "print() in a loop: each call sends a record to user space",
+            );
+        }
+        Type::None
+    }
+
+    fn map_value(&mut self, name: &str, e: &Expr) -> Type {
+        match self.maps.get(name) {
+            Some(m) => m.value.clone(),
+            None => {
+                if self.report {
+                    let known: Vec<String> = self.maps.keys().map(|k| format!("@{k}")).collect();
+                    let d = Diagnostic::error(e.span, format!("Undefined map: @{name}"))
+                        .with_suggestion(&format!("@{name}"), known.iter().map(String::as_str));
+                    self.error(d);
+                }
+                Type::None
+            }
+        }
+    }
+
+    fn map_op(&mut self, c: &Call, delete: bool) -> Type {
+        if !self.arity(c, 1, 1) {
+            return Type::None;
+        }
+        let arg = &c.args[0];
+        let ExprKind::Map { name, keys } = &arg.kind else {
+            self.expr(arg);
+            self.err(arg.span, format!("{}() expects a map argument", c.name));
+            return Type::None;
+        };
+        if delete {
+            let t = self.expr(arg);
+            let _ = t;
+            if keys.is_empty() {
+                if let Some(m) = self.maps.get(name) {
+                    if !m.keys.is_empty() {
+                        let n = m.keys.len();
+                        self.error(
+                            Diagnostic::error(arg.span, format!("delete() of @{name} needs its key: the map has {n} key(s)"))
+                                .with_hint(format!("delete one entry with delete(@{name}[key]), all of them with clear(@{name})")),
+                        );
+                    }
+                }
+            }
+        } else {
+            if !keys.is_empty() {
+                self.map_keys(name, keys, arg.span);
+                self.err(
+                    arg.span,
+                    format!(
+                        "The map passed to {}() should not be indexed by a key",
+                        c.name
+                    ),
+                );
+            }
+            let t = self.map_value(name, arg);
+            self.types[arg.id.0 as usize] = t;
+        }
+        Type::None
+    }
+
+    fn str_call(&mut self, c: &Call) -> Type {
+        let strlen = self.opts.strlen;
+        if !self.arity(c, 1, 2) {
+            return Type::Str(strlen);
+        }
+        let a = &c.args[0];
+        let t = match &a.kind {
+            ExprKind::Param(n) => {
+                let v = self
+                    .opts
+                    .params
+                    .get(*n as usize - 1)
+                    .cloned()
+                    .unwrap_or_default();
+                self.types[a.id.0 as usize] = Type::Str(v.len() + 1);
+                return Type::Str((v.len() + 1).max(1));
+            }
+            ExprKind::Binary { lhs, rhs, .. } if matches!(lhs.kind, ExprKind::Param(_)) => {
+                if let (ExprKind::Param(n), ExprKind::Int(off)) = (&lhs.kind, &rhs.kind) {
+                    let v = self
+                        .opts
+                        .params
+                        .get(*n as usize - 1)
+                        .cloned()
+                        .unwrap_or_default();
+                    if *off as usize > v.len() {
+                        self.err(a.span, format!("only addition of a single constant less or equal to the length of ${n} (which is {}) is allowed inside str()", v.len()));
+                    }
+                    self.types[a.id.0 as usize] = Type::Str(v.len() + 1);
+                    return Type::Str(v.len() + 1 - (*off as usize).min(v.len()));
+                }
+                self.expr(a)
+            }
+            _ => self.expr(a),
+        };
+        let ok = t.is_int()
+            || t.is_pointer()
+            || t.is_str()
+            || matches!(t, Type::DataLoc | Type::None | Type::Array { .. });
+        if !ok {
+            self.err(
+                a.span,
+                format!("str() expects an integer or a pointer, got '{t}'"),
+            );
+        }
+        let mut size = strlen;
+        if let Some(n) = c.args.get(1) {
+            let nt = self.expr(n);
+            if !nt.is_int() && nt != Type::None {
+                self.err(
+                    n.span,
+                    format!("str() length must be an integer, got '{nt}'"),
+                );
+            }
+            if let ExprKind::Int(len) = n.kind {
+                size = (len as usize + 1).min(strlen);
+            }
+        }
+        if let Type::Str(n) = t {
+            size = size.min(n);
+        }
+        Type::Str(size)
+    }
+
+    fn buf_call(&mut self, c: &Call) -> Type {
+        if !self.arity(c, 1, 2) {
+            return Type::None;
+        }
+        let t = self.expr(&c.args[0]);
+        let mut size = match &t {
+            Type::Array { of, len } => of.size() * *len as usize,
+            _ => 0,
+        };
+        if let Some(n) = c.args.get(1) {
+            self.expr(n);
+            match n.kind {
+                ExprKind::Int(len) => size = len as usize,
+                _ => size = self.opts.strlen,
+            }
+        } else if size == 0 && t != Type::None {
+            self.err(
+                c.span,
+                "buf() needs a length argument unless its first argument is an array",
+            );
+        }
+        if size > self.opts.strlen {
+            self.warn(
+                c.span,
+                format!(
+                    "buf() length {size} exceeds BPFTRACE_STRLEN ({}); truncated",
+                    self.opts.strlen
+                ),
+            );
+            size = self.opts.strlen;
+        }
+        Type::Buffer(size)
+    }
+
+    fn stack_call(&mut self, c: &Call) -> Type {
+        let kernel = c.name == "kstack";
+        let mut mode = StackMode::Bpftrace;
+        let mut limit = super::DEFAULT_STACK_LIMIT;
+        if self.arity(c, 0, 2) {
+            for (i, a) in c.args.iter().enumerate() {
+                match &a.kind {
+                    ExprKind::Ident(m) if i == 0 && (m == "bpftrace" || m == "perf") => {
+                        mode = if m == "perf" {
+                            StackMode::Perf
+                        } else {
+                            StackMode::Bpftrace
+                        };
+                    }
+                    ExprKind::Int(n) if i + 1 == c.args.len() => {
+                        if *n > STACK_LIMIT_MAX {
+                            self.err(
+                                a.span,
+                                format!("limit shouldn't exceed {STACK_LIMIT_MAX}, {n} given"),
+                            );
+                        }
+                        limit = (*n).min(STACK_LIMIT_MAX) as u32;
+                    }
+                    ExprKind::Ident(m) => {
+                        let d = Diagnostic::error(a.span, format!("{m} is not a valid stack mode"))
+                            .with_suggestion(m, ["bpftrace", "perf"])
+                            .with_hint("modes: bpftrace, perf");
+                        self.error(d);
+                    }
+                    _ => {
+                        self.expr(a);
+                        self.err(a.span, format!("{}() expects a mode (bpftrace or perf) and/or an integer literal limit", c.name));
+                    }
+                }
+            }
+        }
+        if kernel {
+            Type::KStack { mode, limit }
+        } else {
+            Type::UStack { mode, limit }
+        }
+    }
+
+    fn signal_arg(&mut self, a: &Expr) {
+        match &a.kind {
+            ExprKind::Str(s) => {
+                let name = String::from_utf8_lossy(s).to_string();
+                self.types[a.id.0 as usize] = Type::Str(s.len() + 1);
+                if signal_number(&name).is_none() {
+                    self.err(a.span, format!("Invalid string for signal: {name}"));
+                }
+            }
+            ExprKind::Int(n) => {
+                self.types[a.id.0 as usize] = Type::I64;
+                if !(1..=64).contains(n) {
+                    self.err(
+                        a.span,
+                        format!("Invalid signal number: {n}; signals are 1 to 64"),
+                    );
+                }
+            }
+            _ => {
+                let t = self.expr(a);
+                if !t.is_int() && t != Type::None {
+                    self.err(a.span, "signal() expects a signal name or number");
+                }
+            }
+        }
+    }
+
+    /// Checks an aggregation's arguments and gives its kind.
+    pub(super) fn aggregation(&mut self, name: &str, args: &[Expr], call: &Expr) -> Agg {
+        let c = Call {
+            name,
+            span: call.span,
+            name_span: call.span,
+            args,
+        };
+        let int_arg = |this: &mut Self| -> bool {
+            let t = this.expr(&args[0]);
+            if !t.is_int() && t != Type::None && !this.is_int_agg(&t) {
+                this.err(
+                    args[0].span,
+                    format!("{name}() expects an integer argument, got '{t}'"),
+                );
+            }
+            t.is_signed()
+        };
+        match name {
+            "count" => {
+                if !args.is_empty() {
+                    self.err(
+                        call.span,
+                        format!("count() should take no arguments ({} provided)", args.len()),
+                    );
+                    for a in args {
+                        self.expr(a);
+                    }
+                }
+                Agg::Count
+            }
+            "hist" => {
+                if args.len() != 1 {
+                    self.err(
+                        call.span,
+                        format!("hist() requires one argument ({} provided)", args.len()),
+                    );
+                    for a in args {
+                        self.expr(a);
+                    }
+                } else {
+                    int_arg(self);
+                }
+                Agg::Hist
+            }
+            "lhist" => self.lhist(&c),
+            _ => {
+                if args.len() != 1 {
+                    self.err(
+                        call.span,
+                        format!("{name}() requires one argument ({} provided)", args.len()),
+                    );
+                    for a in args {
+                        self.expr(a);
+                    }
+                    return Agg::Sum { signed: true };
+                }
+                let signed = int_arg(self);
+                match name {
+                    "sum" => Agg::Sum { signed },
+                    "avg" => Agg::Avg { signed },
+                    "min" => Agg::Min { signed },
+                    "max" => Agg::Max { signed },
+                    _ => Agg::Stats { signed },
+                }
+            }
+        }
+    }
+
+    fn lhist(&mut self, c: &Call) -> Agg {
+        let fallback = Agg::Lhist {
+            min: 0,
+            max: 1,
+            step: 1,
+        };
+        if c.args.len() != 4 {
+            self.err(
+                c.span,
+                format!("lhist() requires 4 arguments ({} provided)", c.args.len()),
+            );
+            for a in c.args {
+                self.expr(a);
+            }
+            return fallback;
+        }
+        let t = self.expr(&c.args[0]);
+        if !t.is_int() && t != Type::None {
+            self.err(
+                c.args[0].span,
+                format!("lhist() expects an integer value, got '{t}'"),
+            );
+        }
+        let mut nums = [0i64; 3];
+        for (i, a) in c.args[1..].iter().enumerate() {
+            self.expr(a);
+            nums[i] = match &a.kind {
+                ExprKind::Int(n) => *n as i64,
+                ExprKind::Param(p) => self.param_int(*p, a.span).unwrap_or(0),
+                _ => {
+                    self.err(
+                        a.span,
+                        "lhist() expects a integer literal (integer provided)",
+                    );
+                    return fallback;
+                }
+            };
+        }
+        let [min, max, step] = nums;
+        let span = c.args[1].span.to(c.args[3].span);
+        let problem = if min < 0 {
+            Some("lhist() min must be non-negative".to_string())
+        } else if min >= max {
+            Some(format!(
+                "lhist() min must be less than max (provided min {min} and max {max})"
+            ))
+        } else if step < 1 {
+            Some("lhist() step must be >= 1".to_string())
+        } else if step > max - min {
+            Some(format!(
+                "lhist() step is too large for the given range (provided step {step}, range {})",
+                max - min
+            ))
+        } else if (max - min) / step > 1000 {
+            Some(format!(
+                "lhist() too many buckets, must be <= 1000 (would need {})",
+                (max - min) / step
+            ))
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            self.err(span, p);
+            return fallback;
+        }
+        Agg::Lhist { min, max, step }
+    }
+}
+
+/// A signal name (`SIGKILL`, `KILL`) or number as text to its number.
+pub fn signal_number(name: &str) -> Option<u8> {
+    const NAMES: &[&str] = &[
+        "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+        "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
+        "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+    ];
+    if let Ok(n) = name.parse::<u8>() {
+        return (1..=64).contains(&n).then_some(n);
+    }
+    let bare = name.strip_prefix("SIG").unwrap_or(name);
+    NAMES.iter().position(|n| *n == bare).map(|i| i as u8 + 1)
+}
+
+/// The source span of bytes `start..end` of a format string literal (approximate when the
+/// literal holds escapes before that point).
+fn format_span(lit: &Expr, start: usize, end: usize) -> Span {
+    let base = lit.span.start + 1;
+    let s = (base + start).min(lit.span.end);
+    let e = (base + end).min(lit.span.end);
+    if s < e {
+        Span::new(s, e)
+    } else {
+        lit.span
+    }
+}
+
+struct Call<'a> {
+    name: &'a str,
+    span: Span,
+    name_span: Span,
+    args: &'a [Expr],
+}

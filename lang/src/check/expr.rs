@@ -1,0 +1,775 @@
+//! Checking expressions: literals, builtins, operators, casts, fields and maps.
+
+use super::builtins::{builtin_type, context_error, BUILTIN_NAMES};
+use super::Checker;
+use crate::ast::{BaseType, Expr, ExprKind, TypeName, UnOp};
+use crate::diag::Diagnostic;
+use crate::span::Span;
+use crate::token::BinOp;
+use crate::tracepoint_format::{FieldShape, TracepointField};
+use crate::types::{AddrSpace, Type};
+
+impl Checker<'_> {
+    /// Types an expression, records the type and returns it.
+    pub(super) fn expr(&mut self, e: &Expr) -> Type {
+        let t = self.expr_inner(e);
+        self.types[e.id.0 as usize] = t.clone();
+        t
+    }
+
+    fn expr_inner(&mut self, e: &Expr) -> Type {
+        match &e.kind {
+            ExprKind::Error => Type::None,
+            ExprKind::Int(n) => {
+                if *n > i64::MAX as u64 {
+                    Type::U64
+                } else {
+                    Type::I64
+                }
+            }
+            ExprKind::Str(s) => {
+                let size = s.len() + 1;
+                if size > self.opts.strlen {
+                    self.error(
+                        Diagnostic::error(
+                            e.span,
+                            format!("String is too long (over {} bytes)", self.opts.strlen),
+                        )
+                        .with_hint("raise the limit with BPFTRACE_STRLEN (at most 200)"),
+                    );
+                }
+                Type::Str(size)
+            }
+            ExprKind::Ident(name) => self.ident(name, e.span),
+            ExprKind::Var(name) => match self.vars.get(name) {
+                Some((t, _)) => t.clone(),
+                None => {
+                    let known: Vec<String> = self.vars.keys().map(|k| format!("${k}")).collect();
+                    self.error(
+                        Diagnostic::error(e.span, format!("Undefined or undeclared variable: ${name}"))
+                            .with_suggestion(&format!("${name}"), known.iter().map(String::as_str))
+                            .with_hint("scratch variables belong to one probe block; share values between probes with @maps"),
+                    );
+                    Type::None
+                }
+            },
+            ExprKind::Map { name, keys } => self.map_read(name, keys, e.span),
+            ExprKind::Param(n) => {
+                self.param_int(*n, e.span);
+                Type::I64
+            }
+            ExprKind::ParamCount => Type::I64,
+            ExprKind::Call { .. } => self.call(e),
+            ExprKind::SizeofType(ty) => {
+                self.resolve_type(ty);
+                Type::U64
+            }
+            ExprKind::Unary { op, operand } => self.unary(*op, operand, e.span),
+            ExprKind::Binary { op, lhs, rhs } => {
+                let lt = self.expr(lhs);
+                let rt = self.expr(rhs);
+                self.binary(*op, &lt, &rt, lhs, rhs, e.span)
+            }
+            ExprKind::Ternary {
+                cond,
+                then,
+                otherwise,
+            } => {
+                let ct = self.expr(cond);
+                self.condition(&ct, cond.span, "ternary condition");
+                let a = self.expr(then);
+                let b = self.expr(otherwise);
+                if a.compatible(&b) {
+                    a.widen(&b)
+                } else {
+                    self.err(
+                        e.span,
+                        format!("Ternary operator must return the same type: have '{a}' and '{b}'"),
+                    );
+                    Type::None
+                }
+            }
+            ExprKind::Cast { ty, operand } => {
+                let from = self.expr(operand);
+                self.cast(ty, &from, e.span)
+            }
+            ExprKind::Field { base, field, arrow } => {
+                let bt = self.expr(base);
+                self.field(&bt, field, *arrow, e.span)
+            }
+            ExprKind::TupleIndex { base, index } => match self.expr(base) {
+                Type::Tuple(ts) => match ts.get(*index as usize) {
+                    Some(t) => t.clone(),
+                    None => {
+                        self.err(
+                            e.span,
+                            format!(
+                                "Invalid tuple index: {index}. Found {} elements in tuple.",
+                                ts.len()
+                            ),
+                        );
+                        Type::None
+                    }
+                },
+                Type::None => Type::None,
+                t => {
+                    self.err(
+                        e.span,
+                        format!("Can not access index '{index}' on expression of type '{t}'"),
+                    );
+                    Type::None
+                }
+            },
+            ExprKind::Index { base, index } => {
+                let bt = self.expr(base);
+                let it = self.expr(index);
+                self.index(&bt, &it, index, e.span)
+            }
+            ExprKind::Tuple(items) => {
+                let ts: Vec<Type> = items.iter().map(|i| self.expr(i)).collect();
+                for (t, i) in ts.iter().zip(items) {
+                    if matches!(t, Type::Agg(_) | Type::Args | Type::None)
+                        && !matches!(i.kind, ExprKind::Error)
+                    {
+                        self.err(
+                            i.span,
+                            format!("a value of type '{t}' cannot be part of a tuple"),
+                        );
+                    }
+                }
+                Type::Tuple(ts)
+            }
+            ExprKind::IncDec {
+                target, increment, ..
+            } => self.incdec(target, *increment, e.span),
+        }
+    }
+
+    fn ident(&mut self, name: &str, span: Span) -> Type {
+        if let Some(t) = builtin_type(name) {
+            if name == "cpid" && !self.opts.has_child {
+                self.error(
+                    Diagnostic::error(span, "cpid cannot be used without child command")
+                        .with_hint("start the traced command with -c 'CMD'"),
+                );
+            }
+            for kind in self.kinds() {
+                if let Some(msg) = context_error(name, kind) {
+                    self.err(span, msg);
+                    break;
+                }
+            }
+            if name == "func"
+                && self.kinds().iter().all(|k| k.is_user())
+                && !self.kinds().is_empty()
+            {
+                return Type::Usym;
+            }
+            return t;
+        }
+        if let Some(v) = self.cdefs.enum_constants.get(name) {
+            let _ = v;
+            return Type::I64;
+        }
+        let err = Diagnostic::error(span, format!("Unknown identifier: '{name}'"));
+        let err = if name.starts_with("arg") || name.starts_with("sarg") {
+            err.with_hint("register arguments are arg0..arg5; stack arguments sarg0..")
+        } else {
+            let candidates = BUILTIN_NAMES
+                .iter()
+                .copied()
+                .chain(self.cdefs.enum_constants.keys().map(String::as_str));
+            err.with_suggestion(name, candidates)
+        };
+        self.error(err);
+        Type::None
+    }
+
+    /// The integer value of `$n` (0 if missing); errors if it is not numeric.
+    pub(super) fn param_int(&mut self, n: u32, span: Span) -> Option<i64> {
+        let Some(v) = self.opts.params.get(n as usize - 1) else {
+            return Some(0);
+        };
+        let parsed = match v.strip_prefix('-') {
+            Some(pos) => crate::lexer::parse_int(pos)
+                .ok()
+                .map(|x| (x as i64).wrapping_neg()),
+            None => crate::lexer::parse_int(v).ok().map(|x| x as i64),
+        };
+        if parsed.is_none() {
+            self.err(
+                span,
+                format!("${n} used numerically but given \"{v}\". Try using str(${n})."),
+            );
+        }
+        parsed
+    }
+
+    fn map_read(&mut self, name: &str, keys: &[Expr], span: Span) -> Type {
+        self.map_keys(name, keys, span);
+        match self.maps.get(name) {
+            Some(m) => m.value.clone(),
+            None => {
+                if self.report {
+                    let known: Vec<String> = self.maps.keys().map(|k| format!("@{k}")).collect();
+                    self.error(
+                        Diagnostic::error(span, format!("Undefined map: @{name}"))
+                            .with_suggestion(&format!("@{name}"), known.iter().map(String::as_str))
+                            .with_hint("a map is created by assigning to it, e.g. @x = 1 or @x[key] = count()"),
+                    );
+                }
+                Type::None
+            }
+        }
+    }
+
+    fn incdec(&mut self, target: &Expr, increment: bool, span: Span) -> Type {
+        let op = if increment { "++" } else { "--" };
+        let t = match &target.kind {
+            ExprKind::Map { name, keys } => {
+                let keys_t = self.map_keys(name, keys, target.span);
+                match self.maps.get(name).map(|m| m.value.clone()) {
+                    Some(Type::Agg(a)) => {
+                        self.err(
+                            span,
+                            format!(
+                                "The {op} operator can not be used on expressions of type '{}'",
+                                a.name()
+                            ),
+                        );
+                        Type::None
+                    }
+                    Some(t) if !t.is_int() => {
+                        self.err(
+                            span,
+                            format!(
+                                "The {op} operator can not be used on expressions of type '{t}'"
+                            ),
+                        );
+                        Type::None
+                    }
+                    Some(t) => t,
+                    None => {
+                        if let Some(k) = keys_t {
+                            self.maps.insert(
+                                name.clone(),
+                                super::MapType {
+                                    keys: k,
+                                    value: Type::I64,
+                                    span: target.span,
+                                },
+                            );
+                        }
+                        Type::I64
+                    }
+                }
+            }
+            ExprKind::Var(name) => match self.vars.get(name) {
+                Some((t, _)) if t.is_int() => t.clone(),
+                Some((t, _)) => {
+                    let t = t.clone();
+                    self.err(
+                        span,
+                        format!("The {op} operator can not be used on expressions of type '{t}'"),
+                    );
+                    Type::None
+                }
+                None => {
+                    self.err(
+                        target.span,
+                        format!("Undefined or undeclared variable: ${name}"),
+                    );
+                    Type::None
+                }
+            },
+            _ => {
+                self.expr(target);
+                self.err(
+                    span,
+                    format!("The {op} operator must be applied to a map or variable"),
+                );
+                return Type::None;
+            }
+        };
+        self.types[target.id.0 as usize] = t.clone();
+        t
+    }
+
+    fn unary(&mut self, op: UnOp, operand: &Expr, span: Span) -> Type {
+        let t = self.expr(operand);
+        match (op, &t) {
+            (_, Type::None) => Type::None,
+            (UnOp::Deref, Type::Pointer { to, .. }) => (**to).clone(),
+            (UnOp::Deref, Type::Int { .. }) => {
+                self.error(
+                    Diagnostic::error(span, "cannot dereference an integer")
+                        .with_hint("cast it to a pointer first, e.g. *(uint32 *)addr"),
+                );
+                Type::None
+            }
+            (UnOp::Not, t) if t.is_int() || t.is_pointer() || self.is_int_agg(t) => Type::I64,
+            (UnOp::Neg, t) if t.is_int() => Type::I64,
+            (UnOp::BitNot, t) if t.is_int() => Type::Int {
+                bits: 64,
+                signed: t.is_signed(),
+            },
+            (op, t) => {
+                self.err(
+                    span,
+                    format!(
+                        "The {} operator can not be used on expressions of type '{t}'",
+                        op.as_str()
+                    ),
+                );
+                Type::None
+            }
+        }
+    }
+
+    pub(super) fn binary(
+        &mut self,
+        op: BinOp,
+        lt: &Type,
+        rt: &Type,
+        lhs: &Expr,
+        rhs: &Expr,
+        span: Span,
+    ) -> Type {
+        if matches!(lt, Type::None) || matches!(rt, Type::None) {
+            return Type::None;
+        }
+        if matches!(op, BinOp::And | BinOp::Or) {
+            for (t, e) in [(lt, lhs), (rt, rhs)] {
+                if !(t.is_int() || t.is_pointer() || self.is_int_agg(t)) {
+                    self.err(
+                        e.span,
+                        format!(
+                            "The {} operator can not be used on expressions of type '{t}'",
+                            op.as_str()
+                        ),
+                    );
+                }
+            }
+            return Type::I64;
+        }
+        if let (Type::Agg(a), _) | (_, Type::Agg(a)) = (lt, rt) {
+            let _ = a;
+            self.err(
+                lhs.span.to(rhs.span),
+                format!(
+                    "Type mismatch for '{}': comparing '{lt}' with '{rt}'",
+                    op.as_str()
+                ),
+            );
+            return Type::None;
+        }
+        if lt.is_pointer() || rt.is_pointer() {
+            return self.binop_ptr(op, lt, rt, span);
+        }
+        if lt.is_int() && rt.is_int() {
+            return self.binop_int(op, lt, rt, lhs, rhs, span);
+        }
+        let same_kind = std::mem::discriminant(lt) == std::mem::discriminant(rt);
+        if !same_kind {
+            self.err(
+                lhs.span.to(rhs.span),
+                format!(
+                    "Type mismatch for '{}': comparing '{lt}' with '{rt}'",
+                    op.as_str()
+                ),
+            );
+            return Type::None;
+        }
+        if !matches!(op, BinOp::Eq | BinOp::Ne) {
+            self.error(
+                Diagnostic::error(
+                    span,
+                    format!(
+                        "The {} operator can not be used on expressions of types {lt}, {rt}",
+                        op.as_str()
+                    ),
+                )
+                .with_hint("only == and != compare strings and other non-integer values"),
+            );
+            return Type::None;
+        }
+        if let (Type::Array { of: a, len: la }, Type::Array { of: b, len: lb }) = (lt, rt) {
+            if la != lb || a != b || !a.is_int() {
+                self.err(
+                    span,
+                    "Only arrays of same sized integer support comparison operators.",
+                );
+            }
+        }
+        Type::I64
+    }
+
+    fn binop_ptr(&mut self, op: BinOp, lt: &Type, rt: &Type, span: Span) -> Type {
+        let both = lt.is_pointer() && rt.is_pointer();
+        match op {
+            _ if op.is_comparison() => Type::I64,
+            BinOp::Add | BinOp::Sub if !both => {
+                if lt.is_pointer() && rt.is_int()
+                    || (op == BinOp::Add && rt.is_pointer() && lt.is_int())
+                {
+                    if lt.is_pointer() {
+                        lt.clone()
+                    } else {
+                        rt.clone()
+                    }
+                } else {
+                    self.err(
+                        span,
+                        format!(
+                            "The {} operator can not be used on expressions of types {lt}, {rt}",
+                            op.as_str()
+                        ),
+                    );
+                    Type::None
+                }
+            }
+            _ => {
+                self.err(
+                    span,
+                    format!(
+                        "The {} operator can not be used on expressions of types {lt}, {rt}",
+                        op.as_str()
+                    ),
+                );
+                Type::None
+            }
+        }
+    }
+
+    /// Integer arithmetic with bpftrace's rules: 64-bit, signed only if both sides are, and
+    /// warnings where signedness makes the result surprising.
+    pub(super) fn binop_int(
+        &mut self,
+        op: BinOp,
+        lt: &Type,
+        rt: &Type,
+        lhs: &Expr,
+        rhs: &Expr,
+        span: Span,
+    ) -> Type {
+        let non_negative_literal = |e: &Expr| matches!(e.kind, ExprKind::Int(_));
+        let mut lsign = lt.is_signed();
+        let mut rsign = rt.is_signed();
+        let signed = match op {
+            BinOp::Shl | BinOp::Shr => lsign,
+            _ => lsign && rsign,
+        };
+        if lsign != rsign {
+            if lsign && non_negative_literal(lhs) {
+                lsign = false;
+            } else if rsign && non_negative_literal(rhs) {
+                rsign = false;
+            } else if op.is_comparison() {
+                self.warn(
+                    span,
+                    format!("comparison of integers of different signs: '{lt}' and '{rt}' can lead to undefined behavior"),
+                );
+            } else if matches!(
+                op,
+                BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod
+            ) {
+                self.warn(
+                    span,
+                    format!("arithmetic on integers of different signs: '{lt}' and '{rt}' can lead to undefined behavior"),
+                );
+            }
+        }
+        if matches!(op, BinOp::Div | BinOp::Mod) {
+            if lsign && non_negative_literal(lhs) {
+                lsign = false;
+            }
+            if rsign && non_negative_literal(rhs) {
+                rsign = false;
+            }
+            if lsign || rsign {
+                self.error(
+                    Diagnostic::warning(
+                        span,
+                        format!("signed operands for '{}' can lead to undefined behavior (cast to unsigned to silence warning)", op.as_str()),
+                    )
+                    .with_hint("BPF divides unsigned: -7 / 2 is 9223372036854775804"),
+                );
+            }
+        }
+        if matches!(op, BinOp::Div | BinOp::Mod) && matches!(rhs.kind, ExprKind::Int(0)) {
+            self.err(rhs.span, format!("division by zero in '{}'", op.as_str()));
+        }
+        Type::Int { bits: 64, signed }
+    }
+
+    fn cast(&mut self, ty: &TypeName, from: &Type, span: Span) -> Type {
+        let to = self.resolve_type(ty);
+        if matches!(from, Type::None) || matches!(to, Type::None) {
+            return Type::None;
+        }
+        let from_ok = from.is_int() || from.is_pointer() || self.is_int_agg(from);
+        match &to {
+            Type::Int { .. } | Type::Pointer { .. } if from_ok => to,
+            Type::Record(_) => {
+                self.error(
+                    Diagnostic::error(span, format!("Cannot cast to '{to}'"))
+                        .with_hint("cast to a pointer instead: (struct name *)addr"),
+                );
+                Type::None
+            }
+            _ => {
+                self.err(span, format!("Cannot cast from '{from}' to '{to}'"));
+                Type::None
+            }
+        }
+    }
+
+    /// The type a written type name denotes.
+    pub(super) fn resolve_type(&mut self, ty: &TypeName) -> Type {
+        let mut t = match &ty.base {
+            BaseType::Int { bits, signed } => Type::Int {
+                bits: *bits,
+                signed: *signed,
+            },
+            BaseType::Struct(n) | BaseType::Union(n) => {
+                let kw = if matches!(ty.base, BaseType::Struct(_)) {
+                    "struct"
+                } else {
+                    "union"
+                };
+                let full = format!("{kw} {n}");
+                if !self.cdefs.records.contains_key(&full) && ty.pointer_depth == 0 {
+                    self.error(
+                        Diagnostic::error(ty.span, format!("Unknown struct/union: '{full}'"))
+                            .with_hint(
+                                "define it before the probes: struct name { type field; ... }",
+                            ),
+                    );
+                    return Type::None;
+                }
+                Type::Record(full)
+            }
+            BaseType::Enum(_) => Type::Int {
+                bits: 32,
+                signed: false,
+            },
+            BaseType::Named(n) => {
+                self.err(ty.span, format!("Unknown type: '{n}'"));
+                return Type::None;
+            }
+        };
+        for _ in 0..ty.pointer_depth {
+            t = Type::Pointer {
+                to: Box::new(t),
+                space: AddrSpace::Unknown,
+            };
+        }
+        t
+    }
+
+    fn field(&mut self, base: &Type, field: &str, arrow: bool, span: Span) -> Type {
+        match base {
+            Type::None => Type::None,
+            Type::Args => self.args_field(field, span),
+            Type::Pointer { to, space } if arrow => match &**to {
+                Type::Record(name) => self.record_field(name, field, *space, span),
+                t => {
+                    self.err(
+                        span,
+                        format!("Can not access field '{field}' on type '{t} *'"),
+                    );
+                    Type::None
+                }
+            },
+            Type::Record(name) if !arrow => {
+                self.record_field(name, field, AddrSpace::Unknown, span)
+            }
+            Type::Record(name) => {
+                self.error(
+                    Diagnostic::error(
+                        span,
+                        format!("Can not access field '{field}' on type '{name}' with '->'"),
+                    )
+                    .with_hint("use '.' on a struct value, '->' on a pointer"),
+                );
+                Type::None
+            }
+            Type::Pointer { .. } => {
+                self.error(
+                    Diagnostic::error(span, format!("Can not access field '{field}' on type '{base}'. Try dereferencing it first, or using '->'"))
+                        .with_hint("pointer fields are reached with '->'"),
+                );
+                Type::None
+            }
+            t => {
+                self.err(
+                    span,
+                    format!("Can not access field '{field}' on expression of type '{t}'"),
+                );
+                Type::None
+            }
+        }
+    }
+
+    fn record_field(&mut self, name: &str, field: &str, space: AddrSpace, span: Span) -> Type {
+        let Some(rec) = self.cdefs.records.get(name) else {
+            self.error(
+                Diagnostic::error(span, format!("Unknown struct/union: '{name}'")).with_hint(
+                    "define the struct before the probes (kernel types from BTF come later)",
+                ),
+            );
+            return Type::None;
+        };
+        match rec.fields.iter().find(|f| f.name == field) {
+            Some(f) => match &f.ty {
+                Type::Pointer { to, .. } => Type::Pointer {
+                    to: to.clone(),
+                    space,
+                },
+                t => t.clone(),
+            },
+            None => {
+                let names: Vec<&str> = rec.fields.iter().map(|f| f.name.as_str()).collect();
+                let d = Diagnostic::error(
+                    span,
+                    format!(
+                        "Struct/union of type '{name}' does not contain a field named '{field}'"
+                    ),
+                )
+                .with_suggestion(field, names);
+                self.error(d);
+                Type::None
+            }
+        }
+    }
+
+    /// `args->field` in a tracepoint: the field must exist in every attached tracepoint.
+    fn args_field(&mut self, field: &str, span: Span) -> Type {
+        let Some(i) = self.current else {
+            return Type::None;
+        };
+        let mut found: Option<Type> = None;
+        for a in &self.attaches[i] {
+            let crate::attach::Target::Tracepoint { category, event } = &a.target else {
+                continue;
+            };
+            let Some(fmt) = self.tracepoints.get(&format!("{category}:{event}")) else {
+                continue;
+            };
+            match fmt.fields.iter().find(|f| f.name == field) {
+                Some(f) => {
+                    let t = field_type(f);
+                    found.get_or_insert(t);
+                }
+                None => {
+                    let names: Vec<&str> = fmt.fields.iter().map(|f| f.name.as_str()).collect();
+                    let d = Diagnostic::error(span, format!("Can not access field '{field}' on type 'args': tracepoint {category}:{event} has no such field"))
+                        .with_suggestion(field, names.iter().copied())
+                        .with_hint(format!("its fields: {}", names.join(", ")));
+                    self.error(d);
+                    return Type::None;
+                }
+            }
+        }
+        found.unwrap_or(Type::None)
+    }
+
+    fn index(&mut self, base: &Type, it: &Type, index: &Expr, span: Span) -> Type {
+        if matches!(base, Type::None) {
+            return Type::None;
+        }
+        if !it.is_int() {
+            self.err(
+                index.span,
+                format!("The array index must be an integer, not '{it}'"),
+            );
+            return Type::None;
+        }
+        match base {
+            Type::Array { of, len } => {
+                match index.kind {
+                    ExprKind::Int(n) if n >= *len as u64 => self.err(
+                        span,
+                        format!("the index {n} is out of bounds for array of size {len}"),
+                    ),
+                    ExprKind::Int(_) => {}
+                    _ => self.err(
+                        index.span,
+                        "The array index operator [] only accepts literal integer indices.",
+                    ),
+                }
+                (**of).clone()
+            }
+            Type::Pointer { to, .. } => (**to).clone(),
+            Type::Str(_) => Type::Int {
+                bits: 8,
+                signed: true,
+            },
+            t => {
+                self.err(span, format!("The array index operator [] can only be used on arrays and pointers, found {t}."));
+                Type::None
+            }
+        }
+    }
+}
+
+/// The scry type of a tracepoint field.
+pub fn field_type(f: &TracepointField) -> Type {
+    match f.shape {
+        FieldShape::Integer => match f.size {
+            1 | 2 | 4 | 8 => Type::Int {
+                bits: (f.size * 8) as u8,
+                signed: f.signed,
+            },
+            _ => Type::Array {
+                of: Box::new(Type::Int {
+                    bits: 8,
+                    signed: false,
+                }),
+                len: f.size,
+            },
+        },
+        FieldShape::Pointer => {
+            let pointee = f
+                .c_type
+                .trim_end_matches('*')
+                .trim()
+                .trim_start_matches("const ")
+                .trim();
+            let to = match pointee {
+                "char" | "unsigned char" => Type::Int {
+                    bits: 8,
+                    signed: pointee == "char",
+                },
+                p if p.starts_with("struct ") => Type::Record(p.to_string()),
+                _ => Type::Int {
+                    bits: 8,
+                    signed: false,
+                },
+            };
+            Type::Pointer {
+                to: Box::new(to),
+                space: if f.c_type.contains("__user") {
+                    AddrSpace::User
+                } else {
+                    AddrSpace::Kernel
+                },
+            }
+        }
+        FieldShape::Array { len } => {
+            let elem = if len > 0 { f.size / len } else { 1 };
+            if f.c_type == "char" {
+                Type::Str(len as usize)
+            } else {
+                Type::Array {
+                    of: Box::new(Type::Int {
+                        bits: (elem * 8).clamp(8, 64) as u8,
+                        signed: f.signed,
+                    }),
+                    len,
+                }
+            }
+        }
+        FieldShape::DataLoc => Type::DataLoc,
+    }
+}

@@ -1,0 +1,294 @@
+//! The checker: resolves probes, infers and checks types, and enforces the language's rules.
+//!
+//! It runs over the program twice. The first pass only learns the type of every map (a map's
+//! first assignment fixes its type, wherever a read of it stands); the second pass checks
+//! everything with those types known and reports.
+
+mod builtins;
+mod calls;
+mod expr;
+mod stmt;
+
+use std::collections::{BTreeMap, HashMap};
+
+pub use builtins::{arg_index, builtin_type, BUILTIN_NAMES, DEFAULT_STACK_LIMIT};
+
+use crate::ast::{ExprId, Program};
+use crate::attach::{self, Attach, AttachContext};
+use crate::catalog::Catalog;
+use crate::cdefs::CDefs;
+use crate::diag::Diagnostic;
+use crate::format::Piece;
+use crate::probe::ProbeKind;
+use crate::span::Span;
+use crate::tracepoint_format::TracepointFormat;
+use crate::types::Type;
+
+/// Settings that change what a program means.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Positional parameters (`$1` is `params[0]`).
+    pub params: Vec<String>,
+    /// `-p PID`.
+    pub pid: Option<u32>,
+    /// `-c CMD` was given (`cpid` exists).
+    pub has_child: bool,
+    /// `--unsafe` was given (`system`, `signal`, `override` allowed).
+    pub unsafe_mode: bool,
+    /// BPFTRACE_STRLEN: size of `str()` buffers, NUL included.
+    pub strlen: usize,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            params: Vec::new(),
+            pid: None,
+            has_child: false,
+            unsafe_mode: false,
+            strlen: 64,
+        }
+    }
+}
+
+/// The type of a map: its key types (empty for `@x`) and value type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapType {
+    pub keys: Vec<Type>,
+    pub value: Type,
+    /// Where the map was first assigned.
+    pub span: Span,
+}
+
+/// A checked probe block.
+#[derive(Clone, Debug)]
+pub struct TypedProbe {
+    /// Every concrete attach point, after wildcard expansion.
+    pub attaches: Vec<Attach>,
+    /// Scratch variables of the block and their types.
+    pub vars: BTreeMap<String, Type>,
+}
+
+/// The checker's result: the program's types, for the code generator.
+#[derive(Clone, Debug, Default)]
+pub struct TypedProgram {
+    /// Parallel to `Program::probes`.
+    pub probes: Vec<TypedProbe>,
+    pub maps: BTreeMap<String, MapType>,
+    /// The type of every expression, indexed by [`ExprId`].
+    pub types: Vec<Type>,
+    /// Parsed format strings of printf-like calls, by the call's [`ExprId`].
+    pub formats: HashMap<ExprId, Vec<Piece>>,
+    /// Tracepoint formats used by `args`, by `category:event`.
+    pub tracepoints: BTreeMap<String, TracepointFormat>,
+    pub cdefs: CDefs,
+}
+
+impl TypedProgram {
+    pub fn type_of(&self, id: ExprId) -> &Type {
+        &self.types[id.0 as usize]
+    }
+}
+
+/// Checks a parsed program.
+pub fn check(
+    program: &Program,
+    catalog: &dyn Catalog,
+    opts: &CheckOptions,
+) -> (TypedProgram, Vec<Diagnostic>) {
+    let (cdefs, mut diags) = CDefs::from_definitions(&program.preamble.c_defs);
+    for inc in &program.preamble.includes {
+        diags.push(
+            Diagnostic::warning(inc.span, format!("#include {} ignored", inc.path))
+                .with_hint("scry needs no headers: struct definitions in the program and kernel BTF give the types"),
+        );
+    }
+    let cx = AttachContext {
+        catalog,
+        params: &opts.params,
+        pid: opts.pid,
+    };
+    let mut attaches = Vec::new();
+    let mut tracepoints = BTreeMap::new();
+    for probe in &program.probes {
+        let mut list = Vec::new();
+        for ap in &probe.attach_points {
+            match attach::resolve(&ap.text, ap.span, &cx) {
+                Ok(found) => list.extend(found),
+                Err(d) => diags.push(d),
+            }
+        }
+        if probe_uses_args(probe) {
+            for a in &list {
+                if let attach::Target::Tracepoint { category, event } = &a.target {
+                    if let Ok(Some(f)) = catalog.tracepoint_format(category, event) {
+                        tracepoints.insert(format!("{category}:{event}"), f);
+                    }
+                }
+            }
+        }
+        attaches.push(list);
+    }
+
+    let mut learn = Checker::new(
+        program,
+        opts,
+        &cdefs,
+        &attaches,
+        &tracepoints,
+        BTreeMap::new(),
+        false,
+    );
+    learn.run();
+    let maps = learn.maps;
+    let mut checker = Checker::new(program, opts, &cdefs, &attaches, &tracepoints, maps, true);
+    checker.run();
+    diags.append(&mut checker.diags);
+    let Checker {
+        maps,
+        types,
+        formats,
+        probe_vars,
+        ..
+    } = checker;
+    let probes = attaches
+        .into_iter()
+        .zip(probe_vars)
+        .map(|(attaches, vars)| TypedProbe { attaches, vars })
+        .collect();
+    let typed = TypedProgram {
+        probes,
+        maps,
+        types,
+        formats,
+        tracepoints,
+        cdefs,
+    };
+    (typed, diags)
+}
+
+fn probe_uses_args(probe: &crate::ast::Probe) -> bool {
+    let mut found = false;
+    let mut look = |e: &crate::ast::Expr| {
+        if matches!(&e.kind, crate::ast::ExprKind::Ident(n) if n == "args") {
+            found = true;
+        }
+    };
+    if let Some(p) = &probe.predicate {
+        p.walk(&mut look);
+    }
+    stmt::walk_block_exprs(&probe.body, &mut look);
+    found
+}
+
+/// State of one checking pass.
+struct Checker<'a> {
+    program: &'a Program,
+    opts: &'a CheckOptions,
+    cdefs: &'a CDefs,
+    attaches: &'a [Vec<Attach>],
+    tracepoints: &'a BTreeMap<String, TracepointFormat>,
+    /// Whether this pass reports (the learning pass does not).
+    report: bool,
+    diags: Vec<Diagnostic>,
+    maps: BTreeMap<String, MapType>,
+    types: Vec<Type>,
+    formats: HashMap<ExprId, Vec<Piece>>,
+    probe_vars: Vec<BTreeMap<String, Type>>,
+    /// The probe being checked: its attach points, variables and loop depth.
+    current: Option<usize>,
+    vars: HashMap<String, (Type, Span)>,
+    loop_depth: usize,
+}
+
+impl<'a> Checker<'a> {
+    fn new(
+        program: &'a Program,
+        opts: &'a CheckOptions,
+        cdefs: &'a CDefs,
+        attaches: &'a [Vec<Attach>],
+        tracepoints: &'a BTreeMap<String, TracepointFormat>,
+        maps: BTreeMap<String, MapType>,
+        report: bool,
+    ) -> Self {
+        Checker {
+            program,
+            opts,
+            cdefs,
+            attaches,
+            tracepoints,
+            report,
+            diags: Vec::new(),
+            maps,
+            types: vec![Type::None; program.expr_count as usize],
+            formats: HashMap::new(),
+            probe_vars: Vec::new(),
+            current: None,
+            vars: HashMap::new(),
+            loop_depth: 0,
+        }
+    }
+
+    fn error(&mut self, d: Diagnostic) {
+        if self.report {
+            self.diags.push(d);
+        }
+    }
+
+    fn err(&mut self, span: Span, msg: impl Into<String>) {
+        self.error(Diagnostic::error(span, msg));
+    }
+
+    fn warn(&mut self, span: Span, msg: impl Into<String>) {
+        self.error(Diagnostic::warning(span, msg));
+    }
+
+    /// The kinds of the current probe's attach points (deduplicated).
+    fn kinds(&self) -> Vec<ProbeKind> {
+        let mut kinds: Vec<ProbeKind> = self
+            .current
+            .map(|i| self.attaches[i].iter().map(|a| a.kind).collect())
+            .unwrap_or_default();
+        kinds.sort();
+        kinds.dedup();
+        kinds
+    }
+
+    fn run(&mut self) {
+        let program = self.program;
+        for (i, probe) in program.probes.iter().enumerate() {
+            self.current = Some(i);
+            self.vars.clear();
+            self.loop_depth = 0;
+            if let Some(pred) = &probe.predicate {
+                let t = self.expr(pred);
+                self.condition(&t, pred.span, "predicate");
+            }
+            self.block(&probe.body);
+            let vars = self
+                .vars
+                .iter()
+                .map(|(k, (t, _))| (k.clone(), t.clone()))
+                .collect();
+            self.probe_vars.push(vars);
+        }
+    }
+
+    /// A predicate or condition must be an integer or pointer.
+    fn condition(&mut self, t: &Type, span: Span, what: &str) {
+        if !(t.is_int() || t.is_pointer() || matches!(t, Type::None) || self.is_int_agg(t)) {
+            self.error(
+                Diagnostic::error(span, format!("Invalid type for {what}: {t}")).with_hint(
+                    "a condition must be an integer (non-zero is true); compare strings with ==",
+                ),
+            );
+        }
+    }
+
+    fn is_int_agg(&self, t: &Type) -> bool {
+        matches!(t, Type::Agg(a) if a.reads_as_int())
+    }
+}
+
+#[cfg(test)]
+mod tests;

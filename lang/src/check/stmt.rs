@@ -1,0 +1,373 @@
+//! Checking statements: assignments, control flow, and map typing.
+
+use super::{Checker, MapType};
+use crate::ast::{Block, Expr, ExprKind, Stmt, StmtKind};
+use crate::diag::Diagnostic;
+use crate::span::Span;
+use crate::token::BinOp;
+use crate::types::{Agg, Type};
+
+/// Aggregation functions: only valid as the value assigned to a map.
+pub const AGGREGATIONS: &[&str] = &[
+    "count", "sum", "avg", "min", "max", "stats", "hist", "lhist",
+];
+
+/// Calls `f` on every expression of the block, nested ones included.
+pub fn walk_block_exprs(block: &Block, f: &mut dyn FnMut(&Expr)) {
+    for s in &block.stmts {
+        match &s.kind {
+            StmtKind::Expr(e) => e.walk(f),
+            StmtKind::Assign { target, value, .. } => {
+                target.walk(f);
+                value.walk(f);
+            }
+            StmtKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                cond.walk(f);
+                walk_block_exprs(then, f);
+                if let Some(o) = otherwise {
+                    walk_block_exprs(o, f);
+                }
+            }
+            StmtKind::While { cond, body } | StmtKind::Unroll { count: cond, body } => {
+                cond.walk(f);
+                walk_block_exprs(body, f);
+            }
+            StmtKind::Break | StmtKind::Continue | StmtKind::Return => {}
+        }
+    }
+}
+
+impl Checker<'_> {
+    pub(super) fn block(&mut self, block: &Block) {
+        for s in &block.stmts {
+            self.stmt(s);
+        }
+    }
+
+    fn stmt(&mut self, s: &Stmt) {
+        match &s.kind {
+            StmtKind::Expr(e) => {
+                self.expr(e);
+            }
+            StmtKind::Assign { target, op, value } => self.assign(target, *op, value, s.span),
+            StmtKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                let t = self.expr(cond);
+                self.condition(&t, cond.span, "if condition");
+                self.block(then);
+                if let Some(o) = otherwise {
+                    self.block(o);
+                }
+            }
+            StmtKind::While { cond, body } => {
+                let t = self.expr(cond);
+                self.condition(&t, cond.span, "while condition");
+                self.loop_depth += 1;
+                self.block(body);
+                self.loop_depth -= 1;
+            }
+            StmtKind::Unroll { count, body } => {
+                self.unroll_count(count);
+                self.block(body);
+            }
+            StmtKind::Break | StmtKind::Continue => {
+                if self.loop_depth == 0 {
+                    let word = if matches!(s.kind, StmtKind::Break) {
+                        "break"
+                    } else {
+                        "continue"
+                    };
+                    self.err(s.span, format!("{word} used outside of a while loop"));
+                }
+            }
+            StmtKind::Return => {}
+        }
+    }
+
+    fn unroll_count(&mut self, count: &Expr) {
+        let n = match &count.kind {
+            ExprKind::Int(n) => Some(*n as i64),
+            ExprKind::Param(p) => self.param_int(*p, count.span),
+            _ => {
+                self.error(
+                    Diagnostic::error(count.span, "unroll count must be an integer literal or a positional parameter")
+                        .with_hint("the loop is unrolled when the program is compiled, so its count must be known then"),
+                );
+                None
+            }
+        };
+        self.types[count.id.0 as usize] = Type::I64;
+        match n {
+            Some(n) if n > 100 => self.err(count.span, "unroll maximum value is 100"),
+            Some(n) if n < 1 => self.err(count.span, "unroll minimum value is 1"),
+            _ => {}
+        }
+    }
+
+    fn assign(&mut self, target: &Expr, op: Option<BinOp>, value: &Expr, span: Span) {
+        match &target.kind {
+            ExprKind::Map { name, keys } => {
+                if let (None, ExprKind::Call { name: f, args, .. }) = (op, &value.kind) {
+                    if AGGREGATIONS.contains(&f.as_str()) {
+                        let key_types = self.map_keys(name, keys, target.span);
+                        let agg = self.aggregation(f, args, value);
+                        self.types[value.id.0 as usize] = Type::Agg(agg);
+                        self.define_map(name, key_types, Type::Agg(agg), target.span, value.span);
+                        self.types[target.id.0 as usize] = Type::Agg(agg);
+                        return;
+                    }
+                }
+                let key_types = self.map_keys(name, keys, target.span);
+                let mut vt = self.expr(value);
+                if let Some(op) = op {
+                    let current = self.maps.get(name).map(|m| m.value.clone());
+                    if let Some(Type::Agg(a)) = &current {
+                        self.err(
+                            span,
+                            format!(
+                                "The {}= operator can not be used on a map holding '{}'",
+                                op.as_str(),
+                                a.name()
+                            ),
+                        );
+                        return;
+                    }
+                    vt = self.arith_result(
+                        &current.unwrap_or(Type::I64),
+                        &vt,
+                        op,
+                        target,
+                        value,
+                        span,
+                    );
+                }
+                let vt = self.storable(vt, value);
+                self.define_map(name, key_types, vt.clone(), target.span, value.span);
+                self.types[target.id.0 as usize] = vt;
+            }
+            ExprKind::Var(name) => {
+                let mut vt = self.expr(value);
+                if let Some(op) = op {
+                    let Some((current, _)) = self.vars.get(name).cloned() else {
+                        self.err(
+                            target.span,
+                            format!("Undefined or undeclared variable: ${name}"),
+                        );
+                        return;
+                    };
+                    vt = self.arith_result(&current, &vt, op, target, value, span);
+                }
+                let vt = self.storable(vt, value);
+                self.define_var(name, vt.clone(), target.span, value.span);
+                self.types[target.id.0 as usize] = vt;
+            }
+            ExprKind::TupleIndex { .. } => {
+                self.expr(target);
+                self.error(
+                    Diagnostic::error(target.span, "Tuples are immutable once created")
+                        .with_hint("create a new tuple and assign it instead"),
+                );
+            }
+            ExprKind::Error => {}
+            _ => {
+                self.expr(target);
+                self.expr(value);
+                self.error(
+                    Diagnostic::error(
+                        target.span,
+                        "only maps (@name) and variables ($name) can be assigned to",
+                    )
+                    .with_label("cannot assign to this"),
+                );
+            }
+        }
+    }
+
+    /// `x op= v` is `x = x op v`: checks the operation and gives its type.
+    fn arith_result(
+        &mut self,
+        current: &Type,
+        vt: &Type,
+        op: BinOp,
+        target: &Expr,
+        value: &Expr,
+        span: Span,
+    ) -> Type {
+        if !(current.is_int() && vt.is_int()) {
+            self.err(
+                span,
+                format!(
+                    "The {}= operator can not be used on expressions of types {current}, {vt}",
+                    op.as_str()
+                ),
+            );
+            return current.clone();
+        }
+        self.binop_int(op, current, vt, target, value, span)
+    }
+
+    /// The type a value has once stored: counts read as integers; non-storable values error.
+    fn storable(&mut self, t: Type, value: &Expr) -> Type {
+        match t {
+            Type::Agg(a) if a.reads_as_int() => Type::Int {
+                bits: 64,
+                signed: !matches!(a, Agg::Count),
+            },
+            Type::Agg(a) => {
+                self.err(
+                    value.span,
+                    format!("a value of type '{}' cannot be assigned", a.name()),
+                );
+                Type::None
+            }
+            Type::None if !matches!(value.kind, ExprKind::Error) => {
+                self.error(
+                    Diagnostic::error(value.span, "this expression has no value to assign")
+                        .with_hint("functions like printf() and exit() return nothing"),
+                );
+                Type::None
+            }
+            Type::Args | Type::Record(_) => {
+                self.err(
+                    value.span,
+                    format!("a value of type '{t}' cannot be stored; store one of its fields"),
+                );
+                Type::None
+            }
+            t => t,
+        }
+    }
+
+    fn define_var(&mut self, name: &str, t: Type, span: Span, value_span: Span) {
+        if t == Type::None {
+            return;
+        }
+        match self.vars.get(name).cloned() {
+            Some((old, first)) if !old.compatible(&t) => self.error(
+                Diagnostic::error(
+                    value_span,
+                    format!(
+                        "Type mismatch for ${name}: trying to assign value of type '{t}' when variable already contains a value of type '{old}'"
+                    ),
+                )
+                .with_note(first, format!("${name} was first assigned here")),
+            ),
+            Some((old, first)) => {
+                self.vars.insert(name.to_string(), (old.widen(&t), first));
+            }
+            None => {
+                self.vars.insert(name.to_string(), (t, span));
+            }
+        }
+    }
+
+    /// Records (first use) or checks a map's value type.
+    fn define_map(
+        &mut self,
+        name: &str,
+        keys: Option<Vec<Type>>,
+        value: Type,
+        span: Span,
+        value_span: Span,
+    ) {
+        if value == Type::None {
+            return;
+        }
+        let Some(keys) = keys else { return };
+        match self.maps.get(name).cloned() {
+            None => {
+                self.maps.insert(name.to_string(), MapType { keys, value, span });
+            }
+            Some(m) if m.value.compatible(&value) => {
+                let widened = m.value.widen(&value);
+                let keys = m.keys.iter().zip(&keys).map(|(a, b)| a.widen(b)).collect();
+                self.maps.insert(name.to_string(), MapType { keys, value: widened, span: m.span });
+            }
+            Some(m) => self.error(
+                Diagnostic::error(
+                    value_span,
+                    format!(
+                        "Type mismatch for @{name}: trying to assign value of type '{value}' when map already contains a value of type '{}'",
+                        m.value
+                    ),
+                )
+                .with_note(m.span, format!("@{name} was first assigned here")),
+            ),
+        }
+    }
+
+    /// Types a map's keys and checks them against the map's key types. `None` on error.
+    pub(super) fn map_keys(&mut self, name: &str, keys: &[Expr], span: Span) -> Option<Vec<Type>> {
+        let mut types = Vec::new();
+        let mut ok = true;
+        for k in keys {
+            let t = self.expr(k);
+            let t = match t {
+                Type::Int { .. } => Type::Int {
+                    bits: 64,
+                    signed: t.is_signed(),
+                },
+                Type::Agg(a) if a.reads_as_int() => Type::I64,
+                Type::Tuple(_) => {
+                    self.error(
+                        Diagnostic::error(k.span, "tuple cannot be used as a map key")
+                            .with_hint("write the fields as separate keys: @m[a, b]"),
+                    );
+                    ok = false;
+                    continue;
+                }
+                Type::None | Type::Args | Type::Record(_) | Type::Agg(_) | Type::DataLoc => {
+                    if !matches!(k.kind, ExprKind::Error) {
+                        self.err(
+                            k.span,
+                            format!("a value of type '{t}' cannot be used as a map key"),
+                        );
+                    }
+                    ok = false;
+                    continue;
+                }
+                t => t,
+            };
+            types.push(t);
+        }
+        if !ok {
+            return None;
+        }
+        if let Some(m) = self.maps.get(name) {
+            let same = m.keys.len() == types.len()
+                && m.keys.iter().zip(&types).all(|(a, b)| a.compatible(b));
+            if !same {
+                let show = |ts: &[Type]| {
+                    format!(
+                        "[{}]",
+                        ts.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                let msg = format!(
+                    "Argument mismatch for @{name}: trying to access with arguments: {} when map expects arguments: {}",
+                    show(&types),
+                    show(&m.keys)
+                );
+                let first = m.span;
+                let hint = if m.keys.is_empty() {
+                    format!("@{name} was first used without keys")
+                } else {
+                    format!("@{name} was first used with {} key(s)", m.keys.len())
+                };
+                self.error(Diagnostic::error(span, msg).with_note(first, hint));
+                return None;
+            }
+        }
+        Some(types)
+    }
+}

@@ -1,0 +1,244 @@
+//! The types of scry values, as the checker infers them.
+
+use std::fmt;
+
+/// Stack walking modes of `kstack`/`ustack`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StackMode {
+    Bpftrace,
+    Perf,
+}
+
+/// An aggregation kept in a map. `signed` says how the aggregated values compare and print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Agg {
+    Count,
+    Sum { signed: bool },
+    Avg { signed: bool },
+    Min { signed: bool },
+    Max { signed: bool },
+    Stats { signed: bool },
+    Hist,
+    Lhist { min: i64, max: i64, step: i64 },
+}
+
+impl Agg {
+    pub fn name(self) -> &'static str {
+        match self {
+            Agg::Count => "count",
+            Agg::Sum { .. } => "sum",
+            Agg::Avg { .. } => "avg",
+            Agg::Min { .. } => "min",
+            Agg::Max { .. } => "max",
+            Agg::Stats { .. } => "stats",
+            Agg::Hist => "hist",
+            Agg::Lhist { .. } => "lhist",
+        }
+    }
+
+    /// Whether reading the aggregation as a number makes sense (`$v = @count`).
+    pub fn reads_as_int(self) -> bool {
+        matches!(
+            self,
+            Agg::Count | Agg::Sum { .. } | Agg::Avg { .. } | Agg::Min { .. } | Agg::Max { .. }
+        )
+    }
+}
+
+/// Where a pointer points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AddrSpace {
+    Kernel,
+    User,
+    Unknown,
+}
+
+/// The type of a value.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Type {
+    /// No value (statements, calls without a result).
+    None,
+    Int {
+        bits: u8,
+        signed: bool,
+    },
+    /// A NUL-padded string buffer of this many bytes (NUL included).
+    Str(usize),
+    Tuple(Vec<Type>),
+    KStack {
+        mode: StackMode,
+        limit: u32,
+    },
+    UStack {
+        mode: StackMode,
+        limit: u32,
+    },
+    Ksym,
+    Usym,
+    /// An IP address from `ntop`, holding this many address bytes (4 or 16).
+    Inet,
+    /// Raw bytes from `buf`, at most this many.
+    Buffer(usize),
+    Username,
+    Probe,
+    Timestamp,
+    Macaddr,
+    CgroupPath,
+    Strerror,
+    Pointer {
+        to: Box<Type>,
+        space: AddrSpace,
+    },
+    /// A C struct or union, by name (`struct task_struct`).
+    Record(String),
+    Array {
+        of: Box<Type>,
+        len: u32,
+    },
+    /// `args` of a tracepoint (or the arguments of a typed probe): fields by name.
+    Args,
+    /// A tracepoint `__data_loc` field: only `str()` reads it.
+    DataLoc,
+    Agg(Agg),
+}
+
+impl Type {
+    pub const I64: Type = Type::Int {
+        bits: 64,
+        signed: true,
+    };
+    pub const U64: Type = Type::Int {
+        bits: 64,
+        signed: false,
+    };
+    pub const U32: Type = Type::Int {
+        bits: 32,
+        signed: false,
+    };
+
+    pub fn is_int(&self) -> bool {
+        matches!(self, Type::Int { .. })
+    }
+
+    pub fn is_signed(&self) -> bool {
+        matches!(self, Type::Int { signed: true, .. })
+    }
+
+    pub fn is_str(&self) -> bool {
+        matches!(self, Type::Str(_))
+    }
+
+    pub fn is_pointer(&self) -> bool {
+        matches!(self, Type::Pointer { .. })
+    }
+
+    /// Values printed with `%s` (strings and the opaque printable types).
+    pub fn prints_as_string(&self) -> bool {
+        matches!(
+            self,
+            Type::Str(_)
+                | Type::KStack { .. }
+                | Type::UStack { .. }
+                | Type::Ksym
+                | Type::Usym
+                | Type::Inet
+                | Type::Buffer(_)
+                | Type::Username
+                | Type::Probe
+                | Type::Timestamp
+                | Type::Macaddr
+                | Type::CgroupPath
+                | Type::Strerror
+        )
+    }
+
+    /// Whether values of `self` and `other` may share one variable or map slot. Strings of
+    /// different sizes, and integers of different widths, may.
+    pub fn compatible(&self, other: &Type) -> bool {
+        match (self, other) {
+            (Type::Int { .. }, Type::Int { .. }) => true,
+            (Type::Str(_), Type::Str(_)) | (Type::Buffer(_), Type::Buffer(_)) => true,
+            (Type::Tuple(a), Type::Tuple(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.compatible(y))
+            }
+            (Type::KStack { .. }, Type::KStack { .. })
+            | (Type::UStack { .. }, Type::UStack { .. }) => self == other,
+            (Type::Pointer { .. }, Type::Pointer { .. }) => true,
+            _ => self == other,
+        }
+    }
+
+    /// The type that holds values of both (the wider string or integer).
+    pub fn widen(&self, other: &Type) -> Type {
+        match (self, other) {
+            (Type::Int { bits: a, signed }, Type::Int { bits: b, .. }) => Type::Int {
+                bits: (*a).max(*b),
+                signed: *signed,
+            },
+            (Type::Str(a), Type::Str(b)) => Type::Str((*a).max(*b)),
+            (Type::Buffer(a), Type::Buffer(b)) => Type::Buffer((*a).max(*b)),
+            (Type::Tuple(a), Type::Tuple(b)) if a.len() == b.len() => {
+                Type::Tuple(a.iter().zip(b).map(|(x, y)| x.widen(y)).collect())
+            }
+            _ => self.clone(),
+        }
+    }
+
+    /// Size in bytes of the value as stored in a map or record (0 if not storable).
+    pub fn size(&self) -> usize {
+        match self {
+            Type::None | Type::Args | Type::Record(_) => 0,
+            Type::Int { bits, .. } => *bits as usize / 8,
+            Type::Str(n) | Type::Buffer(n) => *n,
+            Type::Tuple(ts) => ts.iter().map(|t| t.size().next_multiple_of(8)).sum(),
+            Type::KStack { .. } | Type::UStack { .. } => 8,
+            Type::Inet => 24,
+            Type::Macaddr => 6,
+            Type::Array { of, len } => of.size() * *len as usize,
+            Type::Agg(_) => 8,
+            _ => 8,
+        }
+    }
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Type::None => f.write_str("none"),
+            Type::Int { bits, signed: true } => write!(f, "int{bits}"),
+            Type::Int {
+                bits,
+                signed: false,
+            } => write!(f, "unsigned int{bits}"),
+            Type::Str(n) => write!(f, "string[{n}]"),
+            Type::Tuple(ts) => {
+                f.write_str("(")?;
+                for (i, t) in ts.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{t}")?;
+                }
+                f.write_str(")")
+            }
+            Type::KStack { .. } => f.write_str("kstack"),
+            Type::UStack { .. } => f.write_str("ustack"),
+            Type::Ksym => f.write_str("ksym"),
+            Type::Usym => f.write_str("usym"),
+            Type::Inet => f.write_str("inet"),
+            Type::Buffer(n) => write!(f, "buffer[{n}]"),
+            Type::Username => f.write_str("username"),
+            Type::Probe => f.write_str("probe"),
+            Type::Timestamp => f.write_str("timestamp"),
+            Type::Macaddr => f.write_str("macaddr"),
+            Type::CgroupPath => f.write_str("cgroup_path"),
+            Type::Strerror => f.write_str("strerror"),
+            Type::Pointer { to, .. } => write!(f, "{to} *"),
+            Type::Record(name) => f.write_str(name),
+            Type::Array { of, len } => write!(f, "{of}[{len}]"),
+            Type::Args => f.write_str("args"),
+            Type::DataLoc => f.write_str("__data_loc char[]"),
+            Type::Agg(a) => f.write_str(a.name()),
+        }
+    }
+}
