@@ -265,36 +265,45 @@ pub fn int_type_name(name: &str) -> Option<(u8, bool)> {
 }
 
 impl Expr {
-    /// Visits this expression and all sub-expressions, parents first.
-    pub fn walk(&self, f: &mut dyn FnMut(&Expr)) {
-        f(self);
+    /// The direct sub-expressions, in source order.
+    pub fn children(&self) -> Vec<&Expr> {
         match &self.kind {
-            ExprKind::Map { keys: es, .. }
-            | ExprKind::Call { args: es, .. }
-            | ExprKind::Tuple(es) => es.iter().for_each(|e| e.walk(f)),
+            ExprKind::Map { keys: es, .. } | ExprKind::Call { args: es, .. } | ExprKind::Tuple(es) => {
+                es.iter().collect()
+            }
             ExprKind::Unary { operand: e, .. }
             | ExprKind::Cast { operand: e, .. }
             | ExprKind::Field { base: e, .. }
             | ExprKind::TupleIndex { base: e, .. }
-            | ExprKind::IncDec { target: e, .. } => e.walk(f),
-            ExprKind::Binary { lhs, rhs, .. }
-            | ExprKind::Index {
-                base: lhs,
-                index: rhs,
-            } => {
-                lhs.walk(f);
-                rhs.walk(f);
+            | ExprKind::IncDec { target: e, .. } => vec![e],
+            ExprKind::Binary { lhs, rhs, .. } | ExprKind::Index { base: lhs, index: rhs } => vec![lhs, rhs],
+            ExprKind::Ternary { cond, then, otherwise } => vec![cond, then, otherwise],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The direct sub-expressions, mutably, in source order.
+    pub fn children_mut(&mut self) -> Vec<&mut Expr> {
+        match &mut self.kind {
+            ExprKind::Map { keys: es, .. } | ExprKind::Call { args: es, .. } | ExprKind::Tuple(es) => {
+                es.iter_mut().collect()
             }
-            ExprKind::Ternary {
-                cond,
-                then,
-                otherwise,
-            } => {
-                cond.walk(f);
-                then.walk(f);
-                otherwise.walk(f);
-            }
-            _ => {}
+            ExprKind::Unary { operand: e, .. }
+            | ExprKind::Cast { operand: e, .. }
+            | ExprKind::Field { base: e, .. }
+            | ExprKind::TupleIndex { base: e, .. }
+            | ExprKind::IncDec { target: e, .. } => vec![e],
+            ExprKind::Binary { lhs, rhs, .. } | ExprKind::Index { base: lhs, index: rhs } => vec![lhs, rhs],
+            ExprKind::Ternary { cond, then, otherwise } => vec![cond, then, otherwise],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Visits this expression and all sub-expressions, parents first.
+    pub fn walk(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
+        for c in self.children() {
+            c.walk(f);
         }
     }
 }

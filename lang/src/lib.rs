@@ -8,10 +8,12 @@ pub mod catalog;
 pub mod cdefs;
 pub mod check;
 pub mod diag;
+pub mod dump;
 pub mod format;
 pub mod lexer;
 pub mod parser;
 pub mod probe;
+pub mod report;
 pub mod span;
 pub mod suggest;
 pub mod token;
@@ -21,3 +23,37 @@ pub mod types;
 pub use diag::{Diagnostic, Severity};
 pub use parser::parse;
 pub use span::Span;
+
+/// A program taken through the whole front end.
+pub struct Compiled {
+    pub program: ast::Program,
+    pub typed: check::TypedProgram,
+    /// Every error and warning, parse and check alike.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Compiled {
+    /// Whether the program can go on to code generation.
+    pub fn ok(&self) -> bool {
+        !diag::has_errors(&self.diagnostics)
+    }
+}
+
+/// Parses and checks a program. Syntax errors stop before checking (all of them are reported).
+pub fn compile(src: &str, catalog: &dyn catalog::Catalog, opts: &check::CheckOptions) -> Compiled {
+    let (program, mut diagnostics) = parse(src);
+    if diag::has_errors(&diagnostics) {
+        return Compiled {
+            program,
+            typed: check::TypedProgram::default(),
+            diagnostics,
+        };
+    }
+    let (typed, mut more) = check::check(&program, catalog, opts);
+    diagnostics.append(&mut more);
+    Compiled {
+        program,
+        typed,
+        diagnostics,
+    }
+}

@@ -544,32 +544,7 @@ fn number_block(block: &mut Block, next: &mut u32) {
 fn number_expr(e: &mut Expr, next: &mut u32) {
     e.id = ExprId(*next);
     *next += 1;
-    match &mut e.kind {
-        ExprKind::Map { keys: es, .. } | ExprKind::Call { args: es, .. } | ExprKind::Tuple(es) => {
-            es.iter_mut().for_each(|x| number_expr(x, next))
-        }
-        ExprKind::Unary { operand: x, .. }
-        | ExprKind::Cast { operand: x, .. }
-        | ExprKind::Field { base: x, .. }
-        | ExprKind::TupleIndex { base: x, .. }
-        | ExprKind::IncDec { target: x, .. } => number_expr(x, next),
-        ExprKind::Binary { lhs, rhs, .. }
-        | ExprKind::Index {
-            base: lhs,
-            index: rhs,
-        } => {
-            number_expr(lhs, next);
-            number_expr(rhs, next);
-        }
-        ExprKind::Ternary {
-            cond,
-            then,
-            otherwise,
-        } => {
-            number_expr(cond, next);
-            number_expr(then, next);
-            number_expr(otherwise, next);
-        }
-        _ => {}
+    for c in e.children_mut() {
+        number_expr(c, next);
     }
 }

@@ -1,0 +1,124 @@
+//! Rendering diagnostics for people, with ariadne: file and line, the source line, a caret
+//! under the span, labels and a hint.
+
+use ariadne::{CharSet, Config, IndexType, Label, Report, ReportKind, Source};
+
+use crate::diag::{Diagnostic, Severity};
+use crate::span::Span;
+
+/// How to render.
+#[derive(Clone, Copy, Debug)]
+pub struct RenderOptions {
+    pub color: bool,
+    /// ASCII art instead of box-drawing characters.
+    pub ascii: bool,
+}
+
+/// Renders one diagnostic against the source it refers to. `name` is the file name, or
+/// `stdin` for `-e` programs, as bpftrace names them.
+pub fn render(diag: &Diagnostic, name: &str, src: &str, opts: RenderOptions) -> String {
+    let kind = match diag.severity {
+        Severity::Error => ReportKind::Error,
+        Severity::Warning => ReportKind::Warning,
+    };
+    let config = Config::default()
+        .with_color(opts.color)
+        .with_index_type(IndexType::Byte)
+        .with_char_set(if opts.ascii { CharSet::Ascii } else { CharSet::Unicode });
+    let id = name.to_string();
+    let main = visible(diag.span, src);
+    let mut label = Label::new((id.clone(), main.range())).with_order(0);
+    if let Some(text) = &diag.label {
+        label = label.with_message(text);
+    }
+    if opts.color {
+        label = label.with_color(match diag.severity {
+            Severity::Error => ariadne::Color::Red,
+            Severity::Warning => ariadne::Color::Yellow,
+        });
+    }
+    let (line, col) = line_col(src, main.start);
+    let mut report = Report::build(kind, (id.clone(), main.range()))
+        .with_config(config)
+        .with_message(format!("{name}:{line}:{col}: {}", diag.message))
+        .with_label(label);
+    for (i, (span, note)) in diag.notes.iter().enumerate() {
+        let s = visible(*span, src);
+        report = report.with_label(Label::new((id.clone(), s.range())).with_message(note).with_order(i as i32 + 1));
+    }
+    if let Some(hint) = &diag.hint {
+        report = report.with_help(hint);
+    }
+    let mut out = Vec::new();
+    let written = report.finish().write((id, Source::from(src)), &mut out);
+    match written {
+        Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+        Err(_) => format!("{name}:{line}:{col}: {}\n", diag.message),
+    }
+}
+
+/// Renders every diagnostic, errors and warnings in source order.
+pub fn render_all(diags: &[Diagnostic], name: &str, src: &str, opts: RenderOptions) -> String {
+    let mut sorted: Vec<&Diagnostic> = diags.iter().collect();
+    sorted.sort_by_key(|d| (d.span.start, d.span.end));
+    sorted.iter().map(|d| render(d, name, src, opts)).collect()
+}
+
+/// A span that shows at least one character and stays inside the source.
+fn visible(span: Span, src: &str) -> Span {
+    let len = src.len();
+    let mut start = span.start.min(len);
+    while start > 0 && !src.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = span.end.clamp(start, len);
+    while end < len && !src.is_char_boundary(end) {
+        end += 1;
+    }
+    if end == start {
+        if start < len {
+            end = start + src[start..].chars().next().map_or(1, char::len_utf8);
+        } else if start > 0 {
+            start = src[..start].char_indices().last().map_or(0, |(i, _)| i);
+        }
+    }
+    Span::new(start, end)
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(src.len());
+    let before = &src[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = src[line_start..offset].chars().count() + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_caret_and_hint() {
+        let src = "BEGIN { prinft(\"hi\"); }";
+        let d = Diagnostic::error(Span::new(8, 14), "Unknown function: prinft")
+            .with_label("did you mean 'printf'?")
+            .with_hint("a hint");
+        let out = render(&d, "stdin", src, RenderOptions { color: false, ascii: false });
+        assert!(out.contains("stdin:1:9: Unknown function: prinft"), "{out}");
+        assert!(out.contains("did you mean 'printf'?"), "{out}");
+        assert!(out.contains("BEGIN { prinft(\"hi\"); }"), "{out}");
+        assert!(out.contains("a hint"), "{out}");
+    }
+
+    #[test]
+    fn spans_at_the_end_and_inside_multibyte_text_are_safe() {
+        let src = "BEGIN { \"é\" ";
+        for span in [Span::new(13, 13), Span::new(10, 10), Span::new(100, 200)] {
+            let d = Diagnostic::error(span, "x");
+            render(&d, "stdin", src, RenderOptions { color: false, ascii: true });
+        }
+        assert_eq!(line_col("a\nbé c", 6), (2, 4));
+    }
+}
