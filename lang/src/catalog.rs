@@ -25,6 +25,13 @@ pub struct UsdtProbe {
     pub name: String,
     /// The argument specification, e.g. `-4@%eax 8@-16(%rbp)`.
     pub arguments: String,
+    /// ELF virtual address of the probe instruction, already moved by the difference between
+    /// the actual `.stapsdt.base` address and `base` (nonzero only after prelinking).
+    pub pc: u64,
+    /// The `.stapsdt.base` address recorded in the note.
+    pub base: u64,
+    /// ELF virtual address of the 2-byte semaphore counter, 0 when the probe has none.
+    pub semaphore: u64,
 }
 
 /// What the checker may ask about the system. Every method answers `Err` with one clear

@@ -1,0 +1,129 @@
+//! [`LiveCatalog`]: the checker's questions answered from the running system.
+
+mod binaries;
+mod elf;
+mod kernel_functions;
+mod ld_cache;
+mod tracefs;
+
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::path::{Path, PathBuf};
+
+use scry_lang::catalog::{Catalog, UsdtProbe, UserSymbol};
+use scry_lang::tracepoint_format::TracepointFormat;
+
+use ld_cache::LdCacheEntry;
+
+/// The running system as a [`Catalog`]: tracepoints from tracefs, kernel functions from
+/// ftrace or `/proc/kallsyms`, uprobe/usdt targets from the file system, `/etc/ld.so.cache`
+/// and `/proc/PID`, symbols and USDT probes from ELF files.
+///
+/// Every answer is cached in the instance, so asking twice reads the system once; make a new
+/// instance to see changes. tracefs is mounted (when scry is root and it is not mounted yet)
+/// only when a tracepoint question is asked.
+#[derive(Debug, Default)]
+pub struct LiveCatalog {
+    tracefs: OnceCell<PathBuf>,
+    categories: OnceCell<Vec<String>>,
+    events: RefCell<HashMap<String, Vec<String>>>,
+    formats: RefCell<HashMap<(String, String), Option<TracepointFormat>>>,
+    kernel_functions: OnceCell<Vec<String>>,
+    ld_cache: OnceCell<Result<Vec<LdCacheEntry>, String>>,
+    binaries: RefCell<HashMap<(String, Option<u32>), String>>,
+    symbols: RefCell<HashMap<String, Vec<UserSymbol>>>,
+    usdt: RefCell<HashMap<String, Vec<UsdtProbe>>>,
+}
+
+impl LiveCatalog {
+    /// A catalog that has read nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The tracefs directory (`/sys/kernel/tracing` or `/sys/kernel/debug/tracing`),
+    /// mounting tracefs at `/sys/kernel/tracing` first if it is not mounted and scry is root.
+    pub fn tracefs(&self) -> Result<&Path, String> {
+        if let Some(dir) = self.tracefs.get() {
+            return Ok(dir);
+        }
+        let dir = tracefs::find_or_mount()?;
+        Ok(self.tracefs.get_or_init(|| dir))
+    }
+}
+
+/// The value in `cell`, computing and storing it on first use; errors are not stored.
+fn cached<T: Clone>(
+    cell: &OnceCell<T>,
+    compute: impl FnOnce() -> Result<T, String>,
+) -> Result<T, String> {
+    if let Some(value) = cell.get() {
+        return Ok(value.clone());
+    }
+    let value = compute()?;
+    Ok(cell.get_or_init(|| value).clone())
+}
+
+/// The value for `key` in `map`, computing and storing it on first use; errors are not
+/// stored.
+fn cached_in<K: Eq + Hash, V: Clone>(
+    map: &RefCell<HashMap<K, V>>,
+    key: K,
+    compute: impl FnOnce() -> Result<V, String>,
+) -> Result<V, String> {
+    if let Some(value) = map.borrow().get(&key) {
+        return Ok(value.clone());
+    }
+    let value = compute()?;
+    map.borrow_mut().insert(key, value.clone());
+    Ok(value)
+}
+
+impl Catalog for LiveCatalog {
+    fn tracepoint_categories(&self) -> Result<Vec<String>, String> {
+        cached(&self.categories, || tracefs::categories(self.tracefs()?))
+    }
+
+    fn tracepoint_events(&self, category: &str) -> Result<Vec<String>, String> {
+        cached_in(&self.events, category.to_string(), || {
+            tracefs::events(self.tracefs()?, category)
+        })
+    }
+
+    fn tracepoint_format(
+        &self,
+        category: &str,
+        event: &str,
+    ) -> Result<Option<TracepointFormat>, String> {
+        cached_in(
+            &self.formats,
+            (category.to_string(), event.to_string()),
+            || tracefs::format(self.tracefs()?, category, event),
+        )
+    }
+
+    fn kernel_functions(&self) -> Result<Vec<String>, String> {
+        cached(&self.kernel_functions, || {
+            // Only a tracefs that is already mounted: this question does not mount it.
+            let mounted = self.tracefs.get().cloned().or_else(tracefs::find_mounted);
+            kernel_functions::list(mounted.as_deref())
+        })
+    }
+
+    fn resolve_binary(&self, target: &str, pid: Option<u32>) -> Result<String, String> {
+        cached_in(&self.binaries, (target.to_string(), pid), || {
+            binaries::resolve(target, pid, || {
+                self.ld_cache.get_or_init(ld_cache::read_system)
+            })
+        })
+    }
+
+    fn user_symbols(&self, path: &str) -> Result<Vec<UserSymbol>, String> {
+        cached_in(&self.symbols, path.to_string(), || elf::user_symbols(path))
+    }
+
+    fn usdt_probes(&self, path: &str) -> Result<Vec<UsdtProbe>, String> {
+        cached_in(&self.usdt, path.to_string(), || elf::usdt_probes(path))
+    }
+}
