@@ -268,16 +268,24 @@ impl Expr {
     /// The direct sub-expressions, in source order.
     pub fn children(&self) -> Vec<&Expr> {
         match &self.kind {
-            ExprKind::Map { keys: es, .. } | ExprKind::Call { args: es, .. } | ExprKind::Tuple(es) => {
-                es.iter().collect()
-            }
+            ExprKind::Map { keys: es, .. }
+            | ExprKind::Call { args: es, .. }
+            | ExprKind::Tuple(es) => es.iter().collect(),
             ExprKind::Unary { operand: e, .. }
             | ExprKind::Cast { operand: e, .. }
             | ExprKind::Field { base: e, .. }
             | ExprKind::TupleIndex { base: e, .. }
             | ExprKind::IncDec { target: e, .. } => vec![e],
-            ExprKind::Binary { lhs, rhs, .. } | ExprKind::Index { base: lhs, index: rhs } => vec![lhs, rhs],
-            ExprKind::Ternary { cond, then, otherwise } => vec![cond, then, otherwise],
+            ExprKind::Binary { lhs, rhs, .. }
+            | ExprKind::Index {
+                base: lhs,
+                index: rhs,
+            } => vec![lhs, rhs],
+            ExprKind::Ternary {
+                cond,
+                then,
+                otherwise,
+            } => vec![cond, then, otherwise],
             _ => Vec::new(),
         }
     }
@@ -285,16 +293,24 @@ impl Expr {
     /// The direct sub-expressions, mutably, in source order.
     pub fn children_mut(&mut self) -> Vec<&mut Expr> {
         match &mut self.kind {
-            ExprKind::Map { keys: es, .. } | ExprKind::Call { args: es, .. } | ExprKind::Tuple(es) => {
-                es.iter_mut().collect()
-            }
+            ExprKind::Map { keys: es, .. }
+            | ExprKind::Call { args: es, .. }
+            | ExprKind::Tuple(es) => es.iter_mut().collect(),
             ExprKind::Unary { operand: e, .. }
             | ExprKind::Cast { operand: e, .. }
             | ExprKind::Field { base: e, .. }
             | ExprKind::TupleIndex { base: e, .. }
             | ExprKind::IncDec { target: e, .. } => vec![e],
-            ExprKind::Binary { lhs, rhs, .. } | ExprKind::Index { base: lhs, index: rhs } => vec![lhs, rhs],
-            ExprKind::Ternary { cond, then, otherwise } => vec![cond, then, otherwise],
+            ExprKind::Binary { lhs, rhs, .. }
+            | ExprKind::Index {
+                base: lhs,
+                index: rhs,
+            } => vec![lhs, rhs],
+            ExprKind::Ternary {
+                cond,
+                then,
+                otherwise,
+            } => vec![cond, then, otherwise],
             _ => Vec::new(),
         }
     }

@@ -7,12 +7,19 @@ use crate::check::TypedProgram;
 
 /// Prints the program with the type of every expression.
 pub fn dump(program: &Program, typed: &TypedProgram) -> String {
-    let mut d = Dumper { typed, out: String::new() };
+    let mut d = Dumper {
+        typed,
+        out: String::new(),
+    };
     d.line(0, "Program");
     for (probe, tp) in program.probes.iter().zip(&typed.probes) {
         let names: Vec<&str> = tp.attaches.iter().map(|a| a.name.as_str()).collect();
         let shown = if names.len() > 8 {
-            format!("{} ... ({} attach points)", names[..3].join(", "), names.len())
+            format!(
+                "{} ... ({} attach points)",
+                names[..3].join(", "),
+                names.len()
+            )
         } else {
             names.join(", ")
         };
@@ -27,7 +34,11 @@ pub fn dump(program: &Program, typed: &TypedProgram) -> String {
         d.line(0, "Maps");
         for (name, m) in &typed.maps {
             let keys: Vec<String> = m.keys.iter().map(ToString::to_string).collect();
-            let key = if keys.is_empty() { String::new() } else { format!("[{}]", keys.join(", ")) };
+            let key = if keys.is_empty() {
+                String::new()
+            } else {
+                format!("[{}]", keys.join(", "))
+            };
             d.line(1, &format!("@{name}{key} :: {}", m.value));
         }
     }
@@ -54,7 +65,11 @@ impl Dumper<'_> {
                     self.expr(depth + 1, target);
                     self.expr(depth + 1, value);
                 }
-                StmtKind::If { cond, then, otherwise } => {
+                StmtKind::If {
+                    cond,
+                    then,
+                    otherwise,
+                } => {
                     self.line(depth, "if");
                     self.expr(depth + 1, cond);
                     self.line(depth + 1, "then");
@@ -98,11 +113,15 @@ impl Dumper<'_> {
             ExprKind::Binary { op, .. } => format!("binop: {}", op.as_str()),
             ExprKind::Ternary { .. } => "?:".to_string(),
             ExprKind::Cast { ty, .. } => format!("cast: {ty}"),
-            ExprKind::Field { field, arrow, .. } => format!("{}{field}", if *arrow { "->" } else { "." }),
+            ExprKind::Field { field, arrow, .. } => {
+                format!("{}{field}", if *arrow { "->" } else { "." })
+            }
             ExprKind::TupleIndex { index, .. } => format!(".{index}"),
             ExprKind::Index { .. } => "[]".to_string(),
             ExprKind::Tuple(_) => "tuple".to_string(),
-            ExprKind::IncDec { increment, prefix, .. } => {
+            ExprKind::IncDec {
+                increment, prefix, ..
+            } => {
                 let op = if *increment { "++" } else { "--" };
                 format!("{} {op}", if *prefix { "pre" } else { "post" })
             }

@@ -24,27 +24,35 @@ pub fn render(diag: &Diagnostic, name: &str, src: &str, opts: RenderOptions) -> 
     let config = Config::default()
         .with_color(opts.color)
         .with_index_type(IndexType::Byte)
-        .with_char_set(if opts.ascii { CharSet::Ascii } else { CharSet::Unicode });
+        .with_char_set(if opts.ascii {
+            CharSet::Ascii
+        } else {
+            CharSet::Unicode
+        });
     let id = name.to_string();
     let main = visible(diag.span, src);
-    let mut label = Label::new((id.clone(), main.range())).with_order(0);
-    if let Some(text) = &diag.label {
-        label = label.with_message(text);
-    }
+    // ariadne underlines only labels that carry a message.
+    let text = diag.label.as_deref().unwrap_or("here");
+    let mut label = Label::new((id.clone(), main.range()))
+        .with_order(0)
+        .with_message(text);
     if opts.color {
         label = label.with_color(match diag.severity {
             Severity::Error => ariadne::Color::Red,
             Severity::Warning => ariadne::Color::Yellow,
         });
     }
-    let (line, col) = line_col(src, main.start);
     let mut report = Report::build(kind, (id.clone(), main.range()))
         .with_config(config)
-        .with_message(format!("{name}:{line}:{col}: {}", diag.message))
+        .with_message(&diag.message)
         .with_label(label);
     for (i, (span, note)) in diag.notes.iter().enumerate() {
         let s = visible(*span, src);
-        report = report.with_label(Label::new((id.clone(), s.range())).with_message(note).with_order(i as i32 + 1));
+        report = report.with_label(
+            Label::new((id.clone(), s.range()))
+                .with_message(note)
+                .with_order(i as i32 + 1),
+        );
     }
     if let Some(hint) = &diag.hint {
         report = report.with_help(hint);
@@ -53,7 +61,10 @@ pub fn render(diag: &Diagnostic, name: &str, src: &str, opts: RenderOptions) -> 
     let written = report.finish().write((id, Source::from(src)), &mut out);
     match written {
         Ok(()) => String::from_utf8_lossy(&out).into_owned(),
-        Err(_) => format!("{name}:{line}:{col}: {}\n", diag.message),
+        Err(_) => {
+            let (line, col) = line_col(src, main.start);
+            format!("{name}:{line}:{col}: {}\n", diag.message)
+        }
     }
 }
 
@@ -105,8 +116,17 @@ mod tests {
         let d = Diagnostic::error(Span::new(8, 14), "Unknown function: prinft")
             .with_label("did you mean 'printf'?")
             .with_hint("a hint");
-        let out = render(&d, "stdin", src, RenderOptions { color: false, ascii: false });
-        assert!(out.contains("stdin:1:9: Unknown function: prinft"), "{out}");
+        let out = render(
+            &d,
+            "stdin",
+            src,
+            RenderOptions {
+                color: false,
+                ascii: false,
+            },
+        );
+        assert!(out.contains("Unknown function: prinft"), "{out}");
+        assert!(out.contains("stdin:1:9"), "{out}");
         assert!(out.contains("did you mean 'printf'?"), "{out}");
         assert!(out.contains("BEGIN { prinft(\"hi\"); }"), "{out}");
         assert!(out.contains("a hint"), "{out}");
@@ -117,7 +137,15 @@ mod tests {
         let src = "BEGIN { \"é\" ";
         for span in [Span::new(13, 13), Span::new(10, 10), Span::new(100, 200)] {
             let d = Diagnostic::error(span, "x");
-            render(&d, "stdin", src, RenderOptions { color: false, ascii: true });
+            render(
+                &d,
+                "stdin",
+                src,
+                RenderOptions {
+                    color: false,
+                    ascii: true,
+                },
+            );
         }
         assert_eq!(line_col("a\nbé c", 6), (2, 4));
     }
