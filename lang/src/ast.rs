@@ -323,3 +323,44 @@ impl Expr {
         }
     }
 }
+
+impl Block {
+    /// Visits every expression of the block, nested statements included, parents first.
+    pub fn walk_exprs(&self, f: &mut dyn FnMut(&Expr)) {
+        for s in &self.stmts {
+            match &s.kind {
+                StmtKind::Expr(e) => e.walk(f),
+                StmtKind::Assign { target, value, .. } => {
+                    target.walk(f);
+                    value.walk(f);
+                }
+                StmtKind::If {
+                    cond,
+                    then,
+                    otherwise,
+                } => {
+                    cond.walk(f);
+                    then.walk_exprs(f);
+                    if let Some(o) = otherwise {
+                        o.walk_exprs(f);
+                    }
+                }
+                StmtKind::While { cond, body } | StmtKind::Unroll { count: cond, body } => {
+                    cond.walk(f);
+                    body.walk_exprs(f);
+                }
+                StmtKind::Break | StmtKind::Continue | StmtKind::Return => {}
+            }
+        }
+    }
+}
+
+impl Probe {
+    /// Visits every expression of the probe: the predicate, then the body.
+    pub fn walk_exprs(&self, f: &mut dyn FnMut(&Expr)) {
+        if let Some(p) = &self.predicate {
+            p.walk(f);
+        }
+        self.body.walk_exprs(f);
+    }
+}

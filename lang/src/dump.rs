@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use crate::ast::{Block, Expr, ExprKind, Program, StmtKind};
 use crate::check::TypedProgram;
+use crate::types::Type;
 
 /// Prints the program with the type of every expression.
 pub fn dump(program: &Program, typed: &TypedProgram) -> String {
@@ -12,8 +13,15 @@ pub fn dump(program: &Program, typed: &TypedProgram) -> String {
         out: String::new(),
     };
     d.line(0, "Program");
-    for (probe, tp) in program.probes.iter().zip(&typed.probes) {
-        let names: Vec<&str> = tp.attaches.iter().map(|a| a.name.as_str()).collect();
+    for (i, probe) in program.probes.iter().enumerate() {
+        let names: Vec<&str> = match typed.probes.get(i) {
+            Some(tp) => tp.attaches.iter().map(|a| a.name.as_str()).collect(),
+            None => probe
+                .attach_points
+                .iter()
+                .map(|a| a.text.as_str())
+                .collect(),
+        };
         let shown = if names.len() > 8 {
             format!(
                 "{} ... ({} attach points)",
@@ -43,6 +51,11 @@ pub fn dump(program: &Program, typed: &TypedProgram) -> String {
         }
     }
     d.out
+}
+
+/// Prints a parsed, unchecked program: the tree without types.
+pub fn dump_ast(program: &Program) -> String {
+    dump(program, &TypedProgram::default())
 }
 
 struct Dumper<'a> {
@@ -97,7 +110,7 @@ impl Dumper<'_> {
     }
 
     fn expr(&mut self, depth: usize, e: &Expr) {
-        let ty = self.typed.type_of(e.id);
+        let ty = self.typed.types.get(e.id.0 as usize).unwrap_or(&Type::None);
         let head = match &e.kind {
             ExprKind::Error => "error".to_string(),
             ExprKind::Int(n) => format!("int: {n}"),
@@ -127,7 +140,7 @@ impl Dumper<'_> {
             }
         };
         let line = match ty {
-            crate::types::Type::None => head,
+            Type::None => head,
             t => format!("{head} :: {t}"),
         };
         self.line(depth, &line);

@@ -35,7 +35,14 @@ pub fn parse(src: &str) -> (Program, Vec<Diagnostic>) {
         .collect();
     let input = tokens.as_slice().map(eoi, |(t, s)| (t, s));
     let (probes, errors) = program_parser().parse(input).into_output_errors();
-    diags.extend(errors.into_iter().map(syntax_error));
+    // After an unterminated string or comment, an unexpected end of file is no news.
+    let unterminated = diags.iter().any(|d| d.message.starts_with("unterminated"));
+    diags.extend(
+        errors
+            .into_iter()
+            .filter(|e| !(unterminated && e.found().is_none()))
+            .map(syntax_error),
+    );
     let mut program = Program {
         preamble: lexed.preamble,
         probes: probes.unwrap_or_default(),
@@ -71,6 +78,10 @@ fn syntax_error(e: Rich<'_, Tok, SimpleSpan>) -> Diagnostic {
         .collect();
     expected.sort();
     expected.dedup();
+    if expected.len() > 6 {
+        // After a whole expression every operator could follow: name what ends it instead.
+        expected.retain(|x| STRUCTURAL.contains(&x.as_str()));
+    }
     let mut msg = format!("syntax error, unexpected {found}");
     if !expected.is_empty() && expected.len() <= 6 {
         msg.push_str(", expecting ");
@@ -86,6 +97,9 @@ fn syntax_error(e: Rich<'_, Tok, SimpleSpan>) -> Diagnostic {
         _ => d,
     }
 }
+
+/// Tokens worth naming in "expecting ..." when the full list is too long to read.
+const STRUCTURAL: &[&str] = &[";", "}", ")", "]", ",", "{", ":", "end of file"];
 
 fn mk(kind: ExprKind, span: SimpleSpan) -> Expr {
     Expr {
