@@ -1,0 +1,156 @@
+//! A compiled program: what the code generator hands to the runtime. It holds the BPF programs
+//! and maps, and the layouts that user space needs to read maps and ring-buffer records.
+
+use scry_lang::attach::Attach;
+use scry_lang::format::Piece;
+use scry_lang::span::Span;
+use scry_lang::types::{Agg, Type};
+
+use crate::insn::Insn;
+
+/// Kinds of BPF maps scry creates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapKind {
+    Hash = 1,
+    Array = 2,
+    PerCpuHash = 5,
+    PerCpuArray = 6,
+    StackTrace = 7,
+    RingBuf = 27,
+}
+
+/// A map to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapSpec {
+    /// Name for people and for the kernel (`bpftool map` shows it, cut to 15 bytes).
+    pub name: String,
+    pub kind: MapKind,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+}
+
+/// The kernel program type a program is loaded as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgType {
+    Kprobe = 2,
+    Tracepoint = 5,
+    PerfEvent = 7,
+    RawTracepoint = 17,
+}
+
+/// When a program runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// Run once, before any probe attaches.
+    Begin,
+    /// Run once, after every probe has detached.
+    End,
+    /// Attached to the program's attach points.
+    Attached,
+}
+
+/// One BPF program.
+#[derive(Clone, Debug)]
+pub struct ProgramSpec {
+    /// Unique within the object, e.g. `p0_tracepoint`.
+    pub name: String,
+    pub prog_type: ProgType,
+    pub trigger: Trigger,
+    pub insns: Vec<Insn>,
+    /// The source span each instruction came from (parallel to `insns`).
+    pub spans: Vec<Span>,
+    /// Where it attaches (empty for BEGIN/END).
+    pub attaches: Vec<Attach>,
+    /// Index of the source probe block.
+    pub probe_block: usize,
+}
+
+/// Where a value sits in a key, value or record: `ty` at byte `offset`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub ty: Type,
+    pub offset: usize,
+}
+
+/// How a map's value is laid out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ValueLayout {
+    /// A plain value (`@x = expr`), in a hash map.
+    Plain(Type),
+    /// An aggregation kept per CPU: count/sum are one u64; avg/stats are (count, total);
+    /// min/max are (value, set); hist/lhist keys end with a u64 bucket index and the value is
+    /// the bucket's count.
+    Agg(Agg),
+}
+
+/// One `@map` of the program.
+#[derive(Clone, Debug)]
+pub struct UserMap {
+    /// Without the `@`.
+    pub name: String,
+    /// Index into [`Object::maps`].
+    pub map: usize,
+    /// The key fields (empty for `@x`, whose BPF key is one zero u64).
+    pub keys: Vec<Field>,
+    pub value: ValueLayout,
+}
+
+/// What user space does with a ring-buffer record.
+#[derive(Clone, Debug)]
+pub enum ActionKind {
+    /// `printf`: format and write.
+    Printf(Vec<Piece>),
+    /// `system` (with --unsafe): format, then run through the shell.
+    System(Vec<Piece>),
+    /// `cat`: format a file name, then copy the file out.
+    Cat(Vec<Piece>),
+    /// `print(value)`.
+    PrintValue,
+    /// `print(@map, top, div)`: the map's index in [`Object::user_maps`]; top and div are
+    /// the record's two arguments.
+    PrintMap(usize),
+    /// `clear(@map)`.
+    Clear(usize),
+    /// `zero(@map)`.
+    Zero(usize),
+    /// `time(fmt)`.
+    Time(String),
+    /// `exit()`.
+    Exit,
+}
+
+/// A kind of record with its argument layout. A record is a u64 action id (the index in
+/// [`Object::actions`]) followed by the arguments at their offsets.
+#[derive(Clone, Debug)]
+pub struct Action {
+    pub kind: ActionKind,
+    pub args: Vec<Field>,
+    /// Bytes of the whole record, id included.
+    pub size: usize,
+}
+
+/// Probe ids of the `probe` builtin: a small number is an index into [`Object::probe_names`];
+/// [`TRACEPOINT_PROBE_ID`] plus a tracepoint's event id names that tracepoint.
+pub const TRACEPOINT_PROBE_ID: u64 = 1 << 32;
+
+/// Everything the runtime needs.
+#[derive(Clone, Debug, Default)]
+pub struct Object {
+    pub maps: Vec<MapSpec>,
+    pub programs: Vec<ProgramSpec>,
+    pub user_maps: Vec<UserMap>,
+    pub actions: Vec<Action>,
+    /// Names of probe ids below [`TRACEPOINT_PROBE_ID`].
+    pub probe_names: Vec<String>,
+    /// The ring buffer all records go through.
+    pub ringbuf: usize,
+    /// Per-CPU u64 counters: index 0 counts lost records, 1 dropped map updates (map full).
+    pub counters: usize,
+}
+
+/// Slots of [`Object::counters`].
+pub const COUNTER_LOST_EVENTS: u32 = 0;
+pub const COUNTER_MAP_FULL: u32 = 1;
+/// How many counter slots exist.
+pub const COUNTERS: u32 = 2;
