@@ -51,6 +51,7 @@ fn run(cli: cli::Cli) -> Result<ExitCode, String> {
         strlen: strlen_from_env()?,
     };
     let dry_run = cli.dry_run;
+    let params = opts.params.clone();
     let no_warnings = cli.no_warnings;
     let worker = std::thread::Builder::new()
         .stack_size(FRONT_END_STACK)
@@ -73,6 +74,22 @@ fn run(cli: cli::Cli) -> Result<ExitCode, String> {
             }
             if dry_run {
                 print!("{}", scry_lang::dump::dump(&compiled.program, &compiled.typed));
+                let opts = scry_ebpf::codegen::CompileOptions {
+                    params: params.clone(),
+                    ..Default::default()
+                };
+                match scry_ebpf::codegen::compile(&compiled.program, &compiled.typed, &opts) {
+                    Ok(obj) => {
+                        for (i, p) in obj.programs.iter().enumerate() {
+                            println!("\n{} ({} instructions)", p.name, p.insns.len());
+                            print!("{}", obj.disassemble(i, &src));
+                        }
+                    }
+                    Err(d) => {
+                        eprint!("{}", render_all(&[d], &name, &src, render));
+                        return ExitCode::FAILURE;
+                    }
+                }
                 return ExitCode::SUCCESS;
             }
             eprintln!("ERROR: running programs is not built yet; scry -d checks a program without running it");

@@ -154,3 +154,38 @@ pub const COUNTER_LOST_EVENTS: u32 = 0;
 pub const COUNTER_MAP_FULL: u32 = 1;
 /// How many counter slots exist.
 pub const COUNTERS: u32 = 2;
+
+impl Object {
+    /// The program's instructions as text, one per line, each with the source line it came
+    /// from when that changes (like `ply -S`).
+    pub fn disassemble(&self, index: usize, src: &str) -> String {
+        let p = &self.programs[index];
+        let name = |m: u32| {
+            self.maps
+                .get(m as usize)
+                .map_or(format!("#{m}"), |m| m.name.clone())
+        };
+        let lines = crate::insn::disassemble(&p.insns, &name);
+        let mut out = String::new();
+        let mut last_line = usize::MAX;
+        let mut slot = 0;
+        for text in lines {
+            let at: usize = text
+                .split(':')
+                .next()
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or(slot);
+            slot = at;
+            let span = p.spans.get(at).copied().unwrap_or_default();
+            let line = src[..span.start.min(src.len())].matches('\n').count();
+            if line != last_line {
+                let code = src.lines().nth(line).unwrap_or("").trim();
+                out.push_str(&format!("; {code}\n"));
+                last_line = line;
+            }
+            out.push_str(&text);
+            out.push('\n');
+        }
+        out
+    }
+}

@@ -79,20 +79,42 @@ pub struct AttachContext<'a> {
 
 /// Parses and expands one attach point. Errors are returned as diagnostics at `span`.
 pub fn resolve(text: &str, span: Span, cx: &AttachContext) -> Result<Vec<Attach>, Diagnostic> {
+    let raw_spans = field_spans(text, span);
     let text = substitute_params(text, span, cx.params)?;
     let fields = split_fields(&text);
+    // The source span of every field, when the text maps onto the source field by field
+    // (a positional parameter's field is then the `$N` it was written as).
+    let spans = if raw_spans.len() == fields.len() {
+        raw_spans
+    } else {
+        vec![span; fields.len()]
+    };
     let provider = fields[0].as_str();
     let Some(kind) = ProbeKind::from_provider(provider) else {
-        let err = Diagnostic::error(span, format!("Invalid probe type: {provider}"));
-        let err = err.with_suggestion(provider, ProbeKind::all_names());
+        let err = Diagnostic::error(spans[0], format!("Invalid probe type: {provider}"));
         return Err(if provider.contains('*') {
             err.with_hint("wildcards are accepted inside a probe's fields, not in its provider")
         } else {
-            err
+            match crate::suggest::closest(provider, ProbeKind::all_names()) {
+                Some(best) => err.with_label(format!("did you mean '{best}'?")),
+                None => err.with_hint(format!(
+                    "providers: {}",
+                    crate::probe::PROVIDERS
+                        .iter()
+                        .map(|(name, _, _)| *name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }
         });
     };
     let args = &fields[1..];
-    let r = Resolver { kind, span, cx };
+    let r = Resolver {
+        kind,
+        span,
+        fields: &spans[1..],
+        cx,
+    };
     match kind {
         ProbeKind::Begin | ProbeKind::End => {
             r.arity(args, 0, 0)?;
@@ -125,9 +147,16 @@ fn substitute_params(text: &str, span: Span, params: &[String]) -> Result<String
             .chars()
             .take_while(char::is_ascii_digit)
             .collect();
+        // The source span of this `$N`, when the text is the source slice at `span`.
+        let at = if span.end.checked_sub(span.start) == Some(text.len()) {
+            let s = span.start + (text.len() - rest.len()) + i;
+            Span::new(s, s + 1 + digits.len())
+        } else {
+            span
+        };
         let n: usize = digits.parse().map_err(|_| {
             Diagnostic::error(
-                span,
+                at,
                 "'$' in an attach point must be a positional parameter like $1",
             )
         })?;
@@ -136,7 +165,7 @@ fn substitute_params(text: &str, span: Span, params: &[String]) -> Result<String
             .and_then(|k| params.get(k))
             .ok_or_else(|| {
                 Diagnostic::error(
-                    span,
+                    at,
                     format!("attach point uses ${n} but no positional parameter {n} was given"),
                 )
                 .with_hint("pass parameters after the program: scry -e 'PROGRAM' ARG1 ARG2")
@@ -160,6 +189,35 @@ fn split_fields(text: &str) -> Vec<String> {
         }
     }
     fields
+}
+
+/// The source spans of the `:`-separated fields of attach-point text found at `span`.
+fn field_spans(text: &str, span: Span) -> Vec<Span> {
+    let exact = span.end.checked_sub(span.start) == Some(text.len());
+    let mut spans = Vec::new();
+    let mut quoted = false;
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ':' if !quoted => {
+                spans.push((start, i));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    spans.push((start, text.len()));
+    spans
+        .into_iter()
+        .map(|(s, e)| {
+            if exact {
+                Span::new(span.start + s, span.start + e)
+            } else {
+                span
+            }
+        })
+        .collect()
 }
 
 /// `*` matches any run of characters (possibly empty); everything else matches itself.
@@ -191,13 +249,26 @@ fn is_wild(s: &str) -> bool {
 
 struct Resolver<'a, 'c> {
     kind: ProbeKind,
+    /// The whole attach point.
     span: Span,
+    /// The span of each field after the provider.
+    fields: &'a [Span],
     cx: &'a AttachContext<'c>,
 }
 
 impl Resolver<'_, '_> {
     fn err(&self, msg: impl Into<String>) -> Diagnostic {
         Diagnostic::error(self.span, msg)
+    }
+
+    /// An error at field `i` (after the provider); the whole attach point if there is none.
+    fn err_at(&self, i: usize, msg: impl Into<String>) -> Diagnostic {
+        Diagnostic::error(self.fields.get(i).copied().unwrap_or(self.span), msg)
+    }
+
+    /// The index of the last field.
+    fn last(&self) -> usize {
+        self.fields.len().saturating_sub(1)
     }
 
     fn one(&self, name: String, target: Target) -> Attach {
@@ -252,9 +323,11 @@ impl Resolver<'_, '_> {
             }
         }
         if out.is_empty() {
-            return Err(self
-                .err(format!("no tracepoints match '{cat}:{ev}'"))
-                .with_hint("list them with: scry -l 'tracepoint:*'"));
+            let span = self.fields[0].to(self.fields[1]);
+            return Err(
+                Diagnostic::error(span, format!("no tracepoints match '{cat}:{ev}'"))
+                    .with_hint(format!("list them with: scry -l 'tracepoint:{cat}:*'")),
+            );
         }
         Ok(out)
     }
@@ -271,15 +344,23 @@ impl Resolver<'_, '_> {
 
     fn tracepoint_not_found(&self, cat: &str, ev: &str) -> Diagnostic {
         let cx = self.cx.catalog;
-        let err = self.err(format!("tracepoint not found: {cat}:{ev}"));
+        let msg = format!("tracepoint not found: {cat}:{ev}");
         let cats = cx.tracepoint_categories().unwrap_or_default();
         if cats.iter().any(|c| c == cat) {
             let events = cx.tracepoint_events(cat).unwrap_or_default();
-            return err.with_suggestion(ev, events.iter().map(String::as_str));
+            return self
+                .err_at(1, msg)
+                .with_suggestion(ev, events.iter().map(String::as_str))
+                .with_hint(format!(
+                    "list the events with: scry -l 'tracepoint:{cat}:*'"
+                ));
         }
+        let err = self.err_at(0, msg);
         match crate::suggest::closest(cat, cats.iter().map(String::as_str)) {
             Some(c) => err.with_label(format!("there is no category '{cat}'; did you mean '{c}'?")),
-            None => err.with_hint("list the categories with: scry -l 'tracepoint:*'"),
+            None => err
+                .with_label(format!("there is no category '{cat}'"))
+                .with_hint("list the categories with: scry -l 'tracepoint:*'"),
         }
     }
 
@@ -306,7 +387,7 @@ impl Resolver<'_, '_> {
         }
         if out.is_empty() {
             return Err(self
-                .err(format!("raw tracepoint not found: {ev}"))
+                .err_at(self.last(), format!("raw tracepoint not found: {ev}"))
                 .with_suggestion(ev, all.iter().map(String::as_str)));
         }
         Ok(out)
@@ -321,10 +402,13 @@ impl Resolver<'_, '_> {
             Some((f, off)) => {
                 if self.kind != ProbeKind::Kprobe {
                     return Err(self
-                        .err(format!("{} probes do not take an offset", self.kind.name()))
+                        .err_at(
+                            self.last(),
+                            format!("{} probes do not take an offset", self.kind.name()),
+                        )
                         .with_hint("offsets (fn+0x10) are allowed in kprobe probes only"));
                 }
-                (f.to_string(), self.number(off, "offset")?)
+                (f.to_string(), self.number(off, "offset", self.last())?)
             }
             None => (spec.clone(), 0),
         };
@@ -361,22 +445,25 @@ impl Resolver<'_, '_> {
                 .map(|k| make(k))
                 .collect();
             if out.is_empty() {
-                return Err(self.err(format!("no kernel functions match '{func}'")));
+                return Err(self
+                    .err_at(self.last(), format!("no kernel functions match '{func}'"))
+                    .with_hint("list kernel functions with: scry -l 'kprobe:*'"));
             }
             return Ok(out);
         }
-        if !known.iter().any(|k| *k == func) {
+        if !known.contains(&func) {
             return Err(self
-                .err(format!("kernel function '{func}' not found"))
+                .err_at(self.last(), format!("kernel function '{func}' not found"))
                 .with_suggestion(&func, known.iter().map(String::as_str))
                 .with_hint("list kernel functions with: scry -l 'kprobe:*'"));
         }
         Ok(vec![make(&func)])
     }
 
-    fn number(&self, s: &str, what: &str) -> Result<u64, Diagnostic> {
+    /// Field `i`, text `s`, as a number.
+    fn number(&self, s: &str, what: &str, i: usize) -> Result<u64, Diagnostic> {
         crate::lexer::parse_int(s)
-            .map_err(|_| self.err(format!("invalid {what} '{s}': expected a number")))
+            .map_err(|_| self.err_at(i, format!("invalid {what} '{s}': expected a number")))
     }
 
     /// The uprobe/usdt target path, honouring `-p` for the 2-field form.
@@ -389,7 +476,10 @@ impl Resolver<'_, '_> {
                 ))
                 .with_hint(format!("{kind}:/path/to/binary:function, or give -p PID")));
         }
-        self.catalog(self.cx.catalog.resolve_binary(target, self.cx.pid))
+        self.cx
+            .catalog
+            .resolve_binary(target, self.cx.pid)
+            .map_err(|e| self.err_at(0, e))
     }
 
     fn uprobe(&self, args: &[String]) -> Result<Vec<Attach>, Diagnostic> {
@@ -414,9 +504,11 @@ impl Resolver<'_, '_> {
         let (func, offset) = match spec.split_once('+') {
             Some((f, off)) => {
                 if self.kind != ProbeKind::Uprobe {
-                    return Err(self.err("uretprobe probes do not take an offset"));
+                    return Err(self
+                        .err_at(self.last(), "uretprobe probes do not take an offset")
+                        .with_hint("offsets (fn+0x10) are allowed in uprobe probes only"));
                 }
-                (f, self.number(off, "offset")?)
+                (f, self.number(off, "offset", self.last())?)
             }
             None => (spec.as_str(), 0),
         };
@@ -427,7 +519,12 @@ impl Resolver<'_, '_> {
             .filter(|s| glob_match(func, &s.name))
             .collect();
         if matching.is_empty() {
-            let err = self.err(format!("function '{func}' not found in {path}"));
+            let err = self
+                .err_at(
+                    self.last(),
+                    format!("function '{func}' not found in {path}"),
+                )
+                .with_hint(format!("list them with: scry -l 'uprobe:{path}:*'"));
             return Err(if is_wild(func) {
                 err
             } else {
@@ -443,10 +540,13 @@ impl Resolver<'_, '_> {
                 continue;
             }
             if offset > 0 && s.size > 0 && offset >= s.size {
-                return Err(self.err(format!(
-                    "offset {offset} is outside function '{}' ({} bytes)",
-                    s.name, s.size
-                )));
+                return Err(self.err_at(
+                    self.last(),
+                    format!(
+                        "offset {offset} is outside function '{}' ({} bytes)",
+                        s.name, s.size
+                    ),
+                ));
             }
             let suffix = if offset > 0 {
                 format!("+{offset}")
@@ -481,7 +581,7 @@ impl Resolver<'_, '_> {
             .collect();
         if matching.is_empty() {
             return Err(self
-                .err(format!("no USDT probe '{name}' in {path}"))
+                .err_at(self.last(), format!("no USDT probe '{name}' in {path}"))
                 .with_suggestion(name, probes.iter().map(|p| p.name.as_str()))
                 .with_hint(format!("list them with: scry -l 'usdt:{path}:*'")));
         }
@@ -493,10 +593,13 @@ impl Resolver<'_, '_> {
                 .map(|p| format!("usdt:{path}:{p}:{name}"))
                 .collect();
             return Err(self
-                .err(format!(
-                    "namespace for usdt:{path}:{name} not specified, matched {} probes",
-                    matching.len()
-                ))
+                .err_at(
+                    self.last(),
+                    format!(
+                        "namespace for usdt:{path}:{name} not specified, matched {} probes",
+                        matching.len()
+                    ),
+                )
                 .with_hint(format!(
                     "name one of: {}, or use '*' to attach to all",
                     list.join(", ")
@@ -526,16 +629,16 @@ impl Resolver<'_, '_> {
         let (unit, value) = (&args[0], &args[1]);
         if !TIME_UNITS.contains(&unit.as_str()) {
             return Err(self
-                .err(format!("{unit} is not an accepted unit of time"))
+                .err_at(0, format!("{unit} is not an accepted unit of time"))
                 .with_suggestion(unit, TIME_UNITS.iter().copied())
                 .with_hint("units: hz (per second), s, ms, us"));
         }
-        let n = self.number(value, "rate")?;
+        let n = self.number(value, "rate", 1)?;
         if n == 0 {
-            return Err(self.err(format!(
-                "{} rate must be greater than zero",
-                self.kind.name()
-            )));
+            return Err(self.err_at(
+                1,
+                format!("{} rate must be greater than zero", self.kind.name()),
+            ));
         }
         Ok(vec![self.one(
             format!("{}:{unit}:{n}", self.kind.name()),
@@ -556,12 +659,12 @@ impl Resolver<'_, '_> {
         let name = &args[0];
         if is_wild(name) {
             return Err(self
-                .err(format!("wildcards are not allowed in {what} probes"))
+                .err_at(0, format!("wildcards are not allowed in {what} probes"))
                 .with_hint(format!("list the events with: scry -l '{what}:*'")));
         }
         let Some(event) = find_event(table, name) else {
             return Err(self
-                .err(format!("{name} is not a {what} probe"))
+                .err_at(0, format!("{name} is not a {what} probe"))
                 .with_suggestion(
                     name,
                     table
@@ -571,10 +674,10 @@ impl Resolver<'_, '_> {
         };
         let period = match args.get(1).map(String::as_str) {
             None | Some("") => event.default_count,
-            Some(c) => self.number(c, "count")?,
+            Some(c) => self.number(c, "count", 1)?,
         };
         if period == 0 {
-            return Err(self.err(format!("{what} probe count must be greater than zero")));
+            return Err(self.err_at(1, format!("{what} probe count must be greater than zero")));
         }
         Ok(vec![self.one(
             format!("{what}:{name}:{period}"),
@@ -589,11 +692,12 @@ impl Resolver<'_, '_> {
     fn watchpoint(&self, args: &[String]) -> Result<Vec<Attach>, Diagnostic> {
         self.arity(args, 3, 3)?;
         let (what, len, mode) = (&args[0], &args[1], &args[2]);
-        let len_n = self.number(len, "length")?;
+        let len_n = self.number(len, "length", 1)?;
         if ![1, 2, 4, 8].contains(&len_n) {
-            return Err(self.err(format!(
-                "watchpoint length must be 1, 2, 4 or 8 bytes (got {len_n})"
-            )));
+            return Err(self.err_at(
+                1,
+                format!("watchpoint length must be 1, 2, 4 or 8 bytes (got {len_n})"),
+            ));
         }
         let mut sorted: Vec<char> = mode.chars().collect();
         sorted.sort();
@@ -603,29 +707,30 @@ impl Resolver<'_, '_> {
             || sorted.iter().any(|c| !"rwx".contains(*c))
         {
             return Err(self
-                .err(format!("invalid watchpoint mode '{mode}'"))
+                .err_at(2, format!("invalid watchpoint mode '{mode}'"))
                 .with_hint("a mode is a combination of r, w and x, e.g. w or rw"));
         }
         if mode.contains('x') && mode.len() > 1 {
-            return Err(self.err("watchpoint mode x cannot be combined with r or w"));
+            return Err(self.err_at(2, "watchpoint mode x cannot be combined with r or w"));
         }
         let (address, func_arg) = match what.split_once("+arg") {
             Some((f, n)) => {
                 let n: u8 = n.parse().ok().filter(|n| *n < 6).ok_or_else(|| {
-                    self.err(format!(
-                        "invalid argument in '{what}': expected fn+argN with N in 0..5"
-                    ))
+                    self.err_at(
+                        0,
+                        format!("invalid argument in '{what}': expected fn+argN with N in 0..5"),
+                    )
                 })?;
                 if self.cx.pid.is_none() {
                     return Err(self
-                        .err("a function watchpoint (fn+argN) needs -p PID or -c CMD")
+                        .err_at(0, "a function watchpoint (fn+argN) needs -p PID or -c CMD")
                         .with_hint(
                             "the watched address comes from a function argument of that process",
                         ));
                 }
                 (None, Some((f.to_string(), n)))
             }
-            None => (Some(self.number(what, "address")?), None),
+            None => (Some(self.number(what, "address", 0)?), None),
         };
         Ok(vec![self.one(
             format!("{}:{what}:{len_n}:{mode}", self.kind.name()),
@@ -643,7 +748,7 @@ impl Resolver<'_, '_> {
         let kind = &args[0];
         if !ITER_KINDS.contains(&kind.as_str()) {
             return Err(self
-                .err(format!("iter {kind} is not a known iterator"))
+                .err_at(0, format!("iter {kind} is not a known iterator"))
                 .with_suggestion(kind, ITER_KINDS.iter().copied()));
         }
         Ok(vec![self.one(

@@ -335,6 +335,7 @@ impl<'a> Lexer<'a> {
         }
         match c {
             b'"' => return self.string(),
+            b'\'' => return self.char_literal(),
             b'@' => {
                 self.pos += 1;
                 let name = self.ident_chars();
@@ -427,7 +428,7 @@ impl<'a> Lexer<'a> {
         self.src[start..self.pos].to_string()
     }
 
-    fn word(&mut self) -> () {
+    fn word(&mut self) {
         let start = self.pos;
         let w = self.ident_chars();
         let tok = match w.as_str() {
@@ -549,6 +550,25 @@ impl<'a> Lexer<'a> {
             }
         }
         self.push(Tok::Str(out), start);
+    }
+
+    /// `'a'`: not part of the language; one error, and lexed as a string to go on.
+    fn char_literal(&mut self) {
+        let start = self.pos;
+        let line_end = self.src[start..]
+            .find('\n')
+            .map_or(self.src.len(), |i| start + i);
+        let end = self.src[start + 1..line_end]
+            .find('\'')
+            .map_or(start + 1, |i| start + 1 + i + 1);
+        self.pos = end;
+        let inner = self.src[start + 1..end.saturating_sub(1).max(start + 1)].to_string();
+        self.diags.push(
+            Diagnostic::error(Span::new(start, end), "invalid character '''").with_hint(format!(
+                "scry has no character literals; strings use double quotes: \"{inner}\""
+            )),
+        );
+        self.push(Tok::Str(inner.into_bytes()), start);
     }
 
     fn unterminated_string(&mut self, start: usize) {

@@ -35,12 +35,24 @@ pub fn parse(src: &str) -> (Program, Vec<Diagnostic>) {
         .collect();
     let input = tokens.as_slice().map(eoi, |(t, s)| (t, s));
     let (probes, errors) = program_parser().parse(input).into_output_errors();
-    // After an unterminated string or comment, an unexpected end of file is no news.
+    // After an unterminated string or comment, an unexpected end of file is no news; nor is a
+    // syntax error later on the line of a lexical error (the lexer dropped what it could not read).
     let unterminated = diags.iter().any(|d| d.message.starts_with("unterminated"));
+    let line_of = |at: usize| src[..at.min(src.len())].matches('\n').count();
+    let lex_errors: Vec<usize> = diags
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.span.start)
+        .collect();
+    let follows_lex_error = |at: usize| lex_errors.iter().any(|&l| line_of(l) == line_of(at));
+    let errors: Vec<_> = errors
+        .into_iter()
+        .filter(|e| !(unterminated && e.found().is_none()))
+        .filter(|e| !follows_lex_error(e.span().start))
+        .collect();
     diags.extend(
-        errors
+        one_error_per_mistake(errors, &tokens)
             .into_iter()
-            .filter(|e| !(unterminated && e.found().is_none()))
             .map(syntax_error),
     );
     let mut program = Program {
@@ -60,6 +72,51 @@ pub fn parse(src: &str) -> (Program, Vec<Diagnostic>) {
     (program, diags)
 }
 
+/// Recovery can report one mistake twice: where the statement stopped making sense and where
+/// the parser finally gave up. Keeps the later of two errors in the same statement, unless the
+/// first is at a token that starts a new statement (a missing `;`).
+fn one_error_per_mistake<'a>(
+    mut errors: Vec<Rich<'a, Tok, SimpleSpan>>,
+    tokens: &[(Tok, SimpleSpan)],
+) -> Vec<Rich<'a, Tok, SimpleSpan>> {
+    errors.sort_by_key(|e| (e.span().start, e.span().end));
+    errors.dedup_by(|b, a| a.span() == b.span() && a.found() == b.found());
+    let separated = |from: usize, to: usize| {
+        tokens.iter().any(|(t, s)| {
+            s.start >= from && s.start < to && matches!(t, Tok::Semi | Tok::LBrace | Tok::RBrace)
+        })
+    };
+    let starts_statement = |t: Option<&Tok>| {
+        matches!(
+            t,
+            Some(
+                Tok::Var(_)
+                    | Tok::Map(_)
+                    | Tok::Ident(_)
+                    | Tok::If
+                    | Tok::While
+                    | Tok::Unroll
+                    | Tok::Break
+                    | Tok::Continue
+                    | Tok::Return
+                    | Tok::Inc
+                    | Tok::Dec
+            )
+        )
+    };
+    let mut kept: Vec<Rich<'a, Tok, SimpleSpan>> = Vec::new();
+    for e in errors {
+        if let Some(prev) = kept.last() {
+            let same_statement = !separated(prev.span().start, e.span().start);
+            if same_statement && !starts_statement(prev.found()) {
+                kept.pop();
+            }
+        }
+        kept.push(e);
+    }
+    kept
+}
+
 /// Turns a chumsky error into a bison-like `syntax error, unexpected X, expecting Y`.
 fn syntax_error(e: Rich<'_, Tok, SimpleSpan>) -> Diagnostic {
     let span: Span = (*e.span()).into();
@@ -75,10 +132,11 @@ fn syntax_error(e: Rich<'_, Tok, SimpleSpan>) -> Diagnostic {
             chumsky::error::RichPattern::EndOfInput => "end of file".to_string(),
             other => other.to_string(),
         })
+        .filter(|x| x != "something else")
         .collect();
     expected.sort();
     expected.dedup();
-    if expected.len() > 6 {
+    if expected.iter().any(|x| STRUCTURAL.contains(&x.as_str())) {
         // After a whole expression every operator could follow: name what ends it instead.
         expected.retain(|x| STRUCTURAL.contains(&x.as_str()));
     }
@@ -217,11 +275,13 @@ where
             }))
             .then_ignore(just(Tok::Semi).repeated());
 
+        // A missing `;` is reported and the statement kept, so the next one still parses.
         let terminator = just(Tok::Semi)
             .repeated()
             .at_least(1)
             .ignored()
-            .or(just(Tok::RBrace).rewind().ignored());
+            .or(just(Tok::RBrace).rewind().ignored())
+            .recover_with(via_parser(empty()));
         let simple_stmt = simple
             .map_with(|kind, e| Stmt {
                 kind,
@@ -229,10 +289,30 @@ where
             })
             .then_ignore(terminator);
 
-        let stmt = compound.or(simple_stmt).recover_with(skip_then_retry_until(
-            any().ignored(),
-            one_of([Tok::Semi, Tok::RBrace]).ignored(),
-        ));
+        // A statement that does not parse is skipped up to its `;` or the block's `}`, over
+        // any nested blocks.
+        let balanced = recursive(|balanced| {
+            let block = just(Tok::LBrace)
+                .then(balanced.or(just(Tok::Semi).ignored()).repeated())
+                .then(just(Tok::RBrace))
+                .ignored();
+            block.or(any()
+                .and_is(one_of([Tok::Semi, Tok::LBrace, Tok::RBrace]).not())
+                .ignored())
+        });
+        let skip_stmt = balanced
+            .repeated()
+            .at_least(1)
+            .then(
+                just(Tok::Semi)
+                    .ignored()
+                    .or(just(Tok::RBrace).rewind().ignored()),
+            )
+            .map_with(|_, e| Stmt {
+                kind: StmtKind::Expr(mk(ExprKind::Error, e.span())),
+                span: Span::from(e.span()),
+            });
+        let stmt = compound.or(simple_stmt).recover_with(via_parser(skip_stmt));
 
         just(Tok::Semi)
             .repeated()
@@ -499,14 +579,24 @@ where
         just(Tok::Union).ignore_then(ident).map(BaseType::Union),
         just(Tok::Enum).ignore_then(ident).map(BaseType::Enum),
     ));
-    // A named (typedef) type is only recognisable with a `*` after it: `(foo_t *)p`.
+    // A named (typedef) type is recognisable with a `*` after it, `(foo_t *)p`, or when an
+    // operand follows the parenthesis, `(float)1`, which no parenthesised expression allows.
     let named_ptr = ident
         .map(BaseType::Named)
         .then(just(Tok::Op(BinOp::Mul)).repeated().at_least(1).count());
+    let operand_start = select! {
+        Tok::Int(_) => (), Tok::Str(_) => (), Tok::Ident(_) => (), Tok::Var(_) => (),
+        Tok::Map(_) => (), Tok::Param(_) => (), Tok::LParen => (),
+    };
+    let named_bare = ident
+        .map(BaseType::Named)
+        .then_ignore(just(Tok::RParen).then(operand_start).rewind())
+        .map(|b| (b, 0usize));
     let base = int_ty
         .or(tagged)
         .then(just(Tok::Op(BinOp::Mul)).repeated().count());
     base.or(named_ptr)
+        .or(named_bare)
         .map_with(|(base, depth), e| TypeName {
             base,
             pointer_depth: depth.min(u8::MAX as usize) as u8,

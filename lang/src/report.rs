@@ -31,10 +31,17 @@ pub fn render(diag: &Diagnostic, name: &str, src: &str, opts: RenderOptions) -> 
         });
     let id = name.to_string();
     let main = visible(diag.span, src);
+    // Labels are drawn in source order: ariadne starts a new section, headed with the main
+    // location, whenever a label lies on an earlier line than the one before it.
+    let mut spans: Vec<Span> = std::iter::once(main)
+        .chain(diag.notes.iter().map(|(s, _)| visible(*s, src)))
+        .collect();
+    spans.sort();
+    let order = |s: Span| spans.iter().position(|x| *x == s).unwrap_or(0) as i32;
     // ariadne underlines only labels that carry a message.
     let text = diag.label.as_deref().unwrap_or("here");
     let mut label = Label::new((id.clone(), main.range()))
-        .with_order(0)
+        .with_order(order(main))
         .with_message(text);
     if opts.color {
         label = label.with_color(match diag.severity {
@@ -46,12 +53,12 @@ pub fn render(diag: &Diagnostic, name: &str, src: &str, opts: RenderOptions) -> 
         .with_config(config)
         .with_message(&diag.message)
         .with_label(label);
-    for (i, (span, note)) in diag.notes.iter().enumerate() {
+    for (span, note) in &diag.notes {
         let s = visible(*span, src);
         report = report.with_label(
             Label::new((id.clone(), s.range()))
                 .with_message(note)
-                .with_order(i as i32 + 1),
+                .with_order(order(s)),
         );
     }
     if let Some(hint) = &diag.hint {

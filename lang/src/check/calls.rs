@@ -150,9 +150,17 @@ impl Checker<'_> {
                                 format!(
                                     "'{r}' is not a valid register on this architecture (x86_64)"
                                 ),
-                            )
-                            .with_suggestion(&r, REGISTERS.iter().copied());
-                            self.error(d);
+                            );
+                            // `rax`, `eax`, `rdi`: pt_regs names drop the size prefix.
+                            let bare = r
+                                .strip_prefix('r')
+                                .or_else(|| r.strip_prefix('e'))
+                                .filter(|b| REGISTERS.contains(b));
+                            let d = match bare {
+                                Some(b) => d.with_label(format!("did you mean '{b}'?")),
+                                None => d.with_suggestion(&r, REGISTERS.iter().copied()),
+                            };
+                            self.error(d.with_hint(format!("registers: {}", REGISTERS.join(", "))));
                         }
                     }
                 }
@@ -405,14 +413,17 @@ impl Checker<'_> {
         for k in self.kinds() {
             if !allowed.contains(&k) {
                 let names: Vec<&str> = allowed.iter().map(|k| k.name()).collect();
-                self.err(
-                    c.name_span,
-                    format!(
-                        "{}() can not be used with '{}' probes; it needs one of: {}",
-                        c.name,
-                        k.name(),
-                        names.join(", ")
-                    ),
+                let list = match names.as_slice() {
+                    [one] => one.to_string(),
+                    [init @ .., last] => format!("{} and {last}", init.join(", ")),
+                    [] => String::new(),
+                };
+                self.error(
+                    Diagnostic::error(
+                        c.name_span,
+                        format!("{}() can not be used with '{}' probes", c.name, k.name()),
+                    )
+                    .with_hint(format!("{}() works only in {list} probes", c.name)),
                 );
                 return;
             }
@@ -535,13 +546,20 @@ impl Checker<'_> {
         };
         let specs: Vec<_> = format::specs(&pieces).collect();
         if specs.len() > rest.len() {
-            self.err(
-                c.span,
-                format!(
-                    "{}: Not enough arguments for format string ({} supplied, {} expected)",
-                    c.name,
-                    rest.len(),
-                    specs.len()
+            let missing = &specs[rest.len()];
+            self.error(
+                Diagnostic::error(
+                    c.span,
+                    format!(
+                        "{}: Not enough arguments for format string ({} supplied, {} expected)",
+                        c.name,
+                        rest.len(),
+                        specs.len()
+                    ),
+                )
+                .with_note(
+                    format_span(first, missing.start, missing.end),
+                    "no argument for this specifier",
                 ),
             );
         } else if specs.len() < rest.len() {
@@ -670,19 +688,20 @@ impl Checker<'_> {
             return Type::None;
         };
         if delete {
-            let t = self.expr(arg);
-            let _ = t;
-            if keys.is_empty() {
-                if let Some(m) = self.maps.get(name) {
-                    if !m.keys.is_empty() {
-                        let n = m.keys.len();
-                        self.error(
-                            Diagnostic::error(arg.span, format!("delete() of @{name} needs its key: the map has {n} key(s)"))
-                                .with_hint(format!("delete one entry with delete(@{name}[key]), all of them with clear(@{name})")),
-                        );
-                    }
-                }
+            let keyed = self.maps.get(name).map_or(0, |m| m.keys.len());
+            if keys.is_empty() && keyed > 0 {
+                let what = if keyed == 1 {
+                    "1 key".to_string()
+                } else {
+                    format!("{keyed} keys")
+                };
+                self.error(
+                    Diagnostic::error(arg.span, format!("delete() needs a key: @{name} is indexed by {what}"))
+                        .with_hint(format!("delete one entry with delete(@{name}[key]), all of them with clear(@{name})")),
+                );
+                return Type::None;
             }
+            self.expr(arg);
         } else {
             if !keys.is_empty() {
                 self.map_keys(name, keys, arg.span);
@@ -965,40 +984,58 @@ impl Checker<'_> {
             self.expr(a);
             nums[i] = match &a.kind {
                 ExprKind::Int(n) => *n as i64,
+                ExprKind::Unary {
+                    op: crate::ast::UnOp::Neg,
+                    operand,
+                } if matches!(operand.kind, ExprKind::Int(_)) => match operand.kind {
+                    ExprKind::Int(n) => (n as i64).wrapping_neg(),
+                    _ => 0,
+                },
                 ExprKind::Param(p) => self.param_int(*p, a.span).unwrap_or(0),
                 _ => {
-                    self.err(
-                        a.span,
-                        "lhist() expects a integer literal (integer provided)",
+                    let what = ["min", "max", "step"][i];
+                    self.error(
+                        Diagnostic::error(
+                            a.span,
+                            format!("lhist() expects an integer literal as its {what}"),
+                        )
+                        .with_hint("min, max and step size the histogram when the program is compiled: write integer literals or positional parameters"),
                     );
                     return fallback;
                 }
             };
         }
         let [min, max, step] = nums;
-        let span = c.args[1].span.to(c.args[3].span);
+        let (min_s, max_s, step_s) = (c.args[1].span, c.args[2].span, c.args[3].span);
         let problem = if min < 0 {
-            Some("lhist() min must be non-negative".to_string())
+            Some((min_s, "lhist() min must be non-negative".to_string()))
         } else if min >= max {
-            Some(format!(
-                "lhist() min must be less than max (provided min {min} and max {max})"
+            Some((
+                min_s.to(max_s),
+                format!("lhist() min must be less than max (provided min {min} and max {max})"),
             ))
         } else if step < 1 {
-            Some("lhist() step must be >= 1".to_string())
+            Some((step_s, "lhist() step must be >= 1".to_string()))
         } else if step > max - min {
-            Some(format!(
-                "lhist() step is too large for the given range (provided step {step}, range {})",
-                max - min
+            Some((
+                step_s,
+                format!(
+                    "lhist() step is too large for the given range (provided step {step}, range {})",
+                    max - min
+                ),
             ))
         } else if (max - min) / step > 1000 {
-            Some(format!(
-                "lhist() too many buckets, must be <= 1000 (would need {})",
-                (max - min) / step
+            Some((
+                min_s.to(step_s),
+                format!(
+                    "lhist() too many buckets, must be <= 1000 (would need {})",
+                    (max - min) / step
+                ),
             ))
         } else {
             None
         };
-        if let Some(p) = problem {
+        if let Some((span, p)) = problem {
             self.err(span, p);
             return fallback;
         }

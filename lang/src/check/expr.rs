@@ -9,6 +9,9 @@ use crate::token::BinOp;
 use crate::tracepoint_format::{FieldShape, TracepointField};
 use crate::types::{AddrSpace, Type};
 
+/// Builtins that bpftrace added after 0.17, for a clearer "unknown identifier".
+const NEWER_BUILTINS: &[&str] = &["jiffies", "ncpus", "ppid", "pcomm", "usermode"];
+
 impl Checker<'_> {
     /// Types an expression, records the type and returns it.
     pub(super) fn expr(&mut self, e: &Expr) -> Type {
@@ -35,6 +38,7 @@ impl Checker<'_> {
                             e.span,
                             format!("String is too long (over {} bytes)", self.opts.strlen),
                         )
+                        .with_label(format!("this string needs {size} bytes, its NUL included"))
                         .with_hint("raise the limit with BPFTRACE_STRLEN (at most 200)"),
                     );
                 }
@@ -153,10 +157,18 @@ impl Checker<'_> {
                         .with_hint("start the traced command with -c 'CMD'"),
                 );
             }
-            for kind in self.kinds() {
-                if let Some(msg) = context_error(name, kind) {
-                    self.err(span, msg);
-                    break;
+            let kinds = self.kinds();
+            for kind in &kinds {
+                if let Some(msg) = context_error(name, *kind) {
+                    let mut d = Diagnostic::error(span, msg);
+                    if kinds.len() > 1 {
+                        d = d.with_hint(format!(
+                            "this probe block also attaches to '{}' probes, where {name} does not exist; use separate blocks",
+                            kind.name()
+                        ));
+                    }
+                    self.error(d);
+                    return Type::None;
                 }
             }
             if name == "func"
@@ -172,7 +184,11 @@ impl Checker<'_> {
             return Type::I64;
         }
         let err = Diagnostic::error(span, format!("Unknown identifier: '{name}'"));
-        let err = if name.starts_with("arg") || name.starts_with("sarg") {
+        let err = if NEWER_BUILTINS.contains(&name) {
+            err.with_hint(format!(
+                "{name} is a builtin of bpftrace versions after 0.17, whose language scry follows"
+            ))
+        } else if name.starts_with("arg") || name.starts_with("sarg") {
             err.with_hint("register arguments are arg0..arg5; stack arguments sarg0..")
         } else {
             let candidates = BUILTIN_NAMES
@@ -352,14 +368,16 @@ impl Checker<'_> {
             }
             return Type::I64;
         }
-        if let (Type::Agg(a), _) | (_, Type::Agg(a)) = (lt, rt) {
-            let _ = a;
-            self.err(
-                lhs.span.to(rhs.span),
-                format!(
-                    "Type mismatch for '{}': comparing '{lt}' with '{rt}'",
-                    op.as_str()
-                ),
+        if let (Type::Agg(_), _) | (_, Type::Agg(_)) = (lt, rt) {
+            self.error(
+                Diagnostic::error(
+                    lhs.span.to(rhs.span),
+                    format!(
+                        "Type mismatch for '{}': comparing '{lt}' with '{rt}'",
+                        op.as_str()
+                    ),
+                )
+                .with_hint("an aggregation's value can not be used directly: read it into a variable first, e.g. $v = @x"),
             );
             return Type::None;
         }
@@ -389,7 +407,11 @@ impl Checker<'_> {
                         op.as_str()
                     ),
                 )
-                .with_hint("only == and != compare strings and other non-integer values"),
+                .with_hint(if op.is_comparison() {
+                    "only == and != compare strings and other non-integer values"
+                } else {
+                    "arithmetic and bitwise operators need integers"
+                }),
             );
             return Type::None;
         }
@@ -408,24 +430,15 @@ impl Checker<'_> {
         let both = lt.is_pointer() && rt.is_pointer();
         match op {
             _ if op.is_comparison() => Type::I64,
-            BinOp::Add | BinOp::Sub if !both => {
-                if lt.is_pointer() && rt.is_int()
-                    || (op == BinOp::Add && rt.is_pointer() && lt.is_int())
-                {
-                    if lt.is_pointer() {
-                        lt.clone()
-                    } else {
-                        rt.clone()
-                    }
+            BinOp::Add | BinOp::Sub
+                if !both
+                    && (lt.is_pointer() && rt.is_int()
+                        || (op == BinOp::Add && rt.is_pointer() && lt.is_int())) =>
+            {
+                if lt.is_pointer() {
+                    lt.clone()
                 } else {
-                    self.err(
-                        span,
-                        format!(
-                            "The {} operator can not be used on expressions of types {lt}, {rt}",
-                            op.as_str()
-                        ),
-                    );
-                    Type::None
+                    rt.clone()
                 }
             }
             _ => {
@@ -570,6 +583,17 @@ impl Checker<'_> {
     fn field(&mut self, base: &Type, field: &str, arrow: bool, span: Span) -> Type {
         match base {
             Type::None => Type::None,
+            Type::Args if !arrow => {
+                self.error(
+                    Diagnostic::error(
+                        span,
+                        format!("Can not access field '{field}' on type 'args' with '.'. Try using '->'"),
+                    )
+                    .with_label(format!("write args->{field}"))
+                    .with_hint("args is a pointer to the probe's arguments"),
+                );
+                self.args_field(field, span)
+            }
             Type::Args => self.args_field(field, span),
             Type::Pointer { to, space } if arrow => match &**to {
                 Type::Record(name) => self.record_field(name, field, *space, span),
@@ -749,15 +773,16 @@ pub fn field_type(f: &TracepointField) -> Type {
             };
             Type::Pointer {
                 to: Box::new(to),
+                // Syscall records hold user pointers: the code generator decides by category.
                 space: if f.c_type.contains("__user") {
                     AddrSpace::User
                 } else {
-                    AddrSpace::Kernel
+                    AddrSpace::Unknown
                 },
             }
         }
         FieldShape::Array { len } => {
-            let elem = if len > 0 { f.size / len } else { 1 };
+            let elem = f.size.checked_div(len).unwrap_or(1);
             if f.c_type == "char" {
                 Type::Str(len as usize)
             } else {

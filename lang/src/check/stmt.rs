@@ -104,10 +104,20 @@ impl Checker<'_> {
             }
         };
         self.types[count.id.0 as usize] = Type::I64;
-        match n {
-            Some(n) if n > 100 => self.err(count.span, "unroll maximum value is 100"),
-            Some(n) if n < 1 => self.err(count.span, "unroll minimum value is 1"),
-            _ => {}
+        let problem = match n {
+            Some(n) if n > 100 => Some("unroll maximum value is 100"),
+            Some(n) if n < 1 => Some("unroll minimum value is 1"),
+            _ => None,
+        };
+        if let (Some(msg), Some(n)) = (problem, n) {
+            let mut d = Diagnostic::error(count.span, msg);
+            if let ExprKind::Param(p) = count.kind {
+                d = d.with_label(format!("${p} is {n}"));
+            }
+            if n > 100 {
+                d = d.with_hint("for more iterations, use a while loop");
+            }
+            self.error(d);
         }
     }
 
@@ -125,6 +135,7 @@ impl Checker<'_> {
                     }
                 }
                 let key_types = self.map_keys(name, keys, target.span);
+                let before = self.diags.len();
                 let mut vt = self.expr(value);
                 if let Some(op) = op {
                     let current = self.maps.get(name).map(|m| m.value.clone());
@@ -148,23 +159,44 @@ impl Checker<'_> {
                         span,
                     );
                 }
-                let vt = self.storable(vt, value);
+                let vt = self.storable(vt, value, self.diags.len() > before);
                 self.define_map(name, key_types, vt.clone(), target.span, value.span);
                 self.types[target.id.0 as usize] = vt;
             }
             ExprKind::Var(name) => {
+                if let ExprKind::Call { name: f, .. } = &value.kind {
+                    if AGGREGATIONS.contains(&f.as_str()) {
+                        self.error(
+                            Diagnostic::error(
+                                value.span,
+                                format!("{f}() should be assigned to a map, not to a variable"),
+                            )
+                            .with_hint(format!(
+                                "aggregations live in maps: write @{name} = {f}(...)"
+                            )),
+                        );
+                        return;
+                    }
+                }
+                let before = self.diags.len();
                 let mut vt = self.expr(value);
                 if let Some(op) = op {
                     let Some((current, _)) = self.vars.get(name).cloned() else {
-                        self.err(
-                            target.span,
-                            format!("Undefined or undeclared variable: ${name}"),
+                        self.error(
+                            Diagnostic::error(
+                                target.span,
+                                format!("Undefined or undeclared variable: ${name}"),
+                            )
+                            .with_hint(format!(
+                                "'{}=' updates a variable: give ${name} a value first, e.g. ${name} = 0",
+                                op.as_str()
+                            )),
                         );
                         return;
                     };
                     vt = self.arith_result(&current, &vt, op, target, value, span);
                 }
-                let vt = self.storable(vt, value);
+                let vt = self.storable(vt, value, self.diags.len() > before);
                 self.define_var(name, vt.clone(), target.span, value.span);
                 self.types[target.id.0 as usize] = vt;
             }
@@ -214,7 +246,9 @@ impl Checker<'_> {
     }
 
     /// The type a value has once stored: counts read as integers; non-storable values error.
-    fn storable(&mut self, t: Type, value: &Expr) -> Type {
+    /// `reported` says whether checking the value already reported an error (its `None` type
+    /// then means "unknown", not "no value", and is not reported again).
+    fn storable(&mut self, t: Type, value: &Expr, reported: bool) -> Type {
         match t {
             Type::Agg(a) if a.reads_as_int() => Type::Int {
                 bits: 64,
@@ -227,11 +261,8 @@ impl Checker<'_> {
                 );
                 Type::None
             }
-            Type::None if !matches!(value.kind, ExprKind::Error) => {
-                self.error(
-                    Diagnostic::error(value.span, "this expression has no value to assign")
-                        .with_hint("functions like printf() and exit() return nothing"),
-                );
+            Type::None if !reported && !matches!(value.kind, ExprKind::Error) => {
+                self.error(no_value(value, "assigned"));
                 Type::None
             }
             Type::Args | Type::Record(_) => {
@@ -308,6 +339,7 @@ impl Checker<'_> {
         let mut types = Vec::new();
         let mut ok = true;
         for k in keys {
+            let before = self.diags.len();
             let t = self.expr(k);
             let t = match t {
                 Type::Int { .. } => Type::Int {
@@ -323,13 +355,26 @@ impl Checker<'_> {
                     ok = false;
                     continue;
                 }
-                Type::None | Type::Args | Type::Record(_) | Type::Agg(_) | Type::DataLoc => {
-                    if !matches!(k.kind, ExprKind::Error) {
-                        self.err(
+                Type::None => {
+                    if self.diags.len() == before && !matches!(k.kind, ExprKind::Error) {
+                        self.error(no_value(k, "used as a map key"));
+                    }
+                    ok = false;
+                    continue;
+                }
+                Type::Args | Type::Record(_) | Type::Agg(_) | Type::DataLoc => {
+                    let hint = match t {
+                        Type::DataLoc => "read the string with str(), e.g. str(args->name)",
+                        Type::Args => "use one of its fields, e.g. args->name",
+                        _ => "use an integer, a string or one of its fields instead",
+                    };
+                    self.error(
+                        Diagnostic::error(
                             k.span,
                             format!("a value of type '{t}' cannot be used as a map key"),
-                        );
-                    }
+                        )
+                        .with_hint(hint),
+                    );
                     ok = false;
                     continue;
                 }
@@ -359,15 +404,28 @@ impl Checker<'_> {
                     show(&m.keys)
                 );
                 let first = m.span;
-                let hint = if m.keys.is_empty() {
-                    format!("@{name} was first used without keys")
-                } else {
-                    format!("@{name} was first used with {} key(s)", m.keys.len())
+                let hint = match m.keys.len() {
+                    n if n == types.len() => format!("@{name}'s key types were fixed here"),
+                    0 => format!("@{name} was first used without keys"),
+                    1 => format!("@{name} was first used with 1 key"),
+                    n => format!("@{name} was first used with {n} keys"),
                 };
                 self.error(Diagnostic::error(span, msg).with_note(first, hint));
                 return None;
             }
         }
         Some(types)
+    }
+}
+
+/// "This expression has no value": the error for using a call like `printf()` as a value.
+pub(super) fn no_value(e: &Expr, used: &str) -> Diagnostic {
+    match &e.kind {
+        ExprKind::Call { name, .. } => Diagnostic::error(
+            e.span,
+            format!("{name}() returns no value, so it cannot be {used}"),
+        ),
+        _ => Diagnostic::error(e.span, format!("this expression has no value to be {used}"))
+            .with_hint("functions like printf() and exit() return nothing"),
     }
 }

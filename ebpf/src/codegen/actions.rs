@@ -1,0 +1,100 @@
+//! Calls done in user space: each writes a record to the ring buffer.
+
+use scry_lang::ast::{Expr, ExprKind};
+use scry_lang::types::Type;
+
+use super::error;
+use super::gen::{Gen, R};
+use crate::insn::*;
+use crate::object::{ActionKind, COUNTER_LOST_EVENTS};
+
+impl Gen<'_, '_> {
+    /// Generates a call that has an effect and no value. Returns false for other calls.
+    pub fn action_call(&mut self, e: &Expr, name: &str, args: &[Expr]) -> R<bool> {
+        match name {
+            "printf" | "system" | "cat" => {
+                let pieces = self.b.typed.formats.get(&e.id).cloned().unwrap_or_default();
+                let kind = match name {
+                    "printf" => ActionKind::Printf(pieces),
+                    "system" => ActionKind::System(pieces),
+                    _ => ActionKind::Cat(pieces),
+                };
+                self.record(kind, &args[1..], e)?;
+            }
+            "print" => {
+                if let ExprKind::Map { name: map, keys } = &args[0].kind {
+                    if keys.is_empty() {
+                        let idx = self.b.user_map_index[map];
+                        self.record(ActionKind::PrintMap(idx), &args[1..], e)?;
+                        return Ok(true);
+                    }
+                }
+                self.record(ActionKind::PrintValue, &args[..1], e)?;
+            }
+            "clear" | "zero" => {
+                let ExprKind::Map { name: map, .. } = &args[0].kind else {
+                    return Err(error(e.span, format!("{name}() takes a map")));
+                };
+                let idx = self.b.user_map_index[map];
+                let kind = if name == "clear" {
+                    ActionKind::Clear(idx)
+                } else {
+                    ActionKind::Zero(idx)
+                };
+                self.record(kind, &[], e)?;
+            }
+            "time" => {
+                let fmt = match args.first().map(|a| &a.kind) {
+                    Some(ExprKind::Str(s)) => String::from_utf8_lossy(s).into_owned(),
+                    _ => "%H:%M:%S\n".to_string(),
+                };
+                self.record(ActionKind::Time(fmt), &[], e)?;
+            }
+            "exit" => {
+                self.record(ActionKind::Exit, &[], e)?;
+                self.asm.jump(self.exit);
+            }
+            "delete" => {
+                let ExprKind::Map { name: map, keys } = &args[0].kind else {
+                    return Err(error(e.span, "delete() takes a map element"));
+                };
+                let m = self.user_map(map, e)?;
+                let key = self.build_key(&m, keys, e)?;
+                self.asm.emit_all(Insn::ld_map(R1, m.map as u32));
+                self.asm.emit(Insn::mov(R2, R10));
+                self.asm.emit(Insn::alu_imm(Alu::Add, R2, key as i32));
+                self.asm.emit(Insn::call(Helper::MapDeleteElem));
+            }
+            "join" | "signal" | "override" | "unwatch" | "debugf" => {
+                return Err(error(e.span, format!("{name}() is not supported yet")));
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Writes a record: the action id, then the arguments, and sends it to the ring buffer.
+    fn record(&mut self, kind: ActionKind, args: &[Expr], e: &Expr) -> R<()> {
+        let types: Vec<Type> = args.iter().map(|a| self.ty(a)).collect();
+        let (id, fields, size) = self.b.action(kind, &types);
+        // Every field is written whole (strings zero-padded), so the record needs no zeroing.
+        let off = self.alloc(size, e.span)?;
+        self.load_const(id);
+        self.asm.emit(Insn::store(Size::DW, R10, off, R0));
+        for (a, f) in args.iter().zip(&fields) {
+            self.store_value(a, off + f.offset as i16, &f.ty.clone())?;
+        }
+        self.asm
+            .emit_all(Insn::ld_map(R1, self.b.obj.ringbuf as u32));
+        self.asm.emit(Insn::mov(R2, R10));
+        self.asm.emit(Insn::alu_imm(Alu::Add, R2, off as i32));
+        self.asm.emit(Insn::mov_imm(R3, size as i32));
+        self.asm.emit(Insn::mov_imm(R4, 0));
+        self.asm.emit(Insn::call(Helper::RingbufOutput));
+        let sent = self.asm.label();
+        self.asm.jump_if_imm(Cond::Eq, R0, 0, sent);
+        self.bump_counter(COUNTER_LOST_EVENTS)?;
+        self.asm.place(sent);
+        Ok(())
+    }
+}

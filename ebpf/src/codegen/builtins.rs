@@ -1,0 +1,179 @@
+//! Builtin variables and value-returning functions.
+
+use scry_lang::ast::{Expr, ExprKind};
+use scry_lang::check::arg_index;
+use scry_lang::types::Type;
+
+use super::gen::{Gen, R};
+use super::{error, GLOBAL_CPID, GLOBAL_START_NS};
+use crate::insn::*;
+use crate::layout;
+use crate::object::TRACEPOINT_PROBE_ID;
+
+/// Offsets of x86-64 `struct pt_regs` fields.
+pub fn pt_regs_offset(reg: &str) -> Option<i16> {
+    const REGS: &[&str] = &[
+        "r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx", "si",
+        "di", "orig_ax", "ip", "cs", "flags", "sp", "ss",
+    ];
+    REGS.iter().position(|r| *r == reg).map(|i| (i * 8) as i16)
+}
+
+/// The registers of the x86-64 calling convention, arg0..arg5.
+const ARG_REGS: [&str; 6] = ["di", "si", "dx", "cx", "r8", "r9"];
+
+impl Gen<'_, '_> {
+    /// A builtin variable with an integer value, into r0.
+    pub fn builtin_int(&mut self, name: &str, e: &Expr) -> R<()> {
+        match name {
+            "pid" | "tid" => {
+                self.asm.emit(Insn::call(Helper::GetCurrentPidTgid));
+                if name == "pid" {
+                    self.asm.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
+                } else {
+                    self.low32();
+                }
+            }
+            "uid" | "gid" | "username" => {
+                self.asm.emit(Insn::call(Helper::GetCurrentUidGid));
+                if name == "gid" {
+                    self.asm.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
+                } else {
+                    self.low32();
+                }
+            }
+            "nsecs" => self.asm.emit(Insn::call(Helper::KtimeGetBootNs)),
+            "elapsed" => {
+                self.global(GLOBAL_START_NS)?;
+                let slot = self.alloc(8, e.span)?;
+                self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
+                self.asm.emit(Insn::call(Helper::KtimeGetBootNs));
+                self.asm.emit(Insn::load(Size::DW, R1, R10, slot));
+                self.asm.emit(Insn::alu_reg(Alu::Sub, R0, R1));
+            }
+            "cpid" => self.global(GLOBAL_CPID)?,
+            "cpu" => self.asm.emit(Insn::call(Helper::GetSmpProcessorId)),
+            "numaid" => self.asm.emit(Insn::call(Helper::GetNumaNodeId)),
+            "cgroup" => self.asm.emit(Insn::call(Helper::GetCurrentCgroupId)),
+            "rand" => self.asm.emit(Insn::call(Helper::GetPrandomU32)),
+            "curtask" => self.asm.emit(Insn::call(Helper::GetCurrentTask)),
+            "probe" => match self.probe_id {
+                Some(id) => self.load_const(id),
+                None => {
+                    // A tracepoint record starts with its event id (common_type, u16).
+                    self.asm.emit(Insn::load(Size::H, R0, R6, 0));
+                    self.asm.emit_all(Insn::ld_imm64(R1, TRACEPOINT_PROBE_ID));
+                    self.asm.emit(Insn::alu_reg(Alu::Or, R0, R1));
+                }
+            },
+            "retval" => self.asm.emit(Insn::load(
+                Size::DW,
+                R0,
+                R6,
+                pt_regs_offset("ax").unwrap_or(80),
+            )),
+            "func" => self.asm.emit(Insn::load(
+                Size::DW,
+                R0,
+                R6,
+                pt_regs_offset("ip").unwrap_or(128),
+            )),
+            _ => {
+                if let Some(n) = arg_index(name, "arg") {
+                    let reg = ARG_REGS
+                        .get(n as usize)
+                        .ok_or_else(|| error(e.span, format!("x86_64 doesn't support {name}")))?;
+                    self.asm.emit(Insn::load(
+                        Size::DW,
+                        R0,
+                        R6,
+                        pt_regs_offset(reg).unwrap_or(0),
+                    ));
+                } else if let Some(n) = arg_index(name, "sarg") {
+                    self.asm.emit(Insn::load(
+                        Size::DW,
+                        R0,
+                        R6,
+                        pt_regs_offset("sp").unwrap_or(152),
+                    ));
+                    self.asm.emit(Insn::alu_imm(Alu::Add, R0, 8 + 8 * n as i32));
+                    self.read_pointer(R0, 8, self.kind.is_user())?;
+                } else if let Some(v) = self.b.typed.cdefs.enum_constants.get(name) {
+                    self.load_const(*v as u64);
+                } else {
+                    return Err(error(
+                        e.span,
+                        format!("{name} is not supported in this probe yet"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// r0 = (u32)r0.
+    fn low32(&mut self) {
+        self.asm.emit(Insn::alu_imm(Alu::Lsh, R0, 32));
+        self.asm.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
+    }
+
+    /// r0 = globals[slot].
+    fn global(&mut self, slot: u32) -> R<()> {
+        let key = self.alloc(8, self.asm.span)?;
+        self.asm
+            .emit(Insn::store_imm(Size::W, R10, key, slot as i32));
+        self.asm.emit_all(Insn::ld_map(R1, self.b.globals as u32));
+        self.asm.emit(Insn::mov(R2, R10));
+        self.asm.emit(Insn::alu_imm(Alu::Add, R2, key as i32));
+        self.asm.emit(Insn::call(Helper::MapLookupElem));
+        let end = self.asm.label();
+        self.asm.jump_if_imm(Cond::Eq, R0, 0, end);
+        self.asm.emit(Insn::load(Size::DW, R0, R0, 0));
+        self.asm.place(end);
+        Ok(())
+    }
+
+    /// A function call with an integer result, into r0.
+    pub fn call_int(&mut self, name: &str, args: &[Expr], e: &Expr) -> R<()> {
+        match name {
+            "sizeof" => {
+                let t = self.ty(&args[0]);
+                let size = match &args[0].kind {
+                    ExprKind::Str(s) => s.len() + 1,
+                    _ => match t {
+                        Type::Int { bits, .. } => bits as usize / 8,
+                        Type::Str(n) => n,
+                        other => layout::size_of(&other),
+                    },
+                };
+                self.load_const(size as u64);
+            }
+            "bswap" => {
+                self.int(&args[0])?;
+                let bits = match self.ty(&args[0]) {
+                    Type::Int { bits, .. } => bits as i32,
+                    _ => 64,
+                };
+                if bits > 8 {
+                    self.asm.emit(Insn::bswap(R0, bits));
+                }
+            }
+            "reg" => {
+                let ExprKind::Str(r) = &args[0].kind else {
+                    return Err(error(e.span, "reg() takes a register name"));
+                };
+                let r = String::from_utf8_lossy(r);
+                let off = pt_regs_offset(&r)
+                    .ok_or_else(|| error(e.span, format!("'{r}' is not a register")))?;
+                self.asm.emit(Insn::load(Size::DW, R0, R6, off));
+            }
+            "strncmp" | "strcontains" => return self.string_call_int(name, args, e),
+            "kptr" | "uptr" => self.int(&args[0])?,
+            _ if matches!(self.ty(e), Type::Agg(_)) => {
+                return Err(error(e.span, format!("{name}() must be assigned to a map")))
+            }
+            _ => return Err(error(e.span, format!("{name}() is not supported here yet"))),
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,311 @@
+//! The per-program generator: prologue, predicate, statements and epilogue.
+
+use std::collections::HashMap;
+
+use scry_lang::ast::{Block, Expr, ExprKind, Probe, Stmt, StmtKind};
+use scry_lang::diag::Diagnostic;
+use scry_lang::probe::ProbeKind;
+use scry_lang::tracepoint_format::TracepointField;
+use scry_lang::types::Type;
+
+use super::frame::Frame;
+use super::{error, prog_type, Builder, Group};
+use crate::asm::{Asm, Label};
+use crate::insn::*;
+use crate::layout;
+use crate::object::{ProgramSpec, Trigger};
+
+pub(crate) type R<T> = Result<T, Diagnostic>;
+
+/// Generates one program.
+pub(crate) struct Gen<'g, 'a> {
+    pub b: &'g mut Builder<'a>,
+    pub asm: Asm,
+    pub frame: Frame,
+    pub kind: ProbeKind,
+    /// Tracepoint record fields, when the group reads `args`.
+    pub tp_fields: Option<Vec<TracepointField>>,
+    /// The tracepoint category (pointers of `syscalls` records point to user memory).
+    pub tp_category: Option<String>,
+    /// A constant probe id, when the group has one attach point that is not a tracepoint.
+    pub probe_id: Option<u64>,
+    /// Stack slot of each scratch variable.
+    pub vars: HashMap<String, i16>,
+    /// (continue, break) targets of the enclosing loops.
+    pub loops: Vec<(Label, Label)>,
+    /// The epilogue.
+    pub exit: Label,
+}
+
+impl<'g, 'a> Gen<'g, 'a> {
+    /// Compiles the probe block `probe` for the attach points of `group`.
+    pub fn compile_program(
+        b: &'g mut Builder<'a>,
+        probe: &Probe,
+        block: usize,
+        group: Group,
+    ) -> R<ProgramSpec> {
+        let prog_type = prog_type(group.kind).map_err(|m| error(group_span(probe), m))?;
+        let first = group.attaches[0];
+        let (tp_fields, tp_category) = match &first.target {
+            scry_lang::attach::Target::Tracepoint { category, event } => (
+                b.typed
+                    .tracepoints
+                    .get(&format!("{category}:{event}"))
+                    .map(|f| f.fields.clone()),
+                Some(category.clone()),
+            ),
+            _ => (None, None),
+        };
+        let probe_id = (group.kind != ProbeKind::Tracepoint).then(|| b.probe_id(&first.name));
+        let mut asm = Asm::new();
+        let exit = asm.label();
+        let mut g = Gen {
+            b,
+            asm,
+            frame: Frame::default(),
+            kind: group.kind,
+            tp_fields,
+            tp_category,
+            probe_id,
+            vars: HashMap::new(),
+            loops: Vec::new(),
+            exit,
+        };
+        g.asm.span = probe.span;
+        g.asm.emit(Insn::mov(R6, R1));
+        g.alloc_vars(block, probe)?;
+        if let Some(pred) = &probe.predicate {
+            g.asm.span = pred.span;
+            g.int(pred)?;
+            g.asm.jump_if_imm(Cond::Eq, R0, 0, exit);
+        }
+        g.block(&probe.body)?;
+        g.asm.span = probe.body.span;
+        g.asm.place(exit);
+        g.asm.emit(Insn::mov_imm(R0, 0));
+        g.asm.emit(Insn::exit());
+        let (insns, spans) = g
+            .asm
+            .finish()
+            .map_err(|_| error(probe.span, "this probe's code is too long: a jump exceeds the 32767-instruction reach of BPF jumps"))?;
+        let trigger = match group.kind {
+            ProbeKind::Begin => Trigger::Begin,
+            ProbeKind::End => Trigger::End,
+            _ => Trigger::Attached,
+        };
+        let name = format!("p{block}_{}", g.b.obj.programs.len());
+        Ok(ProgramSpec {
+            name,
+            prog_type,
+            trigger,
+            insns,
+            spans,
+            attaches: group.attaches.iter().map(|a| (*a).clone()).collect(),
+            probe_block: block,
+        })
+    }
+
+    /// Gives every scratch variable its stack slot, zeroed so the verifier sees it written.
+    fn alloc_vars(&mut self, block: usize, probe: &Probe) -> R<()> {
+        let vars = self.b.typed.probes[block].vars.clone();
+        for (name, ty) in vars {
+            let size = layout::size_of(&ty).max(8);
+            let off = self.alloc(size, probe.span)?;
+            self.zero(off, size);
+            self.vars.insert(name, off);
+        }
+        Ok(())
+    }
+
+    /// A stack slot of `bytes`, or an error at `span` when the frame is full.
+    pub fn alloc(&mut self, bytes: usize, span: scry_lang::span::Span) -> R<i16> {
+        self.frame.alloc(bytes).ok_or_else(|| {
+            error(
+                span,
+                format!(
+                    "this probe needs more than the 512 bytes of stack a BPF program has (at least {} here)",
+                    self.frame.peak
+                ),
+            )
+            .with_hint("use fewer or shorter strings at once (str(x, N) limits a string), or split the work over several probes")
+        })
+    }
+
+    /// Stores zeros over `size` bytes at `off` (r10-relative).
+    pub fn zero(&mut self, off: i16, size: usize) {
+        for i in (0..size).step_by(8) {
+            self.asm
+                .emit(Insn::store_imm(Size::DW, R10, off + i as i16, 0));
+        }
+    }
+
+    pub fn ty(&self, e: &Expr) -> Type {
+        self.b.typed.type_of(e.id).clone()
+    }
+
+    pub fn block(&mut self, block: &Block) -> R<()> {
+        for s in &block.stmts {
+            let mark = self.frame.mark();
+            self.stmt(s)?;
+            self.frame.release(mark);
+        }
+        Ok(())
+    }
+
+    fn stmt(&mut self, s: &Stmt) -> R<()> {
+        self.asm.span = s.span;
+        match &s.kind {
+            StmtKind::Expr(e) => self.effect(e),
+            StmtKind::Assign { target, op, value } => self.assign(target, *op, value),
+            StmtKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                let else_l = self.asm.label();
+                let end = self.asm.label();
+                self.asm.span = cond.span;
+                self.int(cond)?;
+                self.asm.jump_if_imm(Cond::Eq, R0, 0, else_l);
+                self.block(then)?;
+                self.asm.jump(end);
+                self.asm.place(else_l);
+                if let Some(o) = otherwise {
+                    self.block(o)?;
+                }
+                self.asm.place(end);
+                Ok(())
+            }
+            StmtKind::While { cond, body } => {
+                let top = self.asm.label();
+                let end = self.asm.label();
+                self.asm.place(top);
+                self.asm.span = cond.span;
+                self.int(cond)?;
+                self.asm.jump_if_imm(Cond::Eq, R0, 0, end);
+                self.loops.push((top, end));
+                self.block(body)?;
+                self.loops.pop();
+                self.asm.jump(top);
+                self.asm.place(end);
+                Ok(())
+            }
+            StmtKind::Unroll { count, body } => {
+                let n = match &count.kind {
+                    ExprKind::Int(n) => *n,
+                    ExprKind::Param(p) => self.param(*p).parse().unwrap_or(0),
+                    _ => 0,
+                };
+                for _ in 0..n {
+                    self.block(body)?;
+                }
+                Ok(())
+            }
+            StmtKind::Break | StmtKind::Continue => {
+                let Some(&(cont, brk)) = self.loops.last() else {
+                    return Err(error(s.span, "break/continue outside of a while loop"));
+                };
+                self.asm.jump(if matches!(s.kind, StmtKind::Break) {
+                    brk
+                } else {
+                    cont
+                });
+                Ok(())
+            }
+            StmtKind::Return => {
+                self.asm.jump(self.exit);
+                Ok(())
+            }
+        }
+    }
+
+    /// An expression evaluated for its effect.
+    fn effect(&mut self, e: &Expr) -> R<()> {
+        if let ExprKind::Call { name, args, .. } = &e.kind {
+            if self.action_call(e, name, args)? {
+                return Ok(());
+            }
+        }
+        let ty = self.ty(e);
+        if is_scalar(&ty) {
+            return self.int(e);
+        }
+        if matches!(ty, Type::None) {
+            return Ok(());
+        }
+        let size = layout::size_of(&ty);
+        let off = self.alloc(size, e.span)?;
+        self.into_mem(e, off, &ty)
+    }
+
+    fn assign(
+        &mut self,
+        target: &Expr,
+        op: Option<scry_lang::token::BinOp>,
+        value: &Expr,
+    ) -> R<()> {
+        match &target.kind {
+            ExprKind::Map { name, keys } => {
+                if let (None, ExprKind::Call { name: f, args, .. }) = (op, &value.kind) {
+                    if matches!(self.ty(value), Type::Agg(_)) {
+                        return self.aggregate(name, keys, f, args, value);
+                    }
+                }
+                self.map_assign(name, keys, op, value)
+            }
+            ExprKind::Var(name) => {
+                let slot = self.vars[name];
+                let ty = self.ty(target);
+                if let Some(op) = op {
+                    self.load_var_then(slot, value, op)?;
+                    self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
+                    return Ok(());
+                }
+                self.store_value(value, slot, &ty)
+            }
+            _ => Err(error(target.span, "cannot assign to this expression")),
+        }
+    }
+
+    /// Evaluates `value` and stores it at `off` as a value of type `dst_ty`.
+    pub fn store_value(&mut self, value: &Expr, off: i16, dst_ty: &Type) -> R<()> {
+        let vt = self.ty(value);
+        if is_scalar(&vt) || is_scalar(dst_ty) {
+            self.int(value)?;
+            self.asm.emit(Insn::store(Size::DW, R10, off, R0));
+            return Ok(());
+        }
+        self.into_mem(value, off, dst_ty)
+    }
+
+    /// The text of positional parameter `n` (empty when missing).
+    pub fn param(&self, n: u32) -> String {
+        self.b
+            .opts
+            .params
+            .get(n as usize - 1)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// Values that live in one 64-bit register.
+pub fn is_scalar(ty: &Type) -> bool {
+    matches!(
+        ty,
+        Type::Int { .. }
+            | Type::Probe
+            | Type::Username
+            | Type::Ksym
+            | Type::Timestamp
+            | Type::Strerror
+            | Type::CgroupPath
+            | Type::Pointer { .. }
+            | Type::Agg(_)
+    )
+}
+
+fn group_span(probe: &Probe) -> scry_lang::span::Span {
+    probe.attach_points.first().map_or(probe.span, |a| a.span)
+}

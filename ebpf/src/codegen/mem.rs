@@ -1,0 +1,292 @@
+//! Values that live in memory: strings, tuples, and the copies and comparisons of them.
+
+use scry_lang::ast::{Expr, ExprKind};
+use scry_lang::token::BinOp;
+use scry_lang::tracepoint_format::FieldShape;
+use scry_lang::types::Type;
+
+use super::error;
+use super::gen::{is_scalar, Gen, R};
+use crate::insn::*;
+use crate::layout;
+
+impl Gen<'_, '_> {
+    /// Writes the value of `e` at stack offset `dst` as a value of type `dst_ty` (a string
+    /// destination may be longer than the value: the rest is zeroed).
+    pub fn into_mem(&mut self, e: &Expr, dst: i16, dst_ty: &Type) -> R<()> {
+        let saved = self.asm.span;
+        self.asm.span = e.span;
+        let r = self.into_mem_inner(e, dst, dst_ty);
+        self.asm.span = saved;
+        r
+    }
+
+    fn into_mem_inner(&mut self, e: &Expr, dst: i16, dst_ty: &Type) -> R<()> {
+        let ty = self.ty(e);
+        if is_scalar(&ty) {
+            self.int(e)?;
+            self.asm.emit(Insn::store(Size::DW, R10, dst, R0));
+            return Ok(());
+        }
+        let dst_size = layout::size_of(dst_ty).max(layout::size_of(&ty));
+        match &e.kind {
+            ExprKind::Str(bytes) => self.store_bytes(dst, bytes, dst_size),
+            ExprKind::Ident(name) if name == "comm" => {
+                self.zero(dst, dst_size);
+                self.asm.emit(Insn::mov(R1, R10));
+                self.asm.emit(Insn::alu_imm(Alu::Add, R1, dst as i32));
+                self.asm.emit(Insn::mov_imm(R2, 16));
+                self.asm.emit(Insn::call(Helper::GetCurrentComm));
+            }
+            ExprKind::Var(name) => {
+                let src = self.vars[name];
+                self.copy_stack(dst, src, layout::size_of(&ty).min(dst_size));
+            }
+            ExprKind::Tuple(items) => {
+                let fields = layout::tuple_fields(dst_ty, dst as usize);
+                let own = layout::tuple_fields(&ty, dst as usize);
+                for (i, item) in items.iter().enumerate() {
+                    let f = fields.get(i).unwrap_or(&own[i]);
+                    self.into_mem(item, f.offset as i16, &f.ty.clone())?;
+                }
+            }
+            ExprKind::TupleIndex { base, index } => {
+                let (src, _) = self.mem_operand(base)?;
+                let f = layout::tuple_fields(&self.ty(base), 0)[*index as usize].clone();
+                self.copy_stack(
+                    dst,
+                    src + f.offset as i16,
+                    layout::size_of(&f.ty).min(dst_size),
+                );
+            }
+            ExprKind::Ternary {
+                cond,
+                then,
+                otherwise,
+            } => {
+                let else_l = self.asm.label();
+                let end = self.asm.label();
+                self.int(cond)?;
+                self.asm.jump_if_imm(Cond::Eq, R0, 0, else_l);
+                self.into_mem(then, dst, dst_ty)?;
+                self.asm.jump(end);
+                self.asm.place(else_l);
+                self.into_mem(otherwise, dst, dst_ty)?;
+                self.asm.place(end);
+            }
+            ExprKind::Map { name, keys } => self.map_read_mem(name, keys, dst, dst_size, e)?,
+            ExprKind::Call { name, args, .. } if name == "str" => {
+                self.str_call(args, dst, dst_size)?
+            }
+            ExprKind::Field { base, field, .. } if matches!(self.ty(base), Type::Args) => {
+                let f = self.tp_field(field, e)?;
+                let FieldShape::Array { .. } = f.shape else {
+                    return Err(error(
+                        e.span,
+                        format!("args->{field} cannot be used as a string here; use str()"),
+                    ));
+                };
+                self.zero(dst, dst_size);
+                self.asm.emit(Insn::mov(R1, R10));
+                self.asm.emit(Insn::alu_imm(Alu::Add, R1, dst as i32));
+                self.asm
+                    .emit(Insn::mov_imm(R2, (f.size as usize).min(dst_size) as i32));
+                self.asm.emit(Insn::mov(R3, R6));
+                self.asm.emit(Insn::alu_imm(Alu::Add, R3, f.offset as i32));
+                self.asm.emit(Insn::call(Helper::ProbeReadKernel));
+            }
+            ExprKind::Param(n) => {
+                let v = self.param(*n);
+                self.store_bytes(dst, v.as_bytes(), dst_size);
+            }
+            _ => {
+                return Err(error(
+                    e.span,
+                    format!("a value of type {ty} is not supported here yet"),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// The stack offset of `e`'s value: a variable's slot, or a temporary holding it.
+    pub fn mem_operand(&mut self, e: &Expr) -> R<(i16, usize)> {
+        let ty = self.ty(e);
+        let size = layout::size_of(&ty);
+        if let ExprKind::Var(name) = &e.kind {
+            return Ok((self.vars[name], size));
+        }
+        let off = self.alloc(size, e.span)?;
+        self.into_mem(e, off, &ty)?;
+        Ok((off, size))
+    }
+
+    /// Writes a NUL-terminated byte string, zero-padded to `size`.
+    pub fn store_bytes(&mut self, dst: i16, bytes: &[u8], size: usize) {
+        let mut buf = bytes.to_vec();
+        buf.resize(size.max(bytes.len() + 1).next_multiple_of(8), 0);
+        buf.truncate(size.next_multiple_of(8));
+        for (i, chunk) in buf.chunks(4).enumerate() {
+            let v = i32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+            self.asm
+                .emit(Insn::store_imm(Size::W, R10, dst + (i * 4) as i16, v));
+        }
+    }
+
+    /// Copies `size` bytes (a multiple of 8) between stack slots.
+    pub fn copy_stack(&mut self, dst: i16, src: i16, size: usize) {
+        for i in (0..size).step_by(8) {
+            self.asm.emit(Insn::load(Size::DW, R1, R10, src + i as i16));
+            self.asm
+                .emit(Insn::store(Size::DW, R10, dst + i as i16, R1));
+        }
+    }
+
+    /// `str(ptr [, n])` into `dst`.
+    fn str_call(&mut self, args: &[Expr], dst: i16, dst_size: usize) -> R<()> {
+        let src = &args[0];
+        if let ExprKind::Param(n) = src.kind {
+            let v = self.param(n);
+            self.store_bytes(dst, v.as_bytes(), dst_size);
+            return Ok(());
+        }
+        if let ExprKind::Binary {
+            op: BinOp::Add,
+            lhs,
+            rhs,
+        } = &src.kind
+        {
+            if let (ExprKind::Param(n), ExprKind::Int(off)) = (&lhs.kind, &rhs.kind) {
+                let v = self.param(*n);
+                let tail = v.as_bytes().get(*off as usize..).unwrap_or(&[]);
+                self.store_bytes(dst, tail, dst_size);
+                return Ok(());
+            }
+        }
+        let limit = match args.get(1).map(|a| &a.kind) {
+            Some(ExprKind::Int(n)) => (*n as usize + 1).min(dst_size),
+            _ => dst_size,
+        };
+        self.zero(dst, dst_size);
+        let src_ty = self.ty(src);
+        match (&src.kind, src_ty) {
+            (ExprKind::Field { base, field, .. }, Type::DataLoc)
+                if matches!(self.ty(base), Type::Args) =>
+            {
+                // __data_loc: the u32 holds (length << 16 | offset) of the data in the record.
+                let f = self.tp_field(field, src)?;
+                self.asm.emit(Insn::load(Size::W, R3, R6, f.offset as i16));
+                self.asm.emit(Insn::alu_imm(Alu::And, R3, 0xffff));
+                self.asm.emit(Insn::alu_reg(Alu::Add, R3, R6));
+                self.probe_read_str(dst, limit, false);
+            }
+            (_, Type::Str(_)) => {
+                let (off, size) = self.mem_operand(src)?;
+                self.copy_stack(dst, off, size.min(limit.next_multiple_of(8)).min(dst_size));
+            }
+            _ => {
+                let user = self.pointer_is_user(src);
+                self.int(src)?;
+                self.asm.emit(Insn::mov(R3, R0));
+                self.probe_read_str(dst, limit, user);
+            }
+        }
+        Ok(())
+    }
+
+    /// probe_read_*_str(r10 + dst, size, r3).
+    fn probe_read_str(&mut self, dst: i16, size: usize, user: bool) {
+        self.asm.emit(Insn::mov(R1, R10));
+        self.asm.emit(Insn::alu_imm(Alu::Add, R1, dst as i32));
+        self.asm.emit(Insn::mov_imm(R2, size as i32));
+        let helper = if user {
+            Helper::ProbeReadUserStr
+        } else {
+            Helper::ProbeReadKernelStr
+        };
+        self.asm.emit(Insn::call(helper));
+    }
+
+    /// `a == b` / `a != b` on strings and other memory values, into r0.
+    pub fn compare_mem(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr) -> R<()> {
+        if !matches!(op, BinOp::Eq | BinOp::Ne) {
+            return Err(error(
+                lhs.span.to(rhs.span),
+                "only == and != compare these values",
+            ));
+        }
+        let differ = self.asm.label();
+        let end = self.asm.label();
+        let is_str = matches!(self.ty(lhs), Type::Str(_));
+        match (&lhs.kind, &rhs.kind) {
+            (_, ExprKind::Str(lit)) | (ExprKind::Str(lit), _) if is_str => {
+                let other = if matches!(rhs.kind, ExprKind::Str(_)) {
+                    lhs
+                } else {
+                    rhs
+                };
+                let (off, size) = self.mem_operand(other)?;
+                let mut want = lit.clone();
+                want.push(0);
+                if want.len() > size {
+                    self.asm.emit(Insn::mov_imm(R0, 0));
+                    self.asm.jump(differ);
+                }
+                for (i, b) in want.iter().enumerate().take(size) {
+                    self.asm.emit(Insn::load(Size::B, R1, R10, off + i as i16));
+                    self.asm.jump_if_imm(Cond::Ne, R1, *b as i32, differ);
+                }
+            }
+            _ => {
+                let (a, asz) = self.mem_operand(lhs)?;
+                let (b, bsz) = self.mem_operand(rhs)?;
+                let same = self.asm.label();
+                let n = asz.min(bsz);
+                for i in 0..n {
+                    self.asm.emit(Insn::load(Size::B, R1, R10, a + i as i16));
+                    self.asm.emit(Insn::load(Size::B, R2, R10, b + i as i16));
+                    self.asm.jump_if_reg(Cond::Ne, R1, R2, differ);
+                    if is_str {
+                        self.asm.jump_if_imm(Cond::Eq, R1, 0, same);
+                    }
+                }
+                self.asm.place(same);
+            }
+        }
+        let (eq, ne) = if op == BinOp::Eq { (1, 0) } else { (0, 1) };
+        self.asm.emit(Insn::mov_imm(R0, eq));
+        self.asm.jump(end);
+        self.asm.place(differ);
+        self.asm.emit(Insn::mov_imm(R0, ne));
+        self.asm.place(end);
+        Ok(())
+    }
+
+    /// `strncmp(a, b, n)` (0 when equal) and `strcontains(h, n)` into r0.
+    pub fn string_call_int(&mut self, name: &str, args: &[Expr], e: &Expr) -> R<()> {
+        if name == "strcontains" {
+            return Err(error(e.span, "strcontains() is not supported yet"));
+        }
+        let ExprKind::Int(n) = args[2].kind else {
+            return Err(error(args[2].span, "strncmp() takes a literal length"));
+        };
+        let (a, asz) = self.mem_operand(&args[0])?;
+        let (b, bsz) = self.mem_operand(&args[1])?;
+        let differ = self.asm.label();
+        let same = self.asm.label();
+        let end = self.asm.label();
+        for i in 0..(n as usize).min(asz).min(bsz) {
+            self.asm.emit(Insn::load(Size::B, R1, R10, a + i as i16));
+            self.asm.emit(Insn::load(Size::B, R2, R10, b + i as i16));
+            self.asm.jump_if_reg(Cond::Ne, R1, R2, differ);
+            self.asm.jump_if_imm(Cond::Eq, R1, 0, same);
+        }
+        self.asm.place(same);
+        self.asm.emit(Insn::mov_imm(R0, 0));
+        self.asm.jump(end);
+        self.asm.place(differ);
+        self.asm.emit(Insn::mov_imm(R0, 1));
+        self.asm.place(end);
+        Ok(())
+    }
+}

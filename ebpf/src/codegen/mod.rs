@@ -1,0 +1,267 @@
+//! Code generation: a checked program to an [`Object`].
+//!
+//! Each probe block becomes one program per group of attach points that can share code (all
+//! tracepoints of a wildcard share one program: `probe` reads the event id from the record).
+//! Values live in registers while computed and on the BPF stack otherwise: integers in r0, with
+//! operands spilled to stack slots around calls; strings, tuples, keys and records in stack
+//! buffers written in place. r6 holds the context for the whole program.
+
+mod actions;
+mod builtins;
+mod frame;
+mod gen;
+mod int;
+mod maps;
+mod mem;
+
+use std::collections::BTreeMap;
+
+use scry_lang::ast::Program;
+use scry_lang::attach::{Attach, Target};
+use scry_lang::check::TypedProgram;
+use scry_lang::diag::Diagnostic;
+use scry_lang::probe::ProbeKind;
+use scry_lang::span::Span;
+use scry_lang::types::{Agg, Type};
+
+use crate::layout;
+use crate::object::*;
+
+/// Settings that shape the generated code and maps.
+#[derive(Clone, Debug)]
+pub struct CompileOptions {
+    /// BPFTRACE_MAP_KEYS_MAX: entries of every user map.
+    pub map_keys_max: u32,
+    /// Ring buffer size in bytes (a power of two, at least a page).
+    pub ringbuf_bytes: u32,
+    /// Positional parameters, for `$1` and `str($1)`.
+    pub params: Vec<String>,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions {
+            map_keys_max: 4096,
+            ringbuf_bytes: 1 << 20,
+            params: Vec::new(),
+        }
+    }
+}
+
+/// Index of the globals map's slots, written by the runtime before anything runs.
+pub const GLOBAL_START_NS: u32 = 0;
+/// The pid of the `-c` child.
+pub const GLOBAL_CPID: u32 = 1;
+/// How many global slots exist.
+pub const GLOBALS: u32 = 2;
+
+/// Compiles a checked program.
+pub fn compile(
+    program: &Program,
+    typed: &TypedProgram,
+    opts: &CompileOptions,
+) -> Result<Object, Diagnostic> {
+    let mut b = Builder::new(typed, opts);
+    for (i, probe) in program.probes.iter().enumerate() {
+        let attaches = &typed.probes[i].attaches;
+        for group in group_attaches(probe, attaches, typed) {
+            let spec = gen::Gen::compile_program(&mut b, probe, i, group)?;
+            b.obj.programs.push(spec);
+        }
+    }
+    Ok(b.obj)
+}
+
+/// State shared by the programs of one object: maps and actions.
+pub(crate) struct Builder<'a> {
+    pub typed: &'a TypedProgram,
+    pub opts: &'a CompileOptions,
+    pub obj: Object,
+    /// Index in `obj.user_maps` by map name.
+    pub user_map_index: BTreeMap<String, usize>,
+    /// The globals map.
+    pub globals: usize,
+}
+
+impl<'a> Builder<'a> {
+    fn new(typed: &'a TypedProgram, opts: &'a CompileOptions) -> Self {
+        let mut obj = Object::default();
+        obj.maps.push(MapSpec {
+            name: "ringbuf".into(),
+            kind: MapKind::RingBuf,
+            key_size: 0,
+            value_size: 0,
+            max_entries: opts.ringbuf_bytes,
+        });
+        obj.ringbuf = 0;
+        obj.maps.push(MapSpec {
+            name: "counters".into(),
+            kind: MapKind::PerCpuArray,
+            key_size: 4,
+            value_size: 8,
+            max_entries: COUNTERS,
+        });
+        obj.counters = 1;
+        obj.maps.push(MapSpec {
+            name: "globals".into(),
+            kind: MapKind::Array,
+            key_size: 4,
+            value_size: 8,
+            max_entries: GLOBALS,
+        });
+        let mut b = Builder {
+            typed,
+            opts,
+            obj,
+            user_map_index: BTreeMap::new(),
+            globals: 2,
+        };
+        for (name, m) in &typed.maps {
+            b.add_user_map(name, &m.keys, &m.value);
+        }
+        b
+    }
+
+    fn add_user_map(&mut self, name: &str, keys: &[Type], value: &Type) {
+        let (key_fields, mut key_size) = layout::fields(keys, 0);
+        let (kind, value_layout, value_size) = match value {
+            Type::Agg(agg) => {
+                let size = match agg {
+                    Agg::Count | Agg::Sum { .. } | Agg::Hist | Agg::Lhist { .. } => 8,
+                    _ => 16,
+                };
+                if matches!(agg, Agg::Hist | Agg::Lhist { .. }) {
+                    key_size += 8;
+                }
+                (MapKind::PerCpuHash, ValueLayout::Agg(*agg), size)
+            }
+            t => (
+                MapKind::Hash,
+                ValueLayout::Plain(t.clone()),
+                layout::size_of(t).max(8),
+            ),
+        };
+        let map = self.obj.maps.len();
+        self.obj.maps.push(MapSpec {
+            name: if name.is_empty() {
+                "@".to_string()
+            } else {
+                format!("@{name}")
+            },
+            kind,
+            key_size: key_size.max(8) as u32,
+            value_size: value_size as u32,
+            max_entries: self.opts.map_keys_max,
+        });
+        self.user_map_index
+            .insert(name.to_string(), self.obj.user_maps.len());
+        self.obj.user_maps.push(UserMap {
+            name: name.to_string(),
+            map,
+            keys: key_fields,
+            value: value_layout,
+        });
+    }
+
+    /// Registers a record kind; returns its action id.
+    pub fn action(&mut self, kind: ActionKind, arg_types: &[Type]) -> (u64, Vec<Field>, usize) {
+        let (args, size) = layout::fields(arg_types, 8);
+        self.obj.actions.push(Action {
+            kind,
+            args: args.clone(),
+            size,
+        });
+        ((self.obj.actions.len() - 1) as u64, args, size)
+    }
+
+    /// The id of a constant probe name.
+    pub fn probe_id(&mut self, name: &str) -> u64 {
+        if let Some(i) = self.obj.probe_names.iter().position(|n| n == name) {
+            return i as u64;
+        }
+        self.obj.probe_names.push(name.to_string());
+        (self.obj.probe_names.len() - 1) as u64
+    }
+}
+
+/// Attach points that one program serves.
+pub(crate) struct Group<'a> {
+    pub kind: ProbeKind,
+    pub attaches: Vec<&'a Attach>,
+}
+
+/// Splits a probe's attach points into groups that can share one program.
+fn group_attaches<'a>(
+    probe: &scry_lang::ast::Probe,
+    attaches: &'a [Attach],
+    typed: &TypedProgram,
+) -> Vec<Group<'a>> {
+    let uses_probe = uses_ident(probe, "probe");
+    let uses_args = uses_ident(probe, "args");
+    // Tracepoints whose records differ cannot share code that reads `args`.
+    let layout_of = |a: &Attach| match &a.target {
+        Target::Tracepoint { category, event } if uses_args => typed
+            .tracepoints
+            .get(&format!("{category}:{event}"))
+            .map(|f| f.fields.clone()),
+        _ => None,
+    };
+    let mut groups: Vec<Group<'a>> = Vec::new();
+    for a in attaches {
+        let kind = a.kind;
+        // Tracepoints share a program (the record says which event fired); other probes
+        // share one only when nothing in the action depends on which attach point fired.
+        let shareable = kind == ProbeKind::Tracepoint || !uses_probe;
+        let group = groups.iter_mut().find(|g| {
+            shareable
+                && g.kind == kind
+                && !matches!(kind, ProbeKind::Begin | ProbeKind::End)
+                && layout_of(g.attaches[0]) == layout_of(a)
+        });
+        match group {
+            Some(g) => g.attaches.push(a),
+            None => groups.push(Group {
+                kind,
+                attaches: vec![a],
+            }),
+        }
+    }
+    groups
+}
+
+fn uses_ident(probe: &scry_lang::ast::Probe, name: &str) -> bool {
+    let mut found = false;
+    probe.walk_exprs(&mut |e| {
+        if matches!(&e.kind, scry_lang::ast::ExprKind::Ident(n) if n == name) {
+            found = true;
+        }
+    });
+    found
+}
+
+/// The program type that runs a probe kind, or why it cannot be compiled.
+pub(crate) fn prog_type(kind: ProbeKind) -> Result<ProgType, String> {
+    Ok(match kind {
+        ProbeKind::Begin | ProbeKind::End | ProbeKind::RawTracepoint => ProgType::RawTracepoint,
+        ProbeKind::Tracepoint => ProgType::Tracepoint,
+        ProbeKind::Kprobe
+        | ProbeKind::Kretprobe
+        | ProbeKind::Uprobe
+        | ProbeKind::Uretprobe
+        | ProbeKind::Usdt => ProgType::Kprobe,
+        ProbeKind::Profile
+        | ProbeKind::Interval
+        | ProbeKind::Software
+        | ProbeKind::Hardware
+        | ProbeKind::Watchpoint
+        | ProbeKind::AsyncWatchpoint => ProgType::PerfEvent,
+        ProbeKind::Kfunc | ProbeKind::Kretfunc | ProbeKind::Iter => {
+            return Err(format!("{} probes are not supported yet", kind.name()))
+        }
+    })
+}
+
+/// A compile error at `span`.
+pub(crate) fn error(span: Span, msg: impl Into<String>) -> Diagnostic {
+    Diagnostic::error(span, msg)
+}

@@ -1,0 +1,95 @@
+//! Shared helpers of the integration tests: a fixture [`MemoryCatalog`] built from real
+//! tracefs format files copied from a live machine, a short kernel-function list and one fake
+//! binary, so that tests do not depend on the machine they run on.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use scry_lang::catalog::{MemoryCatalog, UsdtProbe, UserSymbol};
+
+/// Path of the fake binary the fixture catalog knows.
+pub const APP: &str = "/fixture/bin/app";
+
+/// The `lang/tests/fixtures` directory.
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The fixture catalog: tracepoints from `fixtures/tracepoints/CATEGORY/EVENT.format`, kernel
+/// functions from `fixtures/kernel_functions.txt`, and [`APP`] from `fixtures/app.txt`.
+pub fn catalog() -> MemoryCatalog {
+    let dir = fixtures_dir();
+    let mut c = MemoryCatalog::new();
+    let mut cats: Vec<_> = read_dir_sorted(&dir.join("tracepoints"));
+    cats.retain(|p| p.is_dir());
+    for cat in cats {
+        let category = file_name(&cat);
+        for ev in read_dir_sorted(&cat) {
+            let name = file_name(&ev);
+            let Some(event) = name.strip_suffix(".format") else {
+                continue;
+            };
+            let text = std::fs::read_to_string(&ev).expect("read tracepoint format");
+            c.add_tracepoint(&category, event, &text);
+        }
+    }
+    for f in lines(&dir.join("kernel_functions.txt")) {
+        c.add_kernel_function(&f);
+    }
+    let mut symbols = Vec::new();
+    let mut usdt = Vec::new();
+    for line in lines(&dir.join("app.txt")) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["sym", name, addr, size, kind] => symbols.push(UserSymbol {
+                name: name.to_string(),
+                address: hex(addr),
+                size: size.parse().expect("symbol size"),
+                is_function: *kind == "func",
+            }),
+            ["usdt", provider, name, pc, sem, args @ ..] => usdt.push(UsdtProbe {
+                provider: provider.to_string(),
+                name: name.to_string(),
+                arguments: args.join(" "),
+                pc: hex(pc),
+                base: 0,
+                semaphore: hex(sem),
+            }),
+            _ => panic!("bad line in app.txt: {line}"),
+        }
+    }
+    c.add_binary(APP, symbols, usdt);
+    c
+}
+
+fn read_dir_sorted(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("dir entry").path())
+        .collect();
+    v.sort();
+    v
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+/// Non-empty, non-comment lines of a fixture text file.
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect()
+}
+
+fn hex(s: &str) -> u64 {
+    match s.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16).expect("hex number"),
+        None => s.parse().expect("number"),
+    }
+}
