@@ -147,6 +147,8 @@ pub struct Object {
     pub ringbuf: usize,
     /// Per-CPU u64 counters: index 0 counts lost records, 1 dropped map updates (map full).
     pub counters: usize,
+    /// Values user space writes before anything runs (see `codegen::GLOBAL_*`).
+    pub globals: usize,
 }
 
 /// Slots of [`Object::counters`].

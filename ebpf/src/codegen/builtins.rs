@@ -122,7 +122,8 @@ impl Gen<'_, '_> {
         let key = self.alloc(8, self.asm.span)?;
         self.asm
             .emit(Insn::store_imm(Size::W, R10, key, slot as i32));
-        self.asm.emit_all(Insn::ld_map(R1, self.b.globals as u32));
+        self.asm
+            .emit_all(Insn::ld_map(R1, self.b.obj.globals as u32));
         self.asm.emit(Insn::mov(R2, R10));
         self.asm.emit(Insn::alu_imm(Alu::Add, R2, key as i32));
         self.asm.emit(Insn::call(Helper::MapLookupElem));

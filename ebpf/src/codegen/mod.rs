@@ -79,8 +79,6 @@ pub(crate) struct Builder<'a> {
     pub obj: Object,
     /// Index in `obj.user_maps` by map name.
     pub user_map_index: BTreeMap<String, usize>,
-    /// The globals map.
-    pub globals: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -109,12 +107,12 @@ impl<'a> Builder<'a> {
             value_size: 8,
             max_entries: GLOBALS,
         });
+        obj.globals = 2;
         let mut b = Builder {
             typed,
             opts,
             obj,
             user_map_index: BTreeMap::new(),
-            globals: 2,
         };
         for (name, m) in &typed.maps {
             b.add_user_map(name, &m.keys, &m.value);

@@ -127,3 +127,8 @@ impl Catalog for LiveCatalog {
         cached_in(&self.usdt, path.to_string(), || elf::usdt_probes(path))
     }
 }
+
+/// The mounted tracefs, if any (without mounting it).
+pub fn find_tracefs() -> Option<std::path::PathBuf> {
+    tracefs::find_mounted()
+}

@@ -1,0 +1,574 @@
+//! Attaching loaded programs to their attach points with aya, and detaching them fast.
+//!
+//! A [`Program`] that scry loaded itself ([`crate::load`]) is handed to aya as
+//! `aya::programs::X::from_program_info`, then attached with aya's `attach`. Every attach
+//! point gives one or more [`Link`]s (profile and software/hardware events give one per online
+//! CPU); dropping a link detaches it. Closing a perf-event link costs the kernel tens of
+//! milliseconds (an RCU grace period per tracepoint), so [`detach_all`] drops many links from
+//! concurrent threads, whose waits overlap.
+//!
+//! Attach errors are one sentence each, naming the probe and what the kernel lacks.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io;
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::{Mutex, OnceLock};
+
+use aya::programs::kprobe::KProbeLink;
+use aya::programs::perf_event::{PerfEventConfig, PerfEventLink, PerfEventScope, SamplePolicy};
+use aya::programs::raw_trace_point::RawTracePointLink;
+use aya::programs::trace_point::TracePointLink;
+use aya::programs::uprobe::{UProbeAttachLocation, UProbeLink, UProbeScope};
+use aya::programs::{
+    loaded_programs, KProbe, PerfEvent, ProbeKind as AyaProbeKind, ProgramError, ProgramInfo,
+    RawTracePoint, TracePoint, UProbe,
+};
+use scry_ebpf::object::ProgType;
+use scry_lang::attach::{Attach, Target};
+use scry_lang::probe::ProbeKind;
+
+use crate::load::Program;
+use crate::sys;
+
+/// `PERF_TYPE_HARDWARE`.
+const PERF_TYPE_HARDWARE: u32 = 0;
+/// `PERF_TYPE_SOFTWARE`.
+const PERF_TYPE_SOFTWARE: u32 = 1;
+/// `PERF_COUNT_SW_CPU_CLOCK`: the event behind profile and interval probes.
+const PERF_COUNT_SW_CPU_CLOCK: u64 = 0;
+/// At most this many threads detach links at once in [`detach_all`].
+pub const DETACH_THREADS: usize = 64;
+
+/// How programs are attached.
+#[derive(Clone, Debug, Default)]
+pub struct AttachOptions {
+    /// `-p PID`: uprobes fire in this process only.
+    pub pid: Option<u32>,
+}
+
+/// One attachment of a program. Dropping it detaches it; see [`detach_all`] to detach many.
+#[derive(Debug)]
+pub struct Link {
+    /// The attach point's name (`tracepoint:syscalls:sys_enter_read`); several links share it
+    /// when the probe attaches once per CPU.
+    pub probe: String,
+    _inner: LinkInner,
+}
+
+/// aya's owned link types; their `Drop` detaches.
+#[derive(Debug)]
+#[expect(
+    dead_code,
+    reason = "each link is held only for its Drop, which detaches"
+)]
+enum LinkInner {
+    TracePoint(TracePointLink),
+    RawTracePoint(RawTracePointLink),
+    KProbe(KProbeLink),
+    UProbe(UProbeLink),
+    PerfEvent(PerfEventLink),
+}
+
+/// Why a probe could not attach: one sentence naming the probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachError {
+    /// The attach point's name.
+    pub probe: String,
+    /// The whole sentence, starting with the probe's name.
+    pub message: String,
+}
+
+impl std::fmt::Display for AttachError {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for AttachError {}
+
+impl AttachError {
+    fn new(probe: &str, why: impl std::fmt::Display) -> AttachError {
+        AttachError {
+            probe: probe.to_string(),
+            message: format!("{probe} cannot attach: {why}"),
+        }
+    }
+}
+
+/// Attaches `program` to each of `attaches` (usually `program.spec.attaches`, or some of them
+/// to re-attach one probe). On error, the links made so far are detached and the error names
+/// the probe that failed.
+pub fn attach(
+    program: &Program,
+    attaches: &[Attach],
+    options: &AttachOptions,
+) -> Result<Vec<Link>, AttachError> {
+    let mut attacher = Attacher {
+        program,
+        options,
+        handles: HashMap::new(),
+        cpus: None,
+    };
+    let mut links = Vec::new();
+    for a in attaches {
+        if let Err(e) = attacher.attach(a, &mut links) {
+            detach_all(links);
+            return Err(e);
+        }
+    }
+    Ok(links)
+}
+
+/// Detaches every link, dropping them from up to [`DETACH_THREADS`] threads at once so that
+/// the kernel's per-link waits overlap. Returns when all are detached.
+pub fn detach_all(links: Vec<Link>) {
+    let threads = links.len().min(DETACH_THREADS);
+    if threads <= 1 {
+        drop(links);
+        return;
+    }
+    let queue = Mutex::new(links);
+    let next = || queue.lock().ok().and_then(|mut q| q.pop());
+    std::thread::scope(|s| {
+        for _ in 1..threads {
+            let worker = std::thread::Builder::new().stack_size(64 * 1024);
+            // A thread that cannot start leaves its share to the others and this one.
+            let _ = worker.spawn_scoped(s, || {
+                while let Some(link) = next() {
+                    drop(link);
+                }
+            });
+        }
+        while let Some(link) = next() {
+            drop(link);
+        }
+    });
+    // Nothing is left unless the lock was poisoned, which dropping cannot do.
+    if let Ok(rest) = queue.into_inner() {
+        drop(rest);
+    }
+}
+
+/// aya's view of one program, one per aya program type (and probe kind) it is attached as.
+enum Handle {
+    TracePoint(TracePoint),
+    RawTracePoint(RawTracePoint),
+    KProbe(KProbe),
+    UProbe(UProbe),
+    PerfEvent(PerfEvent),
+}
+
+/// Which [`Handle`] an attach point needs.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum HandleKind {
+    TracePoint,
+    RawTracePoint,
+    KProbe(bool),
+    UProbe(bool),
+    PerfEvent,
+}
+
+struct Attacher<'a> {
+    program: &'a Program,
+    options: &'a AttachOptions,
+    handles: HashMap<HandleKind, Handle>,
+    cpus: Option<Vec<u32>>,
+}
+
+impl Attacher<'_> {
+    fn attach(&mut self, a: &Attach, links: &mut Vec<Link>) -> Result<(), AttachError> {
+        let probe = a.name.as_str();
+        let link = |inner| Link {
+            probe: a.name.clone(),
+            _inner: inner,
+        };
+        let aya_err = |e: ProgramError| classify(a, &e);
+        match (&a.kind, &a.target) {
+            (ProbeKind::Tracepoint, Target::Tracepoint { category, event }) => {
+                ensure_tracefs(probe)?;
+                let Handle::TracePoint(p) = self.handle(a, HandleKind::TracePoint)? else {
+                    return Err(lost_handle(a));
+                };
+                let id = p.attach(category, event).map_err(aya_err)?;
+                let l = p.take_link(id).map_err(aya_err)?;
+                links.push(link(LinkInner::TracePoint(l)));
+            }
+            (ProbeKind::RawTracepoint, Target::RawTracepoint { event }) => {
+                let Handle::RawTracePoint(p) = self.handle(a, HandleKind::RawTracePoint)? else {
+                    return Err(lost_handle(a));
+                };
+                let id = p.attach(event).map_err(aya_err)?;
+                let l = p.take_link(id).map_err(aya_err)?;
+                links.push(link(LinkInner::RawTracePoint(l)));
+            }
+            (
+                ProbeKind::Kprobe | ProbeKind::Kretprobe,
+                Target::KernelFunction {
+                    module,
+                    func,
+                    offset,
+                },
+            ) => {
+                if !kprobes_available() {
+                    return Err(AttachError::new(
+                        probe,
+                        "this kernel was built without CONFIG_KPROBES (no kprobe_events in \
+                         tracefs), so kprobe and kretprobe probes are unavailable; use \
+                         tracepoints (scry -l 'tracepoint:*')",
+                    ));
+                }
+                let ret = a.kind == ProbeKind::Kretprobe;
+                let Handle::KProbe(p) = self.handle(a, HandleKind::KProbe(ret))? else {
+                    return Err(lost_handle(a));
+                };
+                let symbol = match module {
+                    Some(m) => format!("{m}:{func}"),
+                    None => func.clone(),
+                };
+                let id = p.attach(&symbol, *offset).map_err(aya_err)?;
+                let l = p.take_link(id).map_err(aya_err)?;
+                links.push(link(LinkInner::KProbe(l)));
+            }
+            (
+                ProbeKind::Uprobe | ProbeKind::Uretprobe,
+                Target::User {
+                    path,
+                    address,
+                    offset,
+                    ..
+                },
+            ) => {
+                let file_offset = file_offset(Path::new(path), address + offset)
+                    .map_err(|why| AttachError::new(probe, why))?;
+                let scope = match self.options.pid.and_then(NonZeroU32::new) {
+                    Some(pid) => UProbeScope::OneProcess(pid),
+                    None => UProbeScope::AllProcesses,
+                };
+                let ret = a.kind == ProbeKind::Uretprobe;
+                let Handle::UProbe(p) = self.handle(a, HandleKind::UProbe(ret))? else {
+                    return Err(lost_handle(a));
+                };
+                let location = UProbeAttachLocation::AbsoluteOffset(file_offset);
+                let id = p.attach(location, path, scope).map_err(aya_err)?;
+                let l = p.take_link(id).map_err(aya_err)?;
+                links.push(link(LinkInner::UProbe(l)));
+            }
+            (ProbeKind::Profile | ProbeKind::Interval, Target::Timer { unit, value }) => {
+                let interval = a.kind == ProbeKind::Interval;
+                let policy = timer_policy(unit, *value, interval)
+                    .ok_or_else(|| AttachError::new(probe, format!("unknown time unit {unit}")))?;
+                let config = PerfEventConfig::Pmu {
+                    pmu_type: PERF_TYPE_SOFTWARE,
+                    config: PERF_COUNT_SW_CPU_CLOCK,
+                };
+                let cpus = if interval {
+                    vec![0]
+                } else {
+                    self.online_cpus(probe)?
+                };
+                self.perf_events(a, config, policy, &cpus, links)?;
+            }
+            (
+                ProbeKind::Software | ProbeKind::Hardware,
+                Target::PerfEvent { config, period, .. },
+            ) => {
+                let pmu_type = if a.kind == ProbeKind::Hardware {
+                    PERF_TYPE_HARDWARE
+                } else {
+                    PERF_TYPE_SOFTWARE
+                };
+                let config = PerfEventConfig::Pmu {
+                    pmu_type,
+                    config: *config,
+                };
+                let cpus = self.online_cpus(probe)?;
+                self.perf_events(a, config, SamplePolicy::Period(*period), &cpus, links)?;
+            }
+            (ProbeKind::Kfunc | ProbeKind::Kretfunc, _) => {
+                return Err(AttachError::new(
+                    probe,
+                    "scry does not load fentry/fexit programs yet, so kfunc and kretfunc \
+                     probes are unavailable; use tracepoints (scry -l 'tracepoint:*')",
+                ));
+            }
+            (kind, _) => {
+                return Err(AttachError::new(
+                    probe,
+                    format!("scry cannot attach {} probes yet", kind.name()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn perf_events(
+        &mut self,
+        a: &Attach,
+        config: PerfEventConfig,
+        policy: SamplePolicy,
+        cpus: &[u32],
+        links: &mut Vec<Link>,
+    ) -> Result<(), AttachError> {
+        let Handle::PerfEvent(p) = self.handle(a, HandleKind::PerfEvent)? else {
+            return Err(lost_handle(a));
+        };
+        for &cpu in cpus {
+            let scope = PerfEventScope::AllProcessesOneCpu { cpu };
+            let id = p
+                .attach(config, scope, policy, false)
+                .map_err(|e| classify(a, &e))?;
+            let l = p.take_link(id).map_err(|e| classify(a, &e))?;
+            links.push(Link {
+                probe: a.name.clone(),
+                _inner: LinkInner::PerfEvent(l),
+            });
+        }
+        Ok(())
+    }
+
+    fn online_cpus(&mut self, probe: &str) -> Result<Vec<u32>, AttachError> {
+        if self.cpus.is_none() {
+            let cpus = sys::online_cpus().map_err(|e| {
+                AttachError::new(
+                    probe,
+                    format!(
+                        "the online CPUs cannot be read from /sys/devices/system/cpu/online ({e})"
+                    ),
+                )
+            })?;
+            self.cpus = Some(cpus);
+        }
+        Ok(self.cpus.clone().unwrap_or_default())
+    }
+
+    /// aya's handle of the program as `kind`, made on first use.
+    fn handle(&mut self, a: &Attach, kind: HandleKind) -> Result<&mut Handle, AttachError> {
+        let want = match kind {
+            HandleKind::TracePoint => ProgType::Tracepoint,
+            HandleKind::RawTracePoint => ProgType::RawTracepoint,
+            HandleKind::KProbe(_) | HandleKind::UProbe(_) => ProgType::Kprobe,
+            HandleKind::PerfEvent => ProgType::PerfEvent,
+        };
+        let spec = &self.program.spec;
+        if spec.prog_type != want {
+            return Err(AttachError::new(
+                &a.name,
+                format!(
+                    "program {} was loaded as a {:?} program but this probe needs a {want:?} \
+                     program (a code generator bug)",
+                    spec.name, spec.prog_type
+                ),
+            ));
+        }
+        if !self.handles.contains_key(&kind) {
+            let handle = make_handle(self.program, kind).map_err(|e| classify(a, &e))?;
+            self.handles.insert(kind, handle);
+        }
+        self.handles
+            .get_mut(&kind)
+            .ok_or_else(|| AttachError::new(&a.name, "internal error: lost the program handle"))
+    }
+}
+
+/// The error for a handle of the wrong kind, which `Attacher::handle` never returns.
+fn lost_handle(a: &Attach) -> AttachError {
+    AttachError::new(
+        &a.name,
+        "internal error: scry lost aya's handle of the program",
+    )
+}
+
+/// aya's program object for our loaded program, found by id among the loaded programs (aya 0.14
+/// has no public way to build a `ProgramInfo` from an fd).
+fn make_handle(program: &Program, kind: HandleKind) -> Result<Handle, ProgramError> {
+    let info = program_info(program.id())?;
+    let name: Cow<'static, str> = Cow::Owned(program.spec.name.clone());
+    let probe_kind = |ret| {
+        if ret {
+            AyaProbeKind::Return
+        } else {
+            AyaProbeKind::Entry
+        }
+    };
+    Ok(match kind {
+        HandleKind::TracePoint => Handle::TracePoint(TracePoint::from_program_info(info, name)?),
+        HandleKind::RawTracePoint => {
+            Handle::RawTracePoint(RawTracePoint::from_program_info(info, name)?)
+        }
+        // SAFETY: the program was loaded as BPF_PROG_TYPE_KPROBE from code generated for this
+        // probe kind (checked by `Attacher::handle` through the program's type).
+        HandleKind::KProbe(ret) => {
+            Handle::KProbe(unsafe { KProbe::from_program_info(info, name, probe_kind(ret))? })
+        }
+        // SAFETY: as for kprobes; uprobes are BPF_PROG_TYPE_KPROBE programs too.
+        HandleKind::UProbe(ret) => {
+            Handle::UProbe(unsafe { UProbe::from_program_info(info, name, probe_kind(ret))? })
+        }
+        HandleKind::PerfEvent => Handle::PerfEvent(PerfEvent::from_program_info(info, name)?),
+    })
+}
+
+fn program_info(id: u32) -> Result<ProgramInfo, ProgramError> {
+    let mut first_error = None;
+    for info in loaded_programs() {
+        match info {
+            Ok(info) if info.id() == id => return Ok(info),
+            Ok(_) => {}
+            // A program unloaded while we look, or no permission to list programs.
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_error.unwrap_or(ProgramError::NotLoaded))
+}
+
+/// The sample policy of profile/interval probes: `hz:N` samples N times a second (profile by
+/// frequency, interval by the equivalent period), `s/ms/us:N` every N units.
+fn timer_policy(unit: &str, value: u64, interval: bool) -> Option<SamplePolicy> {
+    let ns_per_unit = match unit {
+        "hz" if interval => return Some(SamplePolicy::Period((1_000_000_000 / value).max(1))),
+        "hz" => return Some(SamplePolicy::Frequency(value)),
+        "s" => 1_000_000_000,
+        "ms" => 1_000_000,
+        "us" => 1_000,
+        _ => return None,
+    };
+    Some(SamplePolicy::Period(value.saturating_mul(ns_per_unit)))
+}
+
+/// Mounts tracefs if needed before aya looks for it (aya remembers the first answer).
+fn ensure_tracefs(probe: &str) -> Result<(), AttachError> {
+    static TRACEFS: OnceLock<Result<(), String>> = OnceLock::new();
+    TRACEFS
+        .get_or_init(|| crate::LiveCatalog::new().tracefs().map(drop))
+        .clone()
+        .map_err(|e| AttachError::new(probe, e))
+}
+
+/// Whether kprobes can attach: the kprobe PMU or tracefs's `kprobe_events` exists.
+fn kprobes_available() -> bool {
+    Path::new("/sys/bus/event_source/devices/kprobe").exists()
+        || crate::LiveCatalog::new()
+            .tracefs()
+            .is_ok_and(|t| t.join("kprobe_events").exists())
+}
+
+/// The file offset of virtual address `vaddr` of the ELF file at `path`, from the loadable
+/// segment that contains it (what the kernel's uprobes want).
+fn file_offset(path: &Path, vaddr: u64) -> Result<u64, String> {
+    use object::{Object as _, ObjectSegment as _};
+    let data = std::fs::read(path).map_err(|e| {
+        format!(
+            "{} cannot be read ({})",
+            path.display(),
+            e.raw_os_error()
+                .map_or_else(|| e.to_string(), sys::errno_text)
+                .to_lowercase()
+        )
+    })?;
+    let file = object::File::parse(&*data)
+        .map_err(|e| format!("{} is not an ELF file ({e})", path.display()))?;
+    file.segments()
+        .find_map(|seg| {
+            let (off, size) = seg.file_range();
+            let start = seg.address();
+            (vaddr >= start && vaddr < start + size).then(|| vaddr - start + off)
+        })
+        .ok_or_else(|| {
+            format!(
+                "address {vaddr:#x} is not in any loadable segment of {}",
+                path.display()
+            )
+        })
+}
+
+/// The errno behind an aya error, if any.
+fn errno_of(e: &ProgramError) -> Option<i32> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(n) = err
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::raw_os_error)
+        {
+            return Some(n);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// One sentence for an aya attach error.
+fn classify(a: &Attach, e: &ProgramError) -> AttachError {
+    let probe = a.name.as_str();
+    let errno = errno_of(e);
+    let why = match (errno, &a.kind, &a.target) {
+        (Some(libc::EPERM | libc::EACCES), _, _) => {
+            "permission denied; scry must run as root (or with CAP_BPF and CAP_PERFMON)".to_string()
+        }
+        (Some(libc::EMFILE | libc::ENFILE), _, _) => "too many open files; every attached \
+            probe holds one, so raise the limit with ulimit -n or attach fewer probes"
+            .to_string(),
+        (Some(n @ (libc::ENOENT | libc::EOPNOTSUPP | libc::ENODEV)), ProbeKind::Hardware, _) => {
+            format!(
+                "this machine has no hardware PMU (perf_event_open returned {}), so hardware \
+                 probes are unavailable",
+                errno_name(n)
+            )
+        }
+        (Some(libc::ENOENT), ProbeKind::Tracepoint, Target::Tracepoint { category, event }) => {
+            format!(
+                "this kernel has no tracepoint {category}:{event} (no events/{category}/{event} \
+                 in tracefs); list them with scry -l 'tracepoint:{category}:*'"
+            )
+        }
+        (Some(libc::ENOENT), ProbeKind::RawTracepoint, Target::RawTracepoint { event }) => {
+            format!("this kernel has no raw tracepoint {event}")
+        }
+        (Some(libc::ENOENT | libc::EINVAL), ProbeKind::Kprobe | ProbeKind::Kretprobe, _) => {
+            "the kernel cannot probe this function (it does not exist, is inlined or is on the \
+             kprobe blacklist)"
+                .to_string()
+        }
+        (Some(n), _, _) => format!(
+            "the kernel refused it ({})",
+            sys::errno_text(n).to_lowercase()
+        ),
+        (None, _, _) => format!("{e}"),
+    };
+    AttachError::new(probe, why)
+}
+
+/// The symbolic name of the errnos attach errors mention.
+fn errno_name(n: i32) -> String {
+    match n {
+        libc::ENOENT => "ENOENT".to_string(),
+        libc::EOPNOTSUPP => "EOPNOTSUPP".to_string(),
+        libc::ENODEV => "ENODEV".to_string(),
+        _ => sys::errno_text(n),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timer_policies() {
+        assert!(matches!(
+            timer_policy("hz", 99, false),
+            Some(SamplePolicy::Frequency(99))
+        ));
+        assert!(matches!(
+            timer_policy("hz", 4, true),
+            Some(SamplePolicy::Period(250_000_000))
+        ));
+        assert!(matches!(
+            timer_policy("ms", 10, false),
+            Some(SamplePolicy::Period(10_000_000))
+        ));
+        assert!(timer_policy("ns", 1, false).is_none());
+    }
+}

@@ -1,0 +1,134 @@
+//! Ring-buffer records: decoding them and doing what they ask.
+
+use std::io::{self, Read, Write};
+
+use scry_ebpf::object::{ActionKind, Object};
+use scry_stdlib::decode::decode;
+use scry_stdlib::names::Names;
+use scry_stdlib::printer::Printer;
+use scry_stdlib::value::Value;
+
+use crate::load::Loaded;
+use crate::snapshot;
+
+/// What a record asks of the session beyond printing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    None,
+    /// `exit()` ran.
+    Exit,
+}
+
+/// Settings of the user-space actions.
+#[derive(Clone, Debug)]
+pub struct ActionOptions {
+    /// BPFTRACE_CAT_BYTES_MAX: most bytes `cat()` prints.
+    pub cat_bytes_max: usize,
+}
+
+impl Default for ActionOptions {
+    fn default() -> Self {
+        ActionOptions {
+            cat_bytes_max: 10 * 1024,
+        }
+    }
+}
+
+/// Handles one record.
+pub fn handle<W: Write>(
+    record: &[u8],
+    object: &Object,
+    loaded: &Loaded,
+    names: &dyn Names,
+    printer: &mut Printer<W>,
+    opts: &ActionOptions,
+) -> io::Result<Effect> {
+    let Some(id) = record
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
+    else {
+        return Ok(Effect::None);
+    };
+    let Some(action) = object.actions.get(id as usize) else {
+        return Ok(Effect::None);
+    };
+    let args: Vec<Value> = action
+        .args
+        .iter()
+        .map(|f| decode(&f.ty, record.get(f.offset..).unwrap_or(&[]), names))
+        .collect();
+    match &action.kind {
+        ActionKind::Printf(pieces) => {
+            printer.printf(&scry_stdlib::printf::format(pieces, &args))?
+        }
+        ActionKind::System(pieces) => {
+            let cmd = scry_stdlib::printf::format(pieces, &args);
+            let out = std::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(String::from_utf8_lossy(&cmd).as_ref())
+                .stdin(std::process::Stdio::null())
+                .output()?;
+            printer.syscall(&out.stdout)?;
+        }
+        ActionKind::Cat(pieces) => {
+            let path = scry_stdlib::printf::format(pieces, &args);
+            let path = String::from_utf8_lossy(&path).into_owned();
+            match std::fs::File::open(&path) {
+                Ok(f) => {
+                    let mut buf = Vec::new();
+                    f.take(opts.cat_bytes_max as u64).read_to_end(&mut buf)?;
+                    printer.cat(&buf)?;
+                }
+                Err(e) => eprintln!("ERROR: failed to open file '{path}': {}", io_reason(&e)),
+            }
+        }
+        ActionKind::PrintValue => {
+            if let Some(v) = args.first() {
+                printer.value(v)?;
+            }
+        }
+        ActionKind::PrintMap(m) => {
+            let top = int_arg(&args, 0);
+            let div = int_arg(&args, 1);
+            let dump = snapshot::dump(object, loaded, *m, names)?;
+            printer.map(&dump, top, div)?;
+        }
+        ActionKind::Clear(m) => snapshot::clear(object, loaded, *m)?,
+        ActionKind::Zero(m) => snapshot::zero(object, loaded, *m)?,
+        ActionKind::Time(fmt) => printer.time(strftime_now(fmt).as_bytes())?,
+        ActionKind::Exit => return Ok(Effect::Exit),
+    }
+    Ok(Effect::None)
+}
+
+fn int_arg(args: &[Value], i: usize) -> u64 {
+    match args.get(i) {
+        Some(Value::Int(n)) => n.bits(),
+        _ => 0,
+    }
+}
+
+/// The reason text of an I/O error, without Rust's "(os error N)".
+fn io_reason(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// The wall clock formatted by strftime(3) in local time.
+pub fn strftime_now(fmt: &str) -> String {
+    // SAFETY: time and localtime_r write into the locals; strftime into a sized buffer.
+    unsafe {
+        let now = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&now, &mut tm);
+        let Ok(cfmt) = std::ffi::CString::new(fmt) else {
+            return String::new();
+        };
+        let mut buf = vec![0u8; 256 + fmt.len() * 4];
+        let n = libc::strftime(buf.as_mut_ptr().cast(), buf.len(), cfmt.as_ptr(), &tm);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+}

@@ -1,0 +1,322 @@
+//! A tracing session: the object loaded, BEGIN run, probes attached, records drained and
+//! dispatched, and at the end probes detached, END run and maps printed.
+//!
+//! The session can grow while it runs: [`Session::add`] loads another object's programs
+//! against the maps already there (the REPL), and [`Session::detach_program`] removes one.
+
+use std::io::{self, Write};
+use std::os::fd::{AsFd, AsRawFd};
+
+use aya::maps::{Map as AyaMap, MapData, RingBuf};
+use scry_ebpf::codegen::{GLOBAL_CPID, GLOBAL_START_NS};
+use scry_ebpf::object::{Object, Trigger, COUNTER_LOST_EVENTS, COUNTER_MAP_FULL};
+use scry_stdlib::printer::Printer;
+
+use crate::attach::{self, AttachError, AttachOptions, Link};
+use crate::load::{self, LoadError, LoadOptions, Loaded};
+use crate::names::LiveNames;
+use crate::records::{self, ActionOptions, Effect};
+use crate::snapshot;
+use crate::wait::{Waiter, Wake};
+
+/// How a session runs.
+#[derive(Clone, Debug, Default)]
+pub struct SessionOptions {
+    pub load: LoadOptions,
+    pub attach: AttachOptions,
+    pub actions: ActionOptions,
+    /// `-c`: the child's pid, for `cpid`.
+    pub cpid: Option<u32>,
+    /// Stop when this process exits (`-c` child or `-p` target).
+    pub watch_pid: Option<u32>,
+    /// `-q`: no "Attaching N probes..." line.
+    pub quiet: bool,
+    /// `__BPFTRACE_NOTIFY_PROBES_ATTACHED`: say so on stderr once attached.
+    pub notify_attached: bool,
+    /// `-v`: print program ids.
+    pub verbose: bool,
+}
+
+/// Why a session stopped early.
+#[derive(Debug)]
+pub enum SessionError {
+    /// Loading failed; `program` indexes the object's programs.
+    Load(LoadError),
+    Attach(AttachError),
+    Io(io::Error),
+}
+
+impl From<io::Error> for SessionError {
+    fn from(e: io::Error) -> Self {
+        SessionError::Io(e)
+    }
+}
+
+impl std::fmt::Display for SessionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionError::Load(e) => write!(f, "{e}"),
+            SessionError::Attach(e) => write!(f, "{e}"),
+            SessionError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// A running session.
+pub struct Session<W: Write> {
+    pub object: Object,
+    pub loaded: Loaded,
+    links: Vec<Vec<Link>>,
+    ring: RingBuf<MapData>,
+    names: LiveNames,
+    pub printer: Printer<W>,
+    opts: SessionOptions,
+    exit_requested: bool,
+}
+
+impl<W: Write> Session<W> {
+    /// Creates the maps and loads the programs; nothing runs yet.
+    pub fn new(
+        object: Object,
+        opts: SessionOptions,
+        printer: Printer<W>,
+    ) -> Result<Self, SessionError> {
+        let loaded = load::load(&object, opts.load.clone()).map_err(SessionError::Load)?;
+        let ring_fd = loaded.maps[object.ringbuf].fd().try_clone_to_owned()?;
+        let data = MapData::from_fd(ring_fd)
+            .map_err(|e| io::Error::other(format!("cannot open the ring buffer: {e}")))?;
+        let ring = RingBuf::try_from(AyaMap::RingBuf(data))
+            .map_err(|e| io::Error::other(format!("cannot map the ring buffer: {e}")))?;
+        let tracefs = crate::catalog::find_tracefs();
+        let names = LiveNames::new(&object, tracefs.as_deref());
+        let mut s = Session {
+            links: (0..object.programs.len()).map(|_| Vec::new()).collect(),
+            object,
+            loaded,
+            ring,
+            names,
+            printer,
+            opts,
+            exit_requested: false,
+        };
+        s.set_global(GLOBAL_START_NS, boot_ns())?;
+        if let Some(cpid) = s.opts.cpid {
+            s.set_global(GLOBAL_CPID, cpid as u64)?;
+        }
+        if s.opts.verbose {
+            for p in &s.loaded.programs {
+                eprintln!("Program ID: {}", p.id());
+            }
+        }
+        Ok(s)
+    }
+
+    fn set_global(&self, slot: u32, value: u64) -> io::Result<()> {
+        let globals = &self.loaded.maps[self.object.globals];
+        globals.update(&slot.to_le_bytes(), &value.to_le_bytes())
+    }
+
+    /// Attach points of the whole program, BEGIN and END included, as bpftrace counts them.
+    pub fn probe_count(&self) -> usize {
+        self.object
+            .programs
+            .iter()
+            .map(|p| {
+                if p.trigger == Trigger::Attached {
+                    p.attaches.len()
+                } else {
+                    1
+                }
+            })
+            .sum()
+    }
+
+    /// Runs the programs of `trigger` (BEGIN or END) once each and handles what they wrote.
+    pub fn run_special(&mut self, trigger: Trigger) -> Result<(), SessionError> {
+        for i in 0..self.loaded.programs.len() {
+            if self.loaded.programs[i].spec.trigger == trigger {
+                self.loaded.programs[i].test_run()?;
+                self.drain()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Attaches every program that is not BEGIN/END; on error nothing stays attached.
+    pub fn attach_all(&mut self) -> Result<(), SessionError> {
+        for i in 0..self.loaded.programs.len() {
+            if let Err(e) = self.attach_program(i) {
+                self.detach_all();
+                return Err(e);
+            }
+        }
+        if self.opts.notify_attached {
+            eprintln!("__BPFTRACE_NOTIFY_PROBES_ATTACHED");
+        }
+        Ok(())
+    }
+
+    /// Attaches program `i` to its attach points.
+    pub fn attach_program(&mut self, i: usize) -> Result<(), SessionError> {
+        let p = &self.loaded.programs[i];
+        if p.spec.trigger != Trigger::Attached {
+            return Ok(());
+        }
+        let links =
+            attach::attach(p, &p.spec.attaches, &self.opts.attach).map_err(SessionError::Attach)?;
+        if self.links.len() <= i {
+            self.links.resize_with(i + 1, Vec::new);
+        }
+        self.links[i] = links;
+        Ok(())
+    }
+
+    /// Detaches program `i` while the others go on.
+    pub fn detach_program(&mut self, i: usize) {
+        if let Some(l) = self.links.get_mut(i) {
+            attach::detach_all(std::mem::take(l));
+        }
+    }
+
+    /// Detaches everything, in parallel.
+    pub fn detach_all(&mut self) {
+        let all: Vec<Link> = self.links.iter_mut().flat_map(std::mem::take).collect();
+        attach::detach_all(all);
+    }
+
+    /// Loads another object's new maps and programs against this session's maps (the REPL):
+    /// the new object must keep this one's maps at their indexes and add after them.
+    pub fn add(&mut self, object: Object) -> Result<std::ops::Range<usize>, SessionError> {
+        let old_maps = self.object.maps.len();
+        self.loaded
+            .add_maps(&object.maps[old_maps..])
+            .map_err(SessionError::Load)?;
+        let old_programs = self.object.programs.len();
+        let range = self
+            .loaded
+            .load_more(&object.programs[old_programs..])
+            .map_err(SessionError::Load)?;
+        let tracefs = crate::catalog::find_tracefs();
+        self.names
+            .extend(LiveNames::new(&object, tracefs.as_deref()));
+        self.object = object;
+        Ok(range)
+    }
+
+    /// Handles every record in the ring buffer.
+    pub fn drain(&mut self) -> Result<(), SessionError> {
+        while let Some(item) = self.ring.next() {
+            let effect = records::handle(
+                &item,
+                &self.object,
+                &self.loaded,
+                &self.names,
+                &mut self.printer,
+                &self.opts.actions,
+            )?;
+            if effect == Effect::Exit {
+                self.exit_requested = true;
+            }
+        }
+        self.printer.flush()?;
+        Ok(())
+    }
+
+    /// Waits for records and signals until `exit()`, SIGINT/SIGTERM, or the watched process
+    /// exits.
+    pub fn run_until_stopped(&mut self) -> Result<(), SessionError> {
+        if self.exit_requested {
+            return Ok(());
+        }
+        let waiter = Waiter::new(self.ring.as_fd().as_raw_fd(), self.opts.watch_pid)?;
+        loop {
+            for wake in waiter.wait(-1)? {
+                match wake {
+                    Wake::Data => self.drain()?,
+                    Wake::PrintMaps => self.print_maps()?,
+                    Wake::Stop | Wake::ProcessExited => {
+                        self.drain()?;
+                        return Ok(());
+                    }
+                }
+            }
+            if self.exit_requested {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Whether `exit()` has run.
+    pub fn exit_requested(&self) -> bool {
+        self.exit_requested
+    }
+
+    /// Whether anything is attached (a BEGIN/END-only program has nothing to wait for).
+    pub fn has_attached_probes(&self) -> bool {
+        self.object
+            .programs
+            .iter()
+            .any(|p| p.trigger == Trigger::Attached)
+    }
+
+    /// Prints every map, as at exit and on SIGUSR1.
+    pub fn print_maps(&mut self) -> Result<(), SessionError> {
+        for i in snapshot::all_in_print_order(&self.object) {
+            let dump = snapshot::dump(&self.object, &self.loaded, i, &self.names)?;
+            self.printer.map(&dump, 0, 0)?;
+        }
+        self.printer.flush()?;
+        Ok(())
+    }
+
+    /// Detaches, runs END, prints the maps and the lost-event count.
+    pub fn finish(mut self) -> Result<(), SessionError> {
+        self.detach_all();
+        self.drain()?;
+        self.run_special(Trigger::End)?;
+        let lost = self.counter(COUNTER_LOST_EVENTS);
+        self.printer.exit_newlines()?;
+        self.print_maps()?;
+        if lost > 0 {
+            self.printer.lost(lost)?;
+        }
+        let full = self.counter(COUNTER_MAP_FULL);
+        if full > 0 {
+            eprintln!(
+                "WARNING: {full} map updates were dropped because a map was full; raise BPFTRACE_MAP_KEYS_MAX (now {})",
+                self.object.user_maps.first().map_or(0, |u| self.object.maps[u.map].max_entries)
+            );
+        }
+        self.printer.flush()?;
+        Ok(())
+    }
+
+    /// The sum over CPUs of counter `slot`.
+    fn counter(&self, slot: u32) -> u64 {
+        let map = &self.loaded.maps[self.object.counters];
+        match map.lookup(&slot.to_le_bytes()) {
+            Ok(Some(v)) => map
+                .per_cpu(&v)
+                .map(|c| {
+                    u64::from_le_bytes(
+                        c.get(..8)
+                            .and_then(|b| b.try_into().ok())
+                            .unwrap_or_default(),
+                    )
+                })
+                .sum(),
+            _ => 0,
+        }
+    }
+}
+
+/// CLOCK_BOOTTIME now, in ns (what `nsecs` reads in BPF).
+fn boot_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}

@@ -1,0 +1,137 @@
+//! Running a compiled program: the session from load to the maps printed at exit.
+
+use std::io::{BufWriter, Write};
+use std::process::ExitCode;
+
+use scry_ebpf::object::{Object, Trigger};
+use scry_lang::diag::Diagnostic;
+use scry_runtime::attach::AttachOptions;
+use scry_runtime::load::{LoadError, LoadOptions};
+use scry_runtime::records::ActionOptions;
+use scry_runtime::session::{Session, SessionError, SessionOptions};
+use scry_stdlib::printer::{Format, Printer};
+
+use crate::child::Child;
+use crate::cli::{Buffering, Cli, OutputFormat};
+use crate::frontend::Source;
+use crate::settings::Settings;
+
+/// Where the trace output goes, buffered as `-B` says.
+type Out = Box<dyn Write>;
+
+/// Loads, attaches and runs `object` until it stops; prints the maps.
+pub fn run(
+    object: Object,
+    source: &Source,
+    cli: &Cli,
+    settings: &Settings,
+) -> Result<ExitCode, String> {
+    let _ = scry_runtime::sys::raise_open_file_limit();
+    let mut child = match &cli.command {
+        Some(cmd) => Some(Child::spawn(cmd)?),
+        None => None,
+    };
+    let opts = SessionOptions {
+        load: LoadOptions {
+            log_level: if cli.verbose { 1 } else { 0 },
+            ..LoadOptions::default()
+        },
+        attach: AttachOptions { pid: cli.pid },
+        actions: ActionOptions {
+            cat_bytes_max: settings.cat_bytes_max,
+        },
+        cpid: child.as_ref().map(Child::pid),
+        watch_pid: child.as_ref().map(Child::pid).or(cli.pid),
+        quiet: cli.quiet,
+        notify_attached: settings.notify_attached,
+        verbose: cli.verbose,
+    };
+    let format = match cli.format {
+        OutputFormat::Text => Format::Text,
+        OutputFormat::Json => Format::Json,
+    };
+    let printer = Printer::new(output(cli)?, format);
+    let mut session = match Session::new(object.clone(), opts, printer) {
+        Ok(s) => s,
+        Err(e) => return Err(session_error(e, &object, source)),
+    };
+    if cli.verbose {
+        for p in &session.loaded.programs {
+            if !p.log().is_empty() {
+                eprintln!("{}", p.log());
+            }
+        }
+    }
+    if !cli.quiet {
+        let n = session.probe_count() as u64;
+        session.printer.attached(n).map_err(|e| e.to_string())?;
+        session.printer.flush().map_err(|e| e.to_string())?;
+    }
+    let result = drive(&mut session, child.as_mut());
+    if let Err(e) = result {
+        session.detach_all();
+        return Err(session_error(e, &object, source));
+    }
+    session
+        .finish()
+        .map_err(|e| session_error(e, &object, source))?;
+    if let Some(c) = child.as_mut() {
+        c.finish();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// BEGIN, attach, release the child, wait.
+fn drive(session: &mut Session<Out>, child: Option<&mut Child>) -> Result<(), SessionError> {
+    session.run_special(Trigger::Begin)?;
+    if session.exit_requested() {
+        return Ok(());
+    }
+    session.attach_all()?;
+    if let Some(c) = child {
+        c.release();
+    }
+    if !session.has_attached_probes() {
+        return Ok(());
+    }
+    session.run_until_stopped()
+}
+
+fn output(cli: &Cli) -> Result<Out, String> {
+    let base: Box<dyn Write> = match &cli.output {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .map_err(|e| format!("cannot write to '{}': {e}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout()),
+    };
+    Ok(match cli.buffering {
+        Buffering::None => base,
+        Buffering::Line | Buffering::Full => Box::new(BufWriter::with_capacity(1 << 16, base)),
+    })
+}
+
+/// One sentence for a session error; a verifier rejection becomes a diagnostic at the source
+/// span of the rejected instruction.
+fn session_error(e: SessionError, object: &Object, source: &Source) -> String {
+    match e {
+        SessionError::Load(LoadError::Verifier {
+            program,
+            insn,
+            reason,
+            ..
+        }) => {
+            let spec = &object.programs[program.min(object.programs.len().saturating_sub(1))];
+            let span = insn
+                .and_then(|i| spec.spans.get(i).copied())
+                .unwrap_or_default();
+            source.report(&[Diagnostic::error(
+                span,
+                format!("the BPF verifier rejected this: {reason}"),
+            )
+            .with_hint("run with -v to see the whole verifier log")]);
+            "the kernel refused to load the program".to_string()
+        }
+        other => other.to_string(),
+    }
+}
