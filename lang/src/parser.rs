@@ -60,6 +60,17 @@ pub fn parse(src: &str) -> (Program, Vec<Diagnostic>) {
         probes: probes.unwrap_or_default(),
         expr_count: 0,
     };
+    if let Some(span) = too_deep(&program) {
+        diags.push(
+            Diagnostic::error(
+                span,
+                format!("expression nested too deeply (more than {MAX_EXPR_DEPTH} levels)"),
+            )
+            .with_hint("split the expression into several statements using $variables"),
+        );
+        program.probes.clear();
+        return (program, diags);
+    }
     number_exprs(&mut program);
     if program.probes.is_empty() && !crate::diag::has_errors(&diags) {
         diags.push(
@@ -370,24 +381,17 @@ where
                 )
             });
 
-        let map = select! { Tok::Map(name) => name }
-            .then(
-                expr.clone()
-                    .separated_by(just(Tok::Comma))
-                    .at_least(1)
-                    .collect::<Vec<_>>()
-                    .delimited_by(just(Tok::LBracket), just(Tok::RBracket))
-                    .or_not(),
+        // A map's keys are parsed as a postfix `[...]` (see `post`): parsing them here too
+        // would make every failed key list parse twice, exponentially in the nesting.
+        let map = select! { Tok::Map(name) => name }.map_with(|name, e| {
+            mk(
+                ExprKind::Map {
+                    name,
+                    keys: Vec::new(),
+                },
+                e.span(),
             )
-            .map_with(|(name, keys), e| {
-                mk(
-                    ExprKind::Map {
-                        name,
-                        keys: keys.unwrap_or_default(),
-                    },
-                    e.span(),
-                )
-            });
+        });
 
         let paren = expr
             .clone()
@@ -443,7 +447,7 @@ where
         enum Post {
             Field(String, bool),
             TupleIndex(u64),
-            Index(Expr),
+            Index(Vec<Expr>),
             IncDec(bool),
         }
         let field_name = select! { Tok::Ident(s) => s }.labelled("field name");
@@ -458,6 +462,9 @@ where
                 .ignore_then(field_name)
                 .map(|f| Post::Field(f, true)),
             expr.clone()
+                .separated_by(just(Tok::Comma))
+                .at_least(1)
+                .collect::<Vec<_>>()
                 .delimited_by(just(Tok::LBracket), just(Tok::RBracket))
                 .map(Post::Index),
             incdec.map(Post::IncDec),
@@ -543,14 +550,36 @@ where
                 )
             }),
             postfix(14, post, |base: Expr, p: Post, e| {
-                let base = Box::new(base);
+                // `@m[k1, k2]`: the first brackets after a map name hold its keys.
+                let base = match (base, p) {
+                    (
+                        Expr {
+                            kind: ExprKind::Map { name, keys },
+                            ..
+                        },
+                        Post::Index(index),
+                    ) if keys.is_empty() => {
+                        return mk(ExprKind::Map { name, keys: index }, e.span());
+                    }
+                    (base, p) => (Box::new(base), p),
+                };
+                let (base, p) = base;
                 let kind = match p {
                     Post::Field(field, arrow) => ExprKind::Field { base, field, arrow },
                     Post::TupleIndex(index) => ExprKind::TupleIndex { base, index },
-                    Post::Index(index) => ExprKind::Index {
-                        base,
-                        index: Box::new(index),
-                    },
+                    Post::Index(mut index) => {
+                        // `a[i, j]` is no array index: the checker reports the tuple.
+                        let index = if index.len() == 1 {
+                            index.pop().unwrap_or_else(|| mk(ExprKind::Error, e.span()))
+                        } else {
+                            let span = index[0].span.to(index[index.len() - 1].span);
+                            mk(ExprKind::Tuple(index), span.into())
+                        };
+                        ExprKind::Index {
+                            base,
+                            index: Box::new(index),
+                        }
+                    }
                     Post::IncDec(increment) => ExprKind::IncDec {
                         target: base,
                         increment,
@@ -603,6 +632,55 @@ where
             span: Span::from(e.span()),
         })
         .labelled("type")
+}
+
+/// Deepest expression tree accepted: every later pass recurses over expressions.
+pub const MAX_EXPR_DEPTH: usize = 512;
+
+/// The span of an expression nested deeper than [`MAX_EXPR_DEPTH`], found without recursion.
+fn too_deep(program: &Program) -> Option<Span> {
+    let mut roots: Vec<&Expr> = Vec::new();
+    for probe in &program.probes {
+        if let Some(p) = &probe.predicate {
+            roots.push(p);
+        }
+        collect_roots(&probe.body, &mut roots);
+    }
+    let mut work: Vec<(&Expr, usize)> = roots.into_iter().map(|e| (e, 1)).collect();
+    while let Some((e, depth)) = work.pop() {
+        if depth > MAX_EXPR_DEPTH {
+            return Some(e.span);
+        }
+        work.extend(e.children().into_iter().map(|c| (c, depth + 1)));
+    }
+    None
+}
+
+/// The top-level expressions of a block's statements (blocks nest at most as deep as the
+/// lexer allows braces).
+fn collect_roots<'a>(block: &'a Block, out: &mut Vec<&'a Expr>) {
+    for s in &block.stmts {
+        match &s.kind {
+            StmtKind::Expr(e) => out.push(e),
+            StmtKind::Assign { target, value, .. } => out.extend([target, value]),
+            StmtKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                out.push(cond);
+                collect_roots(then, out);
+                if let Some(o) = otherwise {
+                    collect_roots(o, out);
+                }
+            }
+            StmtKind::While { cond, body } | StmtKind::Unroll { count: cond, body } => {
+                out.push(cond);
+                collect_roots(body, out);
+            }
+            StmtKind::Break | StmtKind::Continue | StmtKind::Return => {}
+        }
+    }
 }
 
 /// Gives every expression its [`ExprId`], in source order.

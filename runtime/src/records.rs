@@ -14,6 +14,7 @@ use crate::snapshot;
 /// What a record asks of the session beyond printing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Effect {
+    /// Nothing more.
     None,
     /// `exit()` ran.
     Exit,

@@ -22,8 +22,11 @@ use crate::wait::{Waiter, Wake};
 /// How a session runs.
 #[derive(Clone, Debug, Default)]
 pub struct SessionOptions {
+    /// How programs are loaded (verifier log level and size).
     pub load: LoadOptions,
+    /// How probes attach (`-p`).
     pub attach: AttachOptions,
+    /// Settings of user-space actions (`cat` size).
     pub actions: ActionOptions,
     /// `-c`: the child's pid, for `cpid`.
     pub cpid: Option<u32>,
@@ -42,7 +45,9 @@ pub struct SessionOptions {
 pub enum SessionError {
     /// Loading failed; `program` indexes the object's programs.
     Load(LoadError),
+    /// A probe could not attach (nothing stays attached).
     Attach(AttachError),
+    /// Reading the ring buffer, a map, or writing the output failed.
     Io(io::Error),
 }
 
@@ -64,11 +69,14 @@ impl std::fmt::Display for SessionError {
 
 /// A running session.
 pub struct Session<W: Write> {
+    /// The compiled object (grows with [`Session::add`]).
     pub object: Object,
+    /// Its maps and programs in the kernel.
     pub loaded: Loaded,
     links: Vec<Vec<Link>>,
     ring: RingBuf<MapData>,
     names: LiveNames,
+    /// Where the output goes.
     pub printer: Printer<W>,
     opts: SessionOptions,
     exit_requested: bool,
@@ -89,7 +97,7 @@ impl<W: Write> Session<W> {
             .map_err(|e| io::Error::other(format!("cannot map the ring buffer: {e}")))?;
         let tracefs = crate::catalog::find_tracefs();
         let names = LiveNames::new(&object, tracefs.as_deref());
-        let mut s = Session {
+        let s = Session {
             links: (0..object.programs.len()).map(|_| Vec::new()).collect(),
             object,
             loaded,

@@ -236,7 +236,7 @@ impl<'g, 'a> Gen<'g, 'a> {
         }
         let size = layout::size_of(&ty);
         let off = self.alloc(size, e.span)?;
-        self.into_mem(e, off, &ty)
+        self.write_mem(e, off, &ty)
     }
 
     fn assign(
@@ -276,7 +276,7 @@ impl<'g, 'a> Gen<'g, 'a> {
             self.asm.emit(Insn::store(Size::DW, R10, off, R0));
             return Ok(());
         }
-        self.into_mem(value, off, dst_ty)
+        self.write_mem(value, off, dst_ty)
     }
 
     /// The text of positional parameter `n` (empty when missing).

@@ -13,15 +13,15 @@ use crate::layout;
 impl Gen<'_, '_> {
     /// Writes the value of `e` at stack offset `dst` as a value of type `dst_ty` (a string
     /// destination may be longer than the value: the rest is zeroed).
-    pub fn into_mem(&mut self, e: &Expr, dst: i16, dst_ty: &Type) -> R<()> {
+    pub fn write_mem(&mut self, e: &Expr, dst: i16, dst_ty: &Type) -> R<()> {
         let saved = self.asm.span;
         self.asm.span = e.span;
-        let r = self.into_mem_inner(e, dst, dst_ty);
+        let r = self.write_mem_inner(e, dst, dst_ty);
         self.asm.span = saved;
         r
     }
 
-    fn into_mem_inner(&mut self, e: &Expr, dst: i16, dst_ty: &Type) -> R<()> {
+    fn write_mem_inner(&mut self, e: &Expr, dst: i16, dst_ty: &Type) -> R<()> {
         let ty = self.ty(e);
         if is_scalar(&ty) {
             self.int(e)?;
@@ -47,7 +47,7 @@ impl Gen<'_, '_> {
                 let own = layout::tuple_fields(&ty, dst as usize);
                 for (i, item) in items.iter().enumerate() {
                     let f = fields.get(i).unwrap_or(&own[i]);
-                    self.into_mem(item, f.offset as i16, &f.ty.clone())?;
+                    self.write_mem(item, f.offset as i16, &f.ty.clone())?;
                 }
             }
             ExprKind::TupleIndex { base, index } => {
@@ -68,10 +68,10 @@ impl Gen<'_, '_> {
                 let end = self.asm.label();
                 self.int(cond)?;
                 self.asm.jump_if_imm(Cond::Eq, R0, 0, else_l);
-                self.into_mem(then, dst, dst_ty)?;
+                self.write_mem(then, dst, dst_ty)?;
                 self.asm.jump(end);
                 self.asm.place(else_l);
-                self.into_mem(otherwise, dst, dst_ty)?;
+                self.write_mem(otherwise, dst, dst_ty)?;
                 self.asm.place(end);
             }
             ExprKind::Map { name, keys } => self.map_read_mem(name, keys, dst, dst_size, e)?,
@@ -117,7 +117,7 @@ impl Gen<'_, '_> {
             return Ok((self.vars[name], size));
         }
         let off = self.alloc(size, e.span)?;
-        self.into_mem(e, off, &ty)?;
+        self.write_mem(e, off, &ty)?;
         Ok((off, size))
     }
 
