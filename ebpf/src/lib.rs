@@ -7,3 +7,4 @@ pub mod codegen;
 pub mod insn;
 pub mod layout;
 pub mod object;
+pub mod syscalls;

@@ -64,6 +64,22 @@ pub struct ProgramSpec {
     pub attaches: Vec<Attach>,
     /// Index of the source probe block.
     pub probe_block: usize,
+    /// Set when the program serves many `syscalls:` tracepoints through one raw_syscalls
+    /// tracepoint (attaching and detaching hundreds of tracepoints is slow).
+    pub fan_in: Option<SyscallFanIn>,
+}
+
+/// One raw_syscalls tracepoint standing for many `syscalls:sys_enter_*`/`sys_exit_*` ones.
+/// The record layouts agree: `id` where `__syscall_nr` is, the arguments (or `ret`) after it.
+#[derive(Clone, Debug)]
+pub struct SyscallFanIn {
+    /// `sys_enter` or `sys_exit`: the raw_syscalls event actually attached.
+    pub raw_event: String,
+    /// An array map indexed by system call number: the probe id of the tracepoint it stands
+    /// for, 0 for calls not traced. User space fills it before attaching.
+    pub filter_map: usize,
+    /// (system call number, index into the program's `attaches`).
+    pub syscalls: Vec<(u32, usize)>,
 }
 
 /// Where a value sits in a key, value or record: `ty` at byte `offset`.

@@ -9,7 +9,10 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use aya::maps::{Map as AyaMap, MapData, RingBuf};
 use scry_ebpf::codegen::{GLOBAL_CPID, GLOBAL_START_NS};
-use scry_ebpf::object::{Object, Trigger, COUNTER_LOST_EVENTS, COUNTER_MAP_FULL};
+use scry_ebpf::object::{
+    Object, SyscallFanIn, Trigger, COUNTER_LOST_EVENTS, COUNTER_MAP_FULL, TRACEPOINT_PROBE_ID,
+};
+use scry_lang::attach::{Attach, Target};
 use scry_stdlib::printer::Printer;
 
 use crate::attach::{self, AttachError, AttachOptions, Link};
@@ -170,12 +173,61 @@ impl<W: Write> Session<W> {
         if p.spec.trigger != Trigger::Attached {
             return Ok(());
         }
-        let links =
-            attach::attach(p, &p.spec.attaches, &self.opts.attach).map_err(SessionError::Attach)?;
+        let links = match &p.spec.fan_in {
+            Some(fan_in) => {
+                self.fill_fan_in_filter(i, fan_in)?;
+                let raw = Attach {
+                    kind: scry_lang::probe::ProbeKind::Tracepoint,
+                    name: format!("tracepoint:raw_syscalls:{}", fan_in.raw_event),
+                    target: Target::Tracepoint {
+                        category: "raw_syscalls".into(),
+                        event: fan_in.raw_event.clone(),
+                    },
+                };
+                attach::attach(p, &[raw], &self.opts.attach)
+            }
+            None => attach::attach(p, &p.spec.attaches, &self.opts.attach),
+        }
+        .map_err(SessionError::Attach)?;
         if self.links.len() <= i {
             self.links.resize_with(i + 1, Vec::new);
         }
         self.links[i] = links;
+        Ok(())
+    }
+
+    /// Writes the probe id of every traced system call into a fan-in program's filter map.
+    fn fill_fan_in_filter(
+        &self,
+        program: usize,
+        fan_in: &SyscallFanIn,
+    ) -> Result<(), SessionError> {
+        let spec = &self.loaded.programs[program].spec;
+        let tracefs = crate::catalog::LiveCatalog::new()
+            .tracefs()
+            .map(std::path::Path::to_path_buf)
+            .map_err(|e| SessionError::Io(io::Error::other(e)))?;
+        let map = &self.loaded.maps[fan_in.filter_map];
+        for &(nr, at) in &fan_in.syscalls {
+            let Target::Tracepoint { category, event } = &spec.attaches[at].target else {
+                continue;
+            };
+            let path = tracefs.join("events").join(category).join(event).join("id");
+            let id: u64 = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .ok_or_else(|| {
+                    SessionError::Attach(AttachError {
+                        probe: spec.attaches[at].name.clone(),
+                        message: format!(
+                            "{} cannot attach: {} is unreadable",
+                            spec.attaches[at].name,
+                            path.display()
+                        ),
+                    })
+                })?;
+            map.update(&nr.to_le_bytes(), &(TRACEPOINT_PROBE_ID | id).to_le_bytes())?;
+        }
         Ok(())
     }
 

@@ -57,9 +57,10 @@ impl Gen<'_, '_> {
             "cgroup" => self.asm.emit(Insn::call(Helper::GetCurrentCgroupId)),
             "rand" => self.asm.emit(Insn::call(Helper::GetPrandomU32)),
             "curtask" => self.asm.emit(Insn::call(Helper::GetCurrentTask)),
-            "probe" => match self.probe_id {
-                Some(id) => self.load_const(id),
-                None => {
+            "probe" => match (self.probe_slot, self.probe_id) {
+                (Some(slot), _) => self.asm.emit(Insn::load(Size::DW, R0, R10, slot)),
+                (None, Some(id)) => self.load_const(id),
+                (None, None) => {
                     // A tracepoint record starts with its event id (common_type, u16).
                     self.asm.emit(Insn::load(Size::H, R0, R6, 0));
                     self.asm.emit_all(Insn::ld_imm64(R1, TRACEPOINT_PROBE_ID));

@@ -13,7 +13,7 @@ use super::{error, prog_type, Builder, Group};
 use crate::asm::{Asm, Label};
 use crate::insn::*;
 use crate::layout;
-use crate::object::{ProgramSpec, Trigger};
+use crate::object::{ProgramSpec, SyscallFanIn, Trigger};
 
 pub(crate) type R<T> = Result<T, Diagnostic>;
 
@@ -29,6 +29,8 @@ pub(crate) struct Gen<'g, 'a> {
     pub tp_category: Option<String>,
     /// A constant probe id, when the group has one attach point that is not a tracepoint.
     pub probe_id: Option<u64>,
+    /// In a raw_syscalls fan-in program: the stack slot holding the probe id.
+    pub probe_slot: Option<i16>,
     /// Stack slot of each scratch variable.
     pub vars: HashMap<String, i16>,
     /// (continue, break) targets of the enclosing loops.
@@ -68,12 +70,19 @@ impl<'g, 'a> Gen<'g, 'a> {
             tp_fields,
             tp_category,
             probe_id,
+            probe_slot: None,
             vars: HashMap::new(),
             loops: Vec::new(),
             exit,
         };
         g.asm.span = probe.span;
         g.asm.emit(Insn::mov(R6, R1));
+        let fan_in = match &group.fan_in {
+            Some((event, nrs)) => {
+                Some(g.fan_in_prologue(event, nrs, group.attaches.len(), probe)?)
+            }
+            None => None,
+        };
         g.alloc_vars(block, probe)?;
         if let Some(pred) = &probe.predicate {
             g.asm.span = pred.span;
@@ -103,6 +112,46 @@ impl<'g, 'a> Gen<'g, 'a> {
             spans,
             attaches: group.attaches.iter().map(|a| (*a).clone()).collect(),
             probe_block: block,
+            fan_in,
+        })
+    }
+
+    /// The start of a raw_syscalls program standing for many `syscalls:` tracepoints: look the
+    /// call's number up in the filter map; go on only for traced calls, keeping the probe id.
+    fn fan_in_prologue(
+        &mut self,
+        event: &str,
+        nrs: &[u32],
+        count: usize,
+        probe: &Probe,
+    ) -> R<SyscallFanIn> {
+        let filter_map = self.b.obj.maps.len();
+        self.b.obj.maps.push(crate::object::MapSpec {
+            name: format!("{event}_filter"),
+            kind: crate::object::MapKind::Array,
+            key_size: 4,
+            value_size: 8,
+            max_entries: crate::syscalls::MAX_NUMBER,
+        });
+        let key = self.alloc(8, probe.span)?;
+        let slot = self.alloc(8, probe.span)?;
+        self.asm.emit(Insn::load(Size::DW, R1, R6, 8));
+        self.asm
+            .jump_if_imm(Cond::Ge, R1, crate::syscalls::MAX_NUMBER as i32, self.exit);
+        self.asm.emit(Insn::store(Size::W, R10, key, R1));
+        self.asm.emit_all(Insn::ld_map(R1, filter_map as u32));
+        self.asm.emit(Insn::mov(R2, R10));
+        self.asm.emit(Insn::alu_imm(Alu::Add, R2, key as i32));
+        self.asm.emit(Insn::call(Helper::MapLookupElem));
+        self.asm.jump_if_imm(Cond::Eq, R0, 0, self.exit);
+        self.asm.emit(Insn::load(Size::DW, R0, R0, 0));
+        self.asm.jump_if_imm(Cond::Eq, R0, 0, self.exit);
+        self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
+        self.probe_slot = Some(slot);
+        Ok(SyscallFanIn {
+            raw_event: event.to_string(),
+            filter_map,
+            syscalls: nrs.iter().copied().zip(0..count).collect(),
         })
     }
 

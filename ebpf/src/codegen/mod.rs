@@ -65,8 +65,10 @@ pub fn compile(
     for (i, probe) in program.probes.iter().enumerate() {
         let attaches = &typed.probes[i].attaches;
         for group in group_attaches(probe, attaches, typed) {
-            let spec = gen::Gen::compile_program(&mut b, probe, i, group)?;
-            b.obj.programs.push(spec);
+            for group in split_syscall_fan_in(group) {
+                let spec = gen::Gen::compile_program(&mut b, probe, i, group)?;
+                b.obj.programs.push(spec);
+            }
         }
     }
     Ok(b.obj)
@@ -186,6 +188,66 @@ impl<'a> Builder<'a> {
 pub(crate) struct Group<'a> {
     pub kind: ProbeKind,
     pub attaches: Vec<&'a Attach>,
+    /// `Some("sys_enter")`/`Some("sys_exit")`: serve them all through raw_syscalls; the
+    /// numbers are parallel to `attaches`.
+    pub fan_in: Option<(&'static str, Vec<u32>)>,
+}
+
+/// Fewest `syscalls:` tracepoints worth one raw_syscalls program: that program runs for every
+/// system call, so it pays only when most of them are traced anyway.
+pub const FAN_IN_MIN: usize = 64;
+
+/// Splits the `syscalls:sys_enter_*` (and `sys_exit_*`) tracepoints of a large group off into
+/// raw_syscalls fan-in groups.
+fn split_syscall_fan_in(group: Group) -> Vec<Group> {
+    if group.kind != ProbeKind::Tracepoint || group.attaches.len() < FAN_IN_MIN {
+        return vec![group];
+    }
+    let mut enter = (Vec::new(), Vec::new());
+    let mut exit = (Vec::new(), Vec::new());
+    let mut rest = Vec::new();
+    for a in group.attaches {
+        let call = match &a.target {
+            Target::Tracepoint { category, event } if category == "syscalls" => event
+                .strip_prefix("sys_enter_")
+                .map(|n| (true, n))
+                .or_else(|| event.strip_prefix("sys_exit_").map(|n| (false, n))),
+            _ => None,
+        };
+        match call
+            .and_then(|(is_enter, name)| crate::syscalls::number(name).map(|nr| (is_enter, nr)))
+        {
+            Some((true, nr)) => {
+                enter.0.push(a);
+                enter.1.push(nr);
+            }
+            Some((false, nr)) => {
+                exit.0.push(a);
+                exit.1.push(nr);
+            }
+            None => rest.push(a),
+        }
+    }
+    let mut out = Vec::new();
+    for (event, (attaches, nrs)) in [("sys_enter", enter), ("sys_exit", exit)] {
+        if attaches.len() >= FAN_IN_MIN {
+            out.push(Group {
+                kind: ProbeKind::Tracepoint,
+                attaches,
+                fan_in: Some((event, nrs)),
+            });
+        } else {
+            rest.extend(attaches);
+        }
+    }
+    if !rest.is_empty() {
+        out.push(Group {
+            kind: ProbeKind::Tracepoint,
+            attaches: rest,
+            fan_in: None,
+        });
+    }
+    out
 }
 
 /// Splits a probe's attach points into groups that can share one program.
@@ -221,6 +283,7 @@ fn group_attaches<'a>(
             None => groups.push(Group {
                 kind,
                 attaches: vec![a],
+                fan_in: None,
             }),
         }
     }
