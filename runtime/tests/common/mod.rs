@@ -35,6 +35,7 @@ pub fn program(
         insns,
         attaches,
         probe_block: 0,
+        fan_in: None,
     }
 }
 
