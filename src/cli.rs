@@ -13,6 +13,11 @@ pub struct Cli {
     #[arg(short = 'e', value_name = "PROGRAM")]
     pub program: Option<String>,
 
+    /// List the probes matching the search (a probe pattern like 'tracepoint:sched:*'), or all
+    /// of them.
+    #[arg(short = 'l')]
+    pub list: bool,
+
     /// Dry run: check the program, print it with its types and its BPF instructions, attach
     /// nothing.
     #[arg(short = 'd')]

@@ -3,6 +3,7 @@
 mod child;
 mod cli;
 mod frontend;
+mod list;
 mod settings;
 mod trace;
 
@@ -29,6 +30,10 @@ fn main() -> ExitCode {
 
 fn run(cli: cli::Cli) -> Result<ExitCode, String> {
     let settings = settings::Settings::from_env()?;
+    if cli.list {
+        list::list(cli.args.first().map(String::as_str), cli.verbose)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut args = cli.args.clone();
     let (name, src) = match &cli.program {
         Some(p) => ("stdin".to_string(), p.clone()),

@@ -449,7 +449,7 @@ fn ensure_tracefs(probe: &str) -> Result<(), AttachError> {
 }
 
 /// Whether kprobes can attach: the kprobe PMU or tracefs's `kprobe_events` exists.
-fn kprobes_available() -> bool {
+pub fn kprobes_available() -> bool {
     Path::new("/sys/bus/event_source/devices/kprobe").exists()
         || crate::LiveCatalog::new()
             .tracefs()
