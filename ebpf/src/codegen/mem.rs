@@ -43,11 +43,11 @@ impl Gen<'_, '_> {
                 self.copy_stack(dst, src, layout::size_of(&ty).min(dst_size));
             }
             ExprKind::Tuple(items) => {
-                let fields = layout::tuple_fields(dst_ty, dst as usize);
-                let own = layout::tuple_fields(&ty, dst as usize);
+                let fields = layout::tuple_fields(dst_ty, 0);
+                let own = layout::tuple_fields(&ty, 0);
                 for (i, item) in items.iter().enumerate() {
                     let f = fields.get(i).unwrap_or(&own[i]);
-                    self.write_mem(item, f.offset as i16, &f.ty.clone())?;
+                    self.write_mem(item, dst + f.offset as i16, &f.ty.clone())?;
                 }
             }
             ExprKind::TupleIndex { base, index } => {

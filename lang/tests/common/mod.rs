@@ -11,9 +11,9 @@ use scry_lang::catalog::{MemoryCatalog, UsdtProbe, UserSymbol};
 /// Path of the fake binary the fixture catalog knows.
 pub const APP: &str = "/fixture/bin/app";
 
-/// The `lang/tests/fixtures` directory.
+/// The `lang/tests/fixtures` directory (also from the other crates that include this module).
 pub fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../lang/tests/fixtures")
 }
 
 /// The fixture catalog: tracepoints from `fixtures/tracepoints/CATEGORY/EVENT.format`, kernel
