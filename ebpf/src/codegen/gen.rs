@@ -86,8 +86,7 @@ impl<'g, 'a> Gen<'g, 'a> {
         g.alloc_vars(block, probe)?;
         if let Some(pred) = &probe.predicate {
             g.asm.span = pred.span;
-            g.int(pred)?;
-            g.asm.jump_if_imm(Cond::Eq, R0, 0, exit);
+            g.jump_if_false(pred, exit)?;
         }
         g.block(&probe.body)?;
         g.asm.span = probe.body.span;
@@ -215,8 +214,7 @@ impl<'g, 'a> Gen<'g, 'a> {
                 let else_l = self.asm.label();
                 let end = self.asm.label();
                 self.asm.span = cond.span;
-                self.int(cond)?;
-                self.asm.jump_if_imm(Cond::Eq, R0, 0, else_l);
+                self.jump_if_false(cond, else_l)?;
                 self.block(then)?;
                 self.asm.jump(end);
                 self.asm.place(else_l);
@@ -231,8 +229,7 @@ impl<'g, 'a> Gen<'g, 'a> {
                 let end = self.asm.label();
                 self.asm.place(top);
                 self.asm.span = cond.span;
-                self.int(cond)?;
-                self.asm.jump_if_imm(Cond::Eq, R0, 0, end);
+                self.jump_if_false(cond, end)?;
                 self.loops.push((top, end));
                 self.block(body)?;
                 self.loops.pop();

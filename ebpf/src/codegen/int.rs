@@ -88,6 +88,43 @@ impl Gen<'_, '_> {
         Ok(())
     }
 
+    /// Jumps to `target` when `e` is false (zero), falling through when it is true. Comparisons
+    /// and `&&` become conditional jumps instead of 0/1 values.
+    pub fn jump_if_false(&mut self, e: &Expr, target: crate::asm::Label) -> R<()> {
+        if let ExprKind::Binary { op, lhs, rhs } = &e.kind {
+            let (lt, rt) = (self.ty(lhs), self.ty(rhs));
+            if *op == BinOp::And {
+                self.jump_if_false(lhs, target)?;
+                return self.jump_if_false(rhs, target);
+            }
+            if let (true, true, Some(cond)) = (
+                is_scalar(&lt),
+                is_scalar(&rt),
+                cond_of(*op, lt.is_signed() && rt.is_signed()),
+            ) {
+                let saved = self.asm.span;
+                self.asm.span = e.span;
+                if let Some(imm) = small_const(rhs) {
+                    self.int(lhs)?;
+                    self.asm.jump_if_imm(cond.negate(), R0, imm, target);
+                } else {
+                    self.int(lhs)?;
+                    let slot = self.alloc(8, lhs.span)?;
+                    self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
+                    self.int(rhs)?;
+                    self.asm.emit(Insn::mov(R1, R0));
+                    self.asm.emit(Insn::load(Size::DW, R0, R10, slot));
+                    self.asm.jump_if_reg(cond.negate(), R0, R1, target);
+                }
+                self.asm.span = saved;
+                return Ok(());
+            }
+        }
+        self.int(e)?;
+        self.asm.jump_if_imm(Cond::Eq, R0, 0, target);
+        Ok(())
+    }
+
     /// r0 = n.
     pub fn load_const(&mut self, n: u64) {
         if let Ok(small) = i32::try_from(n as i64) {
