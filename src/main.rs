@@ -42,6 +42,10 @@ fn run(cli: cli::Cli) -> Result<ExitCode, String> {
                 return Err("no program given: use -e 'PROGRAM' or a file name".into());
             }
             let file = args.remove(0);
+            // `scry file.bt -- -1 2`: the `--` only separates the parameters.
+            if args.first().is_some_and(|a| a == "--") {
+                args.remove(0);
+            }
             (file.clone(), read_program(&file)?)
         }
     };

@@ -45,6 +45,7 @@ pub fn run(
         quiet: cli.quiet,
         notify_attached: settings.notify_attached,
         verbose: cli.verbose,
+        exit_newlines_to_stdout: cli.output.is_some(),
     };
     let format = match cli.format {
         OutputFormat::Text => Format::Text,
@@ -53,7 +54,7 @@ pub fn run(
     let printer = Printer::new(output(cli)?, format);
     let mut session = match Session::new(object.clone(), opts, printer) {
         Ok(s) => s,
-        Err(e) => return Err(session_error(e, &object, source)),
+        Err(e) => return Err(session_error(e, &object, source, cli.verbose)),
     };
     if cli.verbose {
         for p in &session.loaded.programs {
@@ -70,11 +71,11 @@ pub fn run(
     let result = drive(&mut session, child.as_mut());
     if let Err(e) = result {
         session.detach_all();
-        return Err(session_error(e, &object, source));
+        return Err(session_error(e, &object, source, cli.verbose));
     }
     session
         .finish()
-        .map_err(|e| session_error(e, &object, source))?;
+        .map_err(|e| session_error(e, &object, source, cli.verbose))?;
     if let Some(c) = child.as_mut() {
         c.finish();
     }
@@ -113,14 +114,17 @@ fn output(cli: &Cli) -> Result<Out, String> {
 
 /// One sentence for a session error; a verifier rejection becomes a diagnostic at the source
 /// span of the rejected instruction.
-fn session_error(e: SessionError, object: &Object, source: &Source) -> String {
+fn session_error(e: SessionError, object: &Object, source: &Source, verbose: bool) -> String {
     match e {
         SessionError::Load(LoadError::Verifier {
             program,
             insn,
             reason,
-            ..
+            log,
         }) => {
+            if verbose {
+                eprintln!("{log}");
+            }
             let spec = &object.programs[program.min(object.programs.len().saturating_sub(1))];
             let span = insn
                 .and_then(|i| spec.spans.get(i).copied())

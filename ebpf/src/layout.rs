@@ -3,7 +3,8 @@
 //! Every field starts at a multiple of 8 bytes. Integers are stored as 8 bytes, sign- or
 //! zero-extended; strings as their buffer size, padded; tuples field by field. Opaque values are
 //! stored as what identifies them: a uid for `username`, a probe id for `probe`, an address for
-//! `ksym`/`usym` (plus the pid for `usym`), a stack id for stacks (plus the pid for `ustack`).
+//! `ksym`/`usym` (plus the pid for `usym`), a stack id for stacks (plus the pid for `ustack`),
+//! nanoseconds since boot and a format number for `strftime` timestamps.
 
 use scry_lang::types::Type;
 
@@ -16,14 +17,13 @@ pub fn size_of(ty: &Type) -> usize {
         | Type::Probe
         | Type::Username
         | Type::Ksym
-        | Type::Timestamp
         | Type::Macaddr
         | Type::CgroupPath
         | Type::Strerror
         | Type::Pointer { .. }
         | Type::KStack { .. }
         | Type::Agg(_) => 8,
-        Type::Usym | Type::UStack { .. } => 16,
+        Type::Usym | Type::UStack { .. } | Type::Timestamp => 16,
         Type::Str(n) => *n,
         Type::Buffer(n) => 8 + n,
         Type::Inet => 24,

@@ -147,7 +147,8 @@ pub struct Action {
 }
 
 /// Probe ids of the `probe` builtin: a small number is an index into [`Object::probe_names`];
-/// [`TRACEPOINT_PROBE_ID`] plus a tracepoint's event id names that tracepoint.
+/// [`TRACEPOINT_PROBE_ID`] plus a tracepoint's event id names that tracepoint (raw_syscalls
+/// fan-in programs record those).
 pub const TRACEPOINT_PROBE_ID: u64 = 1 << 32;
 
 /// Everything the runtime needs.
@@ -159,6 +160,10 @@ pub struct Object {
     pub actions: Vec<Action>,
     /// Names of probe ids below [`TRACEPOINT_PROBE_ID`].
     pub probe_names: Vec<String>,
+    /// The formats of `strftime()` calls, by the number stored with each timestamp.
+    pub strftime_formats: Vec<String>,
+    /// Stack-trace maps; a stored stack is its id in the map of its kind and limit.
+    pub stack_maps: Vec<StackMap>,
     /// The ring buffer all records go through.
     pub ringbuf: usize,
     /// Per-CPU u64 counters: index 0 counts lost records, 1 dropped map updates (map full).
@@ -170,8 +175,21 @@ pub struct Object {
 /// Slots of [`Object::counters`].
 pub const COUNTER_LOST_EVENTS: u32 = 0;
 pub const COUNTER_MAP_FULL: u32 = 1;
+/// Stacks not recorded: the stack map was full or two stacks collided.
+pub const COUNTER_STACK_LOST: u32 = 2;
 /// How many counter slots exist.
-pub const COUNTERS: u32 = 2;
+pub const COUNTERS: u32 = 3;
+
+/// A stack-trace map: where the stacks of one kind and depth are kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackMap {
+    /// User (`ustack`) or kernel (`kstack`) stacks.
+    pub user: bool,
+    /// Frames kept per stack.
+    pub limit: u32,
+    /// Index into [`Object::maps`].
+    pub map: usize,
+}
 
 impl Object {
     /// The program's instructions as text, one per line, each with the source line it came

@@ -125,9 +125,7 @@ impl CDefs {
             }
             None => (decl, None),
         };
-        let name_start = decl
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .map_or(0, |i| i + 1);
+        let name_start = crate::lexer::trailing_word_start(decl);
         let name = &decl[name_start..];
         let base = decl[..name_start].trim();
         let depth = base.matches('*').count();

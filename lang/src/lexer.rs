@@ -664,6 +664,15 @@ fn split_word(s: &str) -> (&str, &str) {
     (&s[..n], &s[n..])
 }
 
+/// Where the identifier that ends `s` starts (`s.len()` if none does): `char *name` gives 6.
+pub fn trailing_word_start(s: &str) -> usize {
+    s.len()
+        - s.bytes()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            .count()
+}
+
 fn strip_line_comment(s: &str) -> &str {
     match s.find("//") {
         Some(i) if !s[..i].contains('"') => s[..i].trim_end(),

@@ -64,7 +64,7 @@ pub fn parse(src: &str) -> (Program, Vec<Diagnostic>) {
         diags.push(
             Diagnostic::error(
                 span,
-                format!("expression nested too deeply (more than {MAX_EXPR_DEPTH} levels)"),
+                format!("program nested too deeply (more than {MAX_EXPR_DEPTH} levels)"),
             )
             .with_hint("split the expression into several statements using $variables"),
         );
@@ -634,53 +634,64 @@ where
         .labelled("type")
 }
 
-/// Deepest expression tree accepted: every later pass recurses over expressions.
+/// Deepest nesting of expressions and blocks accepted: every later pass recurses over them.
 pub const MAX_EXPR_DEPTH: usize = 512;
 
-/// The span of an expression nested deeper than [`MAX_EXPR_DEPTH`], found without recursion.
+/// The span of an expression or block nested deeper than [`MAX_EXPR_DEPTH`] (a long
+/// `else if` chain nests too), found without recursion.
 fn too_deep(program: &Program) -> Option<Span> {
-    let mut roots: Vec<&Expr> = Vec::new();
+    enum Node<'a> {
+        Block(&'a Block),
+        Expr(&'a Expr),
+    }
+    let mut work: Vec<(Node, usize)> = Vec::new();
     for probe in &program.probes {
         if let Some(p) = &probe.predicate {
-            roots.push(p);
+            work.push((Node::Expr(p), 1));
         }
-        collect_roots(&probe.body, &mut roots);
+        work.push((Node::Block(&probe.body), 1));
     }
-    let mut work: Vec<(&Expr, usize)> = roots.into_iter().map(|e| (e, 1)).collect();
-    while let Some((e, depth)) = work.pop() {
-        if depth > MAX_EXPR_DEPTH {
-            return Some(e.span);
-        }
-        work.extend(e.children().into_iter().map(|c| (c, depth + 1)));
-    }
-    None
-}
-
-/// The top-level expressions of a block's statements (blocks nest at most as deep as the
-/// lexer allows braces).
-fn collect_roots<'a>(block: &'a Block, out: &mut Vec<&'a Expr>) {
-    for s in &block.stmts {
-        match &s.kind {
-            StmtKind::Expr(e) => out.push(e),
-            StmtKind::Assign { target, value, .. } => out.extend([target, value]),
-            StmtKind::If {
-                cond,
-                then,
-                otherwise,
-            } => {
-                out.push(cond);
-                collect_roots(then, out);
-                if let Some(o) = otherwise {
-                    collect_roots(o, out);
+    while let Some((node, depth)) = work.pop() {
+        match node {
+            Node::Expr(e) => {
+                if depth > MAX_EXPR_DEPTH {
+                    return Some(e.span);
+                }
+                work.extend(e.children().into_iter().map(|c| (Node::Expr(c), depth + 1)));
+            }
+            Node::Block(b) => {
+                if depth > MAX_EXPR_DEPTH {
+                    return Some(b.span);
+                }
+                for s in &b.stmts {
+                    match &s.kind {
+                        StmtKind::Expr(e) => work.push((Node::Expr(e), depth + 1)),
+                        StmtKind::Assign { target, value, .. } => {
+                            work.push((Node::Expr(target), depth + 1));
+                            work.push((Node::Expr(value), depth + 1));
+                        }
+                        StmtKind::If {
+                            cond,
+                            then,
+                            otherwise,
+                        } => {
+                            work.push((Node::Expr(cond), depth + 1));
+                            work.push((Node::Block(then), depth + 1));
+                            if let Some(o) = otherwise {
+                                work.push((Node::Block(o), depth + 1));
+                            }
+                        }
+                        StmtKind::While { cond, body } | StmtKind::Unroll { count: cond, body } => {
+                            work.push((Node::Expr(cond), depth + 1));
+                            work.push((Node::Block(body), depth + 1));
+                        }
+                        StmtKind::Break | StmtKind::Continue | StmtKind::Return => {}
+                    }
                 }
             }
-            StmtKind::While { cond, body } | StmtKind::Unroll { count: cond, body } => {
-                out.push(cond);
-                collect_roots(body, out);
-            }
-            StmtKind::Break | StmtKind::Continue | StmtKind::Return => {}
         }
     }
+    None
 }
 
 /// Gives every expression its [`ExprId`], in source order.

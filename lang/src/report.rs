@@ -75,11 +75,24 @@ pub fn render(diag: &Diagnostic, name: &str, src: &str, opts: RenderOptions) -> 
     }
 }
 
-/// Renders every diagnostic, errors and warnings in source order.
+/// Most diagnostics drawn; past this the rest are counted (drawing each costs a pass over its
+/// source line, and nobody reads the hundredth error).
+pub const MAX_RENDERED: usize = 20;
+
+/// Renders the diagnostics, errors and warnings in source order, at most [`MAX_RENDERED`].
 pub fn render_all(diags: &[Diagnostic], name: &str, src: &str, opts: RenderOptions) -> String {
     let mut sorted: Vec<&Diagnostic> = diags.iter().collect();
     sorted.sort_by_key(|d| (d.span.start, d.span.end));
-    sorted.iter().map(|d| render(d, name, src, opts)).collect()
+    let mut out: String = sorted
+        .iter()
+        .take(MAX_RENDERED)
+        .map(|d| render(d, name, src, opts))
+        .collect();
+    if sorted.len() > MAX_RENDERED {
+        let more = sorted.len() - MAX_RENDERED;
+        out.push_str(&format!("... and {more} more diagnostics not shown\n"));
+    }
+    out
 }
 
 /// A span that shows at least one character and stays inside the source.

@@ -92,9 +92,7 @@ fn parse_field(rest: &str) -> Option<TracepointField> {
         }
         None => (decl, None),
     };
-    let name_start = decl
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .map_or(0, |i| i + 1);
+    let name_start = crate::lexer::trailing_word_start(decl);
     let name = decl[name_start..].to_string();
     let c_type = decl[..name_start].trim().to_string();
     if name.is_empty() {

@@ -431,10 +431,18 @@ fn program_error(index: usize, spec: &ProgramSpec, failure: sys::LoadFailure) ->
 /// it). `None` for an empty log.
 pub fn parse_verifier_log(log: &str) -> Option<(Option<usize>, String)> {
     let lines: Vec<&str> = log.lines().map(str::trim_end).collect();
+    // Summaries and register-state dumps follow the reason (e.g. after "infinite loop
+    // detected at insn N" come "cur state:" and "old state:" lines).
     let is_summary = |l: &str| {
+        let l = l.trim_start();
         l.starts_with("processed ")
             || l.starts_with("verification time ")
             || l.starts_with("stack depth ")
+            || l.starts_with("old state:")
+            || l.starts_with("cur state:")
+            || (l.starts_with('R')
+                && l[1..].starts_with(|c: char| c.is_ascii_digit())
+                && l.contains('='))
     };
     let reason_at = lines
         .iter()

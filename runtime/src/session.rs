@@ -41,6 +41,8 @@ pub struct SessionOptions {
     pub notify_attached: bool,
     /// `-v`: print program ids.
     pub verbose: bool,
+    /// `-o FILE`: the two newlines before the maps at exit still go to standard output.
+    pub exit_newlines_to_stdout: bool,
 }
 
 /// Why a session stopped early.
@@ -335,7 +337,13 @@ impl<W: Write> Session<W> {
         self.drain()?;
         self.run_special(Trigger::End)?;
         let lost = self.counter(COUNTER_LOST_EVENTS);
-        self.printer.exit_newlines()?;
+        if self.opts.exit_newlines_to_stdout {
+            let mut out = io::stdout();
+            out.write_all(b"\n\n")?;
+            out.flush()?;
+        } else {
+            self.printer.exit_newlines()?;
+        }
         self.print_maps()?;
         if lost > 0 {
             self.printer.lost(lost)?;

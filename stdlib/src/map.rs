@@ -240,6 +240,14 @@ where
             b.insert(bucket, count);
         }
     }
+    // 0.17 keeps a key-less count() in an array, whose one value always exists: never written,
+    // cleared or deleted, it prints `@c: 0`.
+    if entries.is_empty() && map.keys.is_empty() && map.value == ValueLayout::Agg(Agg::Count) {
+        entries.push(Entry {
+            keys: Vec::new(),
+            value: MapValue::Count(0),
+        });
+    }
     MapDump {
         name: map.name.clone(),
         value: map.value.clone(),
@@ -357,6 +365,42 @@ mod tests {
         };
         let d = dump(&map, [(words(&[0]), words(&[2, 3, 0]))], &NoNames);
         assert_eq!(d.entries[0].value, MapValue::Count(5));
+    }
+
+    #[test]
+    fn keyless_count_is_never_empty() {
+        // bpftrace 0.17: `BEGIN { @c = count(); clear(@c); exit(); }` prints `@c: 0`, as does
+        // a count() never written or deleted.
+        let map = UserMap {
+            name: "c".into(),
+            map: 0,
+            keys: vec![],
+            value: ValueLayout::Agg(Agg::Count),
+        };
+        let none: [(Vec<u8>, Vec<u8>); 0] = [];
+        let d = dump(&map, none.clone(), &NoNames);
+        assert_eq!(
+            d.entries,
+            [Entry {
+                keys: vec![],
+                value: MapValue::Count(0)
+            }]
+        );
+        // Other key-less aggregations and keyed counts stay empty.
+        let map = UserMap {
+            value: ValueLayout::Agg(Agg::Sum { signed: true }),
+            ..map
+        };
+        assert!(dump(&map, none.clone(), &NoNames).entries.is_empty());
+        let map = UserMap {
+            keys: vec![Field {
+                ty: Type::I64,
+                offset: 0,
+            }],
+            value: ValueLayout::Agg(Agg::Count),
+            ..map
+        };
+        assert!(dump(&map, none, &NoNames).entries.is_empty());
     }
 
     fn entry(k: i64, v: MapValue) -> Entry {

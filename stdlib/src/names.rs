@@ -22,8 +22,10 @@ pub trait Names {
         hex_address(addr)
     }
 
-    /// The text of a `strftime()` timestamp of `nsecs` since boot. Default: the number.
-    fn timestamp(&self, nsecs: u64) -> String {
+    /// The text of a `strftime()` timestamp: `nsecs` since boot, formatted with the program's
+    /// format number `format`. Default: the number.
+    fn timestamp(&self, nsecs: u64, format: u64) -> String {
+        let _ = format;
         nsecs.to_string()
     }
 

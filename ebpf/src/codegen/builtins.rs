@@ -8,7 +8,6 @@ use super::gen::{Gen, R};
 use super::{error, GLOBAL_CPID, GLOBAL_START_NS};
 use crate::insn::*;
 use crate::layout;
-use crate::object::TRACEPOINT_PROBE_ID;
 
 /// Offsets of x86-64 `struct pt_regs` fields.
 pub fn pt_regs_offset(reg: &str) -> Option<i16> {
@@ -61,10 +60,10 @@ impl Gen<'_, '_> {
                 (Some(slot), _) => self.asm.emit(Insn::load(Size::DW, R0, R10, slot)),
                 (None, Some(id)) => self.load_const(id),
                 (None, None) => {
-                    // A tracepoint record starts with its event id (common_type, u16).
-                    self.asm.emit(Insn::load(Size::H, R0, R6, 0));
-                    self.asm.emit_all(Insn::ld_imm64(R1, TRACEPOINT_PROBE_ID));
-                    self.asm.emit(Insn::alu_reg(Alu::Or, R0, R1));
+                    return Err(error(
+                        e.span,
+                        "internal error: no probe id for this program",
+                    ))
                 }
             },
             "retval" => self.asm.emit(Insn::load(

@@ -59,7 +59,8 @@ impl<'g, 'a> Gen<'g, 'a> {
             ),
             _ => (None, None),
         };
-        let probe_id = (group.kind != ProbeKind::Tracepoint).then(|| b.probe_id(&first.name));
+        // `probe` is a constant unless the program serves a raw_syscalls fan-in.
+        let probe_id = group.fan_in.is_none().then(|| b.probe_id(&first.name));
         let mut asm = Asm::new();
         let exit = asm.label();
         let mut g = Gen {
@@ -344,7 +345,6 @@ pub fn is_scalar(ty: &Type) -> bool {
             | Type::Probe
             | Type::Username
             | Type::Ksym
-            | Type::Timestamp
             | Type::Strerror
             | Type::CgroupPath
             | Type::Pointer { .. }

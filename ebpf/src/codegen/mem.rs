@@ -75,6 +75,31 @@ impl Gen<'_, '_> {
                 self.asm.place(end);
             }
             ExprKind::Map { name, keys } => self.map_read_mem(name, keys, dst, dst_size, e)?,
+            ExprKind::Ident(name) | ExprKind::Call { name, .. }
+                if name == "kstack" || name == "ustack" =>
+            {
+                let (user, limit) = match ty {
+                    Type::UStack { limit, .. } => (true, limit),
+                    Type::KStack { limit, .. } => (false, limit),
+                    _ => return Err(error(e.span, "not a stack")),
+                };
+                self.stack_id(user, limit, dst)?;
+            }
+            ExprKind::Call { name, args, .. } if name == "strftime" => {
+                let ExprKind::Str(fmt) = &args[0].kind else {
+                    return Err(error(args[0].span, "strftime() takes a literal format"));
+                };
+                let fmt = String::from_utf8_lossy(fmt).into_owned();
+                let formats = &mut self.b.obj.strftime_formats;
+                let id = formats.iter().position(|f| *f == fmt).unwrap_or_else(|| {
+                    formats.push(fmt);
+                    formats.len() - 1
+                });
+                self.int(&args[1])?;
+                self.asm.emit(Insn::store(Size::DW, R10, dst, R0));
+                self.asm
+                    .emit(Insn::store_imm(Size::DW, R10, dst + 8, id as i32));
+            }
             ExprKind::Call { name, args, .. } if name == "str" => {
                 self.str_call(args, dst, dst_size)?
             }
@@ -105,6 +130,29 @@ impl Gen<'_, '_> {
                     format!("a value of type {ty} is not supported here yet"),
                 ))
             }
+        }
+        Ok(())
+    }
+
+    /// Stores the id of the current stack (and for user stacks the pid) at `dst`; a stack the
+    /// map could not take is counted.
+    fn stack_id(&mut self, user: bool, limit: u32, dst: i16) -> R<()> {
+        const BPF_F_USER_STACK: i32 = 1 << 8;
+        let map = self.b.stack_map(user, limit);
+        self.asm.emit(Insn::mov(R1, R6));
+        self.asm.emit_all(Insn::ld_map(R2, map as u32));
+        self.asm
+            .emit(Insn::mov_imm(R3, if user { BPF_F_USER_STACK } else { 0 }));
+        self.asm.emit(Insn::call(Helper::GetStackid));
+        self.asm.emit(Insn::store(Size::DW, R10, dst, R0));
+        let ok = self.asm.label();
+        self.asm.jump_if_imm(Cond::Sge, R0, 0, ok);
+        self.bump_counter(crate::object::COUNTER_STACK_LOST)?;
+        self.asm.place(ok);
+        if user {
+            self.asm.emit(Insn::call(Helper::GetCurrentPidTgid));
+            self.asm.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
+            self.asm.emit(Insn::store(Size::DW, R10, dst + 8, R0));
         }
         Ok(())
     }
@@ -182,7 +230,13 @@ impl Gen<'_, '_> {
             }
             (_, Type::Str(_)) => {
                 let (off, size) = self.mem_operand(src)?;
-                self.copy_stack(dst, off, size.min(limit.next_multiple_of(8)).min(dst_size));
+                let copied = size.min(limit.next_multiple_of(8)).min(dst_size);
+                self.copy_stack(dst, off, copied);
+                // str(s, n) keeps n characters: end the string there.
+                if limit <= copied {
+                    self.asm
+                        .emit(Insn::store_imm(Size::B, R10, dst + limit as i16 - 1, 0));
+                }
             }
             _ => {
                 let user = self.pointer_is_user(src);

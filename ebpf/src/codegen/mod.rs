@@ -64,11 +64,13 @@ pub fn compile(
     let mut b = Builder::new(typed, opts);
     for (i, probe) in program.probes.iter().enumerate() {
         let attaches = &typed.probes[i].attaches;
-        for group in group_attaches(probe, attaches, typed) {
-            for group in split_syscall_fan_in(group) {
-                let spec = gen::Gen::compile_program(&mut b, probe, i, group)?;
-                b.obj.programs.push(spec);
-            }
+        let (fan_in, rest) = syscall_fan_in(attaches);
+        for group in fan_in
+            .into_iter()
+            .chain(group_attaches(probe, &rest, typed))
+        {
+            let spec = gen::Gen::compile_program(&mut b, probe, i, group)?;
+            b.obj.programs.push(spec);
         }
     }
     Ok(b.obj)
@@ -174,6 +176,28 @@ impl<'a> Builder<'a> {
         ((self.obj.actions.len() - 1) as u64, args, size)
     }
 
+    /// The stack-trace map for stacks of this kind and depth, created on first use.
+    pub fn stack_map(&mut self, user: bool, limit: u32) -> usize {
+        if let Some(m) = self
+            .obj
+            .stack_maps
+            .iter()
+            .find(|m| m.user == user && m.limit == limit)
+        {
+            return m.map;
+        }
+        let map = self.obj.maps.len();
+        self.obj.maps.push(MapSpec {
+            name: format!("{}stack_{limit}", if user { "u" } else { "k" }),
+            kind: MapKind::StackTrace,
+            key_size: 4,
+            value_size: 8 * limit,
+            max_entries: self.opts.map_keys_max,
+        });
+        self.obj.stack_maps.push(StackMap { user, limit, map });
+        map
+    }
+
     /// The id of a constant probe name.
     pub fn probe_id(&mut self, name: &str) -> u64 {
         if let Some(i) = self.obj.probe_names.iter().position(|n| n == name) {
@@ -197,16 +221,14 @@ pub(crate) struct Group<'a> {
 /// system call, so it pays only when most of them are traced anyway.
 pub const FAN_IN_MIN: usize = 64;
 
-/// Splits the `syscalls:sys_enter_*` (and `sys_exit_*`) tracepoints of a large group off into
-/// raw_syscalls fan-in groups.
-fn split_syscall_fan_in(group: Group) -> Vec<Group> {
-    if group.kind != ProbeKind::Tracepoint || group.attaches.len() < FAN_IN_MIN {
-        return vec![group];
-    }
+/// Takes the `syscalls:sys_enter_*` (and `sys_exit_*`) tracepoints off into raw_syscalls
+/// fan-in groups when there are enough of them; returns those groups and the other attach
+/// points.
+fn syscall_fan_in(attaches: &[Attach]) -> (Vec<Group<'_>>, Vec<&Attach>) {
     let mut enter = (Vec::new(), Vec::new());
     let mut exit = (Vec::new(), Vec::new());
     let mut rest = Vec::new();
-    for a in group.attaches {
+    for a in attaches {
         let call = match &a.target {
             Target::Tracepoint { category, event } if category == "syscalls" => event
                 .strip_prefix("sys_enter_")
@@ -228,32 +250,27 @@ fn split_syscall_fan_in(group: Group) -> Vec<Group> {
             None => rest.push(a),
         }
     }
-    let mut out = Vec::new();
-    for (event, (attaches, nrs)) in [("sys_enter", enter), ("sys_exit", exit)] {
-        if attaches.len() >= FAN_IN_MIN {
-            out.push(Group {
+    let mut groups = Vec::new();
+    for (event, (list, nrs)) in [("sys_enter", enter), ("sys_exit", exit)] {
+        if list.len() >= FAN_IN_MIN {
+            groups.push(Group {
                 kind: ProbeKind::Tracepoint,
-                attaches,
+                attaches: list,
                 fan_in: Some((event, nrs)),
             });
         } else {
-            rest.extend(attaches);
+            rest.extend(list);
         }
     }
-    if !rest.is_empty() {
-        out.push(Group {
-            kind: ProbeKind::Tracepoint,
-            attaches: rest,
-            fan_in: None,
-        });
-    }
-    out
+    // Keep the source order of what is left.
+    rest.sort_by_key(|a| attaches.iter().position(|b| std::ptr::eq(*a, b)));
+    (groups, rest)
 }
 
 /// Splits a probe's attach points into groups that can share one program.
 fn group_attaches<'a>(
     probe: &scry_lang::ast::Probe,
-    attaches: &'a [Attach],
+    attaches: &[&'a Attach],
     typed: &TypedProgram,
 ) -> Vec<Group<'a>> {
     let uses_probe = uses_ident(probe, "probe");
@@ -267,11 +284,11 @@ fn group_attaches<'a>(
         _ => None,
     };
     let mut groups: Vec<Group<'a>> = Vec::new();
-    for a in attaches {
+    for &a in attaches {
         let kind = a.kind;
-        // Tracepoints share a program (the record says which event fired); other probes
-        // share one only when nothing in the action depends on which attach point fired.
-        let shareable = kind == ProbeKind::Tracepoint || !uses_probe;
+        // Attach points share a program only when nothing in the action depends on which of
+        // them fired (a tracepoint record's event id is not set yet when BPF runs).
+        let shareable = !uses_probe;
         let group = groups.iter_mut().find(|g| {
             shareable
                 && g.kind == kind

@@ -505,7 +505,11 @@ impl Checker<'_> {
                         span,
                         format!("signed operands for '{}' can lead to undefined behavior (cast to unsigned to silence warning)", op.as_str()),
                     )
-                    .with_hint("BPF divides unsigned: -7 / 2 is 9223372036854775804"),
+                    .with_hint(if op == BinOp::Div {
+                        "BPF divides unsigned: -7 / 2 is 9223372036854775804"
+                    } else {
+                        "BPF divides unsigned: -7 % 3 is 0, not -1"
+                    }),
                 );
             }
         }

@@ -7,6 +7,18 @@ use crate::span::Span;
 use crate::token::BinOp;
 use crate::types::{Agg, Type};
 
+/// A value's type as a map key: integers are stored as 64 bits.
+fn key_type(t: &Type) -> Type {
+    match t {
+        Type::Int { signed, .. } => Type::Int {
+            bits: 64,
+            signed: *signed,
+        },
+        Type::Tuple(ts) => Type::Tuple(ts.iter().map(key_type).collect()),
+        t => t.clone(),
+    }
+}
+
 /// Aggregation functions: only valid as the value assigned to a map.
 pub const AGGREGATIONS: &[&str] = &[
     "count", "sum", "avg", "min", "max", "stats", "hist", "lhist",
@@ -347,14 +359,9 @@ impl Checker<'_> {
                     signed: t.is_signed(),
                 },
                 Type::Agg(a) if a.reads_as_int() => Type::I64,
-                Type::Tuple(_) => {
-                    self.error(
-                        Diagnostic::error(k.span, "tuple cannot be used as a map key")
-                            .with_hint("write the fields as separate keys: @m[a, b]"),
-                    );
-                    ok = false;
-                    continue;
-                }
+                // A tuple key is one key holding a tuple (bpftrace 0.17 refuses it; newer
+                // bpftrace and scry accept it).
+                Type::Tuple(ts) => Type::Tuple(ts.iter().map(key_type).collect()),
                 Type::None => {
                     if self.diags.len() == before && !matches!(k.kind, ExprKind::Error) {
                         self.error(no_value(k, "used as a map key"));

@@ -1,0 +1,82 @@
+//! The differential suite: every `tests/differential/NNN_name.bt` runs under `scry` and under
+//! bpftrace 0.17 with the same argv, and their standard outputs must be equal byte for byte.
+//!
+//! A case file starts with header comments (see `tests/differential/README.md`):
+//!
+//! - `// args: OPTS [-- PARAMS]`: options put before the program file (`-f json -q`) and
+//!   positional parameters put after it.
+//! - `// differs: REASON`: an intended difference (a bpftrace 0.17 bug we do not copy); scry's
+//!   output is compared with `NNN_name.expected` instead, and bpftrace must still print
+//!   something else (else the header is stale).
+//! - `// skip: REASON`: a known scry bug outside the printing code; the case is listed as
+//!   skipped and not run.
+//!
+//! Environment: `SCRY_DIFF_FILTER=text` runs only the cases whose name contains `text`;
+//! `SCRY_DIFF_RUN_SKIPPED=1` runs skipped cases too (and reports those that pass now);
+//! `SCRY_DIFF_BLESS=1` rewrites the `.expected` files of `differs` cases from scry's output.
+//!
+//! The suite needs root and bpftrace; without them it fails, saying how to get them.
+
+#[path = "differential/runner.rs"]
+mod runner;
+
+use std::io::Write;
+use std::path::Path;
+
+use runner::{Case, Outcome};
+
+#[test]
+fn scry_prints_what_bpftrace_prints() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/differential");
+    let scry = Path::new(env!("CARGO_BIN_EXE_scry"));
+    if let Err(why) = runner::check_environment() {
+        panic!("{why}");
+    }
+    let filter = std::env::var("SCRY_DIFF_FILTER").unwrap_or_default();
+    let run_skipped = std::env::var_os("SCRY_DIFF_RUN_SKIPPED").is_some();
+    let bless = std::env::var_os("SCRY_DIFF_BLESS").is_some();
+    let cases: Vec<Case> = runner::load_cases(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .into_iter()
+        .filter(|c| c.name.contains(&filter))
+        .collect();
+    assert!(!cases.is_empty(), "no case matches {filter:?}");
+
+    let results = runner::run_all(scry, &cases, run_skipped, bless);
+
+    // Written to the real stderr so that the summary shows even when the test passes (libtest
+    // captures only the print macros).
+    let mut err = std::io::stderr().lock();
+    let mut failures = Vec::new();
+    let (mut passed, mut skipped) = (0, 0);
+    for (case, outcome) in cases.iter().zip(&results) {
+        match outcome {
+            Outcome::Pass => passed += 1,
+            Outcome::Skipped(why) => {
+                skipped += 1;
+                let _ = writeln!(err, "differential: skipped {}: {why}", case.name);
+            }
+            Outcome::SkippedButPasses => {
+                skipped += 1;
+                let _ = writeln!(
+                    err,
+                    "differential: {} is marked skip but passes now: drop its `// skip:` line",
+                    case.name
+                );
+            }
+            Outcome::Fail(report) => failures.push(format!("--- {}\n{report}", case.name)),
+        }
+    }
+    let _ = writeln!(
+        err,
+        "differential: {passed} passed, {skipped} skipped, {} failed, of {} cases",
+        failures.len(),
+        cases.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} differential case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
