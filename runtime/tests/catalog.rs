@@ -112,7 +112,18 @@ const CHILD_ENV: &str = "SCRY_CATALOG_TEST_CHILD";
 /// Runs the test `name` of this binary in a child process that has a private mount namespace
 /// without tracefs, optionally with root dropped to `nobody`; returns its output.
 fn run_child_without_tracefs(name: &str, drop_root: bool) -> String {
-    let exe = std::env::current_exe().unwrap();
+    let mut exe = std::env::current_exe().unwrap();
+    if drop_root {
+        // The test binary may sit where `nobody` cannot reach it (CI builds under /root):
+        // run a copy from a world-readable directory.
+        let dir = std::env::temp_dir().join(format!("scry-catalog-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let copy = dir.join("catalog-test");
+        std::fs::copy(&exe, &copy).unwrap();
+        exe = copy;
+    }
     let mut command = Command::new(exe);
     command
         .args(["--exact", name, "--nocapture", "--test-threads=1"])
@@ -148,6 +159,11 @@ fn run_child_without_tracefs(name: &str, drop_root: bool) -> String {
         });
     }
     let output = command.output().unwrap();
+    if drop_root {
+        if let Some(dir) = Path::new(command.get_program()).parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),

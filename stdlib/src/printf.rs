@@ -24,20 +24,78 @@ use crate::value::{format_buffer, BufStyle, Value};
 /// arguments print nothing (the checker makes the counts match).
 pub fn format(pieces: &[Piece], args: &[Value]) -> Vec<u8> {
     let mut out = Vec::new();
+    format_into(&mut out, pieces, args);
+    out
+}
+
+/// [`format`], appending to `out` (the runtime reuses one buffer for every record).
+pub fn format_into(out: &mut Vec<u8>, pieces: &[Piece], args: &[Value]) {
     let mut args = args.iter();
     for piece in pieces {
         match piece {
             Piece::Literal(s) => out.extend_from_slice(s.as_bytes()),
             Piece::Spec(spec) => {
                 if let Some(arg) = args.next() {
-                    let conv = conversion(spec, arg);
-                    let end = conv.iter().position(|&b| b == 0).unwrap_or(conv.len());
-                    out.extend_from_slice(&conv[..end]);
+                    if !plain_conversion(out, spec, arg) {
+                        let conv = conversion(spec, arg);
+                        let end = conv.iter().position(|&b| b == 0).unwrap_or(conv.len());
+                        out.extend_from_slice(&conv[..end]);
+                    }
                 }
             }
         }
     }
-    out
+}
+
+/// The common conversions without flags, width or precision (`%d`, `%ld`, `%u`, `%lu`, `%s` of
+/// a string), written straight into `out`; false for anything else. Same output as
+/// [`conversion`], without its allocations: printf floods are the hot path of user space.
+fn plain_conversion(out: &mut Vec<u8>, spec: &Spec, arg: &Value) -> bool {
+    let plain = !spec.left_align
+        && !spec.zero_pad
+        && !spec.plus
+        && !spec.space
+        && !spec.alternate
+        && spec.width.is_none()
+        && spec.precision.is_none();
+    if !plain {
+        return false;
+    }
+    match (spec.conv, spec.length, arg) {
+        (Conv::Str, _, Value::Str(s)) => {
+            let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
+            out.extend_from_slice(&s[..end]);
+        }
+        (Conv::Signed, Length::Int, Value::Int(i)) => decimal(out, i.bits() as u32 as i32 as i64),
+        (Conv::Signed, Length::Long, Value::Int(i)) => decimal(out, i.bits() as i64),
+        (Conv::Unsigned, Length::Int, Value::Int(i)) => {
+            unsigned_decimal(out, i.bits() as u32 as u64)
+        }
+        (Conv::Unsigned, Length::Long, Value::Int(i)) => unsigned_decimal(out, i.bits()),
+        _ => return false,
+    }
+    true
+}
+
+fn decimal(out: &mut Vec<u8>, v: i64) {
+    if v < 0 {
+        out.push(b'-');
+    }
+    unsigned_decimal(out, v.unsigned_abs());
+}
+
+fn unsigned_decimal(out: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
 }
 
 /// One conversion of one argument.

@@ -86,6 +86,9 @@ pub fn ringbuf_size(bytes: u32) -> u32 {
         .unwrap_or(1 << 31)
 }
 
+/// `map_flags`: allocate hash entries on insert.
+const BPF_F_NO_PREALLOC: u32 = 1;
+
 /// Creates the map `spec` describes (a ring buffer's `max_entries` is its size in bytes,
 /// rounded up with [`ringbuf_size`]).
 pub fn map_create(spec: &MapSpec) -> io::Result<OwnedFd> {
@@ -100,6 +103,13 @@ pub fn map_create(spec: &MapSpec) -> io::Result<OwnedFd> {
             spec.max_entries
         },
         map_name: obj_name(&spec.name),
+        // Hash maps allocate entries as they are created: memory (and the memlock bpftrace
+        // users compare) grows with the keys used, not with BPFTRACE_MAP_KEYS_MAX.
+        map_flags: if matches!(spec.kind, MapKind::Hash | MapKind::PerCpuHash) {
+            BPF_F_NO_PREALLOC
+        } else {
+            0
+        },
         ..Default::default()
     };
     bpf_fd(Cmd::MapCreate, &mut attr)
