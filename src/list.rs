@@ -8,6 +8,9 @@ use scry_runtime::LiveCatalog;
 /// Prints every probe matching `pattern` (all of them without one), one a line; with
 /// `verbose`, a tracepoint's fields follow it.
 pub fn list(pattern: Option<&str>, verbose: bool) -> Result<(), String> {
+    if let Some(name) = pattern.filter(|p| p.starts_with("struct ") || p.starts_with("union ")) {
+        return list_record(name);
+    }
     let pattern = pattern.map(normalise);
     let matches = |name: &str| match &pattern {
         None => true,
@@ -82,6 +85,25 @@ pub fn list(pattern: Option<&str>, verbose: bool) -> Result<(), String> {
             }
         }
     }
+    print!("{out}");
+    Ok(())
+}
+
+/// `-lv 'struct task_struct'`: the kernel's layout of a struct or union, from BTF, one field a
+/// line with its type and byte offset.
+fn list_record(name: &str) -> Result<(), String> {
+    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    let record = LiveCatalog::new()
+        .kernel_record(&name)?
+        .ok_or_else(|| format!("the kernel's BTF has no {name}"))?;
+    let mut out = format!("{name} {{\n");
+    for f in &record.fields {
+        out.push_str(&format!(
+            "    {} {};  // offset {}\n",
+            f.ty, f.name, f.offset
+        ));
+    }
+    out.push_str(&format!("}};  // size {}\n", record.size));
     print!("{out}");
     Ok(())
 }

@@ -17,6 +17,8 @@ pub struct Settings {
     pub cat_bytes_max: usize,
     /// __BPFTRACE_NOTIFY_PROBES_ATTACHED is set.
     pub notify_attached: bool,
+    /// BPFTRACE_MAX_PROBES: most attachments a program may make.
+    pub max_probes: u64,
 }
 
 impl Settings {
@@ -40,6 +42,7 @@ impl Settings {
             rb_pages: rb_pages.min(1 << 20) as u32,
             cat_bytes_max: number("BPFTRACE_CAT_BYTES_MAX", 10 * 1024)? as usize,
             notify_attached: std::env::var_os("__BPFTRACE_NOTIFY_PROBES_ATTACHED").is_some(),
+            max_probes: number("BPFTRACE_MAX_PROBES", 512)?,
         })
     }
 

@@ -26,6 +26,24 @@ pub fn run(
     cli: &Cli,
     settings: &Settings,
 ) -> Result<ExitCode, String> {
+    let attachments: u64 = object
+        .programs
+        .iter()
+        .filter(|p| p.trigger == Trigger::Attached)
+        .map(|p| {
+            if p.fan_in.is_some() {
+                1
+            } else {
+                p.attaches.len() as u64
+            }
+        })
+        .sum();
+    if attachments > settings.max_probes {
+        return Err(format!(
+            "Can't attach to {attachments} probes because it exceeds the current limit of {} probes; raise BPFTRACE_MAX_PROBES to allow more",
+            settings.max_probes
+        ));
+    }
     let _ = scry_runtime::sys::raise_open_file_limit();
     let mut child = match &cli.command {
         Some(cmd) => Some(Child::spawn(cmd)?),
@@ -129,11 +147,16 @@ fn session_error(e: SessionError, object: &Object, source: &Source, verbose: boo
             let span = insn
                 .and_then(|i| spec.spans.get(i).copied())
                 .unwrap_or_default();
-            source.report(&[Diagnostic::error(
-                span,
-                format!("the BPF verifier rejected this: {reason}"),
-            )
-            .with_hint("run with -v to see the whole verifier log")]);
+            let d = if reason.contains("cannot use helper bpf_override_return") {
+                Diagnostic::error(
+                    span,
+                    "override() needs a kernel built with CONFIG_BPF_KPROBE_OVERRIDE, and this one was not",
+                )
+            } else {
+                Diagnostic::error(span, format!("the BPF verifier rejected this: {reason}"))
+                    .with_hint("run with -v to see the whole verifier log")
+            };
+            source.report(&[d]);
             "the kernel refused to load the program".to_string()
         }
         other => other.to_string(),

@@ -45,7 +45,12 @@ pub enum Target {
         path: String,
         provider: String,
         name: String,
+        /// The argument specification (`-4@%eax 8@-16(%rbp)`).
         arguments: String,
+        /// ELF virtual address of the probe instruction.
+        pc: u64,
+        /// ELF virtual address of the probe's semaphore, 0 when it has none.
+        semaphore: u64,
     },
     /// profile/interval: `unit` is one of [`TIME_UNITS`].
     Timer {
@@ -618,6 +623,8 @@ impl Resolver<'_, '_> {
                     provider: p.provider.clone(),
                     name: p.name.clone(),
                     arguments: p.arguments.clone(),
+                    pc: p.pc,
+                    semaphore: p.semaphore,
                 },
             ));
         }

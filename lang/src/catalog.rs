@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::cdefs::CRecord;
 use crate::tracepoint_format::{parse_format, TracepointFormat};
 
 /// A symbol of an ELF file (for uprobes and `uaddr`).
@@ -55,6 +56,15 @@ pub trait Catalog {
     fn user_symbols(&self, path: &str) -> Result<Vec<UserSymbol>, String>;
     /// USDT probes of an ELF file.
     fn usdt_probes(&self, path: &str) -> Result<Vec<UsdtProbe>, String>;
+    /// The address of a kernel symbol (`kaddr`); `Ok(None)` when the kernel has no such
+    /// symbol.
+    fn kernel_symbol_address(&self, name: &str) -> Result<Option<u64>, String>;
+    /// The layout of a kernel struct or union from BTF, by its full name (`struct
+    /// task_struct`, `union X`, or a typedef's name); `Ok(None)` when the kernel has no such
+    /// type. Fields of anonymous members are listed as fields of the record itself.
+    fn kernel_record(&self, name: &str) -> Result<Option<CRecord>, String>;
+    /// The id of the cgroup whose directory is `path` (`cgroupid`).
+    fn cgroup_id(&self, path: &str) -> Result<u64, String>;
 }
 
 /// A catalog held in memory, for tests and tools.
@@ -62,6 +72,9 @@ pub trait Catalog {
 pub struct MemoryCatalog {
     tracepoints: BTreeMap<String, BTreeMap<String, TracepointFormat>>,
     kernel_functions: Vec<String>,
+    kernel_symbols: BTreeMap<String, u64>,
+    kernel_records: BTreeMap<String, CRecord>,
+    cgroups: BTreeMap<String, u64>,
     binaries: BTreeMap<String, (Vec<UserSymbol>, Vec<UsdtProbe>)>,
 }
 
@@ -81,6 +94,24 @@ impl MemoryCatalog {
 
     pub fn add_kernel_function(&mut self, name: &str) -> &mut Self {
         self.kernel_functions.push(name.to_string());
+        self
+    }
+
+    /// Adds a kernel symbol at `address` (for `kaddr`).
+    pub fn add_kernel_symbol(&mut self, name: &str, address: u64) -> &mut Self {
+        self.kernel_symbols.insert(name.to_string(), address);
+        self
+    }
+
+    /// Adds a kernel struct or union (as BTF would describe it), by its full name.
+    pub fn add_kernel_record(&mut self, name: &str, record: CRecord) -> &mut Self {
+        self.kernel_records.insert(name.to_string(), record);
+        self
+    }
+
+    /// Adds a cgroup directory and its id (for `cgroupid`).
+    pub fn add_cgroup(&mut self, path: &str, id: u64) -> &mut Self {
+        self.cgroups.insert(path.to_string(), id);
         self
     }
 
@@ -153,5 +184,19 @@ impl Catalog for MemoryCatalog {
 
     fn usdt_probes(&self, path: &str) -> Result<Vec<UsdtProbe>, String> {
         Ok(self.binary(path)?.1.clone())
+    }
+
+    fn kernel_symbol_address(&self, name: &str) -> Result<Option<u64>, String> {
+        Ok(self.kernel_symbols.get(name).copied())
+    }
+
+    fn kernel_record(&self, name: &str) -> Result<Option<CRecord>, String> {
+        Ok(self.kernel_records.get(name).cloned())
+    }
+
+    fn cgroup_id(&self, path: &str) -> Result<u64, String> {
+        self.cgroups.get(path).copied().ok_or_else(|| {
+            format!("cannot get the cgroup id of '{path}': no such file or directory")
+        })
     }
 }

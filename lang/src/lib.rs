@@ -19,6 +19,7 @@ pub mod suggest;
 pub mod token;
 pub mod tracepoint_format;
 pub mod types;
+pub mod usdt;
 
 pub use diag::{Diagnostic, Severity};
 pub use parser::parse;

@@ -69,6 +69,8 @@ enum LinkInner {
     KProbe(KProbeLink),
     UProbe(UProbeLink),
     PerfEvent(PerfEventLink),
+    /// A perf event scry opened itself (USDT probes with a semaphore); closing it detaches.
+    Event(std::os::fd::OwnedFd),
 }
 
 /// Why a probe could not attach: one sentence naming the probe.
@@ -212,12 +214,8 @@ impl Attacher<'_> {
                 },
             ) => {
                 if !kprobes_available() {
-                    return Err(AttachError::new(
-                        probe,
-                        "this kernel was built without CONFIG_KPROBES (no kprobe_events in \
-                         tracefs), so kprobe and kretprobe probes are unavailable; use \
-                         tracepoints (scry -l 'tracepoint:*')",
-                    ));
+                    let ret = a.kind == ProbeKind::Kretprobe;
+                    return Err(AttachError::new(probe, kprobes_missing(func, ret)));
                 }
                 let ret = a.kind == ProbeKind::Kretprobe;
                 let Handle::KProbe(p) = self.handle(a, HandleKind::KProbe(ret))? else {
@@ -254,6 +252,30 @@ impl Attacher<'_> {
                 let id = p.attach(location, path, scope).map_err(aya_err)?;
                 let l = p.take_link(id).map_err(aya_err)?;
                 links.push(link(LinkInner::UProbe(l)));
+            }
+            (
+                ProbeKind::Usdt,
+                Target::Usdt {
+                    path,
+                    pc,
+                    semaphore,
+                    ..
+                },
+            ) => {
+                let at = |vaddr| {
+                    file_offset(Path::new(path), vaddr).map_err(|why| AttachError::new(probe, why))
+                };
+                let offset = at(*pc)?;
+                let ref_ctr = if *semaphore == 0 { 0 } else { at(*semaphore)? };
+                let fd = crate::usdt_attach::attach_uprobe(
+                    self.program.fd(),
+                    path,
+                    offset,
+                    ref_ctr,
+                    self.options.pid,
+                )
+                .map_err(|e| classify(a, &ProgramError::IOError(e)))?;
+                links.push(link(LinkInner::Event(fd)));
             }
             (ProbeKind::Profile | ProbeKind::Interval, Target::Timer { unit, value }) => {
                 let interval = a.kind == ProbeKind::Interval;
@@ -448,6 +470,46 @@ fn ensure_tracefs(probe: &str) -> Result<(), AttachError> {
         .map_err(|e| AttachError::new(probe, e))
 }
 
+/// Why a kprobe on `func` cannot attach on a kernel without kprobes, and what to use instead:
+/// the syscall tracepoint of a syscall's entry function when one exists (`do_sys_openat2` ->
+/// `tracepoint:syscalls:sys_enter_openat2`, `sys_exit_` for a kretprobe), else tracepoints.
+fn kprobes_missing(func: &str, ret: bool) -> String {
+    let base = "this kernel was built without CONFIG_KPROBES (no kprobe_events in tracefs), so \
+                kprobe and kretprobe probes are unavailable";
+    let tracefs = crate::LiveCatalog::new().tracefs().map(Path::to_path_buf);
+    let suggestion = syscall_of_function(func).and_then(|call| {
+        let event = format!("sys_{}_{call}", if ret { "exit" } else { "enter" });
+        let tracefs = tracefs.as_ref().ok()?;
+        tracefs
+            .join("events/syscalls")
+            .join(&event)
+            .exists()
+            .then(|| format!("tracepoint:syscalls:{event}"))
+    });
+    match suggestion {
+        Some(tp) => format!("{base}; use {tp} instead"),
+        None => format!("{base}; use tracepoints (scry -l 'tracepoint:*')"),
+    }
+}
+
+/// The syscall a kernel function implements, from its name (`__x64_sys_read`, `ksys_read`,
+/// `do_sys_openat2`, `__do_sys_clone`): the name without the prefix.
+fn syscall_of_function(func: &str) -> Option<&str> {
+    const PREFIXES: &[&str] = &[
+        "__x64_sys_",
+        "__ia32_sys_",
+        "__se_sys_",
+        "__do_sys_",
+        "do_sys_",
+        "ksys_",
+        "sys_",
+    ];
+    PREFIXES
+        .iter()
+        .find_map(|p| func.strip_prefix(p))
+        .filter(|rest| !rest.is_empty())
+}
+
 /// Whether kprobes can attach: the kprobe PMU or tracefs's `kprobe_events` exists.
 pub fn kprobes_available() -> bool {
     Path::new("/sys/bus/event_source/devices/kprobe").exists()
@@ -570,5 +632,14 @@ mod tests {
             Some(SamplePolicy::Period(10_000_000))
         ));
         assert!(timer_policy("ns", 1, false).is_none());
+    }
+
+    #[test]
+    fn syscall_functions() {
+        assert_eq!(syscall_of_function("do_sys_openat2"), Some("openat2"));
+        assert_eq!(syscall_of_function("__x64_sys_read"), Some("read"));
+        assert_eq!(syscall_of_function("ksys_write"), Some("write"));
+        assert_eq!(syscall_of_function("vfs_read"), None);
+        assert_eq!(syscall_of_function("sys_"), None);
     }
 }

@@ -9,12 +9,15 @@
 
 pub mod attach;
 pub mod catalog;
+pub mod cgroups;
 pub mod load;
 pub mod names;
 pub mod records;
 pub mod session;
 pub mod snapshot;
+pub mod symbols;
 pub mod sys;
+mod usdt_attach;
 pub mod wait;
 
 pub use catalog::LiveCatalog;

@@ -2,10 +2,24 @@
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::os::fd::{AsFd, OwnedFd};
 
 use scry_ebpf::object::{Object, TRACEPOINT_PROBE_ID};
 use scry_lang::attach::Target;
-use scry_stdlib::names::Names;
+use scry_stdlib::names::{hex_address, Names};
+use scry_stdlib::value::Frame;
+
+use crate::load::Loaded;
+use crate::symbols::kernel::KernelSymbols;
+use crate::symbols::user::UserSymbols;
+use crate::sys;
+
+/// A stack-trace map of the session, read when a stack is printed.
+struct StackMapFd {
+    user: bool,
+    limit: u32,
+    fd: OwnedFd,
+}
 
 /// Resolves probe ids and uids for the printer.
 pub struct LiveNames {
@@ -16,11 +30,16 @@ pub struct LiveNames {
     strftime_formats: Vec<String>,
     /// Wall-clock ns at boot: CLOCK_REALTIME - CLOCK_BOOTTIME when the session started.
     boot_wall_ns: i128,
+    /// The object's stack-trace maps (their fds duplicated from the loaded maps).
+    stack_maps: Vec<StackMapFd>,
+    /// User-space symbols, cached for the whole session.
+    user_symbols: OnceCell<UserSymbols>,
 }
 
 impl LiveNames {
-    /// Names for `object`'s probes; tracepoint ids are read from tracefs at `tracefs`.
-    pub fn new(object: &Object, tracefs: Option<&std::path::Path>) -> Self {
+    /// Names for `object`'s probes; tracepoint ids are read from tracefs at `tracefs`, stacks
+    /// from `object`'s stack maps in `loaded`.
+    pub fn new(object: &Object, loaded: &Loaded, tracefs: Option<&std::path::Path>) -> Self {
         let mut tracepoints = HashMap::new();
         if let Some(root) = tracefs {
             for p in &object.programs {
@@ -37,7 +56,22 @@ impl LiveNames {
                 }
             }
         }
+        // A map whose fd cannot be duplicated (fd limit) prints its stacks empty.
+        let stack_maps = object
+            .stack_maps
+            .iter()
+            .filter_map(|m| {
+                let fd = loaded.maps.get(m.map)?.fd().try_clone_to_owned().ok()?;
+                Some(StackMapFd {
+                    user: m.user,
+                    limit: m.limit,
+                    fd,
+                })
+            })
+            .collect();
         LiveNames {
+            stack_maps,
+            user_symbols: OnceCell::new(),
             probe_names: object.probe_names.clone(),
             tracepoints,
             users: OnceCell::new(),
@@ -51,6 +85,46 @@ impl LiveNames {
         self.probe_names = other.probe_names;
         self.strftime_formats = other.strftime_formats;
         self.tracepoints.extend(other.tracepoints);
+        for m in other.stack_maps {
+            if !self
+                .stack_maps
+                .iter()
+                .any(|s| s.user == m.user && s.limit == m.limit)
+            {
+                self.stack_maps.push(m);
+            }
+        }
+    }
+
+    /// The session's user symbolizer, made on first use.
+    pub fn user_symbols(&self) -> &UserSymbols {
+        self.user_symbols.get_or_init(UserSymbols::new)
+    }
+
+    /// The addresses of stack `id` in the matching stack map, up to the first zero.
+    fn stack_addresses(&self, user: bool, limit: u32, id: i64) -> Vec<u64> {
+        let Some(map) = self
+            .stack_maps
+            .iter()
+            .find(|m| m.user == user && m.limit == limit)
+        else {
+            return Vec::new();
+        };
+        let Ok(key) = u32::try_from(id) else {
+            return Vec::new();
+        };
+        let mut value = vec![0u8; 8 * limit as usize];
+        if !matches!(
+            sys::map_lookup(map.fd.as_fd(), &key.to_le_bytes(), &mut value),
+            Ok(true)
+        ) {
+            return Vec::new();
+        }
+        value
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+            .take_while(|&a| a != 0)
+            .collect()
     }
 }
 
@@ -65,6 +139,37 @@ fn clock_ns(clock: libc::clockid_t) -> i128 {
 }
 
 impl Names for LiveNames {
+    fn usym(&self, addr: u64, pid: u64) -> String {
+        let pid = u32::try_from(pid).unwrap_or_default();
+        self.user_symbols()
+            .resolve(pid, &[addr])
+            .pop()
+            .and_then(|f| f.symbol)
+            .unwrap_or_else(|| hex_address(addr))
+    }
+
+    fn ksym(&self, addr: u64) -> String {
+        KernelSymbols::get()
+            .resolve(addr)
+            .symbol
+            .unwrap_or_else(|| hex_address(addr))
+    }
+
+    fn cgroup_path(&self, id: u64) -> String {
+        crate::cgroups::cgroup_path(id)
+    }
+
+    fn stack(&self, user: bool, limit: u32, id: i64, pid: u64) -> Vec<Frame> {
+        let addrs = self.stack_addresses(user, limit, id);
+        if user {
+            let pid = u32::try_from(pid).unwrap_or_default();
+            self.user_symbols().resolve(pid, &addrs)
+        } else {
+            let table = KernelSymbols::get();
+            addrs.into_iter().map(|a| table.resolve(a)).collect()
+        }
+    }
+
     fn timestamp(&self, nsecs: u64, format: u64) -> String {
         let Some(fmt) = self.strftime_formats.get(format as usize) else {
             return nsecs.to_string();

@@ -35,71 +35,97 @@ impl Default for ActionOptions {
     }
 }
 
-/// Handles one record.
-pub fn handle<W: Write>(
-    record: &[u8],
-    object: &Object,
-    loaded: &Loaded,
-    names: &dyn Names,
-    printer: &mut Printer<W>,
-    opts: &ActionOptions,
-) -> io::Result<Effect> {
-    let Some(id) = record
-        .get(..8)
-        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
-    else {
-        return Ok(Effect::None);
-    };
-    let Some(action) = object.actions.get(id as usize) else {
-        return Ok(Effect::None);
-    };
-    let args: Vec<Value> = action
-        .args
-        .iter()
-        .map(|f| decode(&f.ty, record.get(f.offset..).unwrap_or(&[]), names))
-        .collect();
-    match &action.kind {
-        ActionKind::Printf(pieces) => {
-            printer.printf(&scry_stdlib::printf::format(pieces, &args))?
+/// Handles records, reusing its buffers from one record to the next.
+#[derive(Default)]
+pub struct Dispatcher {
+    /// What the handlers may do.
+    pub opts: ActionOptions,
+    args: Vec<Value>,
+    text: Vec<u8>,
+}
+
+impl Dispatcher {
+    /// A dispatcher with these settings.
+    pub fn new(opts: ActionOptions) -> Self {
+        Dispatcher {
+            opts,
+            args: Vec::new(),
+            text: Vec::new(),
         }
-        ActionKind::System(pieces) => {
-            let cmd = scry_stdlib::printf::format(pieces, &args);
-            let out = std::process::Command::new("/bin/sh")
-                .arg("-c")
-                .arg(String::from_utf8_lossy(&cmd).as_ref())
-                .stdin(std::process::Stdio::null())
-                .output()?;
-            printer.syscall(&out.stdout)?;
-        }
-        ActionKind::Cat(pieces) => {
-            let path = scry_stdlib::printf::format(pieces, &args);
-            let path = String::from_utf8_lossy(&path).into_owned();
-            match std::fs::File::open(&path) {
-                Ok(f) => {
-                    let mut buf = Vec::new();
-                    f.take(opts.cat_bytes_max as u64).read_to_end(&mut buf)?;
-                    printer.cat(&buf)?;
-                }
-                Err(e) => eprintln!("ERROR: failed to open file '{path}': {}", io_reason(&e)),
-            }
-        }
-        ActionKind::PrintValue => {
-            if let Some(v) = args.first() {
-                printer.value(v)?;
-            }
-        }
-        ActionKind::PrintMap(m) => {
-            let top = int_arg(&args, 0);
-            let div = int_arg(&args, 1);
-            let dump = snapshot::dump(object, loaded, *m, names)?;
-            printer.map(&dump, top, div)?;
-        }
-        ActionKind::Clear(m) => snapshot::clear(object, loaded, *m)?,
-        ActionKind::Zero(m) => snapshot::zero(object, loaded, *m)?,
-        ActionKind::Time(fmt) => printer.time(strftime_now(fmt).as_bytes())?,
-        ActionKind::Exit => return Ok(Effect::Exit),
     }
-    Ok(Effect::None)
+
+    /// Handles one record.
+    pub fn handle<W: Write>(
+        &mut self,
+        record: &[u8],
+        object: &Object,
+        loaded: &Loaded,
+        names: &dyn Names,
+        printer: &mut Printer<W>,
+    ) -> io::Result<Effect> {
+        let Some(id) = record
+            .get(..8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
+        else {
+            return Ok(Effect::None);
+        };
+        let Some(action) = object.actions.get(id as usize) else {
+            return Ok(Effect::None);
+        };
+        self.args.clear();
+        self.args.extend(
+            action
+                .args
+                .iter()
+                .map(|f| decode(&f.ty, record.get(f.offset..).unwrap_or(&[]), names)),
+        );
+        let args = &self.args;
+        self.text.clear();
+        match &action.kind {
+            ActionKind::Printf(pieces) => {
+                scry_stdlib::printf::format_into(&mut self.text, pieces, args);
+                printer.printf(&self.text)?;
+            }
+            ActionKind::System(pieces) => {
+                let cmd = scry_stdlib::printf::format(pieces, args);
+                let out = std::process::Command::new("/bin/sh")
+                    .arg("-c")
+                    .arg(String::from_utf8_lossy(&cmd).as_ref())
+                    .stdin(std::process::Stdio::null())
+                    .output()?;
+                printer.syscall(&out.stdout)?;
+            }
+            ActionKind::Cat(pieces) => {
+                let path = scry_stdlib::printf::format(pieces, args);
+                let path = String::from_utf8_lossy(&path).into_owned();
+                match std::fs::File::open(&path) {
+                    Ok(f) => {
+                        let mut buf = Vec::new();
+                        f.take(self.opts.cat_bytes_max as u64)
+                            .read_to_end(&mut buf)?;
+                        printer.cat(&buf)?;
+                    }
+                    Err(e) => eprintln!("ERROR: failed to open file '{path}': {}", io_reason(&e)),
+                }
+            }
+            ActionKind::PrintValue => {
+                if let Some(v) = args.first() {
+                    printer.value(v)?;
+                }
+            }
+            ActionKind::PrintMap(m) => {
+                let top = int_arg(args, 0);
+                let div = int_arg(args, 1);
+                let dump = snapshot::dump(object, loaded, *m, names)?;
+                printer.map(&dump, top, div)?;
+            }
+            ActionKind::Clear(m) => snapshot::clear(object, loaded, *m)?,
+            ActionKind::Zero(m) => snapshot::zero(object, loaded, *m)?,
+            ActionKind::Time(fmt) => printer.time(strftime_now(fmt).as_bytes())?,
+            ActionKind::Exit => return Ok(Effect::Exit),
+        }
+        Ok(Effect::None)
+    }
 }
 
 fn int_arg(args: &[Value], i: usize) -> u64 {

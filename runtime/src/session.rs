@@ -10,7 +10,8 @@ use std::os::fd::{AsFd, AsRawFd};
 use aya::maps::{Map as AyaMap, MapData, RingBuf};
 use scry_ebpf::codegen::{GLOBAL_CPID, GLOBAL_START_NS};
 use scry_ebpf::object::{
-    Object, SyscallFanIn, Trigger, COUNTER_LOST_EVENTS, COUNTER_MAP_FULL, TRACEPOINT_PROBE_ID,
+    Object, SyscallFanIn, Trigger, COUNTER_LOST_EVENTS, COUNTER_MAP_FULL, COUNTER_STACK_LOST,
+    TRACEPOINT_PROBE_ID,
 };
 use scry_lang::attach::{Attach, Target};
 use scry_stdlib::printer::Printer;
@@ -18,7 +19,7 @@ use scry_stdlib::printer::Printer;
 use crate::attach::{self, AttachError, AttachOptions, Link};
 use crate::load::{self, LoadError, LoadOptions, Loaded};
 use crate::names::LiveNames;
-use crate::records::{self, ActionOptions, Effect};
+use crate::records::{ActionOptions, Dispatcher, Effect};
 use crate::snapshot;
 use crate::wait::{Waiter, Wake};
 
@@ -83,6 +84,7 @@ pub struct Session<W: Write> {
     names: LiveNames,
     /// Where the output goes.
     pub printer: Printer<W>,
+    dispatcher: Dispatcher,
     opts: SessionOptions,
     exit_requested: bool,
 }
@@ -101,7 +103,7 @@ impl<W: Write> Session<W> {
         let ring = RingBuf::try_from(AyaMap::RingBuf(data))
             .map_err(|e| io::Error::other(format!("cannot map the ring buffer: {e}")))?;
         let tracefs = crate::catalog::find_tracefs();
-        let names = LiveNames::new(&object, tracefs.as_deref());
+        let names = LiveNames::new(&object, &loaded, tracefs.as_deref());
         let s = Session {
             links: (0..object.programs.len()).map(|_| Vec::new()).collect(),
             object,
@@ -109,6 +111,7 @@ impl<W: Write> Session<W> {
             ring,
             names,
             printer,
+            dispatcher: Dispatcher::new(opts.actions.clone()),
             opts,
             exit_requested: false,
         };
@@ -260,7 +263,7 @@ impl<W: Write> Session<W> {
             .map_err(SessionError::Load)?;
         let tracefs = crate::catalog::find_tracefs();
         self.names
-            .extend(LiveNames::new(&object, tracefs.as_deref()));
+            .extend(LiveNames::new(&object, &self.loaded, tracefs.as_deref()));
         self.object = object;
         Ok(range)
     }
@@ -268,13 +271,12 @@ impl<W: Write> Session<W> {
     /// Handles every record in the ring buffer.
     pub fn drain(&mut self) -> Result<(), SessionError> {
         while let Some(item) = self.ring.next() {
-            let effect = records::handle(
+            let effect = self.dispatcher.handle(
                 &item,
                 &self.object,
                 &self.loaded,
                 &self.names,
                 &mut self.printer,
-                &self.opts.actions,
             )?;
             if effect == Effect::Exit {
                 self.exit_requested = true;
@@ -347,6 +349,13 @@ impl<W: Write> Session<W> {
         self.print_maps()?;
         if lost > 0 {
             self.printer.lost(lost)?;
+        }
+        let stacks_lost = self.counter(COUNTER_STACK_LOST);
+        if stacks_lost > 0 {
+            eprintln!(
+                "WARNING: {stacks_lost} stacks were not recorded because a stack map was full or two stacks collided; raise BPFTRACE_MAP_KEYS_MAX (now {})",
+                self.object.stack_maps.first().map_or(0, |s| self.object.maps[s.map].max_entries)
+            );
         }
         let full = self.counter(COUNTER_MAP_FULL);
         if full > 0 {

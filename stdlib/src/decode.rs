@@ -5,7 +5,7 @@
 use std::net::Ipv4Addr;
 
 use scry_ebpf::layout;
-use scry_lang::types::{Agg, Type};
+use scry_lang::types::{Agg, StackMode, Type};
 
 use crate::names::Names;
 use crate::value::{Int, TextKind, Value};
@@ -54,8 +54,21 @@ pub fn decode(ty: &Type, bytes: &[u8], names: &dyn Names) -> Value {
             TextKind::Usym,
             names.usym(u64_at(bytes, 0), u64_at(bytes, 8)),
         ),
-        Type::KStack { .. } => text(TextKind::KStack, format!("{:#x}", u64_at(bytes, 0))),
-        Type::UStack { .. } => text(TextKind::UStack, format!("{:#x}", u64_at(bytes, 0))),
+        Type::KStack { mode, limit } | Type::UStack { mode, limit } => {
+            let user = matches!(ty, Type::UStack { .. });
+            let id = u64_at(bytes, 0) as i64;
+            // A negative id is a stack the map could not take (counted, reported at exit).
+            let frames = if id < 0 {
+                Vec::new()
+            } else {
+                names.stack(user, *limit, id, u64_at(bytes, 8))
+            };
+            Value::Stack {
+                user,
+                perf_mode: *mode == StackMode::Perf,
+                frames,
+            }
+        }
         Type::Inet => text(
             TextKind::Inet,
             inet(u64_at(bytes, 0), &padded(bytes, 8, 16)),
@@ -186,7 +199,7 @@ pub fn macaddr(b: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scry_lang::types::StackMode;
+    use crate::value::Frame;
 
     struct TestNames;
 
@@ -200,6 +213,11 @@ mod tests {
             } else {
                 uid.to_string()
             }
+        }
+        fn stack(&self, user: bool, limit: u32, id: i64, pid: u64) -> Vec<Frame> {
+            vec![Frame::unresolved(
+                (user as u64) << 60 | (limit as u64) << 32 | (id as u64) << 16 | pid,
+            )]
         }
     }
 
@@ -303,7 +321,34 @@ mod tests {
         };
         assert_eq!(
             decode(&ks, &le(7), n),
-            Value::Text(TextKind::KStack, "0x7".into())
+            Value::Stack {
+                user: false,
+                perf_mode: false,
+                frames: vec![Frame::unresolved(127 << 32 | 7 << 16)],
+            }
+        );
+        let us = Type::UStack {
+            mode: StackMode::Perf,
+            limit: 5,
+        };
+        let mut rec = le(2);
+        rec.extend(le(42));
+        assert_eq!(
+            decode(&us, &rec, n),
+            Value::Stack {
+                user: true,
+                perf_mode: true,
+                frames: vec![Frame::unresolved(1 << 60 | 5 << 32 | 2 << 16 | 42)],
+            }
+        );
+        // A stack the map could not take has no frames.
+        assert_eq!(
+            decode(&ks, &le(-17), n),
+            Value::Stack {
+                user: false,
+                perf_mode: false,
+                frames: Vec::new(),
+            }
         );
     }
 

@@ -51,6 +51,7 @@ pub fn value(v: &Value) -> Vec<u8> {
         Value::Str(s) => quoted(s),
         Value::Buffer(b) => quoted(&format_buffer(b, BufStyle::Escaped)),
         Value::Text(_, t) => quoted(t.as_bytes()),
+        Value::Stack { .. } => quoted(&text::value(v)),
         Value::Tuple(items) | Value::Array(items) => {
             let mut out = vec![b'['];
             for (i, item) in items.iter().enumerate() {
@@ -567,6 +568,34 @@ mod tests {
              {\"min\": 8, \"max\": 10, \"count\": 0}, {\"min\": 11, \"max\": 13, \"count\": 0}, \
              {\"min\": 14, \"max\": 16, \"count\": 0}, {\"min\": 17, \"max\": 19, \"count\": 1}, \
              {\"min\": 20, \"count\": 1}]}}\n"
+        );
+    }
+
+    #[test]
+    fn stacks_are_strings() {
+        // Reference §5: {"type": "map", "data": {"@k": {"\n    syscall+25\n": 1}}}
+        let st = Value::Stack {
+            user: false,
+            perf_mode: false,
+            frames: vec![crate::value::Frame {
+                addr: 1,
+                symbol: Some("syscall".into()),
+                offset: 25,
+                module: None,
+            }],
+        };
+        let m = dump(
+            "k",
+            ValueLayout::Agg(Agg::Count),
+            vec![(vec![st.clone()], MapValue::Count(1))],
+        );
+        assert_eq!(
+            s(map(&m, 0, 0)),
+            "{\"type\": \"map\", \"data\": {\"@k\": {\"\\n    syscall+25\\n\": 1}}}\n"
+        );
+        assert_eq!(
+            s(print_value(&st)),
+            "{\"type\": \"value\", \"data\": \"\\n        syscall+25\\n\"}\n"
         );
     }
 }

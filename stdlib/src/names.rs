@@ -2,6 +2,8 @@
 //! names, user names, kernel and user symbols, the clock. The runtime implements [`Names`]; this
 //! crate only asks.
 
+use crate::value::Frame;
+
 /// Resolves the ids that BPF programs record into the text bpftrace prints.
 pub trait Names {
     /// The full name of the probe with this id (`tracepoint:syscalls:sys_enter_openat`).
@@ -20,6 +22,13 @@ pub trait Names {
     fn usym(&self, addr: u64, pid: u64) -> String {
         let _ = pid;
         hex_address(addr)
+    }
+
+    /// The frames of stack `id` in the stack map of user (`ustack`) or kernel stacks with
+    /// `limit` frames; `pid` is the process of a user stack. Default: no frames.
+    fn stack(&self, user: bool, limit: u32, id: i64, pid: u64) -> Vec<Frame> {
+        let _ = (user, limit, id, pid);
+        Vec::new()
     }
 
     /// The text of a `strftime()` timestamp: `nsecs` since boot, formatted with the program's

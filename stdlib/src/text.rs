@@ -16,7 +16,7 @@ use scry_lang::types::Agg;
 
 use crate::hist;
 use crate::map::{MapDump, MapValue};
-use crate::value::{format_buffer, BufStyle, Value};
+use crate::value::{format_buffer, stack_text, BufStyle, Value};
 
 /// Width of a histogram bar.
 const BAR_WIDTH: usize = 52;
@@ -44,6 +44,14 @@ fn write_value(out: &mut Vec<u8>, v: &Value, as_key: bool) {
         Value::Str(s) => out.extend_from_slice(s),
         Value::Buffer(b) => out.extend(format_buffer(b, BufStyle::Escaped)),
         Value::Text(_, t) => out.extend_from_slice(t.as_bytes()),
+        Value::Stack {
+            user,
+            perf_mode,
+            frames,
+        } => {
+            let indent = if as_key { 4 } else { 8 };
+            out.extend_from_slice(stack_text(*user, *perf_mode, frames, indent).as_bytes())
+        }
         Value::Tuple(items) | Value::Array(items) => {
             let (open, sep, close): (&[u8], &[u8], &[u8]) = match v {
                 Value::Tuple(_) => (b"(", b", ", b")"),
@@ -75,8 +83,12 @@ pub fn print_value(v: &Value) -> Vec<u8> {
 pub fn map(dump: &MapDump, top: u64, div: u64) -> Vec<u8> {
     let div = div.max(1);
     let mut out = Vec::new();
-    for (i, entry) in dump.sorted(top).into_iter().enumerate() {
-        if i > 0 {
+    let entries = dump.sorted(top);
+    for (i, entry) in entries.iter().enumerate() {
+        // A stack value ends in a newline already: 0.17 adds no separator after it.
+        let after_stack =
+            i > 0 && matches!(entries[i - 1].value, MapValue::Plain(Value::Stack { .. }));
+        if i > 0 && !after_stack {
             out.push(b'\n');
         }
         out.push(b'@');
@@ -899,5 +911,49 @@ mod tests {
         );
         // @b[buf("k\x02", 2)] = buf("v\x00w", 3)
         assert_eq!(s(map(&b, 0, 0)), "@b[k\\x02]: v\\x00w\n");
+    }
+
+    fn stack(names: &[&str]) -> Value {
+        Value::Stack {
+            user: false,
+            perf_mode: false,
+            frames: names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| crate::value::Frame {
+                    addr: 0x1000 + i as u64,
+                    symbol: Some(n.to_string()),
+                    offset: 10 * i as u64,
+                    module: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn stacks_as_keys_and_values() {
+        // Reference §5: `@[kstack] = count()` and `@s[1] = kstack`.
+        let keys = dump(
+            "",
+            ValueLayout::Agg(Agg::Count),
+            vec![(vec![stack(&["a", "b"])], MapValue::Count(1))],
+        );
+        assert_eq!(s(map(&keys, 0, 0)), "@[\n    a+0\n    b+10\n]: 1\n");
+        let values = dump(
+            "s",
+            ValueLayout::Plain(Type::KStack {
+                mode: scry_lang::types::StackMode::Bpftrace,
+                limit: 127,
+            }),
+            vec![
+                (vec![Value::int(1)], MapValue::Plain(stack(&["a"]))),
+                (vec![Value::int(2)], MapValue::Plain(stack(&["b"]))),
+            ],
+        );
+        assert_eq!(
+            s(map(&values, 0, 0)),
+            "@s[1]: \n        a+0\n@s[2]: \n        b+0\n\n"
+        );
+        assert_eq!(s(print_value(&stack(&["x"]))), "\n        x+0\n\n");
     }
 }

@@ -79,10 +79,6 @@ pub enum TextKind {
     Ksym,
     /// `usym()`: a user symbol.
     Usym,
-    /// A kernel stack (for now, a placeholder: the stack id in hex).
-    KStack,
-    /// A user stack (for now, a placeholder: the stack id in hex).
-    UStack,
     /// `ntop()`: an IPv4 or IPv6 address.
     Inet,
     /// `strftime()`: the formatted time.
@@ -112,6 +108,65 @@ pub enum Value {
     Array(Vec<Value>),
     /// An opaque value already resolved to text (`probe`, `username`, `ksym`, `inet`, ...).
     Text(TextKind, String),
+    /// A kernel or user stack, innermost frame first.
+    Stack {
+        /// A user stack (`ustack`): perf mode shows each frame's module.
+        user: bool,
+        /// Printed in `perf` mode (`\tADDR sym+off`) rather than `bpftrace` mode (`sym+off`).
+        perf_mode: bool,
+        /// The frames.
+        frames: Vec<Frame>,
+    },
+}
+
+/// One frame of a stack: an address and what it resolved to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Frame {
+    /// The instruction address.
+    pub addr: u64,
+    /// The symbol containing `addr`, when known.
+    pub symbol: Option<String>,
+    /// `addr` minus the symbol's start (0 when unresolved).
+    pub offset: u64,
+    /// The module (kernel module or user binary) holding the symbol, when known.
+    pub module: Option<String>,
+}
+
+impl Frame {
+    /// A frame nothing is known about.
+    pub fn unresolved(addr: u64) -> Frame {
+        Frame {
+            addr,
+            symbol: None,
+            offset: 0,
+            module: None,
+        }
+    }
+}
+
+/// The text of a stack as bpftrace 0.17 prints it: a leading newline, then one line per frame.
+/// In `bpftrace` mode a frame is `sym+off` (unresolved: `0x` and hex) after `indent` spaces
+/// (8 for values, 4 for map keys); in `perf` mode it is a tab, the address in hex, a space and
+/// `sym+off`, and for resolved user frames ` (module)`.
+pub fn stack_text(user: bool, perf_mode: bool, frames: &[Frame], indent: usize) -> String {
+    let mut out = String::from("\n");
+    for f in frames {
+        let sym = match &f.symbol {
+            Some(s) => format!("{s}+{}", f.offset),
+            None => format!("{:#x}", f.addr),
+        };
+        if perf_mode {
+            out.push_str(&format!("\t{:x} {sym}", f.addr));
+            if let (true, Some(_), Some(m)) = (user, &f.symbol, &f.module) {
+                out.push_str(&format!(" ({m})"));
+            }
+        } else {
+            out.push_str(&" ".repeat(indent));
+            out.push_str(&sym);
+        }
+        out.push('\n');
+    }
+    out
 }
 
 impl Value {
@@ -229,5 +284,46 @@ mod tests {
         assert_eq!(format_buffer(b"ab\n", BufStyle::HexSpaced), b"61 62 0a");
         assert_eq!(format_buffer(b"", BufStyle::HexSpaced), b"");
         assert_eq!(Value::str(b"ab\0cd"), Value::Str(b"ab".to_vec()));
+    }
+
+    fn frames() -> Vec<Frame> {
+        vec![
+            Frame {
+                addr: 0xffff_ffff_814b_096d,
+                symbol: Some("perf_syscall_enter".into()),
+                offset: 397,
+                module: None,
+            },
+            Frame::unresolved(0x55b9_1dd0_5169),
+        ]
+    }
+
+    #[test]
+    fn stacks_in_both_modes() {
+        // Reference §5: values indent 8, keys 4, perf mode `\tADDR sym+off`.
+        let f = frames();
+        assert_eq!(
+            stack_text(false, false, &f, 8),
+            "\n        perf_syscall_enter+397\n        0x55b91dd05169\n"
+        );
+        assert_eq!(
+            stack_text(false, false, &f[..1], 4),
+            "\n    perf_syscall_enter+397\n"
+        );
+        assert_eq!(
+            stack_text(false, true, &f, 8),
+            "\n\tffffffff814b096d perf_syscall_enter+397\n\t55b91dd05169 0x55b91dd05169\n"
+        );
+        let user = [Frame {
+            addr: 0x55b9_1dd0_5169,
+            symbol: Some("foo".into()),
+            offset: 0,
+            module: Some("./t".into()),
+        }];
+        assert_eq!(
+            stack_text(true, true, &user, 8),
+            "\n\t55b91dd05169 foo+0 (./t)\n"
+        );
+        assert_eq!(stack_text(false, false, &[], 8), "\n");
     }
 }

@@ -281,12 +281,57 @@ pub fn load_cases(dir: &Path) -> Result<Vec<Case>, String> {
 
 /// The C fixtures, compiled once into a directory of their own.
 pub struct Fixtures {
+    /// The directory holding the built fixtures (`{{fixtures}}`).
+    pub dir: PathBuf,
     /// Fixture name → binary.
     pub bins: BTreeMap<String, PathBuf>,
 }
 
+/// One `cc` run: the output's name and the extra arguments.
+struct Build {
+    name: String,
+    source: PathBuf,
+    extra: Vec<String>,
+}
+
+/// The builds a fixture source asks for: one per `//! build NAME ARGS...` line (`{{dir}}` in
+/// ARGS is the fixture directory), or a plain build named after the file.
+fn builds_of(source: &Path, dir: &Path) -> Result<Vec<Build>, String> {
+    let text = std::fs::read_to_string(source)
+        .map_err(|e| format!("cannot read {}: {e}", source.display()))?;
+    let mut builds: Vec<Build> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("//! build "))
+        .filter_map(|rest| {
+            let mut words = rest.split_whitespace();
+            let name = words.next()?.to_string();
+            let extra = words
+                .map(|w| w.replace("{{dir}}", &dir.display().to_string()))
+                .collect();
+            Some(Build {
+                name,
+                source: source.to_path_buf(),
+                extra,
+            })
+        })
+        .collect();
+    if builds.is_empty() {
+        builds.push(Build {
+            name: source
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string(),
+            source: source.to_path_buf(),
+            extra: Vec::new(),
+        });
+    }
+    Ok(builds)
+}
+
 impl Fixtures {
-    /// Compiles every `src/*.c` with `cc` into `dir`.
+    /// Compiles every `src/*.c` with `cc` into `dir`: libraries (`lib*` outputs) first, then
+    /// the programs, which may link them.
     pub fn build(src: &Path, dir: &Path) -> Result<Fixtures, String> {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
         let mut bins = BTreeMap::new();
@@ -295,36 +340,43 @@ impl Fixtures {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "c"))
             .collect();
-        let builds: Vec<_> = sources
-            .iter()
-            .map(|c| {
-                let name = c
-                    .file_stem()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .to_string();
-                let bin = dir.join(&name);
-                let child = Command::new("cc")
-                    .args(["-O1", "-g", "-Wall", "-pthread", "-o"])
-                    .arg(&bin)
-                    .arg(c)
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .map_err(|e| format!("cannot run cc: {e}"));
-                (name, bin, child)
-            })
-            .collect();
-        for (name, bin, child) in builds {
-            let out = child?.wait_with_output().map_err(|e| e.to_string())?;
-            if !out.status.success() {
-                return Err(format!(
-                    "cc failed on fixture {name}: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                ));
-            }
-            bins.insert(name, bin);
+        let mut all = Vec::new();
+        for s in &sources {
+            all.extend(builds_of(s, dir)?);
         }
-        Ok(Fixtures { bins })
+        let (libs, programs): (Vec<Build>, Vec<Build>) =
+            all.into_iter().partition(|b| b.name.starts_with("lib"));
+        for phase in [libs, programs] {
+            let running: Vec<_> = phase
+                .into_iter()
+                .map(|b| {
+                    let bin = dir.join(&b.name);
+                    let child = Command::new("cc")
+                        .args(["-O1", "-g", "-Wall", "-pthread", "-o"])
+                        .arg(&bin)
+                        .arg(&b.source)
+                        .args(&b.extra)
+                        .stderr(Stdio::piped())
+                        .spawn()
+                        .map_err(|e| format!("cannot run cc: {e}"));
+                    (b.name, bin, child)
+                })
+                .collect();
+            for (name, bin, child) in running {
+                let out = child?.wait_with_output().map_err(|e| e.to_string())?;
+                if !out.status.success() {
+                    return Err(format!(
+                        "cc failed on fixture {name}: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    ));
+                }
+                bins.insert(name, bin);
+            }
+        }
+        Ok(Fixtures {
+            dir: dir.to_path_buf(),
+            bins,
+        })
     }
 }
 
@@ -489,6 +541,7 @@ fn run_case_inner(
     vars.set("tmp", tmp.display().to_string());
     vars.set("root", env.root.display().to_string());
     vars.set("comm", comm.clone());
+    vars.set("fixtures", env.fixtures.dir.display().to_string());
     if let Some(fx) = &case.fixture {
         let bin = env
             .fixtures

@@ -66,7 +66,7 @@ impl Gen<'_, '_> {
                 self.asm.emit(Insn::call(Helper::MapDeleteElem));
             }
             "join" | "signal" | "override" | "unwatch" | "debugf" => {
-                return Err(error(e.span, format!("{name}() is not supported yet")));
+                return self.library_action(e, name, args);
             }
             _ => return Ok(false),
         }

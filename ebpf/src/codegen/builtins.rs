@@ -2,6 +2,7 @@
 
 use scry_lang::ast::{Expr, ExprKind};
 use scry_lang::check::arg_index;
+use scry_lang::probe::ProbeKind;
 use scry_lang::types::Type;
 
 use super::gen::{Gen, R};
@@ -72,6 +73,12 @@ impl Gen<'_, '_> {
                 R6,
                 pt_regs_offset("ax").unwrap_or(80),
             )),
+            // The probed address: in return probes too (the kernel keeps the function's
+            // address for uretprobes, where `ip` is already the caller's).
+            "func" if self.kind.has_func() => {
+                self.asm.emit(Insn::mov(R1, R6));
+                self.asm.emit(Insn::call(Helper::GetFuncIp));
+            }
             "func" => self.asm.emit(Insn::load(
                 Size::DW,
                 R0,
@@ -79,7 +86,9 @@ impl Gen<'_, '_> {
                 pt_regs_offset("ip").unwrap_or(128),
             )),
             _ => {
-                if let Some(n) = arg_index(name, "arg") {
+                if let (Some(n), ProbeKind::Usdt) = (arg_index(name, "arg"), self.kind) {
+                    self.usdt_arg(n, e)?;
+                } else if let Some(n) = arg_index(name, "arg") {
                     let reg = ARG_REGS
                         .get(n as usize)
                         .ok_or_else(|| error(e.span, format!("x86_64 doesn't support {name}")))?;
@@ -168,12 +177,22 @@ impl Gen<'_, '_> {
                     .ok_or_else(|| error(e.span, format!("'{r}' is not a register")))?;
                 self.asm.emit(Insn::load(Size::DW, R0, R6, off));
             }
-            "strncmp" | "strcontains" => return self.string_call_int(name, args, e),
-            "kptr" | "uptr" => self.int(&args[0])?,
+            "strncmp" | "strcontains" => return self.string_call_int(name, args),
+            "kptr" | "uptr" | "usym" | "ksym" => self.int(&args[0])?,
+            "kaddr" => {
+                let addr = self
+                    .b
+                    .typed
+                    .constants
+                    .get(&e.id)
+                    .copied()
+                    .ok_or_else(|| error(e.span, "kaddr() was not resolved by the checker"))?;
+                self.load_const(addr);
+            }
             _ if matches!(self.ty(e), Type::Agg(_)) => {
                 return Err(error(e.span, format!("{name}() must be assigned to a map")))
             }
-            _ => return Err(error(e.span, format!("{name}() is not supported here yet"))),
+            _ => return self.library_int(name, args, e),
         }
         Ok(())
     }

@@ -37,6 +37,8 @@ pub(crate) struct Gen<'g, 'a> {
     pub loops: Vec<(Label, Label)>,
     /// The epilogue.
     pub exit: Label,
+    /// The argument specification of the group's USDT probes (all of the group share it).
+    pub usdt_args: Option<String>,
 }
 
 impl<'g, 'a> Gen<'g, 'a> {
@@ -75,6 +77,10 @@ impl<'g, 'a> Gen<'g, 'a> {
             vars: HashMap::new(),
             loops: Vec::new(),
             exit,
+            usdt_args: match &first.target {
+                scry_lang::attach::Target::Usdt { arguments, .. } => Some(arguments.clone()),
+                _ => None,
+            },
         };
         g.asm.span = probe.span;
         g.asm.emit(Insn::mov(R6, R1));

@@ -308,10 +308,7 @@ impl Gen<'_, '_> {
             }
             return Ok(());
         }
-        Err(error(
-            e.span,
-            "reading struct fields through pointers is not supported yet",
-        ))
+        self.record_field_int(e)
     }
 
     fn index_int(&mut self, base: &Expr, index: &Expr, e: &Expr) -> R<()> {

@@ -85,6 +85,14 @@ impl Gen<'_, '_> {
                 };
                 self.stack_id(user, limit, dst)?;
             }
+            // A user address and the pid whose address space it is in.
+            ExprKind::Ident(_) | ExprKind::Call { .. } if ty == Type::Usym => {
+                self.int(e)?;
+                self.asm.emit(Insn::store(Size::DW, R10, dst, R0));
+                self.asm.emit(Insn::call(Helper::GetCurrentPidTgid));
+                self.asm.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
+                self.asm.emit(Insn::store(Size::DW, R10, dst + 8, R0));
+            }
             ExprKind::Call { name, args, .. } if name == "strftime" => {
                 let ExprKind::Str(fmt) = &args[0].kind else {
                     return Err(error(args[0].span, "strftime() takes a literal format"));
@@ -120,16 +128,14 @@ impl Gen<'_, '_> {
                 self.asm.emit(Insn::alu_imm(Alu::Add, R3, f.offset as i32));
                 self.asm.emit(Insn::call(Helper::ProbeReadKernel));
             }
+            ExprKind::Field { base, .. } if !matches!(self.ty(base), Type::Args) => {
+                self.record_field_mem(e, dst, dst_size)?
+            }
             ExprKind::Param(n) => {
                 let v = self.param(*n);
                 self.store_bytes(dst, v.as_bytes(), dst_size);
             }
-            _ => {
-                return Err(error(
-                    e.span,
-                    format!("a value of type {ty} is not supported here yet"),
-                ))
-            }
+            _ => self.library_mem(e, dst, dst_size)?,
         }
         Ok(())
     }
@@ -317,9 +323,9 @@ impl Gen<'_, '_> {
     }
 
     /// `strncmp(a, b, n)` (0 when equal) and `strcontains(h, n)` into r0.
-    pub fn string_call_int(&mut self, name: &str, args: &[Expr], e: &Expr) -> R<()> {
+    pub fn string_call_int(&mut self, name: &str, args: &[Expr]) -> R<()> {
         if name == "strcontains" {
-            return Err(error(e.span, "strcontains() is not supported yet"));
+            return self.strcontains(&args[0], &args[1]);
         }
         let ExprKind::Int(n) = args[2].kind else {
             return Err(error(args[2].span, "strncmp() takes a literal length"));

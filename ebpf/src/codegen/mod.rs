@@ -8,11 +8,14 @@
 
 mod actions;
 mod builtins;
+mod fields;
 mod frame;
 mod gen;
 mod int;
+mod library;
 mod maps;
 mod mem;
+mod usdt;
 
 use std::collections::BTreeMap;
 
@@ -283,6 +286,11 @@ fn group_attaches<'a>(
             .map(|f| f.fields.clone()),
         _ => None,
     };
+    // USDT probes read their arguments from where each note says: only equal notes share.
+    let usdt_args = |a: &Attach| match &a.target {
+        Target::Usdt { arguments, .. } => Some(arguments.clone()),
+        _ => None,
+    };
     let mut groups: Vec<Group<'a>> = Vec::new();
     for &a in attaches {
         let kind = a.kind;
@@ -294,6 +302,7 @@ fn group_attaches<'a>(
                 && g.kind == kind
                 && !matches!(kind, ProbeKind::Begin | ProbeKind::End)
                 && layout_of(g.attaches[0]) == layout_of(a)
+                && usdt_args(g.attaches[0]) == usdt_args(a)
         });
         match group {
             Some(g) => g.attaches.push(a),

@@ -127,7 +127,18 @@ impl Checker<'_> {
             }
             "kaddr" => {
                 if self.arity(&c, 1, 1) {
-                    self.literal_string(&args[0], "kaddr", "symbol");
+                    if let Some(sym) = self.literal_string(&args[0], "kaddr", "symbol") {
+                        match self.catalog.kernel_symbol_address(&sym) {
+                            Ok(Some(addr)) => {
+                                self.constants.insert(e.id, addr);
+                            }
+                            Ok(None) => self.err(
+                                args[0].span,
+                                format!("Could not resolve kernel symbol: {sym}"),
+                            ),
+                            Err(msg) => self.err(args[0].span, msg),
+                        }
+                    }
                 }
                 Type::U64
             }
@@ -249,7 +260,14 @@ impl Checker<'_> {
             }
             "cgroupid" => {
                 if self.arity(&c, 1, 1) {
-                    self.literal_string(&args[0], "cgroupid", "path");
+                    if let Some(path) = self.literal_string(&args[0], "cgroupid", "path") {
+                        match self.catalog.cgroup_id(&path) {
+                            Ok(id) => {
+                                self.constants.insert(e.id, id);
+                            }
+                            Err(msg) => self.err(args[0].span, msg),
+                        }
+                    }
                 }
                 Type::U64
             }

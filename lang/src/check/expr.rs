@@ -3,6 +3,7 @@
 use super::builtins::{builtin_type, context_error, BUILTIN_NAMES};
 use super::Checker;
 use crate::ast::{BaseType, Expr, ExprKind, TypeName, UnOp};
+use crate::cdefs::CRecord;
 use crate::diag::Diagnostic;
 use crate::span::Span;
 use crate::token::BinOp;
@@ -149,6 +150,31 @@ impl Checker<'_> {
         }
     }
 
+    /// `argN` in a USDT probe whose arguments stop before N: bpftrace's "couldn't get
+    /// argument N" at the use.
+    fn usdt_arg_error(&self, name: &str, span: Span) -> Option<Diagnostic> {
+        let n = crate::check::arg_index(name, "arg")? as usize;
+        let attaches = &self.attaches[self.current?];
+        attaches.iter().find_map(|a| {
+            let crate::attach::Target::Usdt { arguments, .. } = &a.target else {
+                return None;
+            };
+            let count = arguments.split_whitespace().count();
+            (n >= count).then(|| {
+                Diagnostic::error(span, format!("couldn't get argument {n} for {}", a.name))
+                    .with_label(format!(
+                        "this probe has {count} argument{}{}",
+                        if count == 1 { "" } else { "s" },
+                        if count == 0 {
+                            String::new()
+                        } else {
+                            format!(": arg0..arg{}", count - 1)
+                        }
+                    ))
+            })
+        })
+    }
+
     fn ident(&mut self, name: &str, span: Span) -> Type {
         if let Some(t) = builtin_type(name) {
             if name == "cpid" && !self.opts.has_child {
@@ -170,6 +196,10 @@ impl Checker<'_> {
                     self.error(d);
                     return Type::None;
                 }
+            }
+            if let Some(d) = self.usdt_arg_error(name, span) {
+                self.error(d);
+                return Type::None;
             }
             if name == "func"
                 && self.kinds().iter().all(|k| k.is_user())
@@ -555,7 +585,7 @@ impl Checker<'_> {
                     "union"
                 };
                 let full = format!("{kw} {n}");
-                if !self.cdefs.records.contains_key(&full) && ty.pointer_depth == 0 {
+                if ty.pointer_depth == 0 && self.record(&full).is_none() {
                     self.error(
                         Diagnostic::error(ty.span, format!("Unknown struct/union: '{full}'"))
                             .with_hint(
@@ -639,21 +669,48 @@ impl Checker<'_> {
         }
     }
 
+    /// The layout of a struct or union: the preamble's definition, else the kernel's (BTF,
+    /// through the catalog, kept for the code generator).
+    pub(super) fn record(&mut self, name: &str) -> Option<CRecord> {
+        if let Some(r) = self
+            .cdefs
+            .records
+            .get(name)
+            .or(self.kernel_records.get(name))
+        {
+            return Some(r.clone());
+        }
+        let r = self.catalog.kernel_record(name).ok().flatten()?;
+        self.kernel_records.insert(name.to_string(), r.clone());
+        Some(r)
+    }
+
     fn record_field(&mut self, name: &str, field: &str, space: AddrSpace, span: Span) -> Type {
-        let Some(rec) = self.cdefs.records.get(name) else {
+        let Some(rec) = self.record(name) else {
+            let why = match self.catalog.kernel_record(name) {
+                Err(msg) => msg,
+                Ok(_) => "neither the program nor the kernel's BTF defines it".to_string(),
+            };
             self.error(
                 Diagnostic::error(span, format!("Unknown struct/union: '{name}'")).with_hint(
-                    "define the struct before the probes (kernel types from BTF come later)",
+                    format!(
+                        "{why}; define it before the probes: struct name {{ type field; ... }}"
+                    ),
                 ),
             );
             return Type::None;
         };
         match rec.fields.iter().find(|f| f.name == field) {
             Some(f) => match &f.ty {
+                // Fields through kernel pointers stay in the pointer's address space.
                 Type::Pointer { to, .. } => Type::Pointer {
                     to: to.clone(),
                     space,
                 },
+                // C char arrays read as strings, as in bpftrace.
+                Type::Array { of, len } if matches!(**of, Type::Int { bits: 8, .. }) => {
+                    Type::Str(*len as usize)
+                }
                 t => t.clone(),
             },
             None => {

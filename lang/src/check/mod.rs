@@ -12,11 +12,12 @@ mod stmt;
 use std::collections::{BTreeMap, HashMap};
 
 pub use builtins::{arg_index, builtin_type, BUILTIN_NAMES, DEFAULT_STACK_LIMIT};
+pub use calls::signal_number;
 
 use crate::ast::{ExprId, Program};
 use crate::attach::{self, Attach, AttachContext};
 use crate::catalog::Catalog;
-use crate::cdefs::CDefs;
+use crate::cdefs::{CDefs, CRecord};
 use crate::diag::Diagnostic;
 use crate::format::Piece;
 use crate::probe::ProbeKind;
@@ -82,6 +83,8 @@ pub struct TypedProgram {
     /// Tracepoint formats used by `args`, by `category:event`.
     pub tracepoints: BTreeMap<String, TracepointFormat>,
     pub cdefs: CDefs,
+    /// Values of calls computed at compile time (`kaddr`, `cgroupid`), by the call's [`ExprId`].
+    pub constants: HashMap<ExprId, u64>,
 }
 
 impl TypedProgram {
@@ -133,6 +136,7 @@ pub fn check(
     let mut learn = Checker::new(
         program,
         opts,
+        catalog,
         &cdefs,
         &attaches,
         &tracepoints,
@@ -141,7 +145,16 @@ pub fn check(
     );
     learn.run();
     let maps = learn.maps;
-    let mut checker = Checker::new(program, opts, &cdefs, &attaches, &tracepoints, maps, true);
+    let mut checker = Checker::new(
+        program,
+        opts,
+        catalog,
+        &cdefs,
+        &attaches,
+        &tracepoints,
+        maps,
+        true,
+    );
     checker.run();
     diags.append(&mut checker.diags);
     let Checker {
@@ -149,8 +162,15 @@ pub fn check(
         types,
         formats,
         probe_vars,
+        constants,
+        kernel_records,
         ..
     } = checker;
+    // The code generator finds kernel records where it finds the preamble's.
+    let mut cdefs = cdefs;
+    for (name, record) in kernel_records {
+        cdefs.records.entry(name).or_insert(record);
+    }
     let probes = attaches
         .into_iter()
         .zip(probe_vars)
@@ -163,6 +183,7 @@ pub fn check(
         formats,
         tracepoints,
         cdefs,
+        constants,
     };
     (typed, diags)
 }
@@ -185,6 +206,7 @@ fn probe_uses_args(probe: &crate::ast::Probe) -> bool {
 struct Checker<'a> {
     program: &'a Program,
     opts: &'a CheckOptions,
+    catalog: &'a dyn Catalog,
     cdefs: &'a CDefs,
     attaches: &'a [Vec<Attach>],
     tracepoints: &'a BTreeMap<String, TracepointFormat>,
@@ -194,6 +216,9 @@ struct Checker<'a> {
     maps: BTreeMap<String, MapType>,
     types: Vec<Type>,
     formats: HashMap<ExprId, Vec<Piece>>,
+    constants: HashMap<ExprId, u64>,
+    /// Kernel structs and unions read from the catalog (BTF) so far, by full name.
+    kernel_records: BTreeMap<String, CRecord>,
     probe_vars: Vec<BTreeMap<String, Type>>,
     /// The probe being checked: its attach points, variables and loop depth.
     current: Option<usize>,
@@ -202,9 +227,11 @@ struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
+    #[allow(clippy::too_many_arguments)]
     fn new(
         program: &'a Program,
         opts: &'a CheckOptions,
+        catalog: &'a dyn Catalog,
         cdefs: &'a CDefs,
         attaches: &'a [Vec<Attach>],
         tracepoints: &'a BTreeMap<String, TracepointFormat>,
@@ -214,6 +241,7 @@ impl<'a> Checker<'a> {
         Checker {
             program,
             opts,
+            catalog,
             cdefs,
             attaches,
             tracepoints,
@@ -222,6 +250,8 @@ impl<'a> Checker<'a> {
             maps,
             types: vec![Type::None; program.expr_count as usize],
             formats: HashMap::new(),
+            constants: HashMap::new(),
+            kernel_records: BTreeMap::new(),
             probe_vars: Vec::new(),
             current: None,
             vars: HashMap::new(),

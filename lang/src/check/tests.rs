@@ -9,6 +9,7 @@ fn catalog() -> MemoryCatalog {
         "sys_enter_openat",
         "ID: 1\nformat:\n\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;\n\tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;\n",
     );
+    c.add_kernel_symbol("vfs_read", 0xffff_ffff_8100_1000);
     c
 }
 
@@ -62,5 +63,73 @@ fn mismatches_are_errors() {
     assert_eq!(
         errors("BEGIN { $y; }"),
         ["Undefined or undeclared variable: $y"]
+    );
+}
+
+#[test]
+fn kaddr_is_a_compile_time_constant() {
+    let (t, d) = check_src("BEGIN { @ = kaddr(\"vfs_read\"); }");
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(
+        t.constants.values().copied().collect::<Vec<_>>(),
+        [0xffff_ffff_8100_1000]
+    );
+    assert_eq!(
+        errors("BEGIN { @ = kaddr(\"nope\"); }"),
+        ["Could not resolve kernel symbol: nope"]
+    );
+}
+
+#[test]
+fn kernel_structs_come_from_the_catalog() {
+    let mut c = catalog();
+    c.add_kernel_record(
+        "struct task_struct",
+        crate::cdefs::CRecord {
+            size: 64,
+            align: 8,
+            fields: vec![
+                crate::cdefs::CField {
+                    name: "comm".into(),
+                    ty: Type::Array {
+                        of: Box::new(Type::Int {
+                            bits: 8,
+                            signed: false,
+                        }),
+                        len: 16,
+                    },
+                    offset: 0,
+                },
+                crate::cdefs::CField {
+                    name: "pid".into(),
+                    ty: Type::Int {
+                        bits: 32,
+                        signed: true,
+                    },
+                    offset: 16,
+                },
+            ],
+        },
+    );
+    let src = "BEGIN { @c = curtask->comm; @p = ((struct task_struct *)0)->pid; @s = sizeof(struct task_struct); }";
+    let (p, d) = crate::parse(src);
+    assert!(d.is_empty(), "{d:?}");
+    let (t, d) = check(&p, &c, &CheckOptions::default());
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(t.maps["c"].value, Type::Str(16));
+    assert_eq!(
+        t.maps["p"].value,
+        Type::Int {
+            bits: 32,
+            signed: true
+        }
+    );
+    // The code generator finds the kernel's record with the preamble's.
+    assert_eq!(t.cdefs.records["struct task_struct"].size, 64);
+    let (p, _) = crate::parse("BEGIN { @x = curtask->nope; }");
+    let (_, d) = check(&p, &c, &CheckOptions::default());
+    assert_eq!(
+        d[0].message,
+        "Struct/union of type 'struct task_struct' does not contain a field named 'nope'"
     );
 }

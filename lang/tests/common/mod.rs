@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use scry_lang::catalog::{MemoryCatalog, UsdtProbe, UserSymbol};
+use scry_lang::cdefs::{CField, CRecord};
+use scry_lang::types::{AddrSpace, Type};
 
 /// Path of the fake binary the fixture catalog knows.
 pub const APP: &str = "/fixture/bin/app";
@@ -17,7 +19,8 @@ pub fn fixtures_dir() -> PathBuf {
 }
 
 /// The fixture catalog: tracepoints from `fixtures/tracepoints/CATEGORY/EVENT.format`, kernel
-/// functions from `fixtures/kernel_functions.txt`, and [`APP`] from `fixtures/app.txt`.
+/// functions from `fixtures/kernel_functions.txt` (the n-th at kernel address
+/// `0xffffffff81000000 + 0x100 * n`), and [`APP`] from `fixtures/app.txt`.
 pub fn catalog() -> MemoryCatalog {
     let dir = fixtures_dir();
     let mut c = MemoryCatalog::new();
@@ -34,8 +37,9 @@ pub fn catalog() -> MemoryCatalog {
             c.add_tracepoint(&category, event, &text);
         }
     }
-    for f in lines(&dir.join("kernel_functions.txt")) {
-        c.add_kernel_function(&f);
+    for (i, f) in lines(&dir.join("kernel_functions.txt")).iter().enumerate() {
+        c.add_kernel_function(f);
+        c.add_kernel_symbol(f, 0xffff_ffff_8100_0000 + 0x100 * i as u64);
     }
     let mut symbols = Vec::new();
     let mut usdt = Vec::new();
@@ -60,7 +64,46 @@ pub fn catalog() -> MemoryCatalog {
         }
     }
     c.add_binary(APP, symbols, usdt);
+    c.add_kernel_record("struct task_struct", task_struct());
     c
+}
+
+/// A cut-down kernel `struct task_struct`, as BTF would give it (offsets of kernel 6.18).
+pub fn task_struct() -> CRecord {
+    let task_ptr = Type::Pointer {
+        to: Box::new(Type::Record("struct task_struct".into())),
+        space: AddrSpace::Kernel,
+    };
+    let field = |name: &str, ty: Type, offset: usize| CField {
+        name: name.into(),
+        ty,
+        offset,
+    };
+    let i32t = Type::Int {
+        bits: 32,
+        signed: true,
+    };
+    CRecord {
+        size: 3264,
+        align: 8,
+        fields: vec![
+            field("pid", i32t.clone(), 1488),
+            field("tgid", i32t, 1492),
+            field("real_parent", task_ptr.clone(), 1504),
+            field("parent", task_ptr, 1512),
+            field(
+                "comm",
+                Type::Array {
+                    of: Box::new(Type::Int {
+                        bits: 8,
+                        signed: false,
+                    }),
+                    len: 16,
+                },
+                2000,
+            ),
+        ],
+    }
 }
 
 fn read_dir_sorted(dir: &Path) -> Vec<PathBuf> {

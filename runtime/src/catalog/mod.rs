@@ -1,6 +1,7 @@
 //! [`LiveCatalog`]: the checker's questions answered from the running system.
 
 mod binaries;
+mod btf;
 mod elf;
 mod kernel_functions;
 mod ld_cache;
@@ -12,6 +13,7 @@ use std::hash::Hash;
 use std::path::{Path, PathBuf};
 
 use scry_lang::catalog::{Catalog, UsdtProbe, UserSymbol};
+use scry_lang::cdefs::CRecord;
 use scry_lang::tracepoint_format::TracepointFormat;
 
 use ld_cache::LdCacheEntry;
@@ -34,6 +36,8 @@ pub struct LiveCatalog {
     binaries: RefCell<HashMap<(String, Option<u32>), String>>,
     symbols: RefCell<HashMap<String, Vec<UserSymbol>>>,
     usdt: RefCell<HashMap<String, Vec<UsdtProbe>>>,
+    btf: OnceCell<Result<btf::KernelBtf, String>>,
+    records: RefCell<HashMap<String, Option<CRecord>>>,
 }
 
 impl LiveCatalog {
@@ -125,6 +129,28 @@ impl Catalog for LiveCatalog {
 
     fn usdt_probes(&self, path: &str) -> Result<Vec<UsdtProbe>, String> {
         cached_in(&self.usdt, path.to_string(), || elf::usdt_probes(path))
+    }
+
+    fn kernel_record(&self, name: &str) -> Result<Option<CRecord>, String> {
+        cached_in(&self.records, name.to_string(), || {
+            let btf = self.btf.get_or_init(btf::KernelBtf::open).as_ref()?;
+            Ok(btf.record(name))
+        })
+    }
+
+    fn cgroup_id(&self, path: &str) -> Result<u64, String> {
+        crate::cgroups::cgroup_id(path)
+    }
+
+    fn kernel_symbol_address(&self, name: &str) -> Result<Option<u64>, String> {
+        let table = crate::symbols::kernel::KernelSymbols::get();
+        if table.is_empty() {
+            return Err(
+                "cannot read kernel symbol addresses from /proc/kallsyms (unreadable, or hidden by kernel.kptr_restrict)"
+                    .to_string(),
+            );
+        }
+        Ok(table.address(name))
     }
 }
 

@@ -1,0 +1,230 @@
+//! The rest of bpftrace's function library (reference §4): values built in place (`ntop`,
+//! `pton`, `buf`, `macaddr`), integers (`strerror`, `cgroup_path`, `cgroupid`) and actions
+//! done in the kernel (`signal`, `override`).
+
+use scry_lang::ast::{Expr, ExprKind};
+use scry_lang::check::signal_number;
+use scry_lang::types::Type;
+
+use super::error;
+use super::gen::{Gen, R};
+use crate::insn::*;
+
+/// Address family numbers of `ntop` values.
+const AF_INET: i32 = 2;
+const AF_INET6: i32 = 10;
+
+impl Gen<'_, '_> {
+    /// A library call with an integer result, into r0; any other call is an error.
+    pub fn library_int(&mut self, name: &str, args: &[Expr], e: &Expr) -> R<()> {
+        match name {
+            // The value is the errno / cgroup id; user space turns it into text.
+            "strerror" => self.int(&args[0]),
+            "cgroup_path" if args.len() == 1 => self.int(&args[0]),
+            "cgroup_path" => Err(error(
+                args[1].span,
+                "cgroup_path()'s filter argument is not supported yet",
+            )),
+            "cgroupid" => {
+                let id =
+                    self.b.typed.constants.get(&e.id).copied().ok_or_else(|| {
+                        error(e.span, "cgroupid() was not resolved by the checker")
+                    })?;
+                self.load_const(id);
+                Ok(())
+            }
+            _ => Err(error(e.span, format!("{name}() is not supported here yet"))),
+        }
+    }
+
+    /// Writes the value of library call `e` at `dst` (`dst_size` bytes); any other expression
+    /// is an error.
+    pub fn library_mem(&mut self, e: &Expr, dst: i16, dst_size: usize) -> R<()> {
+        let ExprKind::Call { name, args, .. } = &e.kind else {
+            return Err(self.unsupported(e));
+        };
+        match name.as_str() {
+            "pton" => {
+                let ExprKind::Str(text) = &args[0].kind else {
+                    return Err(error(args[0].span, "pton() takes a literal address"));
+                };
+                let text = String::from_utf8_lossy(text);
+                let bytes = match text.parse::<std::net::IpAddr>() {
+                    Ok(std::net::IpAddr::V4(a)) => a.octets().to_vec(),
+                    Ok(std::net::IpAddr::V6(a)) => a.octets().to_vec(),
+                    Err(_) => return Err(error(args[0].span, "not an IPv4 or IPv6 address")),
+                };
+                self.store_bytes(dst, &bytes, dst_size);
+            }
+            "ntop" => self.ntop(args, dst)?,
+            "buf" => self.buf(args, e, dst)?,
+            "macaddr" => {
+                self.zero(dst, dst_size);
+                self.bytes_of(&args[0], dst, 6, false)?;
+            }
+            _ => return Err(self.unsupported(e)),
+        }
+        Ok(())
+    }
+
+    fn unsupported(&self, e: &Expr) -> scry_lang::diag::Diagnostic {
+        error(
+            e.span,
+            format!("a value of type {} is not supported here yet", self.ty(e)),
+        )
+    }
+
+    /// `ntop([af,] addr)`: the family (from `af`, else by the address's size), then 16
+    /// address bytes.
+    fn ntop(&mut self, args: &[Expr], dst: i16) -> R<()> {
+        let addr = args
+            .last()
+            .ok_or_else(|| error(Default::default(), "ntop() needs an address"))?;
+        let len = match self.ty(addr) {
+            Type::Array { of, len } => of.size() * len as usize,
+            _ => 4,
+        };
+        self.zero(dst, 24);
+        if args.len() == 2 {
+            self.int(&args[0])?;
+            self.asm.emit(Insn::store(Size::DW, R10, dst, R0));
+        } else {
+            let family = if len == 16 { AF_INET6 } else { AF_INET };
+            self.asm.emit(Insn::store_imm(Size::DW, R10, dst, family));
+        }
+        self.bytes_of(addr, dst + 8, len.min(16), true)
+    }
+
+    /// `buf(data [, n])`: the length, then the bytes: copied from a value in memory (a
+    /// string, an array) or read from a pointer.
+    fn buf(&mut self, args: &[Expr], e: &Expr, dst: i16) -> R<()> {
+        let Type::Buffer(cap) = self.ty(e) else {
+            return Err(self.unsupported(e));
+        };
+        let len = match args.get(1).map(|n| &n.kind) {
+            Some(ExprKind::Int(n)) => (*n as usize).min(cap),
+            _ => cap,
+        };
+        self.zero(dst, 8 + cap);
+        self.asm
+            .emit(Insn::store_imm(Size::DW, R10, dst, len as i32));
+        self.bytes_of(&args[0], dst + 8, len, false)
+    }
+
+    /// Writes `len` bytes of `e` at `dst`: a value in memory (string, array, struct field),
+    /// an integer's low 4 bytes when `int_is_value` (an IPv4 address), else what the pointer
+    /// or integer points to (read with `probe_read`).
+    fn bytes_of(&mut self, e: &Expr, dst: i16, len: usize, int_is_value: bool) -> R<()> {
+        match self.ty(e) {
+            Type::Int { .. } if int_is_value => {
+                self.int(e)?;
+                self.asm.emit(Insn::store(Size::W, R10, dst, R0));
+            }
+            Type::Pointer { .. } | Type::Int { .. } => {
+                let user = self.pointer_is_user(e);
+                self.int(e)?;
+                self.asm.emit(Insn::mov(R3, R0));
+                self.asm.emit(Insn::mov(R1, R10));
+                self.asm.emit(Insn::alu_imm(Alu::Add, R1, dst as i32));
+                self.asm.emit(Insn::mov_imm(R2, len as i32));
+                self.asm.emit(Insn::call(if user {
+                    Helper::ProbeReadUser
+                } else {
+                    Helper::ProbeReadKernel
+                }));
+            }
+            _ => {
+                let (src, size) = self.mem_operand(e)?;
+                // Whole 8-byte words, as far as both the value and the destination reach.
+                self.copy_stack(dst, src, size.min(len.next_multiple_of(8)));
+            }
+        }
+        Ok(())
+    }
+
+    /// `strcontains(haystack, needle)` into r0: 1 when `needle` occurs in `haystack` (an
+    /// empty needle always does), else 0. Unrolled over every start position; a literal
+    /// needle is compared with immediates.
+    pub fn strcontains(&mut self, hay: &Expr, needle: &Expr) -> R<()> {
+        let (h, hsize) = self.mem_operand(hay)?;
+        let found = self.asm.label();
+        let missing = self.asm.label();
+        let end = self.asm.label();
+        match &needle.kind {
+            ExprKind::Str(lit) => {
+                for i in 0..hsize.saturating_sub(lit.len()) + 1 {
+                    let next = self.asm.label();
+                    if lit.is_empty() {
+                        self.asm.jump(found);
+                        break;
+                    }
+                    for (j, b) in lit.iter().enumerate() {
+                        self.asm
+                            .emit(Insn::load(Size::B, R1, R10, h + (i + j) as i16));
+                        if j == 0 {
+                            self.asm.jump_if_imm(Cond::Eq, R1, 0, missing);
+                        }
+                        self.asm.jump_if_imm(Cond::Ne, R1, *b as i32, next);
+                    }
+                    self.asm.jump(found);
+                    self.asm.place(next);
+                }
+            }
+            _ => {
+                let (n, nsize) = self.mem_operand(needle)?;
+                for i in 0..hsize {
+                    let next = self.asm.label();
+                    for j in 0..nsize.min(hsize - i) {
+                        self.asm.emit(Insn::load(Size::B, R2, R10, n + j as i16));
+                        self.asm.jump_if_imm(Cond::Eq, R2, 0, found);
+                        self.asm
+                            .emit(Insn::load(Size::B, R1, R10, h + (i + j) as i16));
+                        self.asm.jump_if_imm(Cond::Eq, R1, 0, missing);
+                        self.asm.jump_if_reg(Cond::Ne, R1, R2, next);
+                    }
+                    // The needle filled its whole buffer without a NUL: it matched.
+                    if nsize <= hsize - i {
+                        self.asm.jump(found);
+                    }
+                    self.asm.place(next);
+                }
+            }
+        }
+        self.asm.place(missing);
+        self.asm.emit(Insn::mov_imm(R0, 0));
+        self.asm.jump(end);
+        self.asm.place(found);
+        self.asm.emit(Insn::mov_imm(R0, 1));
+        self.asm.place(end);
+        Ok(())
+    }
+
+    /// `signal(sig)` (sends a signal to the current process) and `override(rc)` (changes a
+    /// kprobed function's return value). Returns false for other calls.
+    pub fn library_action(&mut self, e: &Expr, name: &str, args: &[Expr]) -> R<bool> {
+        match name {
+            "signal" => {
+                match &args[0].kind {
+                    ExprKind::Str(s) => {
+                        let n = signal_number(&String::from_utf8_lossy(s))
+                            .ok_or_else(|| error(args[0].span, "not a signal name"))?;
+                        self.asm.emit(Insn::mov_imm(R1, n as i32));
+                    }
+                    _ => {
+                        self.int(&args[0])?;
+                        self.asm.emit(Insn::mov(R1, R0));
+                    }
+                }
+                self.asm.emit(Insn::call(Helper::SendSignal));
+            }
+            "override" => {
+                self.int(&args[0])?;
+                self.asm.emit(Insn::mov(R2, R0));
+                self.asm.emit(Insn::mov(R1, R6));
+                self.asm.emit(Insn::call(Helper::OverrideReturn));
+            }
+            _ => return Err(error(e.span, format!("{name}() is not supported yet"))),
+        }
+        Ok(true)
+    }
+}

@@ -1,0 +1,4 @@
+//! Symbolization of the addresses programs record.
+
+pub mod kernel;
+pub mod user;
