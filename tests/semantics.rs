@@ -8,6 +8,7 @@ use scry_ebpf::object::Trigger;
 use scry_lang::check::CheckOptions;
 use scry_runtime::session::{Session, SessionOptions};
 use scry_stdlib::map::MapValue;
+use scry_stdlib::names::RawNames;
 use scry_stdlib::printer::{Format, Printer};
 use scry_stdlib::value::Value;
 
@@ -33,7 +34,7 @@ fn eval(expr: &str) -> u64 {
     let mut session = Session::new(object, SessionOptions::default(), printer)
         .unwrap_or_else(|e| panic!("{expr}: {e}"));
     session.run_special(Trigger::Begin).expect("BEGIN runs");
-    let names = NoNames;
+    let names = RawNames;
     let dump =
         scry_runtime::snapshot::dump(&session.object, &session.loaded, 0, &names).expect("read @r");
     match &dump.entries[..] {
@@ -42,17 +43,6 @@ fn eval(expr: &str) -> u64 {
             other => panic!("{expr}: unexpected value {other:?}"),
         },
         other => panic!("{expr}: {} entries", other.len()),
-    }
-}
-
-struct NoNames;
-
-impl scry_stdlib::names::Names for NoNames {
-    fn probe_name(&self, id: u64) -> String {
-        id.to_string()
-    }
-    fn username(&self, uid: u64) -> String {
-        uid.to_string()
     }
 }
 

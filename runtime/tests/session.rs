@@ -6,19 +6,8 @@ use scry_ebpf::object::Object;
 use scry_lang::check::CheckOptions;
 use scry_runtime::session::{Session, SessionOptions};
 use scry_stdlib::map::MapValue;
-use scry_stdlib::names::Names;
+use scry_stdlib::names::RawNames;
 use scry_stdlib::printer::{Format, Printer};
-
-struct NoNames;
-
-impl Names for NoNames {
-    fn probe_name(&self, id: u64) -> String {
-        id.to_string()
-    }
-    fn username(&self, uid: u64) -> String {
-        uid.to_string()
-    }
-}
 
 fn object(src: &str) -> Object {
     let catalog = scry_runtime::LiveCatalog::new();
@@ -33,7 +22,7 @@ fn object(src: &str) -> Object {
 }
 
 fn count(session: &Session<Vec<u8>>) -> u64 {
-    let dump = scry_runtime::snapshot::dump(&session.object, &session.loaded, 0, &NoNames)
+    let dump = scry_runtime::snapshot::dump(&session.object, &session.loaded, 0, &RawNames)
         .expect("read @a");
     match dump.entries.first().map(|e| &e.value) {
         Some(MapValue::Count(n)) => *n,

@@ -258,19 +258,9 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::names::RawNames;
     use scry_ebpf::object::Field;
     use scry_lang::types::Type;
-
-    struct NoNames;
-
-    impl Names for NoNames {
-        fn probe_name(&self, id: u64) -> String {
-            id.to_string()
-        }
-        fn username(&self, uid: u64) -> String {
-            uid.to_string()
-        }
-    }
 
     fn words(w: &[i64]) -> Vec<u8> {
         w.iter().flat_map(|v| v.to_le_bytes()).collect()
@@ -331,7 +321,7 @@ mod tests {
             (words(&[2, 8]), words(&[1, 0])),
             (words(&[1, 5]), words(&[0, 3])),
         ];
-        let d = dump(&map, raw, &NoNames);
+        let d = dump(&map, raw, &RawNames);
         assert_eq!(d.entries.len(), 2);
         assert_eq!(d.entries[0].keys, [Value::int(1)]);
         assert_eq!(
@@ -349,7 +339,7 @@ mod tests {
             keys: vec![],
             value: ValueLayout::Plain(Type::Str(4)),
         };
-        let d = dump(&map, [(words(&[0]), b"str\0".to_vec())], &NoNames);
+        let d = dump(&map, [(words(&[0]), b"str\0".to_vec())], &RawNames);
         assert_eq!(
             d.entries,
             [Entry {
@@ -363,7 +353,7 @@ mod tests {
             keys: vec![],
             value: ValueLayout::Agg(Agg::Count),
         };
-        let d = dump(&map, [(words(&[0]), words(&[2, 3, 0]))], &NoNames);
+        let d = dump(&map, [(words(&[0]), words(&[2, 3, 0]))], &RawNames);
         assert_eq!(d.entries[0].value, MapValue::Count(5));
     }
 
@@ -378,7 +368,7 @@ mod tests {
             value: ValueLayout::Agg(Agg::Count),
         };
         let none: [(Vec<u8>, Vec<u8>); 0] = [];
-        let d = dump(&map, none.clone(), &NoNames);
+        let d = dump(&map, none.clone(), &RawNames);
         assert_eq!(
             d.entries,
             [Entry {
@@ -391,7 +381,7 @@ mod tests {
             value: ValueLayout::Agg(Agg::Sum { signed: true }),
             ..map
         };
-        assert!(dump(&map, none.clone(), &NoNames).entries.is_empty());
+        assert!(dump(&map, none.clone(), &RawNames).entries.is_empty());
         let map = UserMap {
             keys: vec![Field {
                 ty: Type::I64,
@@ -400,7 +390,7 @@ mod tests {
             value: ValueLayout::Agg(Agg::Count),
             ..map
         };
-        assert!(dump(&map, none, &NoNames).entries.is_empty());
+        assert!(dump(&map, none, &RawNames).entries.is_empty());
     }
 
     fn entry(k: i64, v: MapValue) -> Entry {

@@ -50,6 +50,20 @@ pub trait Names {
     }
 }
 
+/// Names that are only the numbers: probe ids and uids as decimal text. For tests and for
+/// output where nothing live can be asked.
+pub struct RawNames;
+
+impl Names for RawNames {
+    fn probe_name(&self, id: u64) -> String {
+        id.to_string()
+    }
+
+    fn username(&self, uid: u64) -> String {
+        uid.to_string()
+    }
+}
+
 /// An address as C++ prints a `void *`: `0x` and lower-case hex, but `0` for null.
 pub fn hex_address(addr: u64) -> String {
     if addr == 0 {

@@ -190,15 +190,11 @@ pub fn check(
 
 fn probe_uses_args(probe: &crate::ast::Probe) -> bool {
     let mut found = false;
-    let mut look = |e: &crate::ast::Expr| {
+    probe.walk_exprs(&mut |e| {
         if matches!(&e.kind, crate::ast::ExprKind::Ident(n) if n == "args") {
             found = true;
         }
-    };
-    if let Some(p) = &probe.predicate {
-        p.walk(&mut look);
-    }
-    stmt::walk_block_exprs(&probe.body, &mut look);
+    });
     found
 }
 

@@ -24,35 +24,6 @@ pub const AGGREGATIONS: &[&str] = &[
     "count", "sum", "avg", "min", "max", "stats", "hist", "lhist",
 ];
 
-/// Calls `f` on every expression of the block, nested ones included.
-pub fn walk_block_exprs(block: &Block, f: &mut dyn FnMut(&Expr)) {
-    for s in &block.stmts {
-        match &s.kind {
-            StmtKind::Expr(e) => e.walk(f),
-            StmtKind::Assign { target, value, .. } => {
-                target.walk(f);
-                value.walk(f);
-            }
-            StmtKind::If {
-                cond,
-                then,
-                otherwise,
-            } => {
-                cond.walk(f);
-                walk_block_exprs(then, f);
-                if let Some(o) = otherwise {
-                    walk_block_exprs(o, f);
-                }
-            }
-            StmtKind::While { cond, body } | StmtKind::Unroll { count: cond, body } => {
-                cond.walk(f);
-                walk_block_exprs(body, f);
-            }
-            StmtKind::Break | StmtKind::Continue | StmtKind::Return => {}
-        }
-    }
-}
-
 impl Checker<'_> {
     pub(super) fn block(&mut self, block: &Block) {
         for s in &block.stmts {
