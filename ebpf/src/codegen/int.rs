@@ -108,12 +108,7 @@ impl Gen<'_, '_> {
                     self.int(lhs)?;
                     self.asm.jump_if_imm(cond.negate(), R0, imm, target);
                 } else {
-                    self.int(lhs)?;
-                    let slot = self.alloc(8, lhs.span)?;
-                    self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
-                    self.int(rhs)?;
-                    self.asm.emit(Insn::mov(R1, R0));
-                    self.asm.emit(Insn::load(Size::DW, R0, R10, slot));
+                    self.operands(lhs, rhs)?;
                     self.asm.jump_if_reg(cond.negate(), R0, R1, target);
                 }
                 self.asm.span = saved;
@@ -225,13 +220,20 @@ impl Gen<'_, '_> {
             self.op_imm(op, imm, signed);
             return Ok(());
         }
+        self.operands(lhs, rhs)?;
+        self.op_reg(op, signed);
+        Ok(())
+    }
+
+    /// Evaluates both operands: `lhs` into r0 and `rhs` into r1 (`lhs` waits in a stack slot
+    /// while `rhs`, which may call helpers, is computed).
+    fn operands(&mut self, lhs: &Expr, rhs: &Expr) -> R<()> {
         self.int(lhs)?;
         let slot = self.alloc(8, lhs.span)?;
         self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
         self.int(rhs)?;
         self.asm.emit(Insn::mov(R1, R0));
         self.asm.emit(Insn::load(Size::DW, R0, R10, slot));
-        self.op_reg(op, signed);
         Ok(())
     }
 
