@@ -44,6 +44,10 @@ pub fn run(
             settings.max_probes
         ));
     }
+    if attachments > 0 {
+        // Overlap aya's feature probing with loading the program.
+        scry_runtime::attach::warm_up();
+    }
     let _ = scry_runtime::sys::raise_open_file_limit();
     let mut child = match &cli.command {
         Some(cmd) => Some(Child::spawn(cmd)?),

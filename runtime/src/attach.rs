@@ -99,6 +99,16 @@ impl AttachError {
     }
 }
 
+/// Probes the kernel's BPF features now, on a thread of its own: aya does it on first attach,
+/// and doing it while the program compiles takes it off the time to attached.
+pub fn warm_up() {
+    let _ = std::thread::Builder::new()
+        .name("scry-probe-features".into())
+        .spawn(|| {
+            aya::features();
+        });
+}
+
 /// Attaches `program` to each of `attaches` (usually `program.spec.attaches`, or some of them
 /// to re-attach one probe). On error, the links made so far are detached and the error names
 /// the probe that failed.
@@ -308,6 +318,43 @@ impl Attacher<'_> {
                 let cpus = self.online_cpus(probe)?;
                 self.perf_events(a, config, SamplePolicy::Period(*period), &cpus, links)?;
             }
+            (
+                ProbeKind::Watchpoint | ProbeKind::AsyncWatchpoint,
+                Target::Watchpoint {
+                    address,
+                    len,
+                    mode,
+                    ..
+                },
+            ) => {
+                let Some(address) = address else {
+                    return Err(AttachError::new(
+                        probe,
+                        "watchpoints on a function argument (fn+argN) are not supported yet; \
+                         watch an address (watchpoint:ADDRESS:LENGTH:MODE)",
+                    ));
+                };
+                let config = breakpoint(*address, *len, mode)
+                    .ok_or_else(|| AttachError::new(probe, "invalid watchpoint length or mode"))?;
+                let scopes: Vec<PerfEventScope> = match self.options.pid {
+                    Some(pid) => vec![PerfEventScope::OneProcess { pid, cpu: None }],
+                    None => self
+                        .online_cpus(probe)?
+                        .into_iter()
+                        .map(|cpu| PerfEventScope::AllProcessesOneCpu { cpu })
+                        .collect(),
+                };
+                let Handle::PerfEvent(p) = self.handle(a, HandleKind::PerfEvent)? else {
+                    return Err(lost_handle(a));
+                };
+                for scope in scopes {
+                    let id = p
+                        .attach(config, scope, SamplePolicy::Period(1), false)
+                        .map_err(|e| classify(a, &e))?;
+                    let l = p.take_link(id).map_err(|e| classify(a, &e))?;
+                    links.push(link(LinkInner::PerfEvent(l)));
+                }
+            }
             (ProbeKind::Kfunc | ProbeKind::Kretfunc, _) => {
                 return Err(AttachError::new(
                     probe,
@@ -468,6 +515,35 @@ fn ensure_tracefs(probe: &str) -> Result<(), AttachError> {
         .get_or_init(|| crate::LiveCatalog::new().tracefs().map(drop))
         .clone()
         .map_err(|e| AttachError::new(probe, e))
+}
+
+/// The breakpoint PMU event of a watchpoint: `len` bytes at `address`, triggered by mode
+/// `r`/`w`/`rw` (x86 has no read-only breakpoints: `r` watches reads and writes, as in
+/// bpftrace) or `x` (execution).
+fn breakpoint(address: u64, len: u8, mode: &str) -> Option<PerfEventConfig> {
+    use aya::programs::perf_event::{BreakpointConfig, PerfBreakpointLength, PerfBreakpointType};
+    if mode == "x" {
+        return Some(PerfEventConfig::Breakpoint(BreakpointConfig::Instruction {
+            address,
+        }));
+    }
+    let length = match len {
+        1 => PerfBreakpointLength::Len1,
+        2 => PerfBreakpointLength::Len2,
+        4 => PerfBreakpointLength::Len4,
+        8 => PerfBreakpointLength::Len8,
+        _ => return None,
+    };
+    let r#type = if mode.contains('r') {
+        PerfBreakpointType::ReadWrite
+    } else {
+        PerfBreakpointType::Write
+    };
+    Some(PerfEventConfig::Breakpoint(BreakpointConfig::Data {
+        r#type,
+        address,
+        length,
+    }))
 }
 
 /// Why a kprobe on `func` cannot attach on a kernel without kprobes, and what to use instead:
