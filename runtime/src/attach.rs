@@ -100,7 +100,7 @@ impl AttachError {
 }
 
 /// Probes the kernel's BPF features now, on a thread of its own: aya does it on first attach,
-/// and doing it while the program compiles takes it off the time to attached.
+/// and doing it while the program loads takes it off the time to attached.
 pub fn warm_up() {
     let _ = std::thread::Builder::new()
         .name("scry-probe-features".into())
