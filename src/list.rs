@@ -6,12 +6,20 @@ use scry_lang::probe::{ProbeKind, HARDWARE_EVENTS, SOFTWARE_EVENTS, TIME_UNITS};
 use scry_runtime::LiveCatalog;
 
 /// Prints every probe matching `pattern` (all of them without one), one a line; with
-/// `verbose`, a tracepoint's fields follow it.
-pub fn list(pattern: Option<&str>, verbose: bool) -> Result<(), String> {
+/// `verbose`, a tracepoint's fields or a USDT probe's arguments follow it. `pid` (`-p`) names
+/// the process whose executable and libraries `uprobe:`/`usdt:` patterns search.
+pub fn list(pattern: Option<&str>, verbose: bool, pid: Option<u32>) -> Result<(), String> {
     if let Some(name) = pattern.filter(|p| p.starts_with("struct ") || p.starts_with("union ")) {
         return list_record(name);
     }
     let pattern = pattern.map(normalise);
+    if let Some(p) = pattern.as_deref() {
+        if p.starts_with("uprobe:") || p.starts_with("uretprobe:") || p.starts_with("usdt:") {
+            let out = list_user(p, verbose, pid, &LiveCatalog::new())?;
+            print!("{out}");
+            return Ok(());
+        }
+    }
     let matches = |name: &str| match &pattern {
         None => true,
         Some(p) if p.contains(':') => glob_match(p, name),
@@ -87,6 +95,109 @@ pub fn list(pattern: Option<&str>, verbose: bool) -> Result<(), String> {
     }
     print!("{out}");
     Ok(())
+}
+
+/// `-l 'uprobe:TARGET:FUNC'` and `-l 'usdt:TARGET:[PROVIDER:]NAME'`: the functions or USDT
+/// probes of one binary, or with `pid` and a target of `*` (or none, `usdt:*`), of every file
+/// the process maps (a uprobe's `*` target with `pid` is the executable). Functions are listed
+/// by name, sorted; USDT probes in note order, with `verbose` their arguments (`    int32 arg0`).
+fn list_user(
+    pattern: &str,
+    verbose: bool,
+    pid: Option<u32>,
+    catalog: &dyn Catalog,
+) -> Result<String, String> {
+    let fields: Vec<&str> = pattern.splitn(4, ':').collect();
+    let provider = fields[0];
+    let target = fields.get(1).copied().unwrap_or("*");
+    let rest: Vec<&str> = fields.iter().skip(2).copied().collect();
+    let targets: Vec<String> = match (pid, target) {
+        (Some(pid), "*" | "") if provider == "usdt" => mapped_binaries(pid)?,
+        (Some(pid), "*" | "") => vec![catalog.resolve_binary("", Some(pid))?],
+        (None, "*" | "") => {
+            return Err(format!(
+                "listing {provider} probes needs a binary ('{provider}:/path/to/binary:*') or a process (-p PID)"
+            ))
+        }
+        (_, t) => vec![catalog.resolve_binary(t, pid)?],
+    };
+    let mut out = String::new();
+    for path in targets {
+        if provider == "usdt" {
+            // `usdt:*` with -p, `usdt:T:NAME` and `usdt:T:PROV:NAME`.
+            let (want_provider, want_name) = match rest.as_slice() {
+                [] => ("*", "*"),
+                [name] => ("*", *name),
+                [prov, name, ..] => (*prov, *name),
+            };
+            let Ok(probes) = catalog.usdt_probes(&path) else {
+                continue;
+            };
+            for p in probes {
+                if !glob_match(want_provider, &p.provider) || !glob_match(want_name, &p.name) {
+                    continue;
+                }
+                out.push_str(&format!("usdt:{path}:{}:{}\n", p.provider, p.name));
+                if verbose {
+                    match scry_lang::usdt::parse_args(&p.arguments) {
+                        Ok(args) => {
+                            for (i, a) in args.iter().enumerate() {
+                                let sign = if a.signed { "int" } else { "uint" };
+                                out.push_str(&format!("    {sign}{} arg{i}\n", a.size * 8));
+                            }
+                        }
+                        Err(e) => {
+                            out.push_str(&format!("    (arguments '{}': {e})\n", p.arguments))
+                        }
+                    }
+                }
+            }
+        } else {
+            let want = rest.first().copied().unwrap_or("*");
+            let Ok(symbols) = catalog.user_symbols(&path) else {
+                continue;
+            };
+            let mut names: Vec<&str> = symbols
+                .iter()
+                .filter(|s| s.is_function && glob_match(want, &s.name))
+                .map(|s| s.name.as_str())
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            if verbose && !names.is_empty() {
+                eprintln!(
+                    "NOTE: scry does not read DWARF yet, so uprobe arguments are listed without types"
+                );
+            }
+            for n in names {
+                out.push_str(&format!("{provider}:{path}:{n}\n"));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The ELF files process `pid` maps executable, as `/proc/PID/root/<path>` (container paths
+/// resolve), each once, in address order.
+fn mapped_binaries(pid: u32) -> Result<Vec<String>, String> {
+    let maps_path = format!("/proc/{pid}/maps");
+    let maps =
+        std::fs::read_to_string(&maps_path).map_err(|e| format!("cannot read {maps_path}: {e}"))?;
+    let mut files: Vec<String> = Vec::new();
+    for line in maps.lines() {
+        let mut f = line.splitn(6, char::is_whitespace);
+        let perms = f.nth(1).unwrap_or("");
+        let Some(path) = f.nth(3).map(str::trim_start) else {
+            continue;
+        };
+        if perms.contains('x') && path.starts_with('/') && !path.ends_with(" (deleted)") {
+            let full = format!("/proc/{pid}/root{path}");
+            if !files.contains(&full) {
+                files.push(full);
+            }
+        }
+    }
+    Ok(files)
 }
 
 /// `-lv 'struct task_struct'`: the kernel's layout of a struct or union, from BTF, one field a

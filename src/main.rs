@@ -31,7 +31,7 @@ fn main() -> ExitCode {
 fn run(cli: cli::Cli) -> Result<ExitCode, String> {
     let settings = settings::Settings::from_env()?;
     if cli.list {
-        list::list(cli.args.first().map(String::as_str), cli.verbose)?;
+        list::list(cli.args.first().map(String::as_str), cli.verbose, cli.pid)?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut args = cli.args.clone();

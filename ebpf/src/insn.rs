@@ -232,6 +232,8 @@ pub enum Helper {
     ProbeReadKernelStr = 115,
     KtimeGetBootNs = 125,
     RingbufOutput = 130,
+    RingbufReserve = 131,
+    RingbufSubmit = 132,
     GetFuncIp = 173,
     GetAttachCookie = 174,
 }
@@ -261,6 +263,8 @@ impl Helper {
         Helper::ProbeReadKernelStr,
         Helper::KtimeGetBootNs,
         Helper::RingbufOutput,
+        Helper::RingbufReserve,
+        Helper::RingbufSubmit,
         Helper::GetFuncIp,
         Helper::GetAttachCookie,
     ];
@@ -291,6 +295,8 @@ impl Helper {
             Helper::ProbeReadKernelStr => "probe_read_kernel_str",
             Helper::KtimeGetBootNs => "ktime_get_boot_ns",
             Helper::RingbufOutput => "ringbuf_output",
+            Helper::RingbufReserve => "ringbuf_reserve",
+            Helper::RingbufSubmit => "ringbuf_submit",
             Helper::GetFuncIp => "get_func_ip",
             Helper::GetAttachCookie => "get_attach_cookie",
         }

@@ -16,6 +16,7 @@ pub enum MapKind {
     PerCpuHash = 5,
     PerCpuArray = 6,
     StackTrace = 7,
+    LruHash = 9,
     RingBuf = 27,
 }
 
@@ -134,7 +135,19 @@ pub enum ActionKind {
     Time(String),
     /// `exit()`.
     Exit,
+    /// A process whose user addresses (`ustack`, `usym`, `func`) were recorded for the first
+    /// time: user space keeps its memory map so that they resolve after it exits. The record
+    /// holds the pid.
+    UserPid,
+    /// `join(argv, sep)`: the record holds [`JOIN_ARGS`] strings of [`JOIN_ARG_SIZE`] bytes,
+    /// up to the first empty one; user space joins them with the separator.
+    Join(String),
 }
+
+/// Strings a `join()` record holds (bpftrace 0.17's `join_argnum`).
+pub const JOIN_ARGS: usize = 16;
+/// Bytes of each string of a `join()` record (bpftrace 0.17's `join_argsize`).
+pub const JOIN_ARG_SIZE: usize = 1024;
 
 /// A kind of record with its argument layout. A record is a u64 action id (the index in
 /// [`Object::actions`]) followed by the arguments at their offsets.
@@ -179,6 +192,11 @@ pub const COUNTER_MAP_FULL: u32 = 1;
 pub const COUNTER_STACK_LOST: u32 = 2;
 /// How many counter slots exist.
 pub const COUNTERS: u32 = 3;
+
+/// Name of the LRU hash map of pids already announced by an [`ActionKind::UserPid`] record.
+pub const USER_PIDS_MAP: &str = "user_pids";
+/// Entries of [`USER_PIDS_MAP`]: the processes remembered before the oldest is announced again.
+pub const USER_PIDS_MAX: u32 = 8192;
 
 /// A stack-trace map: where the stacks of one kind and depth are kept.
 #[derive(Clone, Debug, PartialEq, Eq)]

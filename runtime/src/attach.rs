@@ -321,10 +321,7 @@ impl Attacher<'_> {
             (
                 ProbeKind::Watchpoint | ProbeKind::AsyncWatchpoint,
                 Target::Watchpoint {
-                    address,
-                    len,
-                    mode,
-                    ..
+                    address, len, mode, ..
                 },
             ) => {
                 let Some(address) = address else {

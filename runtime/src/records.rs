@@ -18,6 +18,8 @@ pub enum Effect {
     None,
     /// `exit()` ran.
     Exit,
+    /// User addresses of this process were recorded for the first time: keep its memory map.
+    UserProcess(u32),
 }
 
 /// Settings of the user-space actions.
@@ -123,6 +125,22 @@ impl Dispatcher {
             ActionKind::Zero(m) => snapshot::zero(object, loaded, *m)?,
             ActionKind::Time(fmt) => printer.time(strftime_now(fmt).as_bytes())?,
             ActionKind::Exit => return Ok(Effect::Exit),
+            ActionKind::UserPid => {
+                return Ok(Effect::UserProcess(
+                    u32::try_from(int_arg(args, 0)).unwrap_or_default(),
+                ))
+            }
+            ActionKind::Join(sep) => {
+                // The strings up to the first empty one, as bpftrace 0.17 does.
+                let parts: Vec<&[u8]> = args
+                    .iter()
+                    .map_while(|a| match a {
+                        Value::Str(s) if !s.is_empty() => Some(s.as_slice()),
+                        _ => None,
+                    })
+                    .collect();
+                printer.join(&parts.join(sep.as_bytes()))?;
+            }
         }
         Ok(Effect::None)
     }

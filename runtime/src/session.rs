@@ -278,8 +278,17 @@ impl<W: Write> Session<W> {
                 &self.names,
                 &mut self.printer,
             )?;
-            if effect == Effect::Exit {
-                self.exit_requested = true;
+            match effect {
+                Effect::Exit => self.exit_requested = true,
+                Effect::UserProcess(pid) => {
+                    self.names.user_symbols().remember(pid);
+                    // The `-c` child stopped itself for this (see `note_user_pid` in scry-ebpf).
+                    if self.opts.cpid == Some(pid) {
+                        // SAFETY: kill(2) with a pid this session started.
+                        unsafe { libc::kill(pid as libc::pid_t, libc::SIGCONT) };
+                    }
+                }
+                Effect::None => {}
             }
         }
         self.printer.flush()?;

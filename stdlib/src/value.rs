@@ -147,7 +147,7 @@ impl Frame {
 /// The text of a stack as bpftrace 0.17 prints it: a leading newline, then one line per frame.
 /// In `bpftrace` mode a frame is `sym+off` (unresolved: `0x` and hex) after `indent` spaces
 /// (8 for values, 4 for map keys); in `perf` mode it is a tab, the address in hex, a space and
-/// `sym+off`, and for resolved user frames ` (module)`.
+/// `sym+off`, and for user frames ` (module)` (` ([unknown])` when unresolved).
 pub fn stack_text(user: bool, perf_mode: bool, frames: &[Frame], indent: usize) -> String {
     let mut out = String::from("\n");
     for f in frames {
@@ -157,8 +157,11 @@ pub fn stack_text(user: bool, perf_mode: bool, frames: &[Frame], indent: usize) 
         };
         if perf_mode {
             out.push_str(&format!("\t{:x} {sym}", f.addr));
-            if let (true, Some(_), Some(m)) = (user, &f.symbol, &f.module) {
-                out.push_str(&format!(" ({m})"));
+            match (user, &f.symbol, &f.module) {
+                (true, Some(_), Some(m)) => out.push_str(&format!(" ({m})")),
+                // bpftrace 0.17 marks user frames it cannot resolve so.
+                (true, None, _) => out.push_str(" ([unknown])"),
+                _ => {}
             }
         } else {
             out.push_str(&" ".repeat(indent));

@@ -557,13 +557,25 @@ fn run_case_inner(
     let mut before: Option<Child> = None;
     if let Some(words) = &case.before {
         let words: Vec<String> = words.iter().map(|w| vars.apply(w, false)).collect();
-        let child = Command::new(&words[0])
-            .args(&words[1..])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start BEFORE {}: {e}", words[0]))?;
+        // Another case's thread forking while the fixture copy was open for writing holds
+        // the file open in its child until that execs: ETXTBSY for a moment.
+        let mut tries = 0;
+        let child = loop {
+            let spawned = Command::new(&words[0])
+                .args(&words[1..])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn();
+            match spawned {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                other => break other,
+            }
+        }
+        .map_err(|e| format!("cannot start BEFORE {}: {e}", words[0]))?;
         vars.set("before_pid", child.id().to_string());
         before = Some(child);
     }

@@ -127,7 +127,7 @@ impl Gen<'_, '_> {
     }
 
     /// r0 = globals[slot].
-    fn global(&mut self, slot: u32) -> R<()> {
+    pub(super) fn global(&mut self, slot: u32) -> R<()> {
         let key = self.alloc(8, self.asm.span)?;
         self.asm
             .emit(Insn::store_imm(Size::W, R10, key, slot as i32));

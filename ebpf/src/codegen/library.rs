@@ -9,6 +9,7 @@ use scry_lang::types::Type;
 use super::error;
 use super::gen::{Gen, R};
 use crate::insn::*;
+use crate::object::{ActionKind, COUNTER_LOST_EVENTS, JOIN_ARGS, JOIN_ARG_SIZE};
 
 /// Address family numbers of `ntop` values.
 const AF_INET: i32 = 2;
@@ -142,6 +143,74 @@ impl Gen<'_, '_> {
         Ok(())
     }
 
+    /// `join(argv [, sep])`: reserves a record in the ring buffer (it is too big for the
+    /// stack), reads up to [`JOIN_ARGS`] strings the NULL-terminated array `argv` points to
+    /// into it, marks the first unused slot empty, and submits it.
+    fn join(&mut self, e: &Expr, args: &[Expr]) -> R<()> {
+        let sep = match args.get(1).map(|a| &a.kind) {
+            Some(ExprKind::Str(s)) => String::from_utf8_lossy(s).into_owned(),
+            _ => " ".to_string(),
+        };
+        let types = vec![Type::Str(JOIN_ARG_SIZE); JOIN_ARGS];
+        let (id, fields, size) = self.b.action(ActionKind::Join(sep), &types);
+        let user = self.pointer_is_user(&args[0]);
+        let (read, read_str) = if user {
+            (Helper::ProbeReadUser, Helper::ProbeReadUserStr)
+        } else {
+            (Helper::ProbeReadKernel, Helper::ProbeReadKernelStr)
+        };
+        let argv = self.alloc(8, e.span)?;
+        let rec = self.alloc(8, e.span)?;
+        let ptr = self.alloc(8, e.span)?;
+        self.int(&args[0])?;
+        self.asm.emit(Insn::store(Size::DW, R10, argv, R0));
+        self.asm
+            .emit_all(Insn::ld_map(R1, self.b.obj.ringbuf as u32));
+        self.asm.emit(Insn::mov_imm(R2, size as i32));
+        self.asm.emit(Insn::mov_imm(R3, 0));
+        self.asm.emit(Insn::call(Helper::RingbufReserve));
+        let reserved = self.asm.label();
+        let end = self.asm.label();
+        self.asm.jump_if_imm(Cond::Ne, R0, 0, reserved);
+        self.bump_counter(COUNTER_LOST_EVENTS)?;
+        self.asm.jump(end);
+        self.asm.place(reserved);
+        self.asm.emit(Insn::store(Size::DW, R10, rec, R0));
+        self.load_const(id);
+        self.asm.emit(Insn::load(Size::DW, R1, R10, rec));
+        self.asm.emit(Insn::store(Size::DW, R1, 0, R0));
+        // Slot i is left empty from label `empty[i]` on: the chain marks i..JOIN_ARGS.
+        let empty: Vec<_> = (0..JOIN_ARGS).map(|_| self.asm.label()).collect();
+        let submit = self.asm.label();
+        for (i, f) in fields.iter().enumerate() {
+            self.asm.emit(Insn::mov(R1, R10));
+            self.asm.emit(Insn::alu_imm(Alu::Add, R1, ptr as i32));
+            self.asm.emit(Insn::mov_imm(R2, 8));
+            self.asm.emit(Insn::load(Size::DW, R3, R10, argv));
+            self.asm.emit(Insn::alu_imm(Alu::Add, R3, 8 * i as i32));
+            self.asm.emit(Insn::call(read));
+            self.asm.emit(Insn::load(Size::DW, R3, R10, ptr));
+            self.asm.jump_if_imm(Cond::Eq, R3, 0, empty[i]);
+            self.asm.emit(Insn::load(Size::DW, R1, R10, rec));
+            self.asm.emit(Insn::alu_imm(Alu::Add, R1, f.offset as i32));
+            self.asm.emit(Insn::mov_imm(R2, JOIN_ARG_SIZE as i32));
+            self.asm.emit(Insn::call(read_str));
+        }
+        self.asm.jump(submit);
+        for (label, f) in empty.into_iter().zip(&fields) {
+            self.asm.place(label);
+            self.asm.emit(Insn::load(Size::DW, R1, R10, rec));
+            self.asm
+                .emit(Insn::store_imm(Size::B, R1, f.offset as i16, 0));
+        }
+        self.asm.place(submit);
+        self.asm.emit(Insn::load(Size::DW, R1, R10, rec));
+        self.asm.emit(Insn::mov_imm(R2, 0));
+        self.asm.emit(Insn::call(Helper::RingbufSubmit));
+        self.asm.place(end);
+        Ok(())
+    }
+
     /// `strcontains(haystack, needle)` into r0: 1 when `needle` occurs in `haystack` (an
     /// empty needle always does), else 0. Unrolled over every start position; a literal
     /// needle is compared with immediates.
@@ -217,6 +286,7 @@ impl Gen<'_, '_> {
                 }
                 self.asm.emit(Insn::call(Helper::SendSignal));
             }
+            "join" => self.join(e, args)?,
             "override" => {
                 self.int(&args[0])?;
                 self.asm.emit(Insn::mov(R2, R0));

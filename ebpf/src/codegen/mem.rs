@@ -92,6 +92,7 @@ impl Gen<'_, '_> {
                 self.asm.emit(Insn::call(Helper::GetCurrentPidTgid));
                 self.asm.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
                 self.asm.emit(Insn::store(Size::DW, R10, dst + 8, R0));
+                self.note_user_pid(dst + 8)?;
             }
             ExprKind::Call { name, args, .. } if name == "strftime" => {
                 let ExprKind::Str(fmt) = &args[0].kind else {
@@ -159,7 +160,63 @@ impl Gen<'_, '_> {
             self.asm.emit(Insn::call(Helper::GetCurrentPidTgid));
             self.asm.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
             self.asm.emit(Insn::store(Size::DW, R10, dst + 8, R0));
+            self.note_user_pid(dst + 8)?;
         }
+        Ok(())
+    }
+
+    /// Announces the pid at `pid_slot` to user space the first time a user address of that
+    /// process is recorded (an LRU map remembers the pids announced; one lookup per event
+    /// otherwise), so that user space snapshots the process's memory map while it lives and
+    /// its stacks and symbols resolve after it exits.
+    fn note_user_pid(&mut self, pid_slot: i16) -> R<()> {
+        const BPF_NOEXIST: i32 = 1;
+        const SIGSTOP: i32 = 19;
+        let (map, action) = self.b.user_pid_note();
+        let rec = self.alloc(16, self.asm.span)?;
+        let done = self.asm.label();
+        self.asm.emit(Insn::load(Size::DW, R1, R10, pid_slot));
+        self.asm.emit(Insn::store(Size::DW, R10, rec + 8, R1));
+        self.asm.emit_all(Insn::ld_map(R1, map as u32));
+        self.asm.emit(Insn::mov(R2, R10));
+        self.asm.emit(Insn::alu_imm(Alu::Add, R2, (rec + 8) as i32));
+        self.asm.emit(Insn::call(Helper::MapLookupElem));
+        self.asm.jump_if_imm(Cond::Ne, R0, 0, done);
+        // Only the CPU whose insert succeeds announces the pid.
+        self.asm.emit_all(Insn::ld_map(R1, map as u32));
+        self.asm.emit(Insn::mov(R2, R10));
+        self.asm.emit(Insn::alu_imm(Alu::Add, R2, (rec + 8) as i32));
+        self.asm.emit(Insn::mov(R3, R2));
+        self.asm.emit(Insn::mov_imm(R4, BPF_NOEXIST));
+        self.asm.emit(Insn::call(Helper::MapUpdateElem));
+        self.asm.jump_if_imm(Cond::Ne, R0, 0, done);
+        self.load_const(action);
+        self.asm.emit(Insn::store(Size::DW, R10, rec, R0));
+        self.asm
+            .emit_all(Insn::ld_map(R1, self.b.obj.ringbuf as u32));
+        self.asm.emit(Insn::mov(R2, R10));
+        self.asm.emit(Insn::alu_imm(Alu::Add, R2, rec as i32));
+        self.asm.emit(Insn::mov_imm(R3, 16));
+        self.asm.emit(Insn::mov_imm(R4, 0));
+        self.asm.emit(Insn::call(Helper::RingbufOutput));
+        let failed = self.asm.label();
+        self.asm.jump_if_imm(Cond::Ne, R0, 0, failed);
+        // The `-c` child stops until user space has read its memory map (the session sends
+        // SIGCONT then): it may otherwise exit, and lose its mappings, before the record is read.
+        self.global(super::GLOBAL_CPID)?;
+        self.asm.emit(Insn::load(Size::DW, R1, R10, rec + 8));
+        self.asm.jump_if_reg(Cond::Ne, R0, R1, done);
+        self.asm.emit(Insn::mov_imm(R1, SIGSTOP));
+        self.asm.emit(Insn::call(Helper::SendSignal));
+        self.asm.jump(done);
+        self.asm.place(failed);
+        // Not announced: forget the pid so that its next event tries again.
+        self.asm.emit_all(Insn::ld_map(R1, map as u32));
+        self.asm.emit(Insn::mov(R2, R10));
+        self.asm.emit(Insn::alu_imm(Alu::Add, R2, (rec + 8) as i32));
+        self.asm.emit(Insn::call(Helper::MapDeleteElem));
+        self.bump_counter(crate::object::COUNTER_LOST_EVENTS)?;
+        self.asm.place(done);
         Ok(())
     }
 

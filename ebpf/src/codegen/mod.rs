@@ -201,6 +201,34 @@ impl<'a> Builder<'a> {
         map
     }
 
+    /// The LRU map of announced pids and the action id of [`ActionKind::UserPid`] records,
+    /// created on first use.
+    pub fn user_pid_note(&mut self) -> (usize, u64) {
+        let map = match self.obj.maps.iter().position(|m| m.name == USER_PIDS_MAP) {
+            Some(m) => m,
+            None => {
+                self.obj.maps.push(MapSpec {
+                    name: USER_PIDS_MAP.into(),
+                    kind: MapKind::LruHash,
+                    key_size: 8,
+                    value_size: 8,
+                    max_entries: USER_PIDS_MAX,
+                });
+                self.obj.maps.len() - 1
+            }
+        };
+        let action = match self
+            .obj
+            .actions
+            .iter()
+            .position(|a| matches!(a.kind, ActionKind::UserPid))
+        {
+            Some(a) => a as u64,
+            None => self.action(ActionKind::UserPid, &[Type::U64]).0,
+        };
+        (map, action)
+    }
+
     /// The id of a constant probe name.
     pub fn probe_id(&mut self, name: &str) -> u64 {
         if let Some(i) = self.obj.probe_names.iter().position(|n| n == name) {
