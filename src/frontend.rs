@@ -51,6 +51,7 @@ pub fn compile(
         map_keys_max: settings.map_keys_max,
         ringbuf_bytes: settings.ringbuf_bytes(),
         params,
+        uprobe_multi: scry_runtime::uprobe_multi::supported(),
     };
     let (dry_run, no_warnings) = (cli.dry_run, cli.no_warnings);
     std::thread::scope(|scope| {

@@ -93,7 +93,47 @@ pub fn list(pattern: Option<&str>, verbose: bool, pid: Option<u32>) -> Result<()
             }
         }
     }
+    let kfunc_provider = pattern
+        .as_deref()
+        .and_then(|p| p.split_once(':'))
+        .map(|(provider, _)| provider)
+        .filter(|p| matches!(*p, "kfunc" | "kretfunc"));
+    if let Some(provider) = kfunc_provider {
+        list_kfuncs(provider, verbose, &catalog, &matches, &mut out)?;
+    }
     print!("{out}");
+    Ok(())
+}
+
+/// `-l 'kfunc:PATTERN'`: the kernel functions BTF describes that ftrace can trace, with
+/// `verbose` their arguments and return value (`    struct file * file`, `    ssize_t retval`).
+fn list_kfuncs(
+    provider: &str,
+    verbose: bool,
+    catalog: &LiveCatalog,
+    matches: &dyn Fn(&str) -> bool,
+    out: &mut String,
+) -> Result<(), String> {
+    let traceable: std::collections::HashSet<String> =
+        catalog.kernel_functions()?.into_iter().collect();
+    for f in catalog.btf_functions()? {
+        let name = format!("{provider}:{f}");
+        if !traceable.contains(&f) || !matches(&name) {
+            continue;
+        }
+        out.push_str(&name);
+        out.push('\n');
+        if verbose {
+            if let Ok(Some(proto)) = catalog.kernel_function(&f) {
+                for p in &proto.params {
+                    out.push_str(&format!("    {} {}\n", p.c_type, p.name));
+                }
+                if proto.ret_c_type != "void" {
+                    out.push_str(&format!("    {} retval\n", proto.ret_c_type));
+                }
+            }
+        }
+    }
     Ok(())
 }
 
@@ -157,9 +197,14 @@ fn list_user(
             let Ok(symbols) = catalog.user_symbols(&path) else {
                 continue;
             };
+            let ambiguous = scry_lang::attach::ambiguous_functions(&symbols);
             let mut names: Vec<&str> = symbols
                 .iter()
-                .filter(|s| s.is_function && glob_match(want, &s.name))
+                .filter(|s| {
+                    s.is_function
+                        && glob_match(want, &s.name)
+                        && !ambiguous.contains(s.name.as_str())
+                })
                 .map(|s| s.name.as_str())
                 .collect();
             names.sort_unstable();
@@ -219,6 +264,27 @@ fn list_record(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `-p PID` written after the pattern (`scry -l 'usdt:*' -p 42`, as bpftrace's getopt allows):
+/// the command line keeps everything after the first positional word as program parameters.
+pub fn pid_after_pattern(args: &[String]) -> Result<Option<u32>, String> {
+    let mut words = args.iter().skip(1);
+    while let Some(w) = words.next() {
+        let value = match w.strip_prefix("-p") {
+            Some("") => words.next().map(String::as_str),
+            Some(rest) => Some(rest),
+            None => continue,
+        };
+        return match value.map(str::parse::<u32>) {
+            Some(Ok(pid)) => Ok(Some(pid)),
+            _ => Err(format!(
+                "-p needs a process id, got '{}'",
+                value.unwrap_or("")
+            )),
+        };
+    }
+    Ok(None)
+}
+
 /// Provider aliases to full names: `t:sched:*` searches `tracepoint:sched:*`.
 fn normalise(pattern: &str) -> String {
     match pattern.split_once(':') {
@@ -227,5 +293,27 @@ fn normalise(pattern: &str) -> String {
             None => pattern.to_string(),
         },
         None => pattern.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(w: &[&str]) -> Vec<String> {
+        w.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn pid_after_the_pattern() {
+        assert_eq!(
+            pid_after_pattern(&words(&["usdt:*", "-p", "42"])),
+            Ok(Some(42))
+        );
+        assert_eq!(pid_after_pattern(&words(&["usdt:*", "-p42"])), Ok(Some(42)));
+        assert_eq!(pid_after_pattern(&words(&["usdt:*"])), Ok(None));
+        // The pattern itself is never taken for an option.
+        assert_eq!(pid_after_pattern(&words(&["-p", "x"])), Ok(None));
+        assert!(pid_after_pattern(&words(&["usdt:*", "-p", "x"])).is_err());
     }
 }

@@ -31,7 +31,11 @@ fn main() -> ExitCode {
 fn run(cli: cli::Cli) -> Result<ExitCode, String> {
     let settings = settings::Settings::from_env()?;
     if cli.list {
-        list::list(cli.args.first().map(String::as_str), cli.verbose, cli.pid)?;
+        let pid = match cli.pid {
+            Some(pid) => Some(pid),
+            None => list::pid_after_pattern(&cli.args)?,
+        };
+        list::list(cli.args.first().map(String::as_str), cli.verbose, pid)?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut args = cli.args.clone();

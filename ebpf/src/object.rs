@@ -38,6 +38,9 @@ pub enum ProgType {
     Tracepoint = 5,
     PerfEvent = 7,
     RawTracepoint = 17,
+    /// fentry/fexit (kfunc/kretfunc): loaded for one kernel function, whose name and entry or
+    /// exit side come from the program's single attach point.
+    Tracing = 26,
 }
 
 /// When a program runs.

@@ -225,6 +225,19 @@ fn field_spans(text: &str, span: Span) -> Vec<Span> {
         .collect()
 }
 
+/// The names of functions in `syms` defined at more than one address (local symbols of
+/// several compilation units, such as `str_to_mpn.part.0.constprop.0` in libc).
+pub fn ambiguous_functions(syms: &[crate::catalog::UserSymbol]) -> std::collections::HashSet<&str> {
+    let mut first: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+    let mut ambiguous = std::collections::HashSet::new();
+    for s in syms.iter().filter(|s| s.is_function) {
+        if *first.entry(s.name.as_str()).or_insert(s.address) != s.address {
+            ambiguous.insert(s.name.as_str());
+        }
+    }
+    ambiguous
+}
+
 /// `*` matches any run of characters (possibly empty); everything else matches itself.
 pub fn glob_match(pattern: &str, s: &str) -> bool {
     let (p, s) = (pattern.as_bytes(), s.as_bytes());
@@ -519,9 +532,16 @@ impl Resolver<'_, '_> {
         };
         let syms = self.catalog(self.cx.catalog.user_symbols(&path))?;
         let funcs = syms.iter().filter(|s| s.is_function);
+        // A wildcard passes over local names defined at several addresses (as bpftrace does):
+        // `name` alone cannot say which.
+        let ambiguous = if is_wild(func) {
+            ambiguous_functions(&syms)
+        } else {
+            Default::default()
+        };
         let matching: Vec<_> = funcs
             .clone()
-            .filter(|s| glob_match(func, &s.name))
+            .filter(|s| glob_match(func, &s.name) && !ambiguous.contains(s.name.as_str()))
             .collect();
         if matching.is_empty() {
             let err = self

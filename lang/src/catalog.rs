@@ -7,6 +7,29 @@ use std::collections::BTreeMap;
 
 use crate::cdefs::CRecord;
 use crate::tracepoint_format::{parse_format, TracepointFormat};
+use crate::types::Type;
+
+/// A kernel function's prototype from BTF (the `args` of kfunc/kretfunc probes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelFunction {
+    pub params: Vec<KernelParam>,
+    /// The return type as C spells it (`ssize_t`, `void`).
+    pub ret_c_type: String,
+    /// The return type; `None` for `void` and types scry cannot hold.
+    pub ret: Option<Type>,
+}
+
+/// One parameter of a [`KernelFunction`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelParam {
+    pub name: String,
+    /// The type as C spells it (`struct file *`, `size_t`).
+    pub c_type: String,
+    /// The type; `None` for types scry cannot hold (floats, structs passed by value).
+    pub ty: Option<Type>,
+    /// Bytes of the value (8 for pointers).
+    pub size: u32,
+}
 
 /// A symbol of an ELF file (for uprobes and `uaddr`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +88,9 @@ pub trait Catalog {
     fn kernel_record(&self, name: &str) -> Result<Option<CRecord>, String>;
     /// The id of the cgroup whose directory is `path` (`cgroupid`).
     fn cgroup_id(&self, path: &str) -> Result<u64, String>;
+    /// The prototype of a kernel function from BTF (kfunc/kretfunc); `Ok(None)` when BTF
+    /// describes no such function.
+    fn kernel_function(&self, name: &str) -> Result<Option<KernelFunction>, String>;
 }
 
 /// A catalog held in memory, for tests and tools.
@@ -74,6 +100,7 @@ pub struct MemoryCatalog {
     kernel_functions: Vec<String>,
     kernel_symbols: BTreeMap<String, u64>,
     kernel_records: BTreeMap<String, CRecord>,
+    kernel_protos: BTreeMap<String, KernelFunction>,
     cgroups: BTreeMap<String, u64>,
     binaries: BTreeMap<String, (Vec<UserSymbol>, Vec<UsdtProbe>)>,
 }
@@ -106,6 +133,12 @@ impl MemoryCatalog {
     /// Adds a kernel struct or union (as BTF would describe it), by its full name.
     pub fn add_kernel_record(&mut self, name: &str, record: CRecord) -> &mut Self {
         self.kernel_records.insert(name.to_string(), record);
+        self
+    }
+
+    /// Adds a kernel function's prototype (as BTF would describe it; kfunc probes).
+    pub fn add_kernel_prototype(&mut self, name: &str, proto: KernelFunction) -> &mut Self {
+        self.kernel_protos.insert(name.to_string(), proto);
         self
     }
 
@@ -198,5 +231,9 @@ impl Catalog for MemoryCatalog {
         self.cgroups.get(path).copied().ok_or_else(|| {
             format!("cannot get the cgroup id of '{path}': no such file or directory")
         })
+    }
+
+    fn kernel_function(&self, name: &str) -> Result<Option<KernelFunction>, String> {
+        Ok(self.kernel_protos.get(name).cloned())
     }
 }

@@ -69,8 +69,11 @@ enum LinkInner {
     KProbe(KProbeLink),
     UProbe(UProbeLink),
     PerfEvent(PerfEventLink),
-    /// A perf event scry opened itself (USDT probes with a semaphore); closing it detaches.
+    /// A perf event (USDT probes with a semaphore) or a uprobe_multi link scry opened itself;
+    /// closing it detaches.
     Event(std::os::fd::OwnedFd),
+    /// An fentry/fexit link (kfunc/kretfunc); closing it detaches.
+    Tracing(std::os::fd::OwnedFd),
 }
 
 /// Why a probe could not attach: one sentence naming the probe.
@@ -128,6 +131,69 @@ pub fn attach(
         if let Err(e) = attacher.attach(a, &mut links) {
             detach_all(links);
             return Err(e);
+        }
+    }
+    Ok(links)
+}
+
+/// Attaches a program loaded for uprobe_multi (see [`crate::uprobe_multi::wanted`]) to
+/// `attaches`: one link per file, each offset with its attach point's probe id (its index in
+/// `probe_names`) as the cookie. The link is named after the file's first attach point.
+pub fn attach_uprobe_multi(
+    program: &Program,
+    attaches: &[Attach],
+    options: &AttachOptions,
+    probe_names: &[String],
+) -> Result<Vec<Link>, AttachError> {
+    // (path, offsets, cookies, first probe name), in attach order.
+    let mut files: Vec<(&str, Vec<u64>, Vec<u64>, &str)> = Vec::new();
+    for a in attaches {
+        let Target::User {
+            path,
+            address,
+            offset,
+            symbol,
+        } = &a.target
+        else {
+            return Err(AttachError::new(&a.name, "not a uprobe on a file"));
+        };
+        if let (Some(name), 1..) = (symbol, *offset) {
+            crate::uprobe_offset::check_in_file(Path::new(path), *address, *offset, name)
+                .map_err(|why| AttachError::new(&a.name, why))?;
+        }
+        let at = file_offset(Path::new(path), address + offset)
+            .map_err(|why| AttachError::new(&a.name, why))?;
+        let id = probe_names.iter().position(|n| *n == a.name).unwrap_or(0) as u64;
+        match files.iter_mut().find(|f| f.0 == path.as_str()) {
+            Some(f) => {
+                f.1.push(at);
+                f.2.push(id);
+            }
+            None => files.push((path, vec![at], vec![id], &a.name)),
+        }
+    }
+    let ret = attaches
+        .first()
+        .is_some_and(|a| a.kind == ProbeKind::Uretprobe);
+    let pid = options.pid.unwrap_or(0);
+    let mut links = Vec::new();
+    for (path, offsets, cookies, first) in files {
+        match crate::uprobe_multi::attach(program.fd(), path, &offsets, &cookies, ret, pid) {
+            Ok(fd) => links.push(Link {
+                probe: first.to_string(),
+                _inner: LinkInner::Event(fd),
+            }),
+            Err(e) => {
+                detach_all(links);
+                let why = e
+                    .raw_os_error()
+                    .map_or_else(|| e.to_string(), sys::errno_text)
+                    .to_lowercase();
+                return Err(AttachError::new(
+                    first,
+                    format!("the kernel refused the uprobe_multi link for {path} ({why})"),
+                ));
+            }
         }
     }
     Ok(links)
@@ -245,9 +311,13 @@ impl Attacher<'_> {
                     path,
                     address,
                     offset,
-                    ..
+                    symbol,
                 },
             ) => {
+                if let (Some(name), 1..) = (symbol, *offset) {
+                    crate::uprobe_offset::check_in_file(Path::new(path), *address, *offset, name)
+                        .map_err(|why| AttachError::new(probe, why))?;
+                }
                 let file_offset = file_offset(Path::new(path), address + offset)
                     .map_err(|why| AttachError::new(probe, why))?;
                 let scope = match self.options.pid.and_then(NonZeroU32::new) {
@@ -353,11 +423,9 @@ impl Attacher<'_> {
                 }
             }
             (ProbeKind::Kfunc | ProbeKind::Kretfunc, _) => {
-                return Err(AttachError::new(
-                    probe,
-                    "scry does not load fentry/fexit programs yet, so kfunc and kretfunc \
-                     probes are unavailable; use tracepoints (scry -l 'tracepoint:*')",
-                ));
+                let fd = sys::tracing_attach(self.program.fd())
+                    .map_err(|e| AttachError::new(probe, fentry_error(&e)))?;
+                links.push(link(LinkInner::Tracing(fd)));
             }
             (kind, _) => {
                 return Err(AttachError::new(
@@ -549,20 +617,44 @@ fn breakpoint(address: u64, len: u8, mode: &str) -> Option<PerfEventConfig> {
 fn kprobes_missing(func: &str, ret: bool) -> String {
     let base = "this kernel was built without CONFIG_KPROBES (no kprobe_events in tracefs), so \
                 kprobe and kretprobe probes are unavailable";
-    let tracefs = crate::LiveCatalog::new().tracefs().map(Path::to_path_buf);
-    let suggestion = syscall_of_function(func).and_then(|call| {
-        let event = format!("sys_{}_{call}", if ret { "exit" } else { "enter" });
-        let tracefs = tracefs.as_ref().ok()?;
-        tracefs
-            .join("events/syscalls")
-            .join(&event)
-            .exists()
-            .then(|| format!("tracepoint:syscalls:{event}"))
-    });
-    match suggestion {
+    match syscall_tracepoint(func, ret) {
         Some(tp) => format!("{base}; use {tp} instead"),
         None => format!("{base}; use tracepoints (scry -l 'tracepoint:*')"),
     }
+}
+
+/// Why an fentry/fexit link could not be made (the program loaded, so the kernel knows the
+/// function).
+fn fentry_error(e: &std::io::Error) -> String {
+    /// The kernel's internal ENOTSUPP, which bpf(2) passes through.
+    const ENOTSUPP: i32 = 524;
+    match e.raw_os_error() {
+        Some(ENOTSUPP | libc::EOPNOTSUPP) => "the kernel cannot build an fentry/fexit trampoline \
+             for it (that needs CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS and a function ftrace \
+             can patch)"
+            .to_string(),
+        Some(libc::EBUSY) => {
+            "the function already has as many fentry/fexit programs as the kernel allows".into()
+        }
+        Some(errno) => format!(
+            "the kernel refused the fentry/fexit link ({})",
+            sys::errno_text(errno).to_lowercase()
+        ),
+        None => format!("the kernel refused the fentry/fexit link ({e})"),
+    }
+}
+
+/// The syscall tracepoint standing for kernel function `func` (its exit for `ret`), when the
+/// function implements a syscall and the tracepoint exists.
+pub(crate) fn syscall_tracepoint(func: &str, ret: bool) -> Option<String> {
+    let tracefs = crate::LiveCatalog::new().tracefs().ok()?.to_path_buf();
+    let call = syscall_of_function(func)?;
+    let event = format!("sys_{}_{call}", if ret { "exit" } else { "enter" });
+    tracefs
+        .join("events/syscalls")
+        .join(&event)
+        .exists()
+        .then(|| format!("tracepoint:syscalls:{event}"))
 }
 
 /// The syscall a kernel function implements, from its name (`__x64_sys_read`, `ksys_read`,

@@ -17,6 +17,8 @@ pub mod session;
 pub mod snapshot;
 pub mod symbols;
 pub mod sys;
+pub mod uprobe_multi;
+mod uprobe_offset;
 mod usdt_attach;
 pub mod wait;
 

@@ -24,8 +24,11 @@ use std::ops::Range;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use scry_ebpf::insn::{self, Insn, PSEUDO_MAP_FD};
-use scry_ebpf::object::{MapKind, MapSpec, Object, ProgramSpec};
+use scry_ebpf::object::{MapKind, MapSpec, Object, ProgType, ProgramSpec};
+use scry_lang::attach::{Attach, Target};
+use scry_lang::probe::ProbeKind;
 
+use crate::catalog::btf::KernelBtf;
 use crate::sys;
 
 /// The default verifier log size (bpftrace's `BPFTRACE_LOG_SIZE` default).
@@ -325,20 +328,36 @@ impl Loaded {
     /// `programs` is kept.
     pub fn load_more(&mut self, programs: &[ProgramSpec]) -> Result<Range<usize>, LoadError> {
         let mut new = Vec::with_capacity(programs.len());
+        // Read only when a program is loaded for a kernel function (kfunc/kretfunc).
+        let mut btf = None;
         for (i, spec) in programs.iter().enumerate() {
-            new.push(self.load_program(i, spec)?);
+            new.push(self.load_program(i, spec, &mut btf)?);
         }
         let first = self.programs.len();
         self.programs.extend(new);
         Ok(first..self.programs.len())
     }
 
-    fn load_program(&self, index: usize, spec: &ProgramSpec) -> Result<Program, LoadError> {
+    fn load_program(
+        &self,
+        index: usize,
+        spec: &ProgramSpec,
+        btf: &mut Option<KernelBtf>,
+    ) -> Result<Program, LoadError> {
         let insns = self.patch_maps(index, &spec.insns)?;
         let bytes = insn::encode(&insns);
         let opts = &self.options;
+        let attach = match spec.prog_type {
+            ProgType::Tracing => Some(btf_attach(index, spec, btf)?),
+            _ if crate::uprobe_multi::wanted(&spec.attaches) => Some(sys::BtfAttach {
+                attach_type: crate::uprobe_multi::BPF_TRACE_UPROBE_MULTI,
+                btf_id: 0,
+            }),
+            _ => None,
+        };
         let loaded = sys::prog_load(
             spec.prog_type,
+            attach,
             &bytes,
             &spec.name,
             opts.log_level,
@@ -376,6 +395,50 @@ impl Loaded {
     }
 }
 
+/// What a tracing program is loaded for: fentry (kfunc) or fexit (kretfunc) of the function
+/// its attach point names, by that function's id in the kernel's BTF.
+fn btf_attach(
+    index: usize,
+    spec: &ProgramSpec,
+    btf: &mut Option<KernelBtf>,
+) -> Result<sys::BtfAttach, LoadError> {
+    let refuse = |message: String| LoadError::Program {
+        program: index,
+        message,
+    };
+    let Some(Attach {
+        kind,
+        name,
+        target: Target::KernelFunction { func, .. },
+    }) = spec.attaches.first()
+    else {
+        return Err(refuse(format!(
+            "internal error: tracing program {} has no kernel function to attach to",
+            spec.name
+        )));
+    };
+    if btf.is_none() {
+        *btf = Some(KernelBtf::open().map_err(refuse)?);
+    }
+    let btf_id = btf
+        .as_ref()
+        .and_then(|b| b.function_id(func))
+        .ok_or_else(|| {
+            refuse(format!(
+                "{name}: the kernel's BTF describes no function {func}"
+            ))
+        })?;
+    let attach_type = if *kind == ProbeKind::Kretfunc {
+        sys::BPF_TRACE_FEXIT
+    } else {
+        sys::BPF_TRACE_FENTRY
+    };
+    Ok(sys::BtfAttach {
+        attach_type,
+        btf_id,
+    })
+}
+
 fn map_error(spec: &MapSpec, e: &io::Error) -> String {
     let name = &spec.name;
     match e.raw_os_error() {
@@ -410,6 +473,11 @@ fn program_error(index: usize, spec: &ProgramSpec, failure: sys::LoadFailure) ->
         };
     }
     let message = match failure.errno {
+        // Root loads every other program type; a tracing program refused before the verifier
+        // wrote a line is this kernel refusing fentry/fexit as such.
+        libc::EPERM if spec.prog_type == ProgType::Tracing && failure.log.trim().is_empty() => {
+            fentry_refused(spec)
+        }
         libc::EPERM | libc::EACCES => format!(
             "cannot load BPF program {name}: permission denied; scry must run as root (or with \
              CAP_BPF and CAP_PERFMON)"
@@ -424,6 +492,30 @@ fn program_error(index: usize, spec: &ProgramSpec, failure: sys::LoadFailure) ->
         program: index,
         message,
     }
+}
+
+/// The sentence for a kernel that refuses fentry/fexit programs, naming the probe and the
+/// syscall tracepoint to use instead when the function implements a syscall.
+fn fentry_refused(spec: &ProgramSpec) -> String {
+    let Some(a) = spec.attaches.first() else {
+        return format!(
+            "cannot load BPF program {}: this kernel refuses fentry/fexit programs",
+            spec.name
+        );
+    };
+    let alternative = match &a.target {
+        Target::KernelFunction { func, .. } => {
+            crate::attach::syscall_tracepoint(func, a.kind == ProbeKind::Kretfunc)
+        }
+        _ => None,
+    }
+    .unwrap_or_else(|| "tracepoints (scry -l 'tracepoint:*')".to_string());
+    format!(
+        "{} cannot load: this kernel refuses fentry/fexit programs (BPF_PROG_LOAD fails with \
+         EPERM before the verifier runs, even for root), so kfunc and kretfunc probes are \
+         unavailable; use {alternative} instead",
+        a.name
+    )
 }
 
 /// Finds the verifier's reason line (the last non-empty line that is not a summary such as

@@ -191,6 +191,12 @@ impl<W: Write> Session<W> {
                 };
                 attach::attach(p, &[raw], &self.opts.attach)
             }
+            None if crate::uprobe_multi::wanted(&p.spec.attaches) => attach::attach_uprobe_multi(
+                p,
+                &p.spec.attaches,
+                &self.opts.attach,
+                &self.object.probe_names,
+            ),
             None => attach::attach(p, &p.spec.attaches, &self.opts.attach),
         }
         .map_err(SessionError::Attach)?;

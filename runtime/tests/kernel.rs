@@ -197,6 +197,59 @@ fn kprobe_attach_fails_with_one_sentence() {
     );
 }
 
+/// An fentry program on `vfs_read` either attaches (a kernel with fentry) or, as on this
+/// kernel, is refused at load, before the verifier runs, with one sentence.
+#[test]
+fn kfunc_program_loads_or_is_refused_in_one_sentence() {
+    for (kind, name) in [
+        (ProbeKind::Kfunc, "kfunc:ksys_read"),
+        (ProbeKind::Kretfunc, "kretfunc:ksys_read"),
+    ] {
+        let a = Attach {
+            kind,
+            name: name.to_string(),
+            target: Target::KernelFunction {
+                module: None,
+                func: "ksys_read".to_string(),
+                offset: 0,
+            },
+        };
+        let obj = object(
+            vec![],
+            vec![program(
+                "kf",
+                ProgType::Tracing,
+                Trigger::Attached,
+                trivial(),
+                vec![a],
+            )],
+        );
+        match load(&obj, LoadOptions::default()) {
+            Ok(loaded) => {
+                let prog = &loaded.programs[0];
+                let links = attach(prog, &prog.spec.attaches, &AttachOptions::default()).unwrap();
+                detach_all(links);
+            }
+            Err(e) => {
+                let exit = if kind == ProbeKind::Kretfunc {
+                    "exit"
+                } else {
+                    "enter"
+                };
+                assert_eq!(
+                    e.to_string(),
+                    format!(
+                        "{name} cannot load: this kernel refuses fentry/fexit programs \
+                         (BPF_PROG_LOAD fails with EPERM before the verifier runs, even for \
+                         root), so kfunc and kretfunc probes are unavailable; use \
+                         tracepoint:syscalls:sys_{exit}_read instead"
+                    )
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn hardware_attach_fails_with_one_sentence() {
     let hw = Attach {

@@ -67,6 +67,14 @@ impl Gen<'_, '_> {
                     ))
                 }
             },
+            // fexit's context is the function's arguments, then its return value, 8 bytes each.
+            "retval" if self.kind == ProbeKind::Kretfunc => {
+                let nargs = self.tp_fields.as_ref().map_or(0, Vec::len);
+                self.asm
+                    .emit(Insn::load(Size::DW, R0, R6, (8 * nargs) as i16));
+                let ty = self.ty(e).clone();
+                self.narrow(&ty);
+            }
             "retval" => self.asm.emit(Insn::load(
                 Size::DW,
                 R0,
@@ -179,14 +187,10 @@ impl Gen<'_, '_> {
             }
             "strncmp" | "strcontains" => return self.string_call_int(name, args),
             "kptr" | "uptr" | "usym" | "ksym" => self.int(&args[0])?,
-            "kaddr" => {
-                let addr = self
-                    .b
-                    .typed
-                    .constants
-                    .get(&e.id)
-                    .copied()
-                    .ok_or_else(|| error(e.span, "kaddr() was not resolved by the checker"))?;
+            "kaddr" | "uaddr" => {
+                let addr = self.b.typed.constants.get(&e.id).copied().ok_or_else(|| {
+                    error(e.span, format!("{name}() was not resolved by the checker"))
+                })?;
                 self.load_const(addr);
             }
             _ if matches!(self.ty(e), Type::Agg(_)) => {

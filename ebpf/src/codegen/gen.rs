@@ -59,6 +59,11 @@ impl<'g, 'a> Gen<'g, 'a> {
                     .map(|f| f.fields.clone()),
                 Some(category.clone()),
             ),
+            scry_lang::attach::Target::KernelFunction { func, .. }
+                if matches!(group.kind, ProbeKind::Kfunc | ProbeKind::Kretfunc) =>
+            {
+                (b.typed.kernel_functions.get(func).map(kfunc_fields), None)
+            }
             _ => (None, None),
         };
         // `probe` is a constant unless the program serves a raw_syscalls fan-in.
@@ -90,6 +95,21 @@ impl<'g, 'a> Gen<'g, 'a> {
             }
             None => None,
         };
+        // A uprobe_multi link's cookie is the probe id of the attach point that fired.
+        if g.b.opts.uprobe_multi
+            && matches!(group.kind, ProbeKind::Uprobe | ProbeKind::Uretprobe)
+            && group.attaches.len() > 1
+            && super::uses_ident(probe, "probe")
+        {
+            for a in &group.attaches {
+                g.b.probe_id(&a.name);
+            }
+            let slot = g.alloc(8, probe.span)?;
+            g.asm.emit(Insn::mov(R1, R6));
+            g.asm.emit(Insn::call(Helper::GetAttachCookie));
+            g.asm.emit(Insn::store(Size::DW, R10, slot, R0));
+            g.probe_slot = Some(slot);
+        }
         g.alloc_vars(block, probe)?;
         if let Some(pred) = &probe.predicate {
             g.asm.span = pred.span;
@@ -360,4 +380,30 @@ pub fn is_scalar(ty: &Type) -> bool {
 
 fn group_span(probe: &Probe) -> scry_lang::span::Span {
     probe.attach_points.first().map_or(probe.span, |a| a.span)
+}
+
+/// A kernel function's arguments as record fields: fentry/fexit programs see them as an array
+/// of u64, the value in the low bytes of each.
+fn kfunc_fields(proto: &scry_lang::catalog::KernelFunction) -> Vec<TracepointField> {
+    use scry_lang::tracepoint_format::FieldShape;
+    proto
+        .params
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let pointer = matches!(p.ty, Some(Type::Pointer { .. }));
+            TracepointField {
+                name: p.name.clone(),
+                c_type: p.c_type.clone(),
+                offset: 8 * i as u32,
+                size: if pointer || p.size > 8 { 8 } else { p.size },
+                signed: matches!(p.ty, Some(Type::Int { signed: true, .. })),
+                shape: if pointer {
+                    FieldShape::Pointer
+                } else {
+                    FieldShape::Integer
+                },
+            }
+        })
+        .collect()
 }

@@ -63,8 +63,50 @@ impl Gen<'_, '_> {
                 self.zero(dst, dst_size);
                 self.bytes_of(&args[0], dst, 6, false)?;
             }
+            // bpf_d_path: the kernel allows it in fentry/fexit programs of some functions.
+            "path" => {
+                self.zero(dst, dst_size);
+                self.int(&args[0])?;
+                self.asm.emit(Insn::mov(R1, R0));
+                self.asm.emit(Insn::mov(R2, R10));
+                self.asm.emit(Insn::alu_imm(Alu::Add, R2, dst as i32));
+                self.asm.emit(Insn::mov_imm(R3, dst_size as i32));
+                self.asm.emit(Insn::call(Helper::DPath));
+            }
             _ => return Err(self.unsupported(e)),
         }
+        Ok(())
+    }
+
+    /// `debugf(fmt, a, b, c)`: `bpf_trace_printk` with the format (NUL-terminated, on the
+    /// stack) and up to three integer arguments; the line goes to the kernel's trace_pipe.
+    fn debugf(&mut self, args: &[Expr]) -> R<()> {
+        let ExprKind::Str(fmt) = &args[0].kind else {
+            return Err(error(args[0].span, "debugf() takes a literal format"));
+        };
+        let mut text = fmt.clone();
+        text.push(0);
+        let size = text.len().next_multiple_of(8);
+        let fmt_slot = self.alloc(size, args[0].span)?;
+        self.store_bytes(fmt_slot, &text, size);
+        let rest = &args[1..];
+        let mut slots = Vec::with_capacity(rest.len());
+        for a in rest {
+            if !self.ty(a).is_int() && !self.ty(a).is_pointer() {
+                return Err(error(a.span, "debugf() prints integers only"));
+            }
+            self.int(a)?;
+            let slot = self.alloc(8, a.span)?;
+            self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
+            slots.push(slot);
+        }
+        for (reg, slot) in [R3, R4, R5].into_iter().zip(&slots) {
+            self.asm.emit(Insn::load(Size::DW, reg, R10, *slot));
+        }
+        self.asm.emit(Insn::mov(R1, R10));
+        self.asm.emit(Insn::alu_imm(Alu::Add, R1, fmt_slot as i32));
+        self.asm.emit(Insn::mov_imm(R2, text.len() as i32));
+        self.asm.emit(Insn::call(Helper::TracePrintk));
         Ok(())
     }
 
@@ -287,6 +329,7 @@ impl Gen<'_, '_> {
                 self.asm.emit(Insn::call(Helper::SendSignal));
             }
             "join" => self.join(e, args)?,
+            "debugf" => self.debugf(args)?,
             "override" => {
                 self.int(&args[0])?;
                 self.asm.emit(Insn::mov(R2, R0));

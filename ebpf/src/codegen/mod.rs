@@ -39,6 +39,9 @@ pub struct CompileOptions {
     pub ringbuf_bytes: u32,
     /// Positional parameters, for `$1` and `str($1)`.
     pub params: Vec<String>,
+    /// The runtime attaches uprobes with uprobe_multi links, whose cookies carry the probe id:
+    /// uprobes reading `probe` then share one program, which reads the cookie.
+    pub uprobe_multi: bool,
 }
 
 impl Default for CompileOptions {
@@ -47,6 +50,7 @@ impl Default for CompileOptions {
             map_keys_max: 4096,
             ringbuf_bytes: 1 << 20,
             params: Vec::new(),
+            uprobe_multi: false,
         }
     }
 }
@@ -68,9 +72,10 @@ pub fn compile(
     for (i, probe) in program.probes.iter().enumerate() {
         let attaches = &typed.probes[i].attaches;
         let (fan_in, rest) = syscall_fan_in(attaches);
-        for group in fan_in
-            .into_iter()
-            .chain(group_attaches(probe, &rest, typed))
+        for group in
+            fan_in
+                .into_iter()
+                .chain(group_attaches(probe, &rest, typed, opts.uprobe_multi))
         {
             let spec = gen::Gen::compile_program(&mut b, probe, i, group)?;
             b.obj.programs.push(spec);
@@ -303,6 +308,7 @@ fn group_attaches<'a>(
     probe: &scry_lang::ast::Probe,
     attaches: &[&'a Attach],
     typed: &TypedProgram,
+    uprobe_multi: bool,
 ) -> Vec<Group<'a>> {
     let uses_probe = uses_ident(probe, "probe");
     let uses_args = uses_ident(probe, "args");
@@ -324,7 +330,12 @@ fn group_attaches<'a>(
         let kind = a.kind;
         // Attach points share a program only when nothing in the action depends on which of
         // them fired (a tracepoint record's event id is not set yet when BPF runs).
-        let shareable = !uses_probe;
+        // A kfunc/kretfunc program is loaded for one kernel function.
+        // Uprobes on uprobe_multi links read `probe` from the link's cookie.
+        let probe_from_cookie =
+            uprobe_multi && matches!(kind, ProbeKind::Uprobe | ProbeKind::Uretprobe);
+        let shareable = (!uses_probe || probe_from_cookie)
+            && !matches!(kind, ProbeKind::Kfunc | ProbeKind::Kretfunc);
         let group = groups.iter_mut().find(|g| {
             shareable
                 && g.kind == kind
@@ -370,9 +381,8 @@ pub(crate) fn prog_type(kind: ProbeKind) -> Result<ProgType, String> {
         | ProbeKind::Hardware
         | ProbeKind::Watchpoint
         | ProbeKind::AsyncWatchpoint => ProgType::PerfEvent,
-        ProbeKind::Kfunc | ProbeKind::Kretfunc | ProbeKind::Iter => {
-            return Err(format!("{} probes are not supported yet", kind.name()))
-        }
+        ProbeKind::Kfunc | ProbeKind::Kretfunc => ProgType::Tracing,
+        ProbeKind::Iter => return Err(format!("{} probes are not supported yet", kind.name())),
     })
 }
 

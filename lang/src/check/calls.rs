@@ -144,7 +144,9 @@ impl Checker<'_> {
             }
             "uaddr" => {
                 if self.arity(&c, 1, 1) {
-                    self.literal_string(&args[0], "uaddr", "symbol");
+                    if let Some(sym) = self.literal_string(&args[0], "uaddr", "symbol") {
+                        self.uaddr(e.id, &sym, args[0].span);
+                    }
                 }
                 self.only_in(
                     &c,
@@ -1093,4 +1095,48 @@ struct Call<'a> {
     span: Span,
     name_span: Span,
     args: &'a [Expr],
+}
+
+impl Checker<'_> {
+    /// `uaddr("symbol")`: the symbol's ELF virtual address in the binary the current probe
+    /// is in (a compile-time constant, as in bpftrace: the address before any relocation, so
+    /// useful in non-PIE binaries).
+    fn uaddr(&mut self, id: crate::ast::ExprId, sym: &str, span: crate::span::Span) {
+        let mut paths: Vec<&str> = self
+            .current
+            .map(|i| {
+                self.attaches[i]
+                    .iter()
+                    .filter_map(|a| match &a.target {
+                        crate::attach::Target::User { path, .. }
+                        | crate::attach::Target::Usdt { path, .. } => Some(path.as_str()),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        paths.sort_unstable();
+        paths.dedup();
+        let path = match paths.as_slice() {
+            [path] => *path,
+            // Not a user probe: only_in reports it.
+            [] => return,
+            _ => {
+                return self.err(
+                    span,
+                    "uaddr() in a probe of several binaries: the symbol's binary is ambiguous",
+                )
+            }
+        };
+        let found = match self.catalog.user_symbols(path) {
+            Ok(syms) => syms.iter().find(|s| s.name == sym).map(|s| s.address),
+            Err(msg) => return self.err(span, msg),
+        };
+        match found {
+            Some(addr) => {
+                self.constants.insert(id, addr);
+            }
+            None => self.err(span, format!("Could not resolve symbol: {path}:{sym}")),
+        }
+    }
 }

@@ -3,8 +3,10 @@
 use super::builtins::{builtin_type, context_error, BUILTIN_NAMES};
 use super::Checker;
 use crate::ast::{BaseType, Expr, ExprKind, TypeName, UnOp};
+use crate::catalog::KernelFunction;
 use crate::cdefs::CRecord;
 use crate::diag::Diagnostic;
+use crate::probe::ProbeKind;
 use crate::span::Span;
 use crate::token::BinOp;
 use crate::tracepoint_format::{FieldShape, TracepointField};
@@ -201,11 +203,30 @@ impl Checker<'_> {
                 self.error(d);
                 return Type::None;
             }
+            if name == "args"
+                && !self.kinds().is_empty()
+                && self
+                    .kinds()
+                    .iter()
+                    .all(|k| matches!(k, ProbeKind::Uprobe | ProbeKind::Uretprobe))
+            {
+                self.error(
+                    Diagnostic::error(
+                        span,
+                        "args in uprobes needs the function's DWARF argument types, which scry does not read yet",
+                    )
+                    .with_hint("read the arguments by position: arg0..arg5, and sarg0.. for stack arguments"),
+                );
+                return Type::None;
+            }
             if name == "func"
                 && self.kinds().iter().all(|k| k.is_user())
                 && !self.kinds().is_empty()
             {
                 return Type::Usym;
+            }
+            if name == "retval" && self.kinds() == [ProbeKind::Kretfunc] {
+                return self.kretfunc_retval();
             }
             return t;
         }
@@ -255,6 +276,7 @@ impl Checker<'_> {
         self.map_keys(name, keys, span);
         match self.maps.get(name) {
             Some(m) => m.value.clone(),
+            None if self.guess_unknown_maps => Type::I64,
             None => {
                 if self.report {
                     let known: Vec<String> = self.maps.keys().map(|k| format!("@{k}")).collect();
@@ -728,11 +750,83 @@ impl Checker<'_> {
         }
     }
 
+    /// The prototypes of the current probe's kernel functions (kfunc/kretfunc), with their
+    /// attach point names.
+    fn kernel_functions(&self) -> Vec<(String, KernelFunction)> {
+        let Some(i) = self.current else {
+            return Vec::new();
+        };
+        self.attaches[i]
+            .iter()
+            .filter(|a| matches!(a.kind, ProbeKind::Kfunc | ProbeKind::Kretfunc))
+            .filter_map(|a| match &a.target {
+                crate::attach::Target::KernelFunction { func, .. } => self
+                    .catalog
+                    .kernel_function(func)
+                    .ok()
+                    .flatten()
+                    .map(|p| (a.name.clone(), p)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// `retval` of kretfunc probes: the function's return type from BTF (64-bit when the
+    /// functions differ or scry cannot hold it).
+    fn kretfunc_retval(&mut self) -> Type {
+        let rets: Vec<Option<Type>> = self
+            .kernel_functions()
+            .into_iter()
+            .map(|(_, p)| p.ret)
+            .collect();
+        match rets.first() {
+            Some(Some(t)) if rets.iter().all(|r| r.as_ref() == Some(t)) => t.clone(),
+            _ => Type::U64,
+        }
+    }
+
+    /// `args->field` in a kfunc/kretfunc probe: a parameter of every attached function.
+    fn kfunc_args_field(&mut self, field: &str, span: Span) -> Type {
+        let mut found: Option<Type> = None;
+        for (probe, proto) in self.kernel_functions() {
+            let Some(p) = proto.params.iter().find(|p| p.name == field) else {
+                let names: Vec<&str> = proto.params.iter().map(|p| p.name.as_str()).collect();
+                let d = Diagnostic::error(
+                    span,
+                    format!("Can not access field '{field}' on type 'args': {probe} has no such argument"),
+                )
+                .with_suggestion(field, names.iter().copied())
+                .with_hint(format!("its arguments: {}", names.join(", ")));
+                self.error(d);
+                return Type::None;
+            };
+            let Some(t) = &p.ty else {
+                self.err(
+                    span,
+                    format!(
+                        "args->{field} of {probe} has type '{}', which scry cannot read",
+                        p.c_type
+                    ),
+                );
+                return Type::None;
+            };
+            found.get_or_insert(t.clone());
+        }
+        found.unwrap_or(Type::None)
+    }
+
     /// `args->field` in a tracepoint: the field must exist in every attached tracepoint.
     fn args_field(&mut self, field: &str, span: Span) -> Type {
         let Some(i) = self.current else {
             return Type::None;
         };
+        if self
+            .kinds()
+            .iter()
+            .any(|k| matches!(k, ProbeKind::Kfunc | ProbeKind::Kretfunc))
+        {
+            return self.kfunc_args_field(field, span);
+        }
         let mut found: Option<Type> = None;
         for a in &self.attaches[i] {
             let crate::attach::Target::Tracepoint { category, event } = &a.target else {

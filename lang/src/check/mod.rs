@@ -16,7 +16,7 @@ pub use calls::signal_number;
 
 use crate::ast::{ExprId, Program};
 use crate::attach::{self, Attach, AttachContext};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, KernelFunction};
 use crate::cdefs::{CDefs, CRecord};
 use crate::diag::Diagnostic;
 use crate::format::Piece;
@@ -82,6 +82,8 @@ pub struct TypedProgram {
     pub formats: HashMap<ExprId, Vec<Piece>>,
     /// Tracepoint formats used by `args`, by `category:event`.
     pub tracepoints: BTreeMap<String, TracepointFormat>,
+    /// Prototypes (from BTF) of the kernel functions of kfunc/kretfunc probes, by name.
+    pub kernel_functions: BTreeMap<String, KernelFunction>,
     pub cdefs: CDefs,
     /// Values of calls computed at compile time (`kaddr`, `cgroupid`), by the call's [`ExprId`].
     pub constants: HashMap<ExprId, u64>,
@@ -113,11 +115,27 @@ pub fn check(
     };
     let mut attaches = Vec::new();
     let mut tracepoints = BTreeMap::new();
+    let mut kernel_functions = BTreeMap::new();
     for probe in &program.probes {
         let mut list = Vec::new();
         for ap in &probe.attach_points {
             match attach::resolve(&ap.text, ap.span, &cx) {
-                Ok(found) => list.extend(found),
+                Ok(mut found) => {
+                    // A wildcard keeps the functions BTF describes; a name must be one.
+                    let wild = ap.text.contains('*');
+                    found.retain(|a| {
+                        match kernel_function(a, ap.span, catalog, &mut kernel_functions) {
+                            Ok(()) => true,
+                            Err(d) => {
+                                if !wild {
+                                    diags.push(d);
+                                }
+                                false
+                            }
+                        }
+                    });
+                    list.extend(found)
+                }
                 Err(d) => diags.push(d),
             }
         }
@@ -133,18 +151,24 @@ pub fn check(
         attaches.push(list);
     }
 
-    let mut learn = Checker::new(
-        program,
-        opts,
-        catalog,
-        &cdefs,
-        &attaches,
-        &tracepoints,
-        BTreeMap::new(),
-        false,
-    );
-    learn.run();
-    let maps = learn.maps;
+    // Learn map types: first from what is assigned; then once more with a map read before it
+    // has any type taken as an integer (`@n = @n + 1` is how counters start).
+    let mut maps = BTreeMap::new();
+    for guess in [false, true] {
+        let mut learn = Checker::new(
+            program,
+            opts,
+            catalog,
+            &cdefs,
+            &attaches,
+            &tracepoints,
+            maps,
+            false,
+        );
+        learn.guess_unknown_maps = guess;
+        learn.run();
+        maps = learn.maps;
+    }
     let mut checker = Checker::new(
         program,
         opts,
@@ -182,10 +206,40 @@ pub fn check(
         types,
         formats,
         tracepoints,
+        kernel_functions,
         cdefs,
         constants,
     };
     (typed, diags)
+}
+
+/// Reads the prototype of a kfunc/kretfunc attach point's function from BTF into `found`.
+fn kernel_function(
+    a: &Attach,
+    span: Span,
+    catalog: &dyn Catalog,
+    found: &mut BTreeMap<String, KernelFunction>,
+) -> Result<(), Diagnostic> {
+    let (ProbeKind::Kfunc | ProbeKind::Kretfunc, attach::Target::KernelFunction { func, .. }) =
+        (a.kind, &a.target)
+    else {
+        return Ok(());
+    };
+    if found.contains_key(func) {
+        return Ok(());
+    }
+    match catalog.kernel_function(func) {
+        Ok(Some(proto)) => {
+            found.insert(func.clone(), proto);
+            Ok(())
+        }
+        Ok(None) => Err(Diagnostic::error(
+            span,
+            format!("{}: the kernel's BTF describes no function {func}", a.name),
+        )
+        .with_hint("kfunc probes need the function's type; list them with: scry -l 'kfunc:*'")),
+        Err(e) => Err(Diagnostic::error(span, format!("{}: {e}", a.name))),
+    }
 }
 
 fn probe_uses_args(probe: &crate::ast::Probe) -> bool {
@@ -208,6 +262,8 @@ struct Checker<'a> {
     tracepoints: &'a BTreeMap<String, TracepointFormat>,
     /// Whether this pass reports (the learning pass does not).
     report: bool,
+    /// In the second learning pass: a map read before any type is known is an integer.
+    guess_unknown_maps: bool,
     diags: Vec<Diagnostic>,
     maps: BTreeMap<String, MapType>,
     types: Vec<Type>,
@@ -242,6 +298,7 @@ impl<'a> Checker<'a> {
             attaches,
             tracepoints,
             report,
+            guess_unknown_maps: false,
             diags: Vec::new(),
             maps,
             types: vec![Type::None; program.expr_count as usize],

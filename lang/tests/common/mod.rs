@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use scry_lang::catalog::{MemoryCatalog, UsdtProbe, UserSymbol};
+use scry_lang::catalog::{KernelFunction, KernelParam, MemoryCatalog, UsdtProbe, UserSymbol};
 use scry_lang::cdefs::{CField, CRecord};
 use scry_lang::types::{AddrSpace, Type};
 
@@ -65,7 +65,49 @@ pub fn catalog() -> MemoryCatalog {
     }
     c.add_binary(APP, symbols, usdt);
     c.add_kernel_record("struct task_struct", task_struct());
+    c.add_kernel_prototype("vfs_read", vfs_read());
     c
+}
+
+/// `ssize_t vfs_read(struct file *file, char *buf, size_t count, loff_t *pos)`, as BTF gives
+/// it (kfunc probes); `file` points to `struct task_struct` here, the one record the fixture
+/// catalog has, so that field chains through an argument can be tested.
+pub fn vfs_read() -> KernelFunction {
+    let ptr = |to: Type| Type::Pointer {
+        to: Box::new(to),
+        space: AddrSpace::Kernel,
+    };
+    let param = |name: &str, c_type: &str, ty: Type| KernelParam {
+        name: name.into(),
+        c_type: c_type.into(),
+        size: ty.size().max(1) as u32,
+        ty: Some(ty),
+    };
+    let i64t = Type::Int {
+        bits: 64,
+        signed: true,
+    };
+    KernelFunction {
+        params: vec![
+            param(
+                "file",
+                "struct task_struct *",
+                ptr(Type::Record("struct task_struct".into())),
+            ),
+            param(
+                "buf",
+                "char *",
+                ptr(Type::Int {
+                    bits: 8,
+                    signed: true,
+                }),
+            ),
+            param("count", "size_t", Type::U64),
+            param("pos", "loff_t *", ptr(i64t.clone())),
+        ],
+        ret_c_type: "ssize_t".into(),
+        ret: Some(i64t),
+    }
 }
 
 /// A cut-down kernel `struct task_struct`, as BTF would give it (offsets of kernel 6.18).

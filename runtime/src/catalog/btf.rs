@@ -4,6 +4,7 @@
 use std::fmt;
 
 use btf_rs::{Btf, BtfType, Struct, Type as BtfTy};
+use scry_lang::catalog::{KernelFunction, KernelParam};
 use scry_lang::cdefs::{CField, CRecord};
 use scry_lang::types::{AddrSpace, Type};
 
@@ -55,6 +56,134 @@ impl KernelBtf {
             },
             _ => None,
         })
+    }
+
+    /// The BTF id of kernel function `name` (what fentry/fexit programs are loaded for).
+    pub(crate) fn function_id(&self, name: &str) -> Option<u32> {
+        let ids = self.0.resolve_ids_by_name(name).ok()?;
+        ids.into_iter()
+            .find(|id| matches!(self.0.resolve_type_by_id(*id), Ok(BtfTy::Func(_))))
+    }
+
+    /// Names of every kernel function BTF describes, sorted.
+    pub(crate) fn function_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        // Type ids run from 1 up to the last type.
+        let mut id = 1;
+        while let Ok(t) = self.0.resolve_type_by_id(id) {
+            if let BtfTy::Func(f) = t {
+                if let Ok(name) = self.0.resolve_name(&f) {
+                    names.push(name);
+                }
+            }
+            id += 1;
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The prototype of kernel function `name`.
+    pub(crate) fn function(&self, name: &str) -> Option<KernelFunction> {
+        let id = self.function_id(name)?;
+        let BtfTy::Func(f) = self.0.resolve_type_by_id(id).ok()? else {
+            return None;
+        };
+        let BtfTy::FuncProto(proto) = self.0.resolve_type_by_id(f.get_type_id()?).ok()? else {
+            return None;
+        };
+        let mut params = Vec::new();
+        for (i, p) in proto.parameters.iter().enumerate() {
+            if p.is_variadic() {
+                break;
+            }
+            let tid = p.get_type_id()?;
+            let name = match self.0.resolve_name(p) {
+                Ok(n) if !n.is_empty() => n,
+                _ => format!("arg{i}"),
+            };
+            params.push(KernelParam {
+                name,
+                c_type: self.c_name(tid, 0),
+                ty: self.convert(tid, 0),
+                size: self.size_of(tid).unwrap_or(8),
+            });
+        }
+        let ret = proto.return_type_id();
+        Some(KernelFunction {
+            params,
+            ret_c_type: self.c_name(ret, 0),
+            ret: if ret == 0 { None } else { self.convert(ret, 0) },
+        })
+    }
+
+    /// Bytes of a value of type `id` (integers, enums, pointers; `None` for the rest).
+    fn size_of(&self, id: u32) -> Option<u32> {
+        Some(match self.strip_modifiers(id)?.1 {
+            BtfTy::Int(i) => i.size() as u32,
+            BtfTy::Enum(e) => e.size() as u32,
+            BtfTy::Enum64(_) | BtfTy::Ptr(_) => 8,
+            BtfTy::Struct(s) | BtfTy::Union(s) => s.size() as u32,
+            _ => return None,
+        })
+    }
+
+    /// Type `id` as C spells it: typedef names kept (`size_t`), `struct file *`, `const char *`.
+    fn c_name(&self, id: u32, depth: usize) -> String {
+        if id == 0 {
+            return "void".into();
+        }
+        let Ok(t) = self.0.resolve_type_by_id(id) else {
+            return "?".into();
+        };
+        if depth > MAX_DEPTH {
+            return "?".into();
+        }
+        let named = |prefix: &str, t: &dyn BtfType| {
+            let name = self.0.resolve_name(t).unwrap_or_default();
+            if name.is_empty() {
+                format!("{prefix}#{id}").trim_start().to_string()
+            } else if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}{name}")
+            }
+        };
+        let inner = |t: &BtfTy| {
+            t.as_btf_type()
+                .and_then(|b| b.get_type_id())
+                .map_or_else(|| "void".to_string(), |to| self.c_name(to, depth + 1))
+        };
+        match &t {
+            BtfTy::Void => "void".into(),
+            BtfTy::Int(i) => named("", i),
+            BtfTy::Float(f) => named("", f),
+            BtfTy::Typedef(td) => named("", td),
+            BtfTy::Struct(s) => named("struct ", s),
+            BtfTy::Union(s) => named("union ", s),
+            BtfTy::Enum(e) => named("enum ", e),
+            BtfTy::Enum64(e) => named("enum ", e),
+            BtfTy::Fwd(f) => named(if f.is_union() { "union " } else { "struct " }, f),
+            BtfTy::Ptr(_) => {
+                let to = inner(&t);
+                if to.ends_with('*') {
+                    format!("{to}*")
+                } else {
+                    format!("{to} *")
+                }
+            }
+            BtfTy::Const(_) => format!("const {}", inner(&t)),
+            BtfTy::Volatile(_) => format!("volatile {}", inner(&t)),
+            BtfTy::Restrict(_) | BtfTy::TypeTag(_) => inner(&t),
+            BtfTy::FuncProto(_) => "void (*)()".into(),
+            BtfTy::Array(a) => format!(
+                "{}[{}]",
+                a.get_type_id()
+                    .map_or_else(|| "?".to_string(), |to| self.c_name(to, depth + 1)),
+                a.len()
+            ),
+            _ => "?".into(),
+        }
     }
 
     /// The record of a struct or union: its fields (those of anonymous members inlined),
@@ -216,6 +345,25 @@ mod tests {
             Type::Record("struct sched_entity".into())
         );
         assert!(btf.record("struct no_such_struct_xyz").is_none());
+        let read = btf.function("vfs_read").expect("vfs_read");
+        let decls: Vec<String> = read
+            .params
+            .iter()
+            .map(|p| format!("{} {}", p.c_type, p.name))
+            .collect();
+        assert_eq!(
+            decls,
+            [
+                "struct file * file",
+                "char * buf",
+                "size_t count",
+                "loff_t * pos"
+            ]
+        );
+        assert_eq!(read.ret_c_type, "ssize_t");
+        assert_eq!(read.params[2].size, 8);
+        assert!(btf.function_id("vfs_read").is_some());
+        assert!(btf.function("no_such_function_xyz").is_none());
         // A typedef of an anonymous struct, and that struct by its id.
         let atomic = btf.record("atomic_t").expect("atomic_t");
         assert_eq!(field(&atomic, "counter").offset, 0);

@@ -16,15 +16,24 @@ fn parse<'a>(path: &str, data: &'a [u8]) -> Result<object::File<'a>, String> {
     object::File::parse(data).map_err(|e| format!("'{path}' is not a readable ELF file: {e}"))
 }
 
-/// Function and data symbols of the ELF file at `path`, from `.symtab` and `.dynsym`, without
+/// Function and data symbols of the ELF file at `path`, from `.symtab`, `.dynsym` and the
+/// `.symtab` of its separate debug file (found by build id), without
 /// undefined ones, deduplicated by (name, address) and sorted by address then name.
 pub(crate) fn user_symbols(path: &str) -> Result<Vec<UserSymbol>, String> {
     let data = read(path)?;
     let file = parse(path, &data)?;
+    // The separate debug file's `.symtab` (a distribution's -dbg package) holds the local
+    // symbols a stripped library lacks, as bcc (and so bpftrace) reads them.
+    let debug_data = debug_file(&file).and_then(|p| std::fs::read(p).ok());
+    let debug = debug_data
+        .as_deref()
+        .and_then(|d| object::File::parse(d).ok());
+    let debug_symbols = debug.iter().flat_map(|d| d.symbols());
     let mut seen = HashSet::new();
     let mut symbols: Vec<UserSymbol> = file
         .symbols()
         .chain(file.dynamic_symbols())
+        .chain(debug_symbols)
         .filter(|sym| !sym.is_undefined())
         .filter_map(|sym| {
             let is_function = match sym.kind() {
@@ -44,6 +53,16 @@ pub(crate) fn user_symbols(path: &str) -> Result<Vec<UserSymbol>, String> {
         .collect();
     symbols.sort_by(|a, b| (a.address, &a.name).cmp(&(b.address, &b.name)));
     Ok(symbols)
+}
+
+/// The separate debug file of `file`, by build id (`/usr/lib/debug/.build-id/ab/cdef.debug`),
+/// when one is installed.
+fn debug_file(file: &object::File) -> Option<std::path::PathBuf> {
+    let id = file.build_id().ok()??;
+    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    let (dir, rest) = hex.split_at_checked(2)?;
+    let path = std::path::PathBuf::from(format!("/usr/lib/debug/.build-id/{dir}/{rest}.debug"));
+    path.is_file().then_some(path)
 }
 
 /// USDT probes of the ELF file at `path`, from its `stapsdt` notes, in file order.

@@ -1,7 +1,7 @@
 //! [`LiveCatalog`]: the checker's questions answered from the running system.
 
 mod binaries;
-mod btf;
+pub(crate) mod btf;
 mod elf;
 mod kernel_functions;
 mod ld_cache;
@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::path::{Path, PathBuf};
 
-use scry_lang::catalog::{Catalog, UsdtProbe, UserSymbol};
+use scry_lang::catalog::{Catalog, KernelFunction, UsdtProbe, UserSymbol};
 use scry_lang::cdefs::CRecord;
 use scry_lang::tracepoint_format::TracepointFormat;
 
@@ -44,6 +44,12 @@ impl LiveCatalog {
     /// A catalog that has read nothing yet.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Kernel functions that kfunc/kretfunc probes could name: those BTF describes, sorted.
+    pub fn btf_functions(&self) -> Result<Vec<String>, String> {
+        let btf = self.btf.get_or_init(btf::KernelBtf::open).as_ref()?;
+        Ok(btf.function_names())
     }
 
     /// The tracefs directory (`/sys/kernel/tracing` or `/sys/kernel/debug/tracing`),
@@ -136,6 +142,11 @@ impl Catalog for LiveCatalog {
             let btf = self.btf.get_or_init(btf::KernelBtf::open).as_ref()?;
             Ok(btf.record(name))
         })
+    }
+
+    fn kernel_function(&self, name: &str) -> Result<Option<KernelFunction>, String> {
+        let btf = self.btf.get_or_init(btf::KernelBtf::open).as_ref()?;
+        Ok(btf.function(name))
     }
 
     fn cgroup_id(&self, path: &str) -> Result<u64, String> {

@@ -44,7 +44,7 @@ pub(super) struct MapBatchAttr {
     pub flags: u64,
 }
 
-/// `BPF_PROG_LOAD`, up to `expected_attach_type`.
+/// `BPF_PROG_LOAD`, up to `attach_prog_fd`.
 #[repr(C)]
 #[derive(Default)]
 pub(super) struct ProgLoadAttr {
@@ -60,6 +60,27 @@ pub(super) struct ProgLoadAttr {
     pub prog_name: [u8; super::OBJ_NAME_LEN],
     pub prog_ifindex: u32,
     pub expected_attach_type: u32,
+    pub prog_btf_fd: u32,
+    pub func_info_rec_size: u32,
+    pub func_info: u64,
+    pub func_info_cnt: u32,
+    pub line_info_rec_size: u32,
+    pub line_info: u64,
+    pub line_info_cnt: u32,
+    /// The BTF id of the traced kernel function (fentry/fexit).
+    pub attach_btf_id: u32,
+    pub attach_prog_fd: u32,
+    pub pad: u32,
+}
+
+/// `BPF_RAW_TRACEPOINT_OPEN`: with no name, it attaches a tracing (fentry/fexit) program to
+/// the function it was loaded for.
+#[repr(C)]
+#[derive(Default)]
+pub(super) struct RawTracepointOpenAttr {
+    pub name: u64,
+    pub prog_fd: u32,
+    pub pad: u32,
 }
 
 /// `BPF_PROG_TEST_RUN`.
@@ -118,7 +139,10 @@ mod tests {
         assert_eq!(offset_of!(MapBatchAttr, elem_flags), 40);
         assert_eq!(offset_of!(ProgLoadAttr, log_buf), 32);
         assert_eq!(offset_of!(ProgLoadAttr, prog_name), 48);
-        assert_eq!(size_of::<ProgLoadAttr>(), 72);
+        assert_eq!(offset_of!(ProgLoadAttr, expected_attach_type), 68);
+        assert_eq!(offset_of!(ProgLoadAttr, attach_btf_id), 108);
+        assert_eq!(size_of::<ProgLoadAttr>(), 120);
+        assert_eq!(size_of::<RawTracepointOpenAttr>(), 16);
         assert_eq!(offset_of!(TestRunAttr, ctx_in), 48);
         assert_eq!(offset_of!(TestRunAttr, batch_size), 72);
         assert_eq!(size_of::<TestRunAttr>(), 80);

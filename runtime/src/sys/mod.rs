@@ -14,7 +14,8 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use scry_ebpf::object::{MapKind, MapSpec, ProgType};
 
 use attr::{
-    MapBatchAttr, MapCreateAttr, MapElemAttr, ObjInfoAttr, ProgInfo, ProgLoadAttr, TestRunAttr,
+    MapBatchAttr, MapCreateAttr, MapElemAttr, ObjInfoAttr, ProgInfo, ProgLoadAttr,
+    RawTracepointOpenAttr, TestRunAttr,
 };
 
 /// `BPF_OBJ_NAME_LEN`: object names hold 15 bytes and a NUL.
@@ -32,6 +33,7 @@ enum Cmd {
     ProgLoad = 5,
     ProgTestRun = 10,
     ObjGetInfoByFd = 15,
+    RawTracepointOpen = 17,
     MapLookupBatch = 24,
 }
 
@@ -134,7 +136,22 @@ pub struct LoadedProg {
     pub log: String,
 }
 
-/// Loads a program with the GPL license.
+/// What a tracing program is loaded for: `expected_attach_type` (`BPF_TRACE_FENTRY` or
+/// `BPF_TRACE_FEXIT`) and the BTF id of the kernel function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BtfAttach {
+    /// `expected_attach_type`.
+    pub attach_type: u32,
+    /// The function's id in the kernel's BTF.
+    pub btf_id: u32,
+}
+
+/// `BPF_TRACE_FENTRY`.
+pub const BPF_TRACE_FENTRY: u32 = 24;
+/// `BPF_TRACE_FEXIT`.
+pub const BPF_TRACE_FEXIT: u32 = 25;
+
+/// Loads a program with the GPL license (`btf`: the function a tracing program is for).
 ///
 /// `insns` is the encoded instructions (8 bytes each; see [`scry_ebpf::insn::encode`]). With
 /// `log_level` 0 the first attempt runs without a log (it is faster) and only a failure is
@@ -142,13 +159,14 @@ pub struct LoadedProg {
 /// writes the log at that level, and the log is returned on success too (`-v`).
 pub fn prog_load(
     prog_type: ProgType,
+    btf: Option<BtfAttach>,
     insns: &[u8],
     name: &str,
     log_level: u32,
     log_size: usize,
 ) -> Result<LoadedProg, LoadFailure> {
     if log_level == 0 {
-        if let Ok(fd) = prog_load_once(prog_type, insns, name, 0, &mut []) {
+        if let Ok(fd) = prog_load_once(prog_type, btf, insns, name, 0, &mut []) {
             return Ok(LoadedProg {
                 fd,
                 log: String::new(),
@@ -156,7 +174,7 @@ pub fn prog_load(
         }
     }
     let mut buf = vec![0u8; log_size.clamp(128, u32::MAX as usize >> 8)];
-    let result = prog_load_once(prog_type, insns, name, log_level.max(1), &mut buf);
+    let result = prog_load_once(prog_type, btf, insns, name, log_level.max(1), &mut buf);
     let log = CStr::from_bytes_until_nul(&buf)
         .map(|c| c.to_string_lossy().into_owned())
         .unwrap_or_else(|_| String::from_utf8_lossy(&buf).into_owned());
@@ -174,6 +192,7 @@ pub fn prog_load(
 
 fn prog_load_once(
     prog_type: ProgType,
+    btf: Option<BtfAttach>,
     insns: &[u8],
     name: &str,
     log_level: u32,
@@ -193,9 +212,22 @@ fn prog_load_once(
             log.as_mut_ptr() as u64
         },
         prog_name: obj_name(name),
+        expected_attach_type: btf.map_or(0, |b| b.attach_type),
+        attach_btf_id: btf.map_or(0, |b| b.btf_id),
         ..Default::default()
     };
     bpf_fd(Cmd::ProgLoad, &mut attr)
+}
+
+/// Attaches a tracing (fentry/fexit) program to the kernel function it was loaded for; the
+/// returned link detaches when closed.
+pub fn tracing_attach(prog: BorrowedFd) -> io::Result<OwnedFd> {
+    let mut attr = RawTracepointOpenAttr {
+        name: 0,
+        prog_fd: prog.as_raw_fd() as u32,
+        ..Default::default()
+    };
+    bpf_fd(Cmd::RawTracepointOpen, &mut attr)
 }
 
 /// The kernel's id of a loaded program (what `bpftool prog` shows).
