@@ -114,7 +114,7 @@ impl Drop for Child {
 }
 
 /// The executable `prog` names: a path, or a name looked up in PATH.
-fn find_program(prog: &str) -> Result<PathBuf, String> {
+pub fn find_program(prog: &str) -> Result<PathBuf, String> {
     let executable = |p: &Path| {
         std::fs::metadata(p).is_ok_and(|m| {
             use std::os::unix::fs::PermissionsExt;

@@ -44,6 +44,12 @@ pub fn compile(
         params: params.clone(),
         pid: cli.pid,
         has_child: cli.command.is_some(),
+        child_binary: cli
+            .command
+            .as_deref()
+            .and_then(|c| c.split_whitespace().next())
+            .and_then(|prog| crate::child::find_program(prog).ok())
+            .map(|p| p.display().to_string()),
         unsafe_mode: cli.unsafe_mode,
         strlen: settings.strlen,
     };

@@ -140,7 +140,8 @@ fn list_kfuncs(
 /// `-l 'uprobe:TARGET:FUNC'` and `-l 'usdt:TARGET:[PROVIDER:]NAME'`: the functions or USDT
 /// probes of one binary, or with `pid` and a target of `*` (or none, `usdt:*`), of every file
 /// the process maps (a uprobe's `*` target with `pid` is the executable). Functions are listed
-/// by name, sorted; USDT probes in note order, with `verbose` their arguments (`    int32 arg0`).
+/// by name, sorted, with `verbose` their arguments from DWARF (`    const char* s`); USDT probes
+/// in note order, with `verbose` their arguments (`    int32 arg0`).
 fn list_user(
     pattern: &str,
     verbose: bool,
@@ -209,13 +210,16 @@ fn list_user(
                 .collect();
             names.sort_unstable();
             names.dedup();
-            if verbose && !names.is_empty() {
-                eprintln!(
-                    "NOTE: scry does not read DWARF yet, so uprobe arguments are listed without types"
-                );
-            }
             for n in names {
                 out.push_str(&format!("{provider}:{path}:{n}\n"));
+                // Arguments as the DWARF spells them (`    const char* s`); none without DWARF.
+                if verbose {
+                    if let Ok(Some(f)) = catalog.user_function(&path, n) {
+                        for p in &f.params {
+                            out.push_str(&format!("    {} {}\n", p.c_type, p.name));
+                        }
+                    }
+                }
             }
         }
     }

@@ -29,7 +29,7 @@ pub fn run(
     let attachments: u64 = object
         .programs
         .iter()
-        .filter(|p| p.trigger == Trigger::Attached)
+        .filter(|p| p.trigger.attaches_at_start())
         .map(|p| {
             if p.fan_in.is_some() {
                 1
@@ -58,7 +58,10 @@ pub fn run(
             log_level: if cli.verbose { 1 } else { 0 },
             ..LoadOptions::default()
         },
-        attach: AttachOptions { pid: cli.pid },
+        attach: AttachOptions {
+            pid: cli.pid,
+            cpid: child.as_ref().map(Child::pid),
+        },
         actions: ActionOptions {
             cat_bytes_max: settings.cat_bytes_max,
         },

@@ -18,12 +18,11 @@ pub fn size_of(ty: &Type) -> usize {
         | Type::Username
         | Type::Ksym
         | Type::Macaddr
-        | Type::CgroupPath
         | Type::Strerror
         | Type::Pointer { .. }
         | Type::KStack { .. }
         | Type::Agg(_) => 8,
-        Type::Usym | Type::UStack { .. } | Type::Timestamp => 16,
+        Type::Usym | Type::UStack { .. } | Type::Timestamp | Type::CgroupPath => 16,
         Type::Str(n) => *n,
         Type::Buffer(n) => 8 + n,
         Type::Inet => 24,

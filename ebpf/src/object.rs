@@ -52,6 +52,20 @@ pub enum Trigger {
     End,
     /// Attached to the program's attach points.
     Attached,
+    /// The uprobe of a function watchpoint (`fn+argN`): attached at start like
+    /// [`Trigger::Attached`], but scoped to the `-c` child too (it reports the address to
+    /// watch in that process).
+    WatchSetup,
+    /// A function watchpoint's program: attached by the runtime, when its setup program
+    /// reports an address ([`ActionKind::Watch`]), to that address of that process.
+    Watched,
+}
+
+impl Trigger {
+    /// Whether programs of this trigger attach when the session starts.
+    pub fn attaches_at_start(self) -> bool {
+        matches!(self, Trigger::Attached | Trigger::WatchSetup)
+    }
 }
 
 /// One BPF program.
@@ -145,6 +159,12 @@ pub enum ActionKind {
     /// `join(argv, sep)`: the record holds [`JOIN_ARGS`] strings of [`JOIN_ARG_SIZE`] bytes,
     /// up to the first empty one; user space joins them with the separator.
     Join(String),
+    /// A function watchpoint's function ran: watch the address in the record (u64) in the
+    /// process of the record's pid (u64) with program [`Object::programs`]`[.0]`; for a
+    /// `watchpoint` (not `asyncwatchpoint`) the process stopped itself and waits for SIGCONT.
+    Watch(usize),
+    /// `unwatch(addr)`: remove the watchpoints on the address in the record (u64).
+    Unwatch,
 }
 
 /// Strings a `join()` record holds (bpftrace 0.17's `join_argnum`).
@@ -178,6 +198,9 @@ pub struct Object {
     pub probe_names: Vec<String>,
     /// The formats of `strftime()` calls, by the number stored with each timestamp.
     pub strftime_formats: Vec<String>,
+    /// The filters of `cgroup_path(id, filter)` calls: a `cgroup_path` value is the id, then
+    /// 0 (no filter) or 1 + an index into this list.
+    pub cgroup_path_filters: Vec<String>,
     /// Stack-trace maps; a stored stack is its id in the map of its kind and limit.
     pub stack_maps: Vec<StackMap>,
     /// The ring buffer all records go through.

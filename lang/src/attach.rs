@@ -63,9 +63,11 @@ pub enum Target {
         config: u64,
         period: u64,
     },
+    /// watchpoint/asyncwatchpoint: a fixed `address`, or (`fn+argN`) the address a function
+    /// of the traced process receives, known only when that function runs.
     Watchpoint {
         address: Option<u64>,
-        func_arg: Option<(String, u8)>,
+        func_arg: Option<FuncArg>,
         len: u8,
         mode: String,
     },
@@ -75,11 +77,27 @@ pub enum Target {
     },
 }
 
+/// The function of a `fn+argN` watchpoint: a uprobe on it reads argument `arg`, and the
+/// watchpoint is set on that address of the process then.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuncArg {
+    /// The function's name.
+    pub func: String,
+    /// The argument holding the address (0..5).
+    pub arg: u8,
+    /// The traced program's file (`/proc/PID/exe` with `-p`, the command with `-c`).
+    pub path: String,
+    /// The function's ELF virtual address in `path`.
+    pub address: u64,
+}
+
 /// What attach-point resolution needs besides the catalog.
 pub struct AttachContext<'a> {
     pub catalog: &'a dyn Catalog,
     pub params: &'a [String],
     pub pid: Option<u32>,
+    /// `-c CMD`: the command's program file, where `fn+argN` watchpoints find `fn`.
+    pub child_binary: Option<&'a str>,
 }
 
 /// Parses and expands one attach point. Errors are returned as diagnostics at `span`.
@@ -748,14 +766,7 @@ impl Resolver<'_, '_> {
                         format!("invalid argument in '{what}': expected fn+argN with N in 0..5"),
                     )
                 })?;
-                if self.cx.pid.is_none() {
-                    return Err(self
-                        .err_at(0, "a function watchpoint (fn+argN) needs -p PID or -c CMD")
-                        .with_hint(
-                            "the watched address comes from a function argument of that process",
-                        ));
-                }
-                (None, Some((f.to_string(), n)))
+                (None, Some(self.watched_function(f, n)?))
             }
             None => (Some(self.number(what, "address", 0)?), None),
         };
@@ -768,6 +779,38 @@ impl Resolver<'_, '_> {
                 mode: mode.clone(),
             },
         )])
+    }
+
+    /// The function `func` of a `fn+argN` watchpoint, in the program of `-p PID` or `-c CMD`.
+    fn watched_function(&self, func: &str, arg: u8) -> Result<FuncArg, Diagnostic> {
+        let path = match (self.cx.pid, self.cx.child_binary) {
+            (Some(pid), _) => self
+                .cx
+                .catalog
+                .resolve_binary("", Some(pid))
+                .map_err(|e| self.err_at(0, e))?,
+            (None, Some(child)) => child.to_string(),
+            (None, None) => {
+                return Err(self
+                    .err_at(0, "a function watchpoint (fn+argN) needs -p PID or -c CMD")
+                    .with_hint(
+                        "the watched address comes from a function argument of that process",
+                    ))
+            }
+        };
+        let syms = self.catalog(self.cx.catalog.user_symbols(&path))?;
+        let funcs = syms.iter().filter(|s| s.is_function);
+        match funcs.clone().find(|s| s.name == func) {
+            Some(s) => Ok(FuncArg {
+                func: func.to_string(),
+                arg,
+                path,
+                address: s.address,
+            }),
+            None => Err(self
+                .err_at(0, format!("function '{func}' not found in {path}"))
+                .with_suggestion(func, funcs.map(|s| s.name.as_str()))),
+        }
     }
 
     fn iter(&self, args: &[String]) -> Result<Vec<Attach>, Diagnostic> {

@@ -31,6 +31,29 @@ pub struct KernelParam {
     pub size: u32,
 }
 
+/// A user-space function's parameters from the DWARF of its binary (the `args` of uprobes).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserFunction {
+    pub params: Vec<UserParam>,
+    /// The structs and unions the parameters reach (through pointers and members), by the
+    /// name their [`Type::Record`] carries (`struct point`, `struct #OFFSET` for an anonymous
+    /// one).
+    pub records: BTreeMap<String, CRecord>,
+}
+
+/// One parameter of a [`UserFunction`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserParam {
+    pub name: String,
+    /// The type as bpftrace spells DWARF types (`const char*`, `struct point*`, `long int`).
+    pub c_type: String,
+    /// Which of arg0..arg5 (x86-64: di, si, dx, cx, r8, r9) holds it with its type, or why a
+    /// uprobe cannot read it (a float, a struct passed by value, a stack argument).
+    pub access: Result<(u8, Type), String>,
+    /// Bytes of the value.
+    pub size: u32,
+}
+
 /// A symbol of an ELF file (for uprobes and `uaddr`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserSymbol {
@@ -91,6 +114,10 @@ pub trait Catalog {
     /// The prototype of a kernel function from BTF (kfunc/kretfunc); `Ok(None)` when BTF
     /// describes no such function.
     fn kernel_function(&self, name: &str) -> Result<Option<KernelFunction>, String>;
+    /// The parameters of function `func` of the ELF file at `path`, from its DWARF (or its
+    /// separate debug file's); `Ok(None)` when the DWARF does not describe `func`, `Err` when
+    /// the file has no DWARF that scry can read.
+    fn user_function(&self, path: &str, func: &str) -> Result<Option<UserFunction>, String>;
 }
 
 /// A catalog held in memory, for tests and tools.
@@ -103,6 +130,7 @@ pub struct MemoryCatalog {
     kernel_protos: BTreeMap<String, KernelFunction>,
     cgroups: BTreeMap<String, u64>,
     binaries: BTreeMap<String, (Vec<UserSymbol>, Vec<UsdtProbe>)>,
+    user_functions: BTreeMap<(String, String), UserFunction>,
 }
 
 impl MemoryCatalog {
@@ -156,6 +184,14 @@ impl MemoryCatalog {
         usdt: Vec<UsdtProbe>,
     ) -> &mut Self {
         self.binaries.insert(path.to_string(), (symbols, usdt));
+        self
+    }
+
+    /// Adds the DWARF description of function `func` of the binary at `path` (uprobe
+    /// `args`); a binary with no function added has no DWARF.
+    pub fn add_user_function(&mut self, path: &str, func: &str, f: UserFunction) -> &mut Self {
+        self.user_functions
+            .insert((path.to_string(), func.to_string()), f);
         self
     }
 
@@ -235,5 +271,15 @@ impl Catalog for MemoryCatalog {
 
     fn kernel_function(&self, name: &str) -> Result<Option<KernelFunction>, String> {
         Ok(self.kernel_protos.get(name).cloned())
+    }
+
+    fn user_function(&self, path: &str, func: &str) -> Result<Option<UserFunction>, String> {
+        if !self.user_functions.keys().any(|(p, _)| p == path) {
+            return Err(format!("'{path}' has no DWARF debug information"));
+        }
+        Ok(self
+            .user_functions
+            .get(&(path.to_string(), func.to_string()))
+            .cloned())
     }
 }

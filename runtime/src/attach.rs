@@ -44,9 +44,15 @@ pub const DETACH_THREADS: usize = 64;
 /// How programs are attached.
 #[derive(Clone, Debug, Default)]
 pub struct AttachOptions {
-    /// `-p PID`: uprobes fire in this process only.
+    /// `-p PID`: uprobes, USDT probes and watchpoints fire in this process only.
     pub pid: Option<u32>,
+    /// `-c CMD`: the child's pid. Watchpoints, and the uprobes of function watchpoints, fire
+    /// in it only; other uprobes stay system-wide, as in bpftrace 0.17.
+    pub cpid: Option<u32>,
 }
+
+/// Most watchpoints a session sets at run time (x86-64 has four debug registers).
+pub const MAX_WATCHPOINTS: usize = 4;
 
 /// One attachment of a program. Dropping it detaches it; see [`detach_all`] to detach many.
 #[derive(Debug)]
@@ -197,6 +203,25 @@ pub fn attach_uprobe_multi(
         }
     }
     Ok(links)
+}
+
+/// Attaches the program of function watchpoint `watch` (`fn+argN`) to `address` in process
+/// `pid`, which its function reported.
+pub fn attach_watchpoint(
+    program: &Program,
+    watch: &Attach,
+    address: u64,
+    pid: u32,
+) -> Result<Vec<Link>, AttachError> {
+    let mut at = watch.clone();
+    if let Target::Watchpoint { address: a, .. } = &mut at.target {
+        *a = Some(address);
+    }
+    let options = AttachOptions {
+        pid: Some(pid),
+        cpid: None,
+    };
+    attach(program, &[at], &options)
 }
 
 /// Detaches every link, dropping them from up to [`DETACH_THREADS`] threads at once so that
@@ -397,13 +422,13 @@ impl Attacher<'_> {
                 let Some(address) = address else {
                     return Err(AttachError::new(
                         probe,
-                        "watchpoints on a function argument (fn+argN) are not supported yet; \
-                         watch an address (watchpoint:ADDRESS:LENGTH:MODE)",
+                        "a function watchpoint (fn+argN) attaches when its function runs, \
+                         not at start (a code generator bug)",
                     ));
                 };
                 let config = breakpoint(*address, *len, mode)
                     .ok_or_else(|| AttachError::new(probe, "invalid watchpoint length or mode"))?;
-                let scopes: Vec<PerfEventScope> = match self.options.pid {
+                let scopes: Vec<PerfEventScope> = match self.options.pid.or(self.options.cpid) {
                     Some(pid) => vec![PerfEventScope::OneProcess { pid, cpu: None }],
                     None => self
                         .online_cpus(probe)?

@@ -47,12 +47,14 @@ pub fn cgroup_id(path: &str) -> Result<u64, String> {
 }
 
 /// The paths of cgroup `id` in every mounted hierarchy where a cgroup has that id, as
-/// bpftrace prints them: `unified:/user.slice,memory:/user.slice`; the id in decimal when
-/// none has it.
-pub fn cgroup_path(id: u64) -> String {
+/// bpftrace prints them: `unified:/user.slice,memory:/user.slice`; only hierarchies whose
+/// name matches `filter` (wildcards allowed: `unified`, `mem*`) when one is given; the id in
+/// decimal when none has it.
+pub fn cgroup_path(id: u64, filter: Option<&str>) -> String {
     let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
     let found: Vec<String> = hierarchies(&mounts)
         .into_iter()
+        .filter(|(name, _)| filter.is_none_or(|f| scry_lang::attach::glob_match(f, name)))
         .filter_map(|(name, root)| {
             let dir = find_inode(&root, id, 0)?;
             let rel = dir.strip_prefix(&root).ok()?;
@@ -138,10 +140,13 @@ mod tests {
         };
         let id = cgroup_id(&root.to_string_lossy()).expect("root cgroup id");
         assert!(
-            cgroup_path(id).starts_with("unified:/"),
+            cgroup_path(id, None).starts_with("unified:/"),
             "{}",
-            cgroup_path(id)
+            cgroup_path(id, None)
         );
+        assert!(cgroup_path(id, Some("uni*")).starts_with("unified:/"));
+        // No hierarchy matches: the id.
+        assert_eq!(cgroup_path(id, Some("nosuch")), id.to_string());
         assert!(cgroup_id("/no/such/dir").is_err());
     }
 }

@@ -28,6 +28,8 @@ pub struct LiveNames {
     tracepoints: HashMap<u64, String>,
     users: OnceCell<HashMap<u64, String>>,
     strftime_formats: Vec<String>,
+    /// The object's `cgroup_path()` filters.
+    cgroup_path_filters: Vec<String>,
     /// Wall-clock ns at boot: CLOCK_REALTIME - CLOCK_BOOTTIME when the session started.
     boot_wall_ns: i128,
     /// The object's stack-trace maps (their fds duplicated from the loaded maps).
@@ -76,6 +78,7 @@ impl LiveNames {
             tracepoints,
             users: OnceCell::new(),
             strftime_formats: object.strftime_formats.clone(),
+            cgroup_path_filters: object.cgroup_path_filters.clone(),
             boot_wall_ns: clock_ns(libc::CLOCK_REALTIME) - clock_ns(libc::CLOCK_BOOTTIME),
         }
     }
@@ -84,6 +87,7 @@ impl LiveNames {
     pub fn extend(&mut self, other: LiveNames) {
         self.probe_names = other.probe_names;
         self.strftime_formats = other.strftime_formats;
+        self.cgroup_path_filters = other.cgroup_path_filters;
         self.tracepoints.extend(other.tracepoints);
         for m in other.stack_maps {
             if !self
@@ -155,8 +159,11 @@ impl Names for LiveNames {
             .unwrap_or_else(|| hex_address(addr))
     }
 
-    fn cgroup_path(&self, id: u64) -> String {
-        crate::cgroups::cgroup_path(id)
+    fn cgroup_path(&self, id: u64, filter: u64) -> String {
+        let filter = filter
+            .checked_sub(1)
+            .and_then(|i| self.cgroup_path_filters.get(i as usize));
+        crate::cgroups::cgroup_path(id, filter.map(String::as_str))
     }
 
     fn stack(&self, user: bool, limit: u32, id: i64, pid: u64) -> Vec<Frame> {

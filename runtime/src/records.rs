@@ -20,6 +20,17 @@ pub enum Effect {
     Exit,
     /// User addresses of this process were recorded for the first time: keep its memory map.
     UserProcess(u32),
+    /// A function watchpoint's function ran.
+    Watch {
+        /// The watchpoint's program, an index into the object's programs.
+        program: usize,
+        /// The address to watch.
+        address: u64,
+        /// The process whose address it is.
+        pid: u32,
+    },
+    /// `unwatch(address)`.
+    Unwatch(u64),
 }
 
 /// Settings of the user-space actions.
@@ -141,9 +152,25 @@ impl Dispatcher {
                     .collect();
                 printer.join(&parts.join(sep.as_bytes()))?;
             }
+            ActionKind::Watch(program) => {
+                return Ok(Effect::Watch {
+                    program: *program,
+                    address: raw_u64(record, 8),
+                    pid: u32::try_from(raw_u64(record, 16)).unwrap_or_default(),
+                })
+            }
+            ActionKind::Unwatch => return Ok(Effect::Unwatch(raw_u64(record, 8))),
         }
         Ok(Effect::None)
     }
+}
+
+/// The u64 at byte `offset` of a record (0 when the record is shorter).
+fn raw_u64(record: &[u8], offset: usize) -> u64 {
+    record
+        .get(offset..offset + 8)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
 }
 
 fn int_arg(args: &[Value], i: usize) -> u64 {

@@ -87,6 +87,17 @@ pub struct Session<W: Write> {
     dispatcher: Dispatcher,
     opts: SessionOptions,
     exit_requested: bool,
+    /// The watchpoints of function watchpoints set so far.
+    watched: Vec<Watched>,
+    /// The [`attach::MAX_WATCHPOINTS`] warning was given.
+    watch_limit_warned: bool,
+}
+
+/// A watchpoint set at run time: `address` watched by program `program`.
+struct Watched {
+    program: usize,
+    address: u64,
+    links: Vec<Link>,
 }
 
 impl<W: Write> Session<W> {
@@ -114,6 +125,8 @@ impl<W: Write> Session<W> {
             dispatcher: Dispatcher::new(opts.actions.clone()),
             opts,
             exit_requested: false,
+            watched: Vec::new(),
+            watch_limit_warned: false,
         };
         s.set_global(GLOBAL_START_NS, boot_ns())?;
         if let Some(cpid) = s.opts.cpid {
@@ -137,12 +150,11 @@ impl<W: Write> Session<W> {
         self.object
             .programs
             .iter()
-            .map(|p| {
-                if p.trigger == Trigger::Attached {
-                    p.attaches.len()
-                } else {
-                    1
-                }
+            .map(|p| match p.trigger {
+                Trigger::Attached | Trigger::WatchSetup => p.attaches.len(),
+                // Counted by its setup program.
+                Trigger::Watched => 0,
+                Trigger::Begin | Trigger::End => 1,
             })
             .sum()
     }
@@ -175,9 +187,17 @@ impl<W: Write> Session<W> {
     /// Attaches program `i` to its attach points.
     pub fn attach_program(&mut self, i: usize) -> Result<(), SessionError> {
         let p = &self.loaded.programs[i];
-        if p.spec.trigger != Trigger::Attached {
+        if !p.spec.trigger.attaches_at_start() {
             return Ok(());
         }
+        // A function watchpoint's uprobe watches the `-c` child too.
+        let options = match p.spec.trigger {
+            Trigger::WatchSetup => AttachOptions {
+                pid: self.opts.attach.pid.or(self.opts.attach.cpid),
+                ..self.opts.attach.clone()
+            },
+            _ => self.opts.attach.clone(),
+        };
         let links = match &p.spec.fan_in {
             Some(fan_in) => {
                 self.fill_fan_in_filter(i, fan_in)?;
@@ -189,15 +209,12 @@ impl<W: Write> Session<W> {
                         event: fan_in.raw_event.clone(),
                     },
                 };
-                attach::attach(p, &[raw], &self.opts.attach)
+                attach::attach(p, &[raw], &options)
             }
-            None if crate::uprobe_multi::wanted(&p.spec.attaches) => attach::attach_uprobe_multi(
-                p,
-                &p.spec.attaches,
-                &self.opts.attach,
-                &self.object.probe_names,
-            ),
-            None => attach::attach(p, &p.spec.attaches, &self.opts.attach),
+            None if crate::uprobe_multi::wanted(&p.spec.attaches) => {
+                attach::attach_uprobe_multi(p, &p.spec.attaches, &options, &self.object.probe_names)
+            }
+            None => attach::attach(p, &p.spec.attaches, &options),
         }
         .map_err(SessionError::Attach)?;
         if self.links.len() <= i {
@@ -251,8 +268,72 @@ impl<W: Write> Session<W> {
 
     /// Detaches everything, in parallel.
     pub fn detach_all(&mut self) {
-        let all: Vec<Link> = self.links.iter_mut().flat_map(std::mem::take).collect();
+        let mut all: Vec<Link> = self.links.iter_mut().flat_map(std::mem::take).collect();
+        all.extend(self.watched.drain(..).flat_map(|w| w.links));
         attach::detach_all(all);
+    }
+
+    /// A function watchpoint's function ran in process `pid` with `address`: watch it with
+    /// `program` (once per address and program, at most [`attach::MAX_WATCHPOINTS`]), then
+    /// let the process go on if it stopped itself for this (`watchpoint`, not
+    /// `asyncwatchpoint`). A watchpoint that cannot be set is a warning: the others go on.
+    fn watch(&mut self, program: usize, address: u64, pid: u32) {
+        let Some(p) = self.loaded.programs.get(program) else {
+            return;
+        };
+        let Some(at) = p.spec.attaches.first() else {
+            return;
+        };
+        let known = self
+            .watched
+            .iter()
+            .any(|w| w.program == program && w.address == address);
+        if !known {
+            if self.watched.len() >= attach::MAX_WATCHPOINTS {
+                if !self.watch_limit_warned {
+                    eprintln!(
+                        "WARNING: {} cannot watch {address:#x}: at most {} watchpoints can be set at once",
+                        at.name,
+                        attach::MAX_WATCHPOINTS
+                    );
+                    self.watch_limit_warned = true;
+                }
+            } else {
+                match attach::attach_watchpoint(p, at, address, pid) {
+                    Ok(links) => self.watched.push(Watched {
+                        program,
+                        address,
+                        links,
+                    }),
+                    Err(e) => eprintln!("WARNING: {e} (address {address:#x}, pid {pid})"),
+                }
+            }
+        }
+        if at.kind == scry_lang::probe::ProbeKind::Watchpoint {
+            // SAFETY: kill(2) only sends SIGCONT to the process that stopped itself for this.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGCONT) };
+        }
+    }
+
+    /// `unwatch(address)`: detaches every watchpoint on `address`, those set at run time and
+    /// those of `watchpoint:ADDRESS:...` probes.
+    fn unwatch(&mut self, address: u64) {
+        let (gone, kept): (Vec<Watched>, Vec<Watched>) = std::mem::take(&mut self.watched)
+            .into_iter()
+            .partition(|w| w.address == address);
+        self.watched = kept;
+        let mut links: Vec<Link> = gone.into_iter().flat_map(|w| w.links).collect();
+        for (i, p) in self.object.programs.iter().enumerate() {
+            let on_address = p.attaches.iter().any(|a| {
+                matches!(a.target, Target::Watchpoint { address: Some(at), .. } if at == address)
+            });
+            if on_address {
+                if let Some(l) = self.links.get_mut(i) {
+                    links.append(l);
+                }
+            }
+        }
+        attach::detach_all(links);
     }
 
     /// Loads another object's new maps and programs against this session's maps (the REPL):
@@ -276,7 +357,10 @@ impl<W: Write> Session<W> {
 
     /// Handles every record in the ring buffer.
     pub fn drain(&mut self) -> Result<(), SessionError> {
-        while let Some(item) = self.ring.next() {
+        loop {
+            let Some(item) = self.ring.next() else {
+                break;
+            };
             let effect = self.dispatcher.handle(
                 &item,
                 &self.object,
@@ -284,6 +368,8 @@ impl<W: Write> Session<W> {
                 &self.names,
                 &mut self.printer,
             )?;
+            // The record is done with; the ring buffer may be borrowed again.
+            drop(item);
             match effect {
                 Effect::Exit => self.exit_requested = true,
                 Effect::UserProcess(pid) => {
@@ -294,6 +380,12 @@ impl<W: Write> Session<W> {
                         unsafe { libc::kill(pid as libc::pid_t, libc::SIGCONT) };
                     }
                 }
+                Effect::Watch {
+                    program,
+                    address,
+                    pid,
+                } => self.watch(program, address, pid),
+                Effect::Unwatch(address) => self.unwatch(address),
                 Effect::None => {}
             }
         }
@@ -335,7 +427,7 @@ impl<W: Write> Session<W> {
         self.object
             .programs
             .iter()
-            .any(|p| p.trigger == Trigger::Attached)
+            .any(|p| p.trigger.attaches_at_start())
     }
 
     /// Prints every map, as at exit and on SIGUSR1.

@@ -78,7 +78,10 @@ pub fn decode(ty: &Type, bytes: &[u8], names: &dyn Names) -> Value {
             names.timestamp(u64_at(bytes, 0), u64_at(bytes, 8)),
         ),
         Type::Macaddr => text(TextKind::Macaddr, macaddr(&padded(bytes, 0, 6))),
-        Type::CgroupPath => text(TextKind::CgroupPath, names.cgroup_path(u64_at(bytes, 0))),
+        Type::CgroupPath => text(
+            TextKind::CgroupPath,
+            names.cgroup_path(u64_at(bytes, 0), u64_at(bytes, 8)),
+        ),
         Type::Strerror => text(TextKind::Strerror, names.strerror(u64_at(bytes, 0))),
         Type::None | Type::Args | Type::Record(_) | Type::DataLoc => {
             text(TextKind::Other, String::new())

@@ -38,8 +38,10 @@ pub trait Names {
         nsecs.to_string()
     }
 
-    /// The cgroup paths of a cgroup id (`unified:/user.slice,...`). Default: the number.
-    fn cgroup_path(&self, id: u64) -> String {
+    /// The cgroup paths of a cgroup id (`unified:/user.slice,...`), in the hierarchies that
+    /// the program's filter number `filter` allows (0: all). Default: the number.
+    fn cgroup_path(&self, id: u64, filter: u64) -> String {
+        let _ = filter;
         id.to_string()
     }
 

@@ -74,7 +74,7 @@ impl Gen<'_, '_> {
     }
 
     /// Writes a record: the action id, then the arguments, and sends it to the ring buffer.
-    fn record(&mut self, kind: ActionKind, args: &[Expr], e: &Expr) -> R<()> {
+    pub(crate) fn record(&mut self, kind: ActionKind, args: &[Expr], e: &Expr) -> R<()> {
         let types: Vec<Type> = args.iter().map(|a| self.ty(a)).collect();
         let (id, fields, size) = self.b.action(kind, &types);
         // Every field is written whole (strings zero-padded), so the record needs no zeroing.

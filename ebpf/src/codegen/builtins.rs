@@ -20,7 +20,7 @@ pub fn pt_regs_offset(reg: &str) -> Option<i16> {
 }
 
 /// The registers of the x86-64 calling convention, arg0..arg5.
-const ARG_REGS: [&str; 6] = ["di", "si", "dx", "cx", "r8", "r9"];
+pub(crate) const ARG_REGS: [&str; 6] = ["di", "si", "dx", "cx", "r8", "r9"];
 
 impl Gen<'_, '_> {
     /// A builtin variable with an integer value, into r0.

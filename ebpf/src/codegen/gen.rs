@@ -64,6 +64,17 @@ impl<'g, 'a> Gen<'g, 'a> {
             {
                 (b.typed.kernel_functions.get(func).map(kfunc_fields), None)
             }
+            scry_lang::attach::Target::User {
+                path,
+                symbol: Some(func),
+                ..
+            } if group.kind == ProbeKind::Uprobe => (
+                b.typed
+                    .user_functions
+                    .get(&(path.clone(), func.clone()))
+                    .map(uprobe_fields),
+                None,
+            ),
             _ => (None, None),
         };
         // `probe` is a constant unless the program serves a raw_syscalls fan-in.
@@ -372,7 +383,6 @@ pub fn is_scalar(ty: &Type) -> bool {
             | Type::Username
             | Type::Ksym
             | Type::Strerror
-            | Type::CgroupPath
             | Type::Pointer { .. }
             | Type::Agg(_)
     )
@@ -404,6 +414,34 @@ fn kfunc_fields(proto: &scry_lang::catalog::KernelFunction) -> Vec<TracepointFie
                     FieldShape::Integer
                 },
             }
+        })
+        .collect()
+}
+
+/// A user function's register arguments as record fields of the uprobe's `struct pt_regs`
+/// (the value in the low bytes of each register); arguments in no register are left out.
+pub(crate) fn uprobe_fields(f: &scry_lang::catalog::UserFunction) -> Vec<TracepointField> {
+    use scry_lang::tracepoint_format::FieldShape;
+    f.params
+        .iter()
+        .filter_map(|p| {
+            let (register, ty) = p.access.as_ref().ok()?;
+            let offset = super::builtins::ARG_REGS
+                .get(usize::from(*register))
+                .and_then(|r| super::builtins::pt_regs_offset(r))?;
+            let pointer = matches!(ty, Type::Pointer { .. });
+            Some(TracepointField {
+                name: p.name.clone(),
+                c_type: p.c_type.clone(),
+                offset: u32::try_from(offset).ok()?,
+                size: if pointer { 8 } else { p.size.min(8) },
+                signed: matches!(ty, Type::Int { signed: true, .. }),
+                shape: if pointer {
+                    FieldShape::Pointer
+                } else {
+                    FieldShape::Integer
+                },
+            })
         })
         .collect()
 }

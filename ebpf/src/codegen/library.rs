@@ -1,5 +1,5 @@
 //! The rest of bpftrace's function library (reference §4): values built in place (`ntop`,
-//! `pton`, `buf`, `macaddr`), integers (`strerror`, `cgroup_path`, `cgroupid`) and actions
+//! `pton`, `buf`, `macaddr`, `cgroup_path`), integers (`strerror`, `cgroupid`) and actions
 //! done in the kernel (`signal`, `override`).
 
 use scry_lang::ast::{Expr, ExprKind};
@@ -21,11 +21,6 @@ impl Gen<'_, '_> {
         match name {
             // The value is the errno / cgroup id; user space turns it into text.
             "strerror" => self.int(&args[0]),
-            "cgroup_path" if args.len() == 1 => self.int(&args[0]),
-            "cgroup_path" => Err(error(
-                args[1].span,
-                "cgroup_path()'s filter argument is not supported yet",
-            )),
             "cgroupid" => {
                 let id =
                     self.b.typed.constants.get(&e.id).copied().ok_or_else(|| {
@@ -58,6 +53,28 @@ impl Gen<'_, '_> {
                 self.store_bytes(dst, &bytes, dst_size);
             }
             "ntop" => self.ntop(args, dst)?,
+            // The id, then which filter (user space renders the paths).
+            "cgroup_path" => {
+                let filter = match args.get(1) {
+                    Some(Expr {
+                        kind: ExprKind::Str(f),
+                        ..
+                    }) => {
+                        let f = String::from_utf8_lossy(f).into_owned();
+                        let filters = &mut self.b.obj.cgroup_path_filters;
+                        1 + filters.iter().position(|x| *x == f).unwrap_or_else(|| {
+                            filters.push(f);
+                            filters.len() - 1
+                        })
+                    }
+                    Some(a) => return Err(error(a.span, "cgroup_path() takes a literal filter")),
+                    None => 0,
+                };
+                self.int(&args[0])?;
+                self.asm.emit(Insn::store(Size::DW, R10, dst, R0));
+                self.asm
+                    .emit(Insn::store_imm(Size::DW, R10, dst + 8, filter as i32));
+            }
             "buf" => self.buf(args, e, dst)?,
             "macaddr" => {
                 self.zero(dst, dst_size);
@@ -310,8 +327,8 @@ impl Gen<'_, '_> {
         Ok(())
     }
 
-    /// `signal(sig)` (sends a signal to the current process) and `override(rc)` (changes a
-    /// kprobed function's return value). Returns false for other calls.
+    /// `signal(sig)` (sends a signal to the current process), `override(rc)` (changes a
+    /// kprobed function's return value), `join`, `debugf` and `unwatch(addr)` (a record).
     pub fn library_action(&mut self, e: &Expr, name: &str, args: &[Expr]) -> R<bool> {
         match name {
             "signal" => {
@@ -330,6 +347,8 @@ impl Gen<'_, '_> {
             }
             "join" => self.join(e, args)?,
             "debugf" => self.debugf(args)?,
+            // User space closes the watchpoints on the address.
+            "unwatch" => self.record(ActionKind::Unwatch, args, e)?,
             "override" => {
                 self.int(&args[0])?;
                 self.asm.emit(Insn::mov(R2, R0));

@@ -16,6 +16,7 @@ mod library;
 mod maps;
 mod mem;
 mod usdt;
+mod watch;
 
 use std::collections::BTreeMap;
 
@@ -77,8 +78,23 @@ pub fn compile(
                 .into_iter()
                 .chain(group_attaches(probe, &rest, typed, opts.uprobe_multi))
         {
-            let spec = gen::Gen::compile_program(&mut b, probe, i, group)?;
-            b.obj.programs.push(spec);
+            // A function watchpoint is alone in its group (see `group_attaches`).
+            let watched = group
+                .attaches
+                .first()
+                .filter(|a| watch::watched_function(a).is_some())
+                .copied();
+            let mut spec = gen::Gen::compile_program(&mut b, probe, i, group)?;
+            match watched {
+                Some(a) => {
+                    spec.trigger = Trigger::Watched;
+                    let program = b.obj.programs.len();
+                    b.obj.programs.push(spec);
+                    let setup = watch::setup_program(&mut b, probe, i, a, program)?;
+                    b.obj.programs.push(setup);
+                }
+                None => b.obj.programs.push(spec),
+            }
         }
     }
     Ok(b.obj)
@@ -318,6 +334,15 @@ fn group_attaches<'a>(
             .tracepoints
             .get(&format!("{category}:{event}"))
             .map(|f| f.fields.clone()),
+        // Uprobes of functions whose arguments sit in other registers do not share either.
+        Target::User {
+            path,
+            symbol: Some(func),
+            ..
+        } if uses_args => typed
+            .user_functions
+            .get(&(path.clone(), func.clone()))
+            .map(gen::uprobe_fields),
         _ => None,
     };
     // USDT probes read their arguments from where each note says: only equal notes share.
@@ -334,14 +359,17 @@ fn group_attaches<'a>(
         // Uprobes on uprobe_multi links read `probe` from the link's cookie.
         let probe_from_cookie =
             uprobe_multi && matches!(kind, ProbeKind::Uprobe | ProbeKind::Uretprobe);
+        // A function watchpoint's program attaches to addresses found at run time, alone.
         let shareable = (!uses_probe || probe_from_cookie)
-            && !matches!(kind, ProbeKind::Kfunc | ProbeKind::Kretfunc);
+            && !matches!(kind, ProbeKind::Kfunc | ProbeKind::Kretfunc)
+            && watch::watched_function(a).is_none();
         let group = groups.iter_mut().find(|g| {
             shareable
                 && g.kind == kind
                 && !matches!(kind, ProbeKind::Begin | ProbeKind::End)
                 && layout_of(g.attaches[0]) == layout_of(a)
                 && usdt_args(g.attaches[0]) == usdt_args(a)
+                && watch::watched_function(g.attaches[0]).is_none()
         });
         match group {
             Some(g) => g.attaches.push(a),

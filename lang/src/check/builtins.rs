@@ -118,12 +118,10 @@ pub fn context_error(name: &str, kind: ProbeKind) -> Option<ContextError> {
                 "kretfunc"
             ])
         )),
-        "args" if !matches!(kind, Tracepoint | Kfunc | Kretfunc | Uprobe | Uretprobe) => {
-            Some(format!(
-                "The args builtin can only be used with {}",
-                kinds_named(&["tracepoint", "kfunc", "kretfunc", "uprobe"])
-            ))
-        }
+        "args" if !matches!(kind, Tracepoint | Kfunc | Kretfunc | Uprobe) => Some(format!(
+            "The args builtin can only be used with {}",
+            kinds_named(&["tracepoint", "kfunc", "kretfunc", "uprobe"])
+        )),
         "ctx" if kind == Tracepoint => Some("Use args instead of ctx in tracepoint".to_string()),
         _ => None,
     }

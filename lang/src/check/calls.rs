@@ -353,7 +353,13 @@ impl Checker<'_> {
             }
             "path" => {
                 if self.arity(&c, 1, 1) {
-                    self.expr(&args[0]);
+                    let t = self.expr(&args[0]);
+                    if !t.is_pointer() && t != Type::None {
+                        self.err(
+                            args[0].span,
+                            format!("path() expects a pointer to a struct path, got '{t}'"),
+                        );
+                    }
                 }
                 self.only_in(&c, &[ProbeKind::Kfunc, ProbeKind::Kretfunc]);
                 Type::Str(self.opts.strlen)

@@ -203,22 +203,6 @@ impl Checker<'_> {
                 self.error(d);
                 return Type::None;
             }
-            if name == "args"
-                && !self.kinds().is_empty()
-                && self
-                    .kinds()
-                    .iter()
-                    .all(|k| matches!(k, ProbeKind::Uprobe | ProbeKind::Uretprobe))
-            {
-                self.error(
-                    Diagnostic::error(
-                        span,
-                        "args in uprobes needs the function's DWARF argument types, which scry does not read yet",
-                    )
-                    .with_hint("read the arguments by position: arg0..arg5, and sarg0.. for stack arguments"),
-                );
-                return Type::None;
-            }
             if name == "func"
                 && self.kinds().iter().all(|k| k.is_user())
                 && !self.kinds().is_empty()
@@ -815,11 +799,108 @@ impl Checker<'_> {
         found.unwrap_or(Type::None)
     }
 
+    /// `args->field` in a uprobe: a parameter of every attached function, typed from the
+    /// DWARF of its binary. The records its type reaches join the kernel's, for `->`.
+    fn uprobe_args_field(&mut self, field: &str, span: Span) -> Type {
+        const HINT: &str =
+            "read the arguments by position: arg0..arg5, and sarg0.. for stack arguments";
+        let Some(i) = self.current else {
+            return Type::None;
+        };
+        let attaches = self.attaches;
+        let mut found: Option<Type> = None;
+        for a in &attaches[i] {
+            let crate::attach::Target::User { path, symbol, .. } = &a.target else {
+                continue;
+            };
+            let needs = "args in uprobes needs the function's DWARF argument types";
+            let Some(func) = symbol else {
+                self.error(
+                    Diagnostic::error(
+                        span,
+                        format!("{needs}: {} names an address, not a function", a.name),
+                    )
+                    .with_hint(HINT),
+                );
+                return Type::None;
+            };
+            let f = match self.catalog.user_function(path, func) {
+                Ok(Some(f)) => f,
+                Ok(None) => {
+                    self.error(
+                        Diagnostic::error(
+                            span,
+                            format!("{needs}: the DWARF of '{path}' does not describe {func}"),
+                        )
+                        .with_hint(HINT),
+                    );
+                    return Type::None;
+                }
+                Err(e) => {
+                    self.error(Diagnostic::error(span, format!("{needs}: {e}")).with_hint(HINT));
+                    return Type::None;
+                }
+            };
+            let Some(p) = f.params.iter().find(|p| p.name == field) else {
+                let names: Vec<&str> = f.params.iter().map(|p| p.name.as_str()).collect();
+                let d = Diagnostic::error(
+                    span,
+                    format!(
+                        "Can not access field '{field}' on type 'args': {} has no such argument",
+                        a.name
+                    ),
+                )
+                .with_suggestion(field, names.iter().copied())
+                .with_hint(if names.is_empty() {
+                    format!("{func} takes no arguments")
+                } else {
+                    format!("its arguments: {}", names.join(", "))
+                });
+                self.error(d);
+                return Type::None;
+            };
+            let t = match &p.access {
+                Ok((_, t)) => t.clone(),
+                Err(why) => {
+                    self.error(
+                        Diagnostic::error(
+                            span,
+                            format!("args->{field} of {} cannot be read: {why}", a.name),
+                        )
+                        .with_hint(HINT),
+                    );
+                    return Type::None;
+                }
+            };
+            for (name, record) in f.records {
+                self.kernel_records.entry(name).or_insert(record);
+            }
+            match &found {
+                Some(prev) if *prev != t => {
+                    self.err(
+                        span,
+                        format!(
+                            "args->{field} has type '{prev}' in one function and '{t}' in {}: use separate probe blocks",
+                            a.name
+                        ),
+                    );
+                    return Type::None;
+                }
+                Some(_) => {}
+                None => found = Some(t),
+            }
+        }
+        found.unwrap_or(Type::None)
+    }
+
     /// `args->field` in a tracepoint: the field must exist in every attached tracepoint.
     fn args_field(&mut self, field: &str, span: Span) -> Type {
         let Some(i) = self.current else {
             return Type::None;
         };
+        if !self.kinds().is_empty() && self.kinds().iter().all(|k| *k == ProbeKind::Uprobe) {
+            return self.uprobe_args_field(field, span);
+        }
         if self
             .kinds()
             .iter()

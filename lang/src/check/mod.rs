@@ -16,7 +16,7 @@ pub use calls::signal_number;
 
 use crate::ast::{ExprId, Program};
 use crate::attach::{self, Attach, AttachContext};
-use crate::catalog::{Catalog, KernelFunction};
+use crate::catalog::{Catalog, KernelFunction, UserFunction};
 use crate::cdefs::{CDefs, CRecord};
 use crate::diag::Diagnostic;
 use crate::format::Piece;
@@ -34,6 +34,8 @@ pub struct CheckOptions {
     pub pid: Option<u32>,
     /// `-c CMD` was given (`cpid` exists).
     pub has_child: bool,
+    /// `-c CMD`: the command's program file (function watchpoints find their function there).
+    pub child_binary: Option<String>,
     /// `--unsafe` was given (`system`, `signal`, `override` allowed).
     pub unsafe_mode: bool,
     /// BPFTRACE_STRLEN: size of `str()` buffers, NUL included.
@@ -46,6 +48,7 @@ impl Default for CheckOptions {
             params: Vec::new(),
             pid: None,
             has_child: false,
+            child_binary: None,
             unsafe_mode: false,
             strlen: 64,
         }
@@ -84,6 +87,9 @@ pub struct TypedProgram {
     pub tracepoints: BTreeMap<String, TracepointFormat>,
     /// Prototypes (from BTF) of the kernel functions of kfunc/kretfunc probes, by name.
     pub kernel_functions: BTreeMap<String, KernelFunction>,
+    /// Parameters (from DWARF) of the functions of uprobes that read `args`, by (binary path,
+    /// function).
+    pub user_functions: BTreeMap<(String, String), UserFunction>,
     pub cdefs: CDefs,
     /// Values of calls computed at compile time (`kaddr`, `cgroupid`), by the call's [`ExprId`].
     pub constants: HashMap<ExprId, u64>,
@@ -112,10 +118,12 @@ pub fn check(
         catalog,
         params: &opts.params,
         pid: opts.pid,
+        child_binary: opts.child_binary.as_deref(),
     };
     let mut attaches = Vec::new();
     let mut tracepoints = BTreeMap::new();
     let mut kernel_functions = BTreeMap::new();
+    let mut user_functions = BTreeMap::new();
     for probe in &program.probes {
         let mut list = Vec::new();
         for ap in &probe.attach_points {
@@ -141,10 +149,22 @@ pub fn check(
         }
         if probe_uses_args(probe) {
             for a in &list {
-                if let attach::Target::Tracepoint { category, event } = &a.target {
-                    if let Ok(Some(f)) = catalog.tracepoint_format(category, event) {
-                        tracepoints.insert(format!("{category}:{event}"), f);
+                match &a.target {
+                    attach::Target::Tracepoint { category, event } => {
+                        if let Ok(Some(f)) = catalog.tracepoint_format(category, event) {
+                            tracepoints.insert(format!("{category}:{event}"), f);
+                        }
                     }
+                    attach::Target::User {
+                        path,
+                        symbol: Some(func),
+                        ..
+                    } if a.kind == ProbeKind::Uprobe => {
+                        if let Ok(Some(f)) = catalog.user_function(path, func) {
+                            user_functions.insert((path.clone(), func.clone()), f);
+                        }
+                    }
+                    _ => {}
                 }
             }
         }
@@ -207,6 +227,7 @@ pub fn check(
         formats,
         tracepoints,
         kernel_functions,
+        user_functions,
         cdefs,
         constants,
     };

@@ -6,7 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use scry_lang::catalog::{KernelFunction, KernelParam, MemoryCatalog, UsdtProbe, UserSymbol};
+use scry_lang::catalog::{
+    KernelFunction, KernelParam, MemoryCatalog, UsdtProbe, UserFunction, UserParam, UserSymbol,
+};
 use scry_lang::cdefs::{CField, CRecord};
 use scry_lang::types::{AddrSpace, Type};
 
@@ -66,7 +68,65 @@ pub fn catalog() -> MemoryCatalog {
     c.add_binary(APP, symbols, usdt);
     c.add_kernel_record("struct task_struct", task_struct());
     c.add_kernel_prototype("vfs_read", vfs_read());
+    c.add_user_function(APP, "handle_request", handle_request());
     c
+}
+
+/// `int handle_request(struct request *req, const char *path, double weight, int flags)`
+/// of [`APP`], as its DWARF would describe it (uprobe `args`), with `struct request { int id;
+/// const char *url; struct request *next; }`.
+pub fn handle_request() -> UserFunction {
+    let ptr = |to: Type| Type::Pointer {
+        to: Box::new(to),
+        space: AddrSpace::User,
+    };
+    let char_ptr = ptr(Type::Int {
+        bits: 8,
+        signed: true,
+    });
+    let i32t = Type::Int {
+        bits: 32,
+        signed: true,
+    };
+    let request_ptr = ptr(Type::Record("struct request".into()));
+    let param =
+        |name: &str, c_type: &str, access: Result<(u8, Type), String>, size: u32| UserParam {
+            name: name.into(),
+            c_type: c_type.into(),
+            access,
+            size,
+        };
+    let field = |name: &str, ty: Type, offset: usize| CField {
+        name: name.into(),
+        ty,
+        offset,
+    };
+    UserFunction {
+        params: vec![
+            param("req", "struct request*", Ok((0, request_ptr.clone())), 8),
+            param("path", "const char*", Ok((1, char_ptr.clone())), 8),
+            param(
+                "weight",
+                "double",
+                Err("'double' is a floating-point type, passed in an SSE register that uprobes cannot read by name".into()),
+                8,
+            ),
+            param("flags", "int", Ok((2, i32t.clone())), 4),
+        ],
+        records: [(
+            "struct request".to_string(),
+            CRecord {
+                size: 24,
+                align: 8,
+                fields: vec![
+                    field("id", i32t, 0),
+                    field("url", char_ptr, 8),
+                    field("next", request_ptr, 16),
+                ],
+            },
+        )]
+        .into(),
+    }
 }
 
 /// `ssize_t vfs_read(struct file *file, char *buf, size_t count, loff_t *pos)`, as BTF gives

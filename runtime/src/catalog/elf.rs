@@ -57,7 +57,7 @@ pub(crate) fn user_symbols(path: &str) -> Result<Vec<UserSymbol>, String> {
 
 /// The separate debug file of `file`, by build id (`/usr/lib/debug/.build-id/ab/cdef.debug`),
 /// when one is installed.
-fn debug_file(file: &object::File) -> Option<std::path::PathBuf> {
+pub(crate) fn debug_file(file: &object::File) -> Option<std::path::PathBuf> {
     let id = file.build_id().ok()??;
     let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
     let (dir, rest) = hex.split_at_checked(2)?;

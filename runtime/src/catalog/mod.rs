@@ -2,6 +2,7 @@
 
 mod binaries;
 pub(crate) mod btf;
+mod dwarf;
 mod elf;
 mod kernel_functions;
 mod ld_cache;
@@ -11,8 +12,9 @@ use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
-use scry_lang::catalog::{Catalog, KernelFunction, UsdtProbe, UserSymbol};
+use scry_lang::catalog::{Catalog, KernelFunction, UsdtProbe, UserFunction, UserSymbol};
 use scry_lang::cdefs::CRecord;
 use scry_lang::tracepoint_format::TracepointFormat;
 
@@ -38,6 +40,10 @@ pub struct LiveCatalog {
     usdt: RefCell<HashMap<String, Vec<UsdtProbe>>>,
     btf: OnceCell<Result<btf::KernelBtf, String>>,
     records: RefCell<HashMap<String, Option<CRecord>>>,
+    /// The DWARF function index of each binary asked about (errors kept too: asking again
+    /// would read the file again to fail the same way).
+    dwarf: RefCell<HashMap<String, Rc<Result<dwarf::DwarfIndex, String>>>>,
+    user_functions: RefCell<HashMap<(String, String), Option<UserFunction>>>,
 }
 
 impl LiveCatalog {
@@ -151,6 +157,20 @@ impl Catalog for LiveCatalog {
 
     fn cgroup_id(&self, path: &str) -> Result<u64, String> {
         crate::cgroups::cgroup_id(path)
+    }
+
+    fn user_function(&self, path: &str, func: &str) -> Result<Option<UserFunction>, String> {
+        let index = cached_in(&self.dwarf, path.to_string(), || {
+            Ok(Rc::new(dwarf::DwarfIndex::open(path)))
+        })?;
+        match &*index {
+            Ok(index) => cached_in(
+                &self.user_functions,
+                (path.to_string(), func.to_string()),
+                || index.function(path, func),
+            ),
+            Err(e) => Err(e.clone()),
+        }
     }
 
     fn kernel_symbol_address(&self, name: &str) -> Result<Option<u64>, String> {

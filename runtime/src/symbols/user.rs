@@ -20,6 +20,8 @@ use scry_stdlib::value::Frame;
 /// Symbolizes user addresses of any process, caching what it learns.
 pub struct UserSymbols {
     symbolizer: Symbolizer,
+    /// Demangle C++ (`_Z...`) and Rust (`_R...`) names.
+    demangle: bool,
     /// Processes whose memory maps have been snapshot.
     remembered: RefCell<HashSet<u32>>,
     /// Frames already resolved, by (pid, address).
@@ -43,14 +45,36 @@ impl UserSymbols {
     /// A symbolizer that demangles names or not.
     pub fn with_demangling(demangle: bool) -> UserSymbols {
         UserSymbols {
+            // blazesym demangles any name of unknown language as C++, which turns a C function
+            // `a` into "signed char": demangle only names that are mangled, here.
             symbolizer: Symbolizer::builder()
-                .enable_demangling(demangle)
+                .enable_demangling(false)
                 .enable_code_info(false)
                 .enable_inlined_fns(false)
                 .build(),
+            demangle,
             remembered: RefCell::new(HashSet::new()),
             frames: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// `name` demangled when it is a mangled C++ or Rust name (and demangling is on).
+    fn readable(&self, name: &str) -> String {
+        if self.demangle {
+            if name.starts_with("_R") || name.starts_with("_ZN") && name.ends_with('E') {
+                if let Ok(d) = rustc_demangle::try_demangle(name) {
+                    return format!("{d:#}");
+                }
+            }
+            if name.starts_with("_Z") {
+                if let Ok(sym) = cpp_demangle::Symbol::new(name) {
+                    if let Ok(d) = sym.demangle() {
+                        return d;
+                    }
+                }
+            }
+        }
+        name.to_string()
     }
 
     /// Snapshots the memory map of process `pid` (once), so that its addresses resolve after
@@ -121,7 +145,7 @@ impl UserSymbols {
             .map(|(&addr, r)| match r {
                 Symbolized::Sym(sym) => Frame {
                     addr,
-                    symbol: Some(sym.name.into_owned()),
+                    symbol: Some(self.readable(&sym.name)),
                     offset: sym.offset as u64,
                     module: sym.module.map(|m| m.to_string_lossy().into_owned()),
                 },
@@ -134,6 +158,20 @@ impl UserSymbols {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_mangled_names_are_demangled() {
+        let on = UserSymbols::with_demangling(true);
+        assert_eq!(on.readable("a"), "a");
+        assert_eq!(on.readable("b"), "b");
+        assert_eq!(on.readable("_Z3fooi"), "foo(int)");
+        assert_eq!(
+            on.readable("_ZN4core3fmt5write17h0123456789abcdefE"),
+            "core::fmt::write"
+        );
+        let off = UserSymbols::with_demangling(false);
+        assert_eq!(off.readable("_Z3fooi"), "_Z3fooi");
+    }
 
     #[inline(never)]
     fn probe_target() -> u64 {
