@@ -2,7 +2,7 @@
 
 use std::io;
 
-use scry_ebpf::object::Object;
+use scry_ebpf::object::{MapKind, Object};
 use scry_stdlib::map::{dump as build_dump, MapDump};
 use scry_stdlib::names::Names;
 
@@ -20,9 +20,13 @@ pub fn dump(
     Ok(build_dump(um, entries, names))
 }
 
-/// Removes every entry of user map `index`.
+/// Removes every entry of user map `index` (an array's slots, which cannot be removed, are
+/// zeroed).
 pub fn clear(object: &Object, loaded: &Loaded, index: usize) -> io::Result<()> {
     let map = &loaded.maps[object.user_maps[index].map];
+    if matches!(map.spec.kind, MapKind::Array | MapKind::PerCpuArray) {
+        return zero(object, loaded, index);
+    }
     for key in map.keys()? {
         map.delete(&key)?;
     }

@@ -167,6 +167,9 @@ impl<'a> Builder<'a> {
                 layout::size_of(t).max(8),
             ),
         };
+        // A key-less count() is one per-CPU slot, as in bpftrace: an array lookup is cheaper
+        // than a hash one, and the slot exists (prints 0) before anything counts.
+        let single = keys.is_empty() && matches!(value, Type::Agg(Agg::Count));
         let map = self.obj.maps.len();
         self.obj.maps.push(MapSpec {
             name: if name.is_empty() {
@@ -174,10 +177,10 @@ impl<'a> Builder<'a> {
             } else {
                 format!("@{name}")
             },
-            kind,
-            key_size: key_size.max(8) as u32,
+            kind: if single { MapKind::PerCpuArray } else { kind },
+            key_size: if single { 4 } else { key_size.max(8) as u32 },
             value_size: value_size as u32,
-            max_entries: self.opts.map_keys_max,
+            max_entries: if single { 1 } else { self.opts.map_keys_max },
         });
         self.user_map_index
             .insert(name.to_string(), self.obj.user_maps.len());
