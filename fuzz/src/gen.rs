@@ -51,56 +51,12 @@ pub const BUILTINS: &[&str] = &[
     "args", "retval", "func", "probe", "curtask", "cgroup", "rand", "cpid", "ctx", "nosuch",
 ];
 
-/// Builtin functions (and a few that do not exist).
-pub const FUNCTIONS: &[&str] = &[
-    "printf",
-    "system",
-    "cat",
-    "debugf",
-    "print",
-    "time",
-    "strftime",
-    "join",
-    "str",
-    "buf",
-    "ksym",
-    "usym",
-    "kaddr",
-    "uaddr",
-    "reg",
-    "ntop",
-    "pton",
-    "macaddr",
-    "bswap",
-    "cgroupid",
-    "cgroup_path",
-    "strerror",
-    "strncmp",
-    "strcontains",
-    "sizeof",
-    "signal",
-    "override",
-    "exit",
-    "kstack",
-    "ustack",
-    "kptr",
-    "uptr",
-    "path",
-    "unwatch",
-    "delete",
-    "clear",
-    "zero",
-    "skboutput",
-    "count",
-    "hist",
-    "lhist",
-    "sum",
-    "avg",
-    "min",
-    "max",
-    "stats",
-    "nosuchfn",
-];
+/// Every function of the language (the checker's list) and one that does not exist.
+pub static FUNCTIONS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    let mut all = scry_lang::check::FUNCTION_NAMES.to_vec();
+    all.push("nosuchfn");
+    all
+});
 
 const TYPES: &[&str] = &[
     "int8",
@@ -559,7 +515,7 @@ impl<'a> Gen<'a> {
                 "count", "hist", "lhist", "sum", "avg", "min", "max", "stats", "str", "nsecs",
             ])
         } else {
-            *self.rng.pick(FUNCTIONS)
+            *self.rng.pick(&FUNCTIONS)
         };
         self.out.push_str(name);
         self.out.push('(');

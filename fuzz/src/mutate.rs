@@ -239,7 +239,7 @@ fn mutate_once(rng: &mut Rng, s: &str, other: &str) -> String {
             let p = point(rng, s);
             let w = match rng.below(3) {
                 0 => *rng.pick(BUILTINS),
-                1 => *rng.pick(FUNCTIONS),
+                1 => *rng.pick(&FUNCTIONS),
                 _ => *rng.pick(PROVIDERS),
             };
             out.insert_str(p, w);

@@ -84,6 +84,17 @@ impl Gen<'_, '_> {
         for (a, f) in args.iter().zip(&fields) {
             self.store_value(a, off + f.offset as i16, &f.ty.clone())?;
         }
+        self.output_record(off, size, None)
+    }
+
+    /// Sends the `size`-byte record at stack offset `off` to the ring buffer. A record the ring
+    /// buffer refuses is counted as lost, and then, with `on_lost`, control jumps there.
+    pub fn output_record(
+        &mut self,
+        off: i16,
+        size: usize,
+        on_lost: Option<crate::asm::Label>,
+    ) -> R<()> {
         self.asm
             .emit_all(Insn::ld_map(R1, self.b.obj.ringbuf as u32));
         self.asm.emit(Insn::mov(R2, R10));
@@ -94,6 +105,9 @@ impl Gen<'_, '_> {
         let sent = self.asm.label();
         self.asm.jump_if_imm(Cond::Eq, R0, 0, sent);
         self.bump_counter(COUNTER_LOST_EVENTS)?;
+        if let Some(l) = on_lost {
+            self.asm.jump(l);
+        }
         self.asm.place(sent);
         Ok(())
     }

@@ -249,18 +249,12 @@ impl<'g, 'a> Gen<'g, 'a> {
                 then,
                 otherwise,
             } => {
-                let else_l = self.asm.label();
-                let end = self.asm.label();
                 self.asm.span = cond.span;
-                self.jump_if_false(cond, else_l)?;
-                self.block(then)?;
-                self.asm.jump(end);
-                self.asm.place(else_l);
-                if let Some(o) = otherwise {
-                    self.block(o)?;
-                }
-                self.asm.place(end);
-                Ok(())
+                self.branch(
+                    cond,
+                    |g| g.block(then),
+                    |g| otherwise.as_ref().map_or(Ok(()), |o| g.block(o)),
+                )
             }
             StmtKind::While { cond, body } => {
                 let top = self.asm.label();
@@ -302,6 +296,24 @@ impl<'g, 'a> Gen<'g, 'a> {
                 Ok(())
             }
         }
+    }
+
+    /// `if cond { then } else { otherwise }`: a false condition jumps past `then`.
+    pub fn branch(
+        &mut self,
+        cond: &Expr,
+        then: impl FnOnce(&mut Self) -> R<()>,
+        otherwise: impl FnOnce(&mut Self) -> R<()>,
+    ) -> R<()> {
+        let else_l = self.asm.label();
+        let end = self.asm.label();
+        self.jump_if_false(cond, else_l)?;
+        then(self)?;
+        self.asm.jump(end);
+        self.asm.place(else_l);
+        otherwise(self)?;
+        self.asm.place(end);
+        Ok(())
     }
 
     /// An expression evaluated for its effect.

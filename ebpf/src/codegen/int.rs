@@ -52,17 +52,7 @@ impl Gen<'_, '_> {
                 cond,
                 then,
                 otherwise,
-            } => {
-                let else_l = self.asm.label();
-                let end = self.asm.label();
-                self.int(cond)?;
-                self.asm.jump_if_imm(Cond::Eq, R0, 0, else_l);
-                self.int(then)?;
-                self.asm.jump(end);
-                self.asm.place(else_l);
-                self.int(otherwise)?;
-                self.asm.place(end);
-            }
+            } => self.branch(cond, |g| g.int(then), |g| g.int(otherwise))?,
             ExprKind::Cast { operand, .. } => {
                 self.int(operand)?;
                 self.narrow(&self.ty(e));

@@ -63,17 +63,11 @@ impl Gen<'_, '_> {
                 cond,
                 then,
                 otherwise,
-            } => {
-                let else_l = self.asm.label();
-                let end = self.asm.label();
-                self.int(cond)?;
-                self.asm.jump_if_imm(Cond::Eq, R0, 0, else_l);
-                self.write_mem(then, dst, dst_ty)?;
-                self.asm.jump(end);
-                self.asm.place(else_l);
-                self.write_mem(otherwise, dst, dst_ty)?;
-                self.asm.place(end);
-            }
+            } => self.branch(
+                cond,
+                |g| g.write_mem(then, dst, dst_ty),
+                |g| g.write_mem(otherwise, dst, dst_ty),
+            )?,
             ExprKind::Map { name, keys } => self.map_read_mem(name, keys, dst, dst_size, e)?,
             ExprKind::Ident(name) | ExprKind::Call { name, .. }
                 if name == "kstack" || name == "ustack" =>

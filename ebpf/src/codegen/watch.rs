@@ -18,7 +18,7 @@ use super::gen::{Gen, R};
 use super::Builder;
 use crate::asm::Asm;
 use crate::insn::*;
-use crate::object::{ActionKind, ProgramSpec, Trigger, COUNTER_LOST_EVENTS};
+use crate::object::{ActionKind, ProgramSpec, Trigger};
 
 /// `SIGSTOP` on x86-64.
 const SIGSTOP: i32 = 19;
@@ -88,18 +88,8 @@ pub(crate) fn setup_program(
         rec + fields[1].offset as i16,
         R0,
     ));
-    g.asm.emit_all(Insn::ld_map(R1, g.b.obj.ringbuf as u32));
-    g.asm.emit(Insn::mov(R2, R10));
-    g.asm.emit(Insn::alu_imm(Alu::Add, R2, rec as i32));
-    g.asm.emit(Insn::mov_imm(R3, size as i32));
-    g.asm.emit(Insn::mov_imm(R4, 0));
-    g.asm.emit(Insn::call(Helper::RingbufOutput));
-    let sent = g.asm.label();
-    g.asm.jump_if_imm(Cond::Eq, R0, 0, sent);
     // Lost: the process must not stop, nobody would wake it.
-    g.bump_counter(COUNTER_LOST_EVENTS)?;
-    g.asm.jump(exit);
-    g.asm.place(sent);
+    g.output_record(rec, size, Some(exit))?;
     if watch.kind == ProbeKind::Watchpoint {
         g.asm.emit(Insn::mov_imm(R1, SIGSTOP));
         g.asm.emit(Insn::call(Helper::SendSignal));

@@ -12,7 +12,7 @@ mod stmt;
 use std::collections::{BTreeMap, HashMap};
 
 pub use builtins::{arg_index, builtin_type, BUILTIN_NAMES, DEFAULT_STACK_LIMIT};
-pub use calls::signal_number;
+pub use calls::{signal_number, FUNCTION_NAMES};
 
 use crate::ast::{ExprId, Program};
 use crate::attach::{self, Attach, AttachContext};
