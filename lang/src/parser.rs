@@ -433,6 +433,9 @@ where
             paren,
         ))
         .labelled("expression")
+        // Garbage with many unclosed brackets would otherwise be re-parsed on every way back
+        // out, doubling the time per level: remember each position's answer.
+        .memoized()
         .boxed();
 
         let cast = type_name.delimited_by(just(Tok::LParen), just(Tok::RParen));
@@ -590,6 +593,7 @@ where
             }),
         ))
         .labelled("expression")
+        .memoized()
     })
 }
 
