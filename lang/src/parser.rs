@@ -38,13 +38,16 @@ pub fn parse(src: &str) -> (Program, Vec<Diagnostic>) {
     // After an unterminated string or comment, an unexpected end of file is no news; nor is a
     // syntax error later on the line of a lexical error (the lexer dropped what it could not read).
     let unterminated = diags.iter().any(|d| d.message.starts_with("unterminated"));
-    let line_of = |at: usize| src[..at.min(src.len())].matches('\n').count();
-    let lex_errors: Vec<usize> = diags
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(src.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let line_of = |at: usize| line_starts.partition_point(|&s| s <= at);
+    let lex_error_lines: std::collections::HashSet<usize> = diags
         .iter()
         .filter(|d| d.is_error())
-        .map(|d| d.span.start)
+        .map(|d| line_of(d.span.start))
         .collect();
-    let follows_lex_error = |at: usize| lex_errors.iter().any(|&l| line_of(l) == line_of(at));
+    let follows_lex_error = |at: usize| lex_error_lines.contains(&line_of(at));
     let errors: Vec<_> = errors
         .into_iter()
         .filter(|e| !(unterminated && e.found().is_none()))
@@ -92,10 +95,15 @@ fn one_error_per_mistake<'a>(
 ) -> Vec<Rich<'a, Tok, SimpleSpan>> {
     errors.sort_by_key(|e| (e.span().start, e.span().end));
     errors.dedup_by(|b, a| a.span() == b.span() && a.found() == b.found());
+    // Positions of the tokens that end or open statements, in order (tokens are in order).
+    let separators: Vec<usize> = tokens
+        .iter()
+        .filter(|(t, _)| matches!(t, Tok::Semi | Tok::LBrace | Tok::RBrace))
+        .map(|(_, s)| s.start)
+        .collect();
     let separated = |from: usize, to: usize| {
-        tokens.iter().any(|(t, s)| {
-            s.start >= from && s.start < to && matches!(t, Tok::Semi | Tok::LBrace | Tok::RBrace)
-        })
+        let first = separators.partition_point(|&p| p < from);
+        separators.get(first).is_some_and(|&p| p < to)
     };
     let starts_statement = |t: Option<&Tok>| {
         matches!(
