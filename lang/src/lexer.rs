@@ -13,6 +13,8 @@ use crate::token::{BinOp, Tok};
 
 /// Deepest nesting of `(`/`[`/`{` accepted; deeper input is refused, not recursed into.
 pub const MAX_NESTING: usize = 200;
+/// Most `(`/`[` a block may leave unclosed before lexing gives up on it.
+pub const MAX_UNCLOSED: usize = 8;
 const MAX_DEFINE_DEPTH: usize = 16;
 
 /// What the lexer produced: tokens, the preamble and any errors.
@@ -57,6 +59,10 @@ struct Lexer<'a> {
     defines: HashMap<String, String>,
     diags: Vec<Diagnostic>,
     aborted: bool,
+    /// `(` and `[` not closed yet, with where they opened.
+    open_brackets: Vec<(u8, Span)>,
+    /// Brackets found never closed in the current block.
+    unclosed: Vec<Span>,
 }
 
 impl<'a> Lexer<'a> {
@@ -72,6 +78,8 @@ impl<'a> Lexer<'a> {
             defines: HashMap::new(),
             diags: Vec::new(),
             aborted: false,
+            open_brackets: Vec::new(),
+            unclosed: Vec::new(),
         }
     }
 
@@ -106,6 +114,9 @@ impl<'a> Lexer<'a> {
                 Mode::Top => self.top_token(),
                 Mode::Predicate | Mode::Block(_) => self.code_token(),
             }
+        }
+        if !self.aborted {
+            self.end_of_block();
         }
     }
 
@@ -397,6 +408,7 @@ impl<'a> Lexer<'a> {
             }
             _ => {}
         }
+        self.track_brackets(tok, start);
         if let Mode::Block(d) = self.mode {
             match tok {
                 Tok::LBrace => self.mode = Mode::Block(d + 1),
@@ -408,6 +420,49 @@ impl<'a> Lexer<'a> {
                 _ => {}
             }
         }
+    }
+
+    /// Follows `(` and `[` pairs. A block (or the program) that ends with more than
+    /// [`MAX_UNCLOSED`] of them never closed stops lexing: such input can only be a mess, and
+    /// the parser's recovery would try every way of closing them.
+    fn track_brackets(&mut self, tok: &Tok, start: usize) {
+        let span = Span::new(start, self.pos);
+        match tok {
+            Tok::LParen => self.open_brackets.push((b'(', span)),
+            Tok::LBracket => self.open_brackets.push((b'[', span)),
+            Tok::RParen | Tok::RBracket => {
+                let want = if *tok == Tok::RParen { b'(' } else { b'[' };
+                if let Some(at) = self.open_brackets.iter().rposition(|(c, _)| *c == want) {
+                    let never_closed = self.open_brackets.split_off(at + 1);
+                    self.unclosed
+                        .extend(never_closed.into_iter().map(|(_, s)| s));
+                    self.open_brackets.pop();
+                }
+            }
+            Tok::RBrace if self.mode == Mode::Block(1) => self.end_of_block(),
+            _ => {}
+        }
+    }
+
+    /// At the end of a block or of the program: judges the brackets left open.
+    fn end_of_block(&mut self) {
+        let left = std::mem::take(&mut self.open_brackets);
+        self.unclosed.extend(left.into_iter().map(|(_, s)| s));
+        if self.unclosed.len() > MAX_UNCLOSED {
+            let first = self.unclosed[0];
+            self.diags.push(
+                Diagnostic::error(
+                    first,
+                    format!(
+                        "{} brackets are never closed, the first here",
+                        self.unclosed.len()
+                    ),
+                )
+                .with_hint("close each ( with ) and each [ with ]"),
+            );
+            self.aborted = true;
+        }
+        self.unclosed.clear();
     }
 
     /// A `/` in a predicate ends it when a `{` follows (after blanks and comments).
@@ -833,6 +888,24 @@ mod tests {
         assert_eq!(l.preamble.defines[0].name, "N");
         assert_eq!(l.preamble.c_defs[0].name, "S");
         assert!(l.tokens.iter().any(|(t, _)| *t == Tok::Int(5)));
+    }
+
+    #[test]
+    fn many_unclosed_brackets_stop_lexing() {
+        let few = lex("BEGIN { @a[(1; }");
+        assert!(!few.aborted);
+        let many = lex(&format!("BEGIN {{ {} }}", "@a[(".repeat(5)));
+        assert!(many.aborted);
+        assert_eq!(
+            many.diagnostics[0].message,
+            "10 brackets are never closed, the first here"
+        );
+        let closed = lex(&format!(
+            "BEGIN {{ $x = {}1{}; }}",
+            "f(".repeat(20),
+            ")".repeat(20)
+        ));
+        assert!(!closed.aborted);
     }
 
     #[test]
