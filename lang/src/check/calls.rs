@@ -469,40 +469,29 @@ impl Checker<'_> {
     }
 
     fn int_arg(&mut self, c: &Call, i: usize) {
-        let t = self.expr(&c.args[i]);
-        if !t.is_int() && !self.is_int_agg(&t) && t != Type::None {
-            self.err(
-                c.args[i].span,
-                format!(
-                    "{}() expects an integer as argument {}, got '{t}'",
-                    c.name,
-                    i + 1
-                ),
-            );
-        }
+        self.arg_of_kind(c, i, "an integer", |this, t| {
+            t.is_int() || this.is_int_agg(t)
+        });
     }
 
     fn int_or_pointer_arg(&mut self, c: &Call, i: usize) {
-        let t = self.expr(&c.args[i]);
-        if !t.is_int() && !t.is_pointer() && t != Type::None {
-            self.err(
-                c.args[i].span,
-                format!(
-                    "{}() expects an integer or pointer as argument {}, got '{t}'",
-                    c.name,
-                    i + 1
-                ),
-            );
-        }
+        self.arg_of_kind(c, i, "an integer or pointer", |_, t| {
+            t.is_int() || t.is_pointer()
+        });
     }
 
     fn string_arg(&mut self, c: &Call, i: usize) {
+        self.arg_of_kind(c, i, "a string", |_, t| t.is_str());
+    }
+
+    /// Types argument `i` and reports it unless `fits` accepts its type.
+    fn arg_of_kind(&mut self, c: &Call, i: usize, what: &str, fits: impl Fn(&Self, &Type) -> bool) {
         let t = self.expr(&c.args[i]);
-        if !t.is_str() && t != Type::None {
+        if t != Type::None && !fits(self, &t) {
             self.err(
                 c.args[i].span,
                 format!(
-                    "{}() expects a string as argument {}, got '{t}'",
+                    "{}() expects {what} as argument {}, got '{t}'",
                     c.name,
                     i + 1
                 ),
