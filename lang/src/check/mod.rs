@@ -173,9 +173,8 @@ pub fn check(
 
     // Learn map types: first from what is assigned; then once more with a map read before it
     // has any type taken as an integer (`@n = @n + 1` is how counters start).
-    let mut maps = BTreeMap::new();
-    for guess in [false, true] {
-        let mut learn = Checker::new(
+    let pass = |maps, report| {
+        Checker::new(
             program,
             opts,
             catalog,
@@ -183,22 +182,17 @@ pub fn check(
             &attaches,
             &tracepoints,
             maps,
-            false,
-        );
+            report,
+        )
+    };
+    let mut maps = BTreeMap::new();
+    for guess in [false, true] {
+        let mut learn = pass(maps, false);
         learn.guess_unknown_maps = guess;
         learn.run();
         maps = learn.maps;
     }
-    let mut checker = Checker::new(
-        program,
-        opts,
-        catalog,
-        &cdefs,
-        &attaches,
-        &tracepoints,
-        maps,
-        true,
-    );
+    let mut checker = pass(maps, true);
     checker.run();
     diags.append(&mut checker.diags);
     let Checker {
