@@ -1,45 +1,22 @@
-//! From program text to a compiled object, with diagnostics rendered on stderr.
+//! What the CLI tells the host, and how it shows what the host says about a source.
 
 use std::io::IsTerminal;
 
 use scry_ebpf::codegen::CompileOptions;
-use scry_ebpf::object::Object;
 use scry_lang::check::CheckOptions;
 use scry_lang::diag::Diagnostic;
 use scry_lang::report::{render_all, RenderOptions};
+use scry_runtime::attach::AttachOptions;
+use scry_runtime::host::{Checked, HostError, HostOptions, Source};
+use scry_runtime::load::LoadOptions;
+use scry_runtime::records::ActionOptions;
+use scry_runtime::session::SessionOptions;
 
 use crate::cli::Cli;
 use crate::settings::Settings;
 
-/// The front end recurses over the program; this much stack makes any input that passed the
-/// lexer's nesting limit safe.
-const FRONT_END_STACK: usize = 256 << 20;
-
-/// The program text and the name diagnostics give it (`stdin` for `-e`).
-pub struct Source {
-    pub name: String,
-    pub text: String,
-}
-
-impl Source {
-    /// Prints diagnostics about this source on stderr.
-    pub fn report(&self, diags: &[Diagnostic]) {
-        let render = RenderOptions {
-            color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-            ascii: false,
-        };
-        eprint!("{}", render_all(diags, &self.name, &self.text, render));
-    }
-}
-
-/// Checks and compiles the program; `None` when it has errors (already reported). With `-d`
-/// prints the typed program and the instructions.
-pub fn compile(
-    source: &Source,
-    cli: &Cli,
-    settings: &Settings,
-    params: Vec<String>,
-) -> Result<Option<Object>, String> {
+/// The host's options from the command line and the environment.
+pub fn host_options(cli: &Cli, settings: &Settings, params: Vec<String>) -> HostOptions {
     let check = CheckOptions {
         params: params.clone(),
         pid: cli.pid,
@@ -48,57 +25,87 @@ pub fn compile(
             .command
             .as_deref()
             .and_then(|c| c.split_whitespace().next())
-            .and_then(|prog| crate::child::find_program(prog).ok())
+            .and_then(|prog| scry_runtime::child::find_program(prog).ok())
             .map(|p| p.display().to_string()),
         unsafe_mode: cli.unsafe_mode,
         strlen: settings.strlen,
     };
-    let codegen = CompileOptions {
+    let compile = CompileOptions {
         map_keys_max: settings.map_keys_max,
         ringbuf_bytes: settings.ringbuf_bytes(),
         params,
         uprobe_multi: scry_runtime::uprobe_multi::supported(),
     };
-    let (dry_run, no_warnings) = (cli.dry_run, cli.no_warnings);
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .stack_size(FRONT_END_STACK)
-            .spawn_scoped(scope, || {
-                let catalog = scry_runtime::LiveCatalog::new();
-                let compiled = scry_lang::compile(&source.text, &catalog, &check);
-                let shown: Vec<_> = compiled
-                    .diagnostics
-                    .iter()
-                    .filter(|d| d.is_error() || !no_warnings)
-                    .cloned()
-                    .collect();
-                source.report(&shown);
-                if !compiled.ok() {
-                    return None;
-                }
-                let object =
-                    match scry_ebpf::codegen::compile(&compiled.program, &compiled.typed, &codegen)
-                    {
-                        Ok(o) => o,
-                        Err(d) => {
-                            source.report(&[d]);
-                            return None;
-                        }
-                    };
-                if dry_run {
-                    print!(
-                        "{}",
-                        scry_lang::dump::dump(&compiled.program, &compiled.typed)
-                    );
-                    for (i, p) in object.programs.iter().enumerate() {
-                        println!("\n{} ({} instructions)", p.name, p.insns.len());
-                        print!("{}", object.disassemble(i, &source.text));
-                    }
-                }
-                Some(object)
-            })
-            .map_err(|e| format!("cannot start the compiler thread: {e}"))?
-            .join()
-            .map_err(|_| "internal error in the front end".to_string())
-    })
+    let session = SessionOptions {
+        load: LoadOptions {
+            log_level: if cli.verbose { 1 } else { 0 },
+            ..LoadOptions::default()
+        },
+        attach: AttachOptions {
+            pid: cli.pid,
+            cpid: None,
+        },
+        actions: ActionOptions {
+            cat_bytes_max: settings.cat_bytes_max,
+        },
+        cpid: None,
+        watch_pid: cli.pid,
+        quiet: cli.quiet,
+        notify_attached: settings.notify_attached,
+        verbose: cli.verbose,
+        exit_newlines_to_stdout: cli.output.is_some(),
+    };
+    HostOptions {
+        check,
+        compile,
+        session,
+        command: cli.command.clone(),
+        max_probes: settings.max_probes,
+    }
+}
+
+/// Prints diagnostics about `source` on stderr (warnings only without `--no-warnings`).
+pub fn report(source: &Source, diags: &[Diagnostic], no_warnings: bool) {
+    let shown: Vec<Diagnostic> = diags
+        .iter()
+        .filter(|d| d.is_error() || !no_warnings)
+        .cloned()
+        .collect();
+    let render = RenderOptions {
+        color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        ascii: false,
+    };
+    eprint!("{}", render_all(&shown, &source.name, &source.text, render));
+}
+
+/// Shows a host error: diagnostics at the source (and the verifier log with `-v`); returns
+/// the closing sentence to print as `ERROR:`, if any.
+pub fn show_error(source: &Source, e: HostError, cli: &Cli) -> Option<String> {
+    match e {
+        HostError::Source {
+            diagnostics,
+            summary,
+            log,
+        } => {
+            if let (true, Some(log)) = (cli.verbose, log) {
+                eprintln!("{log}");
+            }
+            report(source, &diagnostics, cli.no_warnings);
+            summary
+        }
+        HostError::Message(m) => Some(m),
+    }
+}
+
+/// `-d`: the typed program and every program's instructions, with the source lines.
+pub fn dump(source: &Source, checked: &Checked) {
+    print!(
+        "{}",
+        scry_lang::dump::dump(&checked.program, &checked.typed)
+    );
+    for i in checked.programs.clone() {
+        let p = &checked.object.programs[i];
+        println!("\n{} ({} instructions)", p.name, p.insns.len());
+        print!("{}", checked.object.disassemble(i, &source.text));
+    }
 }

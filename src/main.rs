@@ -1,6 +1,5 @@
 //! scry: the command-line entry point.
 
-mod child;
 mod cli;
 mod frontend;
 mod list;
@@ -53,14 +52,8 @@ fn run(cli: cli::Cli) -> Result<ExitCode, String> {
             (file.clone(), read_program(&file)?)
         }
     };
-    let source = frontend::Source { name, text: src };
-    let Some(object) = frontend::compile(&source, &cli, &settings, args)? else {
-        return Ok(ExitCode::FAILURE);
-    };
-    if cli.dry_run {
-        return Ok(ExitCode::SUCCESS);
-    }
-    trace::run(object, &source, &cli, &settings)
+    let source = scry_runtime::host::Source { name, text: src };
+    trace::run(source, &cli, &settings, args)
 }
 
 fn read_program(file: &str) -> Result<String, String> {

@@ -1,126 +1,82 @@
-//! Running a compiled program: the session from load to the maps printed at exit.
+//! Running a program from the command line: one source applied to a host, run until it stops.
 
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
-use scry_ebpf::object::{Object, Trigger};
-use scry_lang::diag::Diagnostic;
-use scry_runtime::attach::AttachOptions;
-use scry_runtime::load::{LoadError, LoadOptions};
-use scry_runtime::records::ActionOptions;
-use scry_runtime::session::{Session, SessionError, SessionOptions};
+use scry_runtime::host::{Host, Source};
 use scry_stdlib::printer::{Format, Printer};
 
-use crate::child::Child;
 use crate::cli::{Buffering, Cli, OutputFormat};
-use crate::frontend::Source;
+use crate::frontend;
 use crate::settings::Settings;
 
 /// Where the trace output goes, buffered as `-B` says.
 type Out = Box<dyn Write>;
 
-/// Loads, attaches and runs `object` until it stops; prints the maps.
+/// Checks the program (printing it with `-d`), then loads, attaches and runs it until it
+/// stops, and prints the maps.
 pub fn run(
-    object: Object,
-    source: &Source,
+    source: Source,
     cli: &Cli,
     settings: &Settings,
+    params: Vec<String>,
 ) -> Result<ExitCode, String> {
-    let attachments: u64 = object
-        .programs
-        .iter()
-        .filter(|p| p.trigger.attaches_at_start())
-        .map(|p| {
-            if p.fan_in.is_some() {
-                1
-            } else {
-                p.attaches.len() as u64
-            }
-        })
-        .sum();
-    if attachments > settings.max_probes {
-        return Err(format!(
-            "Can't attach to {attachments} probes because it exceeds the current limit of {} probes; raise BPFTRACE_MAX_PROBES to allow more",
-            settings.max_probes
-        ));
-    }
-    if attachments > 0 {
-        // Overlap aya's feature probing with loading the program.
-        scry_runtime::attach::warm_up();
-    }
-    let _ = scry_runtime::sys::raise_open_file_limit();
-    let mut child = match &cli.command {
-        Some(cmd) => Some(Child::spawn(cmd)?),
-        None => None,
-    };
-    let opts = SessionOptions {
-        load: LoadOptions {
-            log_level: if cli.verbose { 1 } else { 0 },
-            ..LoadOptions::default()
-        },
-        attach: AttachOptions {
-            pid: cli.pid,
-            cpid: child.as_ref().map(Child::pid),
-        },
-        actions: ActionOptions {
-            cat_bytes_max: settings.cat_bytes_max,
-        },
-        cpid: child.as_ref().map(Child::pid),
-        watch_pid: child.as_ref().map(Child::pid).or(cli.pid),
-        quiet: cli.quiet,
-        notify_attached: settings.notify_attached,
-        verbose: cli.verbose,
-        exit_newlines_to_stdout: cli.output.is_some(),
-    };
+    let opts = frontend::host_options(cli, settings, params);
     let format = match cli.format {
         OutputFormat::Text => Format::Text,
         OutputFormat::Json => Format::Json,
     };
-    let printer = Printer::new(output(cli)?, format);
-    let mut session = match Session::new(object.clone(), opts, printer) {
-        Ok(s) => s,
-        Err(e) => return Err(session_error(e, &object, source, cli.verbose)),
+    let out: Out = if cli.dry_run {
+        Box::new(std::io::sink())
+    } else {
+        output(cli)?
     };
-    if cli.verbose {
-        for p in &session.loaded.programs {
-            if !p.log().is_empty() {
-                eprintln!("{}", p.log());
-            }
-        }
+    let mut host = Host::new(opts, Printer::new(out, format));
+    let checked = match host.check(&source) {
+        Ok(c) => c,
+        Err(e) => return failed(&source, e, cli),
+    };
+    frontend::report(&source, &checked.warnings, cli.no_warnings);
+    if cli.dry_run {
+        frontend::dump(&source, &checked);
+        return Ok(ExitCode::SUCCESS);
     }
+    let added = match host.load(source.clone(), checked) {
+        Ok(a) => a,
+        Err(e) => return failed(&source, e, cli),
+    };
     if !cli.quiet {
-        let n = session.probe_count() as u64;
-        session.printer.attached(n).map_err(|e| e.to_string())?;
-        session.printer.flush().map_err(|e| e.to_string())?;
+        let printer = &mut host.session_mut().map_err(|e| e.to_string())?.printer;
+        printer
+            .attached(added.probes as u64)
+            .map_err(|e| e.to_string())?;
+        printer.flush().map_err(|e| e.to_string())?;
     }
-    let result = drive(&mut session, child.as_mut());
-    if let Err(e) = result {
-        session.detach_all();
-        return Err(session_error(e, &object, source, cli.verbose));
+    let ran = host.start(&added).and_then(|()| {
+        if host.exit_requested() {
+            Ok(())
+        } else {
+            host.run_until_stopped()
+        }
+    });
+    if let Err(e) = ran {
+        host.abort();
+        return failed(&source, e, cli);
     }
-    session
-        .finish()
-        .map_err(|e| session_error(e, &object, source, cli.verbose))?;
-    if let Some(c) = child.as_mut() {
-        c.finish();
-    }
+    host.finish().map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// BEGIN, attach, release the child, wait.
-fn drive(session: &mut Session<Out>, child: Option<&mut Child>) -> Result<(), SessionError> {
-    session.run_special(Trigger::Begin)?;
-    if session.exit_requested() {
-        return Ok(());
+/// Reports a host error; the exit code is failure.
+fn failed(
+    source: &Source,
+    e: scry_runtime::host::HostError,
+    cli: &Cli,
+) -> Result<ExitCode, String> {
+    match frontend::show_error(source, e, cli) {
+        Some(sentence) => Err(sentence),
+        None => Ok(ExitCode::FAILURE),
     }
-    session.attach_all()?;
-    if let Some(c) = child {
-        c.release();
-    }
-    if !session.has_attached_probes() {
-        return Ok(());
-    }
-    session.run_until_stopped()
 }
 
 fn output(cli: &Cli) -> Result<Out, String> {
@@ -135,37 +91,4 @@ fn output(cli: &Cli) -> Result<Out, String> {
         Buffering::None => base,
         Buffering::Line | Buffering::Full => Box::new(BufWriter::with_capacity(1 << 16, base)),
     })
-}
-
-/// One sentence for a session error; a verifier rejection becomes a diagnostic at the source
-/// span of the rejected instruction.
-fn session_error(e: SessionError, object: &Object, source: &Source, verbose: bool) -> String {
-    match e {
-        SessionError::Load(LoadError::Verifier {
-            program,
-            insn,
-            reason,
-            log,
-        }) => {
-            if verbose {
-                eprintln!("{log}");
-            }
-            let spec = &object.programs[program.min(object.programs.len().saturating_sub(1))];
-            let span = insn
-                .and_then(|i| spec.spans.get(i).copied())
-                .unwrap_or_default();
-            let d = if reason.contains("cannot use helper bpf_override_return") {
-                Diagnostic::error(
-                    span,
-                    "override() needs a kernel built with CONFIG_BPF_KPROBE_OVERRIDE, and this one was not",
-                )
-            } else {
-                Diagnostic::error(span, format!("the BPF verifier rejected this: {reason}"))
-                    .with_hint("run with -v to see the whole verifier log")
-            };
-            source.report(&[d]);
-            "the kernel refused to load the program".to_string()
-        }
-        other => other.to_string(),
-    }
 }

@@ -80,7 +80,7 @@ pub struct ProgramSpec {
     pub spans: Vec<Span>,
     /// Where it attaches (empty for BEGIN/END).
     pub attaches: Vec<Attach>,
-    /// Index of the source probe block.
+    /// Index of its probe block in [`Object::blocks`].
     pub probe_block: usize,
     /// Set when the program serves many `syscalls:` tracepoints through one raw_syscalls
     /// tracepoint (attaching and detaching hundreds of tracepoints is slow).
@@ -187,10 +187,22 @@ pub struct Action {
 /// fan-in programs record those).
 pub const TRACEPOINT_PROBE_ID: u64 = 1 << 32;
 
-/// Everything the runtime needs.
+/// A probe block as written: the unit a session adds and removes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Block {
+    /// The source it was written in (0 for a one-shot program; each REPL entry is one).
+    pub entry: usize,
+    /// Its span in that source.
+    pub span: Span,
+}
+
+/// Everything the runtime needs. Every list only grows: an index, once given, names the same
+/// map, program, action or block for the object's whole life (a session adds to it).
 #[derive(Clone, Debug, Default)]
 pub struct Object {
     pub maps: Vec<MapSpec>,
+    /// The probe blocks compiled so far, in order.
+    pub blocks: Vec<Block>,
     pub programs: Vec<ProgramSpec>,
     pub user_maps: Vec<UserMap>,
     pub actions: Vec<Action>,

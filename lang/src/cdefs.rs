@@ -31,6 +31,26 @@ pub struct CDefs {
 }
 
 impl CDefs {
+    /// Adds the definitions of `earlier` that this set does not define itself.
+    pub fn inherit(&mut self, earlier: &CDefs) {
+        for (name, r) in &earlier.records {
+            self.records
+                .entry(name.clone())
+                .or_insert_with(|| r.clone());
+        }
+        for (name, v) in &earlier.enum_constants {
+            self.enum_constants.entry(name.clone()).or_insert(*v);
+        }
+    }
+
+    /// Adds every definition of `later`, replacing this set's of the same name.
+    pub fn extend(&mut self, later: &CDefs) {
+        self.records
+            .extend(later.records.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.enum_constants
+            .extend(later.enum_constants.iter().map(|(k, v)| (k.clone(), *v)));
+    }
+
     /// Parses the preamble's definitions, in order (later ones may use earlier ones).
     pub fn from_definitions(defs: &[CDefinition]) -> (CDefs, Vec<Diagnostic>) {
         let mut out = CDefs::default();

@@ -42,6 +42,16 @@ impl Compiled {
 
 /// Parses and checks a program. Syntax errors stop before checking (all of them are reported).
 pub fn compile(src: &str, catalog: &dyn catalog::Catalog, opts: &check::CheckOptions) -> Compiled {
+    compile_in(src, catalog, opts, &check::Environment::default())
+}
+
+/// Parses and checks a program against what earlier sources of a session fixed.
+pub fn compile_in(
+    src: &str,
+    catalog: &dyn catalog::Catalog,
+    opts: &check::CheckOptions,
+    env: &check::Environment,
+) -> Compiled {
     let (program, mut diagnostics) = parse(src);
     if diag::has_errors(&diagnostics) {
         return Compiled {
@@ -50,7 +60,7 @@ pub fn compile(src: &str, catalog: &dyn catalog::Catalog, opts: &check::CheckOpt
             diagnostics,
         };
     }
-    let (typed, mut more) = check::check(&program, catalog, opts);
+    let (typed, mut more) = check::check_in(&program, catalog, opts, env);
     diagnostics.append(&mut more);
     Compiled {
         program,

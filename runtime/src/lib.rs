@@ -10,6 +10,8 @@
 pub mod attach;
 pub mod catalog;
 pub mod cgroups;
+pub mod child;
+pub mod host;
 pub mod load;
 pub mod names;
 pub mod records;

@@ -227,8 +227,8 @@ pub struct Loaded {
 pub enum LoadError {
     /// The verifier rejected a program.
     Verifier {
-        /// The program's index in the slice being loaded ([`Object::programs`] for [`load`],
-        /// the `programs` argument of [`Loaded::load_more`]).
+        /// The program's index in [`Loaded::programs`] (and so in [`Object::programs`]): the
+        /// index it would have had.
         program: usize,
         /// The rejected instruction (an index into [`ProgramSpec::insns`] and
         /// [`ProgramSpec::spans`]), when the log names one.
@@ -306,14 +306,26 @@ impl Loaded {
         self.possible_cpus
     }
 
-    /// Creates more maps; they get the next indices, which are returned.
+    /// Closes the maps from index `len` on (those of an addition that failed).
+    pub fn truncate_maps(&mut self, len: usize) {
+        self.maps.truncate(len);
+    }
+
+    /// Creates more maps; they get the next indices, which are returned. On error none of
+    /// `maps` is kept.
     pub fn add_maps(&mut self, maps: &[MapSpec]) -> Result<Range<usize>, LoadError> {
         let first = self.maps.len();
         for (i, spec) in maps.iter().enumerate() {
-            let fd = sys::map_create(spec).map_err(|e| LoadError::Map {
-                map: i,
-                message: map_error(spec, &e),
-            })?;
+            let fd = match sys::map_create(spec) {
+                Ok(fd) => fd,
+                Err(e) => {
+                    self.maps.truncate(first);
+                    return Err(LoadError::Map {
+                        map: i,
+                        message: map_error(spec, &e),
+                    });
+                }
+            };
             self.maps.push(Map {
                 spec: spec.clone(),
                 fd,
@@ -330,10 +342,10 @@ impl Loaded {
         let mut new = Vec::with_capacity(programs.len());
         // Read only when a program is loaded for a kernel function (kfunc/kretfunc).
         let mut btf = None;
-        for (i, spec) in programs.iter().enumerate() {
-            new.push(self.load_program(i, spec, &mut btf)?);
-        }
         let first = self.programs.len();
+        for (i, spec) in programs.iter().enumerate() {
+            new.push(self.load_program(first + i, spec, &mut btf)?);
+        }
         self.programs.extend(new);
         Ok(first..self.programs.len())
     }

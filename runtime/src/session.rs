@@ -91,6 +91,11 @@ pub struct Session<W: Write> {
     watched: Vec<Watched>,
     /// The [`attach::MAX_WATCHPOINTS`] warning was given.
     watch_limit_warned: bool,
+    /// Programs removed from the session ([`Session::remove_program`]): never attached or run
+    /// again.
+    removed: Vec<bool>,
+    /// `__BPFTRACE_NOTIFY_PROBES_ATTACHED` was said.
+    notified: bool,
 }
 
 /// A watchpoint set at run time: `address` watched by program `program`.
@@ -127,15 +132,12 @@ impl<W: Write> Session<W> {
             exit_requested: false,
             watched: Vec::new(),
             watch_limit_warned: false,
+            removed: Vec::new(),
+            notified: false,
         };
         s.set_global(GLOBAL_START_NS, boot_ns())?;
         if let Some(cpid) = s.opts.cpid {
             s.set_global(GLOBAL_CPID, cpid as u64)?;
-        }
-        if s.opts.verbose {
-            for p in &s.loaded.programs {
-                eprintln!("Program ID: {}", p.id());
-            }
         }
         Ok(s)
     }
@@ -161,8 +163,21 @@ impl<W: Write> Session<W> {
 
     /// Runs the programs of `trigger` (BEGIN or END) once each and handles what they wrote.
     pub fn run_special(&mut self, trigger: Trigger) -> Result<(), SessionError> {
-        for i in 0..self.loaded.programs.len() {
-            if self.loaded.programs[i].spec.trigger == trigger {
+        self.run_programs(0..self.loaded.programs.len(), trigger)
+    }
+
+    /// Runs the programs of `trigger` among `programs` once each, in order, and handles what
+    /// they wrote.
+    pub fn run_programs(
+        &mut self,
+        programs: std::ops::Range<usize>,
+        trigger: Trigger,
+    ) -> Result<(), SessionError> {
+        for i in programs {
+            if self.is_removed(i) {
+                continue;
+            }
+            if self.loaded.programs.get(i).map(|p| p.spec.trigger) == Some(trigger) {
                 self.loaded.programs[i].test_run()?;
                 self.drain()?;
             }
@@ -172,16 +187,55 @@ impl<W: Write> Session<W> {
 
     /// Attaches every program that is not BEGIN/END; on error nothing stays attached.
     pub fn attach_all(&mut self) -> Result<(), SessionError> {
-        for i in 0..self.loaded.programs.len() {
+        self.attach_programs(0..self.loaded.programs.len())
+    }
+
+    /// Attaches the programs of `programs` that attach at start; on error none of them stays
+    /// attached (programs attached before stay).
+    pub fn attach_programs(
+        &mut self,
+        programs: std::ops::Range<usize>,
+    ) -> Result<(), SessionError> {
+        for i in programs.clone() {
+            if self.is_removed(i) {
+                continue;
+            }
             if let Err(e) = self.attach_program(i) {
-                self.detach_all();
+                for j in programs {
+                    self.detach_program(j);
+                }
                 return Err(e);
             }
         }
-        if self.opts.notify_attached {
+        if self.opts.notify_attached && !self.notified {
             eprintln!("__BPFTRACE_NOTIFY_PROBES_ATTACHED");
+            self.notified = true;
         }
         Ok(())
+    }
+
+    /// Detaches program `i` for good: it is not attached or run again (END included).
+    pub fn remove_program(&mut self, i: usize) {
+        self.detach_program(i);
+        let (gone, kept): (Vec<Watched>, Vec<Watched>) = std::mem::take(&mut self.watched)
+            .into_iter()
+            .partition(|w| w.program == i);
+        self.watched = kept;
+        attach::detach_all(gone.into_iter().flat_map(|w| w.links).collect());
+        if self.removed.len() <= i {
+            self.removed.resize(i + 1, false);
+        }
+        self.removed[i] = true;
+    }
+
+    /// Whether program `i` was removed.
+    pub fn is_removed(&self, i: usize) -> bool {
+        self.removed.get(i).copied().unwrap_or(false)
+    }
+
+    /// Whether program `i` has attach points attached now.
+    pub fn is_attached(&self, i: usize) -> bool {
+        self.links.get(i).is_some_and(|l| !l.is_empty())
     }
 
     /// Attaches program `i` to its attach points.
@@ -337,20 +391,26 @@ impl<W: Write> Session<W> {
     }
 
     /// Loads another object's new maps and programs against this session's maps (the REPL):
-    /// the new object must keep this one's maps at their indexes and add after them.
+    /// the new object must keep this one's maps and programs at their indexes and add after
+    /// them (as `scry_ebpf::codegen::compile_into` does). Returns the range of programs added.
+    /// On error nothing of `object` stays loaded and the session goes on as before.
     pub fn add(&mut self, object: Object) -> Result<std::ops::Range<usize>, SessionError> {
         let old_maps = self.object.maps.len();
         self.loaded
             .add_maps(&object.maps[old_maps..])
             .map_err(SessionError::Load)?;
         let old_programs = self.object.programs.len();
-        let range = self
-            .loaded
-            .load_more(&object.programs[old_programs..])
-            .map_err(SessionError::Load)?;
+        let range = match self.loaded.load_more(&object.programs[old_programs..]) {
+            Ok(range) => range,
+            Err(e) => {
+                self.loaded.truncate_maps(old_maps);
+                return Err(SessionError::Load(e));
+            }
+        };
         let tracefs = crate::catalog::find_tracefs();
         self.names
             .extend(LiveNames::new(&object, &self.loaded, tracefs.as_deref()));
+        self.links.resize_with(object.programs.len(), Vec::new);
         self.object = object;
         Ok(range)
     }

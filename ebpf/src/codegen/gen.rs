@@ -42,11 +42,12 @@ pub(crate) struct Gen<'g, 'a> {
 }
 
 impl<'g, 'a> Gen<'g, 'a> {
-    /// Compiles the probe block `probe` for the attach points of `group`.
+    /// Compiles probe `index` of the source being compiled, block `block` of the object, for
+    /// the attach points of `group`.
     pub fn compile_program(
         b: &'g mut Builder<'a>,
         probe: &Probe,
-        block: usize,
+        (index, block): (usize, usize),
         group: Group,
     ) -> R<ProgramSpec> {
         let prog_type = prog_type(group.kind).map_err(|m| error(group_span(probe), m))?;
@@ -121,7 +122,7 @@ impl<'g, 'a> Gen<'g, 'a> {
             g.asm.emit(Insn::store(Size::DW, R10, slot, R0));
             g.probe_slot = Some(slot);
         }
-        g.alloc_vars(block, probe)?;
+        g.alloc_vars(index, probe)?;
         if let Some(pred) = &probe.predicate {
             g.asm.span = pred.span;
             g.jump_if_false(pred, exit)?;
@@ -193,8 +194,8 @@ impl<'g, 'a> Gen<'g, 'a> {
     }
 
     /// Gives every scratch variable its stack slot, zeroed so the verifier sees it written.
-    fn alloc_vars(&mut self, block: usize, probe: &Probe) -> R<()> {
-        let vars = self.b.typed.probes[block].vars.clone();
+    fn alloc_vars(&mut self, index: usize, probe: &Probe) -> R<()> {
+        let vars = self.b.typed.probes[index].vars.clone();
         for (name, ty) in vars {
             let size = layout::size_of(&ty).max(8);
             let off = self.alloc(size, probe.span)?;

@@ -63,14 +63,57 @@ pub const GLOBAL_CPID: u32 = 1;
 /// How many global slots exist.
 pub const GLOBALS: u32 = 2;
 
-/// Compiles a checked program.
+/// Compiles a checked program into a new object (the source is entry 0).
 pub fn compile(
     program: &Program,
     typed: &TypedProgram,
     opts: &CompileOptions,
 ) -> Result<Object, Diagnostic> {
-    let mut b = Builder::new(typed, opts);
+    let mut object = new_object(opts);
+    compile_into(&mut object, program, typed, opts, 0)?;
+    Ok(object)
+}
+
+/// An object with only the maps every session has (ring buffer, counters, globals): what a
+/// session starts from before any program is added.
+pub fn new_object(opts: &CompileOptions) -> Object {
+    let mut obj = Object::default();
+    for (name, kind, key_size, value_size, max_entries) in [
+        ("ringbuf", MapKind::RingBuf, 0, 0, opts.ringbuf_bytes),
+        ("counters", MapKind::PerCpuArray, 4, 8, COUNTERS),
+        ("globals", MapKind::Array, 4, 8, GLOBALS),
+    ] {
+        obj.maps.push(MapSpec {
+            name: name.into(),
+            kind,
+            key_size,
+            value_size,
+            max_entries,
+        });
+    }
+    (obj.ringbuf, obj.counters, obj.globals) = (0, 1, 2);
+    obj
+}
+
+/// Compiles a checked program (source `entry` of a session) onto `object`, appending: the
+/// maps, programs, actions and probe blocks already there keep their indexes, maps the object
+/// already has are shared by name (the checker gave them the same types), and new ones come
+/// after. Returns the range of programs added. On error `object` is unchanged.
+pub fn compile_into(
+    object: &mut Object,
+    program: &Program,
+    typed: &TypedProgram,
+    opts: &CompileOptions,
+    entry: usize,
+) -> Result<std::ops::Range<usize>, Diagnostic> {
+    let first = object.programs.len();
+    let mut b = Builder::new(object.clone(), typed, opts);
     for (i, probe) in program.probes.iter().enumerate() {
+        let block = b.obj.blocks.len();
+        b.obj.blocks.push(Block {
+            entry,
+            span: probe.span,
+        });
         let attaches = &typed.probes[i].attaches;
         let (fan_in, rest) = syscall_fan_in(attaches);
         for group in
@@ -84,20 +127,21 @@ pub fn compile(
                 .first()
                 .filter(|a| watch::watched_function(a).is_some())
                 .copied();
-            let mut spec = gen::Gen::compile_program(&mut b, probe, i, group)?;
+            let mut spec = gen::Gen::compile_program(&mut b, probe, (i, block), group)?;
             match watched {
                 Some(a) => {
                     spec.trigger = Trigger::Watched;
                     let program = b.obj.programs.len();
                     b.obj.programs.push(spec);
-                    let setup = watch::setup_program(&mut b, probe, i, a, program)?;
+                    let setup = watch::setup_program(&mut b, probe, block, a, program)?;
                     b.obj.programs.push(setup);
                 }
                 None => b.obj.programs.push(spec),
             }
         }
     }
-    Ok(b.obj)
+    *object = b.obj;
+    Ok(first..object.programs.len())
 }
 
 /// State shared by the programs of one object: maps and actions.
@@ -110,40 +154,24 @@ pub(crate) struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(typed: &'a TypedProgram, opts: &'a CompileOptions) -> Self {
-        let mut obj = Object::default();
-        obj.maps.push(MapSpec {
-            name: "ringbuf".into(),
-            kind: MapKind::RingBuf,
-            key_size: 0,
-            value_size: 0,
-            max_entries: opts.ringbuf_bytes,
-        });
-        obj.ringbuf = 0;
-        obj.maps.push(MapSpec {
-            name: "counters".into(),
-            kind: MapKind::PerCpuArray,
-            key_size: 4,
-            value_size: 8,
-            max_entries: COUNTERS,
-        });
-        obj.counters = 1;
-        obj.maps.push(MapSpec {
-            name: "globals".into(),
-            kind: MapKind::Array,
-            key_size: 4,
-            value_size: 8,
-            max_entries: GLOBALS,
-        });
-        obj.globals = 2;
+    /// Goes on from `obj`: its user maps are kept, the program's other maps added.
+    fn new(obj: Object, typed: &'a TypedProgram, opts: &'a CompileOptions) -> Self {
+        let user_map_index = obj
+            .user_maps
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.name.clone(), i))
+            .collect();
         let mut b = Builder {
             typed,
             opts,
             obj,
-            user_map_index: BTreeMap::new(),
+            user_map_index,
         };
         for (name, m) in &typed.maps {
-            b.add_user_map(name, &m.keys, &m.value);
+            if !b.user_map_index.contains_key(name) {
+                b.add_user_map(name, &m.keys, &m.value);
+            }
         }
         b
     }

@@ -101,13 +101,46 @@ impl TypedProgram {
     }
 }
 
-/// Checks a parsed program.
+/// What the sources checked earlier in a session fixed; a new source is checked against it.
+#[derive(Clone, Debug, Default)]
+pub struct Environment {
+    /// The maps created so far. Their types are fixed: a map's layout in the kernel cannot
+    /// change, so a later source may use a map only as it was first typed.
+    pub maps: BTreeMap<String, MapType>,
+    /// C definitions so far: the preambles' structs, unions and enums, and kernel records used.
+    pub cdefs: CDefs,
+}
+
+impl Environment {
+    /// Takes in what a checked source added.
+    pub fn learn(&mut self, typed: &TypedProgram) {
+        for (name, m) in &typed.maps {
+            self.maps.entry(name.clone()).or_insert_with(|| m.clone());
+        }
+        self.cdefs.extend(&typed.cdefs);
+    }
+}
+
+/// Checks a parsed program on its own.
 pub fn check(
     program: &Program,
     catalog: &dyn Catalog,
     opts: &CheckOptions,
 ) -> (TypedProgram, Vec<Diagnostic>) {
-    let (cdefs, mut diags) = CDefs::from_definitions(&program.preamble.c_defs);
+    check_in(program, catalog, opts, &Environment::default())
+}
+
+/// Checks a parsed program against what earlier sources of a session fixed: their maps (which
+/// it may read, update and must type as they are) and their C definitions (which its own
+/// preamble may override).
+pub fn check_in(
+    program: &Program,
+    catalog: &dyn Catalog,
+    opts: &CheckOptions,
+    env: &Environment,
+) -> (TypedProgram, Vec<Diagnostic>) {
+    let (mut cdefs, mut diags) = CDefs::from_definitions(&program.preamble.c_defs);
+    cdefs.inherit(&env.cdefs);
     for inc in &program.preamble.includes {
         diags.push(
             Diagnostic::warning(inc.span, format!("#include {} ignored", inc.path))
@@ -181,11 +214,12 @@ pub fn check(
             &cdefs,
             &attaches,
             &tracepoints,
+            &env.maps,
             maps,
             report,
         )
     };
-    let mut maps = BTreeMap::new();
+    let mut maps = env.maps.clone();
     for guess in [false, true] {
         let mut learn = pass(maps, false);
         learn.guess_unknown_maps = guess;
@@ -205,7 +239,6 @@ pub fn check(
         ..
     } = checker;
     // The code generator finds kernel records where it finds the preamble's.
-    let mut cdefs = cdefs;
     for (name, record) in kernel_records {
         cdefs.records.entry(name).or_insert(record);
     }
@@ -275,6 +308,8 @@ struct Checker<'a> {
     cdefs: &'a CDefs,
     attaches: &'a [Vec<Attach>],
     tracepoints: &'a BTreeMap<String, TracepointFormat>,
+    /// Maps of earlier sources: their types may not change.
+    fixed_maps: &'a BTreeMap<String, MapType>,
     /// Whether this pass reports (the learning pass does not).
     report: bool,
     /// In the second learning pass: a map read before any type is known is an integer.
@@ -302,6 +337,7 @@ impl<'a> Checker<'a> {
         cdefs: &'a CDefs,
         attaches: &'a [Vec<Attach>],
         tracepoints: &'a BTreeMap<String, TracepointFormat>,
+        fixed_maps: &'a BTreeMap<String, MapType>,
         maps: BTreeMap<String, MapType>,
         report: bool,
     ) -> Self {
@@ -312,6 +348,7 @@ impl<'a> Checker<'a> {
             cdefs,
             attaches,
             tracepoints,
+            fixed_maps,
             report,
             guess_unknown_maps: false,
             diags: Vec::new(),

@@ -301,9 +301,29 @@ impl Checker<'_> {
             }
             Some(m) if m.value.compatible(&value) => {
                 let widened = m.value.widen(&value);
-                let keys = m.keys.iter().zip(&keys).map(|(a, b)| a.widen(b)).collect();
+                let keys: Vec<Type> = m.keys.iter().zip(&keys).map(|(a, b)| a.widen(b)).collect();
+                if let Some(fixed) = self.fixed_maps.get(name) {
+                    if fixed.value != widened || fixed.keys != keys {
+                        self.error(Diagnostic::error(
+                            value_span,
+                            format!(
+                                "@{name} was created by an earlier entry with type '{}'{}, and a map's type cannot change once it exists: this would make it '{widened}'",
+                                fixed.value,
+                                key_list(&fixed.keys),
+                            ),
+                        ).with_hint("convert the value to the map's type, or use another map name"));
+                        return;
+                    }
+                }
                 self.maps.insert(name.to_string(), MapType { keys, value: widened, span: m.span });
             }
+            Some(m) if self.fixed_maps.contains_key(name) => self.error(Diagnostic::error(
+                value_span,
+                format!(
+                    "Type mismatch for @{name}: trying to assign value of type '{value}' when map already contains a value of type '{}'",
+                    m.value
+                ),
+            ).with_hint(format!("@{name} was created by an earlier entry"))),
             Some(m) => self.error(
                 Diagnostic::error(
                     value_span,
@@ -406,4 +426,13 @@ pub(super) fn no_value(e: &Expr, used: &str) -> Diagnostic {
         _ => Diagnostic::error(e.span, format!("this expression has no value to be {used}"))
             .with_hint("functions like printf() and exit() return nothing"),
     }
+}
+
+/// ` keyed by (a, b)` for a map's key types; empty for a map without keys.
+fn key_list(keys: &[Type]) -> String {
+    if keys.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = keys.iter().map(Type::to_string).collect();
+    format!(" keyed by ({})", names.join(", "))
 }

@@ -12,7 +12,7 @@ use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use scry_lang::catalog::{Catalog, KernelFunction, UsdtProbe, UserFunction, UserSymbol};
 use scry_lang::cdefs::CRecord;
@@ -42,7 +42,7 @@ pub struct LiveCatalog {
     records: RefCell<HashMap<String, Option<CRecord>>>,
     /// The DWARF function index of each binary asked about (errors kept too: asking again
     /// would read the file again to fail the same way).
-    dwarf: RefCell<HashMap<String, Rc<Result<dwarf::DwarfIndex, String>>>>,
+    dwarf: RefCell<HashMap<String, Arc<Result<dwarf::DwarfIndex, String>>>>,
     user_functions: RefCell<HashMap<(String, String), Option<UserFunction>>>,
 }
 
@@ -161,7 +161,7 @@ impl Catalog for LiveCatalog {
 
     fn user_function(&self, path: &str, func: &str) -> Result<Option<UserFunction>, String> {
         let index = cached_in(&self.dwarf, path.to_string(), || {
-            Ok(Rc::new(dwarf::DwarfIndex::open(path)))
+            Ok(Arc::new(dwarf::DwarfIndex::open(path)))
         })?;
         match &*index {
             Ok(index) => cached_in(

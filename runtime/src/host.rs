@@ -1,0 +1,498 @@
+//! The incremental host: the one API that the CLI, the REPL and the tools drive.
+//!
+//! A [`Host`] holds everything a session knows: the catalog of the live system, the
+//! environment the checker starts from (map types and C definitions fixed by earlier sources),
+//! the object compiled so far (whose map, program, action and block indexes only grow), the
+//! running session and the `-c` child. Each piece of program text is a *source* (a one-shot
+//! program is source 0; each REPL entry is one more):
+//!
+//! - [`Host::check`] parses, checks and compiles a source onto a copy of the object; nothing in
+//!   the host changes and nothing touches the kernel (`-d` stops here);
+//! - [`Host::load`] loads the new maps and programs against the live ones and commits the
+//!   source (the session is created at the first load);
+//! - [`Host::start`] runs the source's BEGIN blocks, then attaches its probes;
+//! - [`Host::apply`] does all three; [`Host::detach`] removes one probe block for good;
+//!   [`Host::finish`] detaches everything, runs END, prints the maps.
+//!
+//! Every error about a source is a [`HostError::Source`] with diagnostics at spans of that
+//! source (parse, type, code generation and verifier errors alike); anything else is one
+//! sentence. After an error the host is as it was before the call.
+
+use std::io::Write;
+use std::ops::Range;
+
+use scry_ebpf::codegen::{self, CompileOptions};
+use scry_ebpf::object::{Object, Trigger};
+use scry_lang::ast::Program;
+use scry_lang::check::{CheckOptions, Environment, TypedProgram};
+use scry_lang::diag::Diagnostic;
+use scry_stdlib::printer::Printer;
+
+use crate::catalog::LiveCatalog;
+use crate::child::Child;
+use crate::load::LoadError;
+use crate::session::{Session, SessionError, SessionOptions};
+
+/// The front end recurses over the program; this much stack makes any input that passed the
+/// lexer's nesting limit safe (it is reserved, not used).
+const FRONT_END_STACK: usize = 256 << 20;
+
+/// How a host checks, compiles and runs what it is given.
+#[derive(Clone, Debug)]
+pub struct HostOptions {
+    /// What programs mean (positional parameters, `-p`, `--unsafe`, string size).
+    pub check: CheckOptions,
+    /// How they are compiled (map sizes, ring buffer).
+    pub compile: CompileOptions,
+    /// How the session runs. The host fills in the `-c` child's pid.
+    pub session: SessionOptions,
+    /// `-c CMD`: started when the session is created, released once the first source's
+    /// probes are attached, ended with the session.
+    pub command: Option<String>,
+    /// BPFTRACE_MAX_PROBES: most attachments a session may hold.
+    pub max_probes: u64,
+}
+
+/// A piece of program text and the name its diagnostics give it.
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// `stdin` for `-e`, the file name, or `entry N` in the REPL.
+    pub name: String,
+    /// The text.
+    pub text: String,
+}
+
+/// A source checked and compiled, not loaded yet.
+#[derive(Debug)]
+pub struct Checked {
+    /// The index the source will have.
+    pub entry: usize,
+    /// The parsed source.
+    pub program: Program,
+    /// Its types.
+    pub typed: TypedProgram,
+    /// Warnings (there were no errors).
+    pub warnings: Vec<Diagnostic>,
+    /// The host's object with this source's maps, programs and blocks appended.
+    pub object: Object,
+    /// The programs this source added, in `object.programs`.
+    pub programs: Range<usize>,
+    /// The probe blocks this source added, in `object.blocks`.
+    pub blocks: Range<usize>,
+}
+
+/// A source loaded into the session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Added {
+    /// Its index among the host's sources.
+    pub entry: usize,
+    /// Its programs, in [`Host::object`]'s programs.
+    pub programs: Range<usize>,
+    /// Its probe blocks, in [`Host::object`]'s blocks.
+    pub blocks: Range<usize>,
+    /// Attach points, BEGIN and END included, as bpftrace counts them.
+    pub probes: usize,
+}
+
+/// Why a call failed. The host is left as it was.
+#[derive(Debug)]
+pub enum HostError {
+    /// Problems at spans of the source given (syntax, types, code generation, the verifier).
+    Source {
+        /// Errors and warnings, in source order.
+        diagnostics: Vec<Diagnostic>,
+        /// A closing sentence, when there is more to say than the diagnostics.
+        summary: Option<String>,
+        /// The verifier's whole log, for a rejection.
+        log: Option<String>,
+    },
+    /// Anything else, in one sentence: attaching, permissions, I/O.
+    Message(String),
+}
+
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostError::Source {
+                summary: Some(s), ..
+            } => f.write_str(s),
+            HostError::Source { diagnostics, .. } => {
+                match diagnostics.iter().find(|d| d.is_error()) {
+                    Some(d) => f.write_str(&d.message),
+                    None => f.write_str("the program has errors"),
+                }
+            }
+            HostError::Message(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for HostError {}
+
+impl From<String> for HostError {
+    fn from(m: String) -> Self {
+        HostError::Message(m)
+    }
+}
+
+/// The session's state, grown one source at a time.
+pub struct Host<W: Write> {
+    opts: HostOptions,
+    catalog: LiveCatalog,
+    env: Environment,
+    /// Everything loaded so far (the session's copy once it runs).
+    object: Object,
+    sources: Vec<Source>,
+    /// Until the session exists.
+    printer: Option<Printer<W>>,
+    session: Option<Session<W>>,
+    child: Option<Child>,
+}
+
+impl<W: Write> Host<W> {
+    /// A host with nothing loaded; output will go to `printer`. Touches no kernel state.
+    pub fn new(opts: HostOptions, printer: Printer<W>) -> Self {
+        Host {
+            object: codegen::new_object(&opts.compile),
+            opts,
+            catalog: LiveCatalog::new(),
+            env: Environment::default(),
+            sources: Vec::new(),
+            printer: Some(printer),
+            session: None,
+            child: None,
+        }
+    }
+
+    /// Parses, checks and compiles `source` against everything added so far.
+    pub fn check(&mut self, source: &Source) -> Result<Checked, HostError> {
+        let entry = self.sources.len();
+        let (catalog, env, object, opts) = (&mut self.catalog, &self.env, &self.object, &self.opts);
+        let run = move || {
+            let compiled = scry_lang::compile_in(&source.text, &*catalog, &opts.check, env);
+            if !compiled.ok() {
+                return Err(HostError::Source {
+                    diagnostics: compiled.diagnostics,
+                    summary: None,
+                    log: None,
+                });
+            }
+            let mut object = object.clone();
+            let blocks_before = object.blocks.len();
+            let programs = codegen::compile_into(
+                &mut object,
+                &compiled.program,
+                &compiled.typed,
+                &opts.compile,
+                entry,
+            )
+            .map_err(|d| {
+                let mut diagnostics = compiled.diagnostics.clone();
+                diagnostics.push(d);
+                HostError::Source {
+                    diagnostics,
+                    summary: None,
+                    log: None,
+                }
+            })?;
+            Ok(Checked {
+                entry,
+                blocks: blocks_before..object.blocks.len(),
+                program: compiled.program,
+                typed: compiled.typed,
+                warnings: compiled.diagnostics,
+                object,
+                programs,
+            })
+        };
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .stack_size(FRONT_END_STACK)
+                .spawn_scoped(scope, run)
+                .map_err(|e| HostError::Message(format!("cannot start the compiler thread: {e}")))?
+                .join()
+                .map_err(|_| HostError::Message("internal error in the front end".into()))?
+        })
+    }
+
+    /// Loads a checked source's maps and programs (creating the session, and starting the
+    /// `-c` command held, at the first load) and commits it. Nothing runs or attaches yet.
+    pub fn load(&mut self, source: Source, checked: Checked) -> Result<Added, HostError> {
+        if checked.entry != self.sources.len() {
+            return Err(HostError::Message(format!(
+                "internal error: source {} was checked as entry {}",
+                self.sources.len(),
+                checked.entry
+            )));
+        }
+        let object = &checked.object;
+        let attachments: u64 = object.programs[checked.programs.clone()]
+            .iter()
+            .filter(|p| p.trigger.attaches_at_start())
+            .map(|p| {
+                if p.fan_in.is_some() {
+                    1
+                } else {
+                    p.attaches.len() as u64
+                }
+            })
+            .sum::<u64>()
+            + self.attachments();
+        if attachments > self.opts.max_probes {
+            return Err(HostError::Message(format!(
+                "Can't attach to {attachments} probes because it exceeds the current limit of {} probes; raise BPFTRACE_MAX_PROBES to allow more",
+                self.opts.max_probes
+            )));
+        }
+        if attachments > 0 {
+            // Overlap aya's feature probing with loading the programs.
+            crate::attach::warm_up();
+        }
+        if self.session.is_none() {
+            self.start_session()?;
+        }
+        let session = self
+            .session
+            .as_mut()
+            .expect("the session exists once started");
+        let added = session
+            .add(object.clone())
+            .map_err(|e| source_error(e, object))?;
+        if self.opts.session.verbose {
+            let programs = &session.loaded.programs[added.clone()];
+            for p in programs {
+                eprintln!("Program ID: {}", p.id());
+            }
+            for p in programs.iter().filter(|p| !p.log().is_empty()) {
+                eprintln!("{}", p.log());
+            }
+        }
+        self.env.learn(&checked.typed);
+        self.object = checked.object;
+        self.sources.push(source);
+        Ok(Added {
+            entry: checked.entry,
+            probes: probe_count(&self.object, added.clone()),
+            programs: added,
+            blocks: checked.blocks,
+        })
+    }
+
+    /// Runs the BEGIN blocks of an added source, then (unless one called `exit()`) attaches
+    /// its probes and lets the `-c` command go. On error none of its probes stays attached.
+    pub fn start(&mut self, added: &Added) -> Result<(), HostError> {
+        let session = self.session_mut()?;
+        session
+            .run_programs(added.programs.clone(), Trigger::Begin)
+            .map_err(|e| HostError::Message(e.to_string()))?;
+        if session.exit_requested() {
+            return Ok(());
+        }
+        session
+            .attach_programs(added.programs.clone())
+            .map_err(|e| HostError::Message(e.to_string()))?;
+        if let Some(c) = self.child.as_mut() {
+            c.release();
+        }
+        Ok(())
+    }
+
+    /// Checks, loads and starts a source: what a REPL entry or a one-shot program is.
+    pub fn apply(&mut self, source: Source) -> Result<Added, HostError> {
+        let checked = self.check(&source)?;
+        let added = self.load(source, checked)?;
+        self.start(&added)?;
+        Ok(added)
+    }
+
+    /// Removes probe block `block` for good: its probes detach, its END does not run. The
+    /// maps it wrote stay.
+    pub fn detach(&mut self, block: usize) -> Result<(), HostError> {
+        if block >= self.object.blocks.len() {
+            return Err(HostError::Message(format!(
+                "there is no probe block {block}"
+            )));
+        }
+        let programs: Vec<usize> = self
+            .object
+            .programs
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.probe_block == block)
+            .map(|(i, _)| i)
+            .collect();
+        let session = self.session_mut()?;
+        for i in programs {
+            session.remove_program(i);
+        }
+        Ok(())
+    }
+
+    /// Waits for records and signals until `exit()`, SIGINT/SIGTERM, or the `-c`/`-p`
+    /// process exits. Returns at once when nothing is attached.
+    pub fn run_until_stopped(&mut self) -> Result<(), HostError> {
+        let session = self.session_mut()?;
+        if !session.has_attached_probes() {
+            return Ok(());
+        }
+        session
+            .run_until_stopped()
+            .map_err(|e| HostError::Message(e.to_string()))
+    }
+
+    /// Detaches everything, runs END, prints the maps and ends the `-c` command.
+    pub fn finish(mut self) -> Result<(), HostError> {
+        let result = match self.session.take() {
+            Some(session) => session
+                .finish()
+                .map_err(|e| HostError::Message(e.to_string())),
+            None => Ok(()),
+        };
+        if let Some(c) = self.child.as_mut() {
+            c.finish();
+        }
+        result
+    }
+
+    /// Detaches everything without running END or printing (after an error).
+    pub fn abort(mut self) {
+        if let Some(s) = self.session.as_mut() {
+            s.detach_all();
+        }
+    }
+
+    /// Everything compiled and loaded so far.
+    pub fn object(&self) -> &Object {
+        &self.object
+    }
+
+    /// The sources added so far, by entry.
+    pub fn sources(&self) -> &[Source] {
+        &self.sources
+    }
+
+    /// The map types and C definitions fixed so far.
+    pub fn environment(&self) -> &Environment {
+        &self.env
+    }
+
+    /// The catalog of the live system.
+    pub fn catalog(&self) -> &LiveCatalog {
+        &self.catalog
+    }
+
+    /// The running session, once a source is loaded.
+    pub fn session(&self) -> Option<&Session<W>> {
+        self.session.as_ref()
+    }
+
+    /// The running session, mutably.
+    pub fn session_mut(&mut self) -> Result<&mut Session<W>, HostError> {
+        self.session
+            .as_mut()
+            .ok_or_else(|| HostError::Message("nothing is loaded yet".into()))
+    }
+
+    /// Whether `exit()` has run.
+    pub fn exit_requested(&self) -> bool {
+        self.session.as_ref().is_some_and(Session::exit_requested)
+    }
+
+    /// Attachments of the programs loaded and not removed.
+    fn attachments(&self) -> u64 {
+        let Some(session) = &self.session else {
+            return 0;
+        };
+        self.object
+            .programs
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| p.trigger.attaches_at_start() && !session.is_removed(*i))
+            .map(|(_, p)| {
+                if p.fan_in.is_some() {
+                    1
+                } else {
+                    p.attaches.len() as u64
+                }
+            })
+            .sum()
+    }
+
+    /// Creates the session, with only the maps every session has, starting the `-c` command
+    /// (held) first so that `cpid` is known.
+    fn start_session(&mut self) -> Result<(), HostError> {
+        let _ = crate::sys::raise_open_file_limit();
+        let mut opts = self.opts.session.clone();
+        let child = match &self.opts.command {
+            Some(cmd) => {
+                let child = Child::spawn(cmd)?;
+                let pid = child.pid();
+                opts.cpid = Some(pid);
+                opts.attach.cpid = Some(pid);
+                opts.watch_pid = Some(pid);
+                Some(child)
+            }
+            None => None,
+        };
+        let printer = self
+            .printer
+            .take()
+            .ok_or_else(|| HostError::Message("the session could not be created".into()))?;
+        let base = codegen::new_object(&self.opts.compile);
+        self.session =
+            Some(Session::new(base, opts, printer).map_err(|e| HostError::Message(e.to_string()))?);
+        self.child = child;
+        Ok(())
+    }
+}
+
+/// Attach points of `programs`, BEGIN and END included, as bpftrace counts them.
+fn probe_count(object: &Object, programs: Range<usize>) -> usize {
+    object.programs[programs]
+        .iter()
+        .map(|p| match p.trigger {
+            Trigger::Attached | Trigger::WatchSetup => p.attaches.len(),
+            // Counted by its setup program.
+            Trigger::Watched => 0,
+            Trigger::Begin | Trigger::End => 1,
+        })
+        .sum()
+}
+
+/// A load error as the source's problem: a verifier rejection becomes a diagnostic at the
+/// span of the rejected instruction; anything else one sentence.
+fn source_error(e: SessionError, object: &Object) -> HostError {
+    match e {
+        SessionError::Load(LoadError::Verifier {
+            program,
+            insn,
+            reason,
+            log,
+        }) => {
+            let span = object
+                .programs
+                .get(program)
+                .and_then(|p| {
+                    insn.and_then(|i| p.spans.get(i))
+                        .copied()
+                        .or(Some(object.blocks[p.probe_block].span))
+                })
+                .unwrap_or_default();
+            let d = if reason.contains("cannot use helper bpf_override_return") {
+                Diagnostic::error(
+                    span,
+                    "override() needs a kernel built with CONFIG_BPF_KPROBE_OVERRIDE, and this one was not",
+                )
+            } else {
+                Diagnostic::error(span, format!("the BPF verifier rejected this: {reason}"))
+                    .with_hint("run with -v to see the whole verifier log")
+            };
+            HostError::Source {
+                diagnostics: vec![d],
+                summary: Some("the kernel refused to load the program".into()),
+                log: Some(log),
+            }
+        }
+        other => HostError::Message(other.to_string()),
+    }
+}

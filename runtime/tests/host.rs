@@ -1,0 +1,184 @@
+//! The incremental host on the real kernel: sources added one after another to one session
+//! share its maps, keep every index they were given, and one probe block detaches alone; a
+//! source the verifier rejects is reported at its own span and leaves the session as it was.
+
+use scry_ebpf::codegen::CompileOptions;
+use scry_lang::check::CheckOptions;
+use scry_runtime::host::{Host, HostError, HostOptions, Source};
+use scry_runtime::session::SessionOptions;
+use scry_stdlib::printer::{Format, Printer};
+
+fn host() -> Host<Vec<u8>> {
+    let opts = HostOptions {
+        check: CheckOptions::default(),
+        compile: CompileOptions::default(),
+        session: SessionOptions::default(),
+        command: None,
+        max_probes: 512,
+    };
+    Host::new(opts, Printer::new(Vec::new(), Format::Text))
+}
+
+fn source(entry: usize, text: String) -> Source {
+    Source {
+        name: format!("entry {entry}"),
+        text,
+    }
+}
+
+/// Every map as printed at exit, and the output so far cleared.
+fn maps(host: &mut Host<Vec<u8>>) -> String {
+    let session = host.session_mut().expect("running");
+    session.print_maps().expect("prints");
+    String::from_utf8(std::mem::take(session.printer.get_mut())).expect("utf-8")
+}
+
+/// Runs system call `nr` `n` times.
+fn syscall_times(nr: libc::c_long, n: usize) {
+    for _ in 0..n {
+        // SAFETY: getppid/getpid/getuid take no arguments and touch no memory.
+        unsafe { libc::syscall(nr) };
+    }
+}
+
+#[test]
+fn three_blocks_share_maps_keep_indexes_and_the_middle_one_detaches() {
+    let pid = std::process::id();
+    let mut host = host();
+    let entries = [
+        format!("tracepoint:syscalls:sys_enter_getppid /pid == {pid}/ {{ @a = count(); }}"),
+        // Creates @b and counts into @a, which entry 0 created.
+        format!(
+            "tracepoint:syscalls:sys_enter_getpid /pid == {pid}/ {{ @b[1] = sum(2); @a = count(); }}"
+        ),
+        format!(
+            "tracepoint:syscalls:sys_enter_getuid /pid == {pid}/ {{ @c = count(); @b[2] = sum(3); }}"
+        ),
+    ];
+    for (i, text) in entries.iter().enumerate() {
+        let added = host.apply(source(i, text.clone())).expect("applies");
+        assert_eq!(added.entry, i);
+        assert_eq!(added.blocks, i..i + 1);
+        assert_eq!(added.programs, i..i + 1);
+        assert_eq!(added.probes, 1);
+    }
+
+    // Append-only indexes: the three fixed maps, then @a, @b, @c in the order they appeared.
+    let object = host.object();
+    let user: Vec<(&str, usize)> = object
+        .user_maps
+        .iter()
+        .map(|m| (m.name.as_str(), m.map))
+        .collect();
+    assert_eq!(user, [("a", 3), ("b", 4), ("c", 5)]);
+    let names: Vec<&str> = object.maps.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["ringbuf", "counters", "globals", "@a", "@b", "@c"]);
+    let blocks: Vec<usize> = object.programs.iter().map(|p| p.probe_block).collect();
+    assert_eq!(blocks, [0, 1, 2]);
+    let entries_of_blocks: Vec<usize> = object.blocks.iter().map(|b| b.entry).collect();
+    assert_eq!(entries_of_blocks, [0, 1, 2]);
+    assert_eq!(host.sources().len(), 3);
+
+    syscall_times(libc::SYS_getppid, 5);
+    syscall_times(libc::SYS_getpid, 3);
+    syscall_times(libc::SYS_getuid, 2);
+    assert_eq!(maps(&mut host), "@a: 8\n@b[1]: 6\n@b[2]: 6\n@c: 2\n");
+
+    host.detach(1).expect("detaches");
+    let session = host.session().expect("running");
+    assert!(session.is_attached(0) && !session.is_attached(1) && session.is_attached(2));
+    syscall_times(libc::SYS_getppid, 1);
+    syscall_times(libc::SYS_getpid, 4);
+    syscall_times(libc::SYS_getuid, 1);
+    // Block 1 counted nothing more; blocks 0 and 2 went on, into the maps they share with it.
+    assert_eq!(maps(&mut host), "@a: 9\n@b[1]: 6\n@b[2]: 9\n@c: 3\n");
+
+    // A map keeps the type its first source gave it: nothing of a source that would change
+    // it is kept.
+    let before = host.object().programs.len();
+    let e = host
+        .apply(source(
+            3,
+            format!("tracepoint:syscalls:sys_enter_getpid /pid == {pid}/ {{ @a = \"text\"; }}"),
+        ))
+        .expect_err("@a is a count");
+    let HostError::Source { diagnostics, .. } = e else {
+        panic!("not a source error: {e}")
+    };
+    assert!(
+        diagnostics[0].message.contains("Type mismatch for @a"),
+        "{:?}",
+        diagnostics
+    );
+    assert_eq!(host.object().programs.len(), before);
+    assert_eq!(host.sources().len(), 3);
+    host.finish().expect("finishes");
+}
+
+#[test]
+fn a_verifier_rejection_in_the_third_block_is_reported_at_its_span() {
+    let pid = std::process::id();
+    let mut host = host();
+    for (i, text) in [
+        format!("tracepoint:syscalls:sys_enter_getppid /pid == {pid}/ {{ @a = count(); }}"),
+        format!("tracepoint:syscalls:sys_enter_getpid /pid == {pid}/ {{ @b = count(); }}"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        host.apply(source(i, text)).expect("applies");
+    }
+    let maps_before = host.session().expect("running").loaded.maps.len();
+    // An unbounded loop: the checker accepts it, the verifier does not. The new map @c must
+    // not stay behind.
+    let text = "interval:s:1 { @c = count(); $i = 0; while ($i >= 0) { $i = $i + 0; } }";
+    let e = host
+        .apply(source(2, text.to_string()))
+        .expect_err("the verifier rejects it");
+    let HostError::Source {
+        diagnostics,
+        summary,
+        log,
+    } = e
+    else {
+        panic!("not a source error: {e}")
+    };
+    assert_eq!(
+        summary.as_deref(),
+        Some("the kernel refused to load the program")
+    );
+    assert!(log.is_some_and(|l| !l.is_empty()));
+    let d = &diagnostics[0];
+    assert!(
+        d.message.starts_with("the BPF verifier rejected this: "),
+        "{}",
+        d.message
+    );
+    // The span is in the third source, inside its loop.
+    let loop_at = text.find("while").expect("has a loop");
+    assert!(
+        d.span.start >= loop_at && d.span.end <= text.len() && d.span.start < d.span.end,
+        "span {:?} of {text:?}",
+        d.span
+    );
+
+    // Nothing of it stays: the session goes on with the same maps and programs.
+    assert_eq!(
+        host.session().expect("running").loaded.maps.len(),
+        maps_before
+    );
+    assert_eq!(host.sources().len(), 2);
+    assert_eq!(host.object().blocks.len(), 2);
+    let added = host
+        .apply(source(
+            2,
+            format!("tracepoint:syscalls:sys_enter_getuid /pid == {pid}/ {{ @c = count(); }}"),
+        ))
+        .expect("a good source after the rejected one applies");
+    assert_eq!(added.entry, 2);
+    assert_eq!(host.object().user_maps[2].map, maps_before);
+    syscall_times(libc::SYS_getuid, 2);
+    syscall_times(libc::SYS_getppid, 1);
+    assert_eq!(maps(&mut host), "@a: 1\n@b: 0\n@c: 2\n");
+    host.finish().expect("finishes");
+}
