@@ -2,6 +2,9 @@
 //! every problem becomes a [`Diagnostic`] anchored at the source. This crate does no I/O of its
 //! own: what it needs to know about the live system comes through the [`catalog::Catalog`] trait.
 
+#![forbid(unsafe_code)]
+
+pub mod arch;
 pub mod ast;
 pub mod attach;
 pub mod catalog;

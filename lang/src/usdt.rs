@@ -51,7 +51,7 @@ pub fn parse_arg(text: &str) -> Result<UsdtArg, String> {
     let location = if let Some(imm) = operand.strip_prefix('$') {
         Location::Immediate(parse_number(imm).ok_or_else(|| bad("bad constant"))?)
     } else if let Some(reg) = operand.strip_prefix('%') {
-        Location::Register(register(reg).ok_or_else(|| bad("unknown register"))?)
+        Location::Register(crate::arch::pt_regs_name(reg).ok_or_else(|| bad("unknown register"))?)
     } else if let Some(open) = operand.find('(') {
         let inner = operand[open..]
             .strip_prefix('(')
@@ -76,7 +76,9 @@ pub fn parse_arg(text: &str) -> Result<UsdtArg, String> {
             if r == "rip" {
                 return Err(bad("%rip-relative operands are not supported"));
             }
-            register(r).map(Some).ok_or_else(|| bad("unknown register"))
+            crate::arch::pt_regs_name(r)
+                .map(Some)
+                .ok_or_else(|| bad("unknown register"))
         };
         let base = reg(parts[0])?;
         let index = match parts.get(1) {
@@ -116,31 +118,6 @@ fn parse_number(s: &str) -> Option<i64> {
         None => s.parse().ok()?,
     };
     Some(if neg { -v } else { v })
-}
-
-/// The `struct pt_regs` name of an x86-64 register of any width (`eax`, `r12d`, `dil`).
-fn register(name: &str) -> Option<String> {
-    const LEGACY: &[(&str, [&str; 4])] = &[
-        ("ax", ["rax", "eax", "ax", "al"]),
-        ("bx", ["rbx", "ebx", "bx", "bl"]),
-        ("cx", ["rcx", "ecx", "cx", "cl"]),
-        ("dx", ["rdx", "edx", "dx", "dl"]),
-        ("si", ["rsi", "esi", "si", "sil"]),
-        ("di", ["rdi", "edi", "di", "dil"]),
-        ("bp", ["rbp", "ebp", "bp", "bpl"]),
-        ("sp", ["rsp", "esp", "sp", "spl"]),
-        ("ip", ["rip", "eip", "ip", "ip"]),
-    ];
-    if let Some((pt, _)) = LEGACY.iter().find(|(_, names)| names.contains(&name)) {
-        return Some(pt.to_string());
-    }
-    let n = name.strip_prefix('r')?;
-    let digits = n.trim_end_matches(['d', 'w', 'b']);
-    let num: u8 = digits.parse().ok()?;
-    (8..=15)
-        .contains(&num)
-        .then(|| format!("r{num}"))
-        .filter(|_| n.len() - digits.len() <= 1)
 }
 
 #[cfg(test)]

@@ -642,7 +642,7 @@ fn breakpoint(address: u64, len: u8, mode: &str) -> Option<PerfEventConfig> {
 fn kprobes_missing(func: &str, ret: bool) -> String {
     let base = "this kernel was built without CONFIG_KPROBES (no kprobe_events in tracefs), so \
                 kprobe and kretprobe probes are unavailable";
-    match syscall_tracepoint(func, ret) {
+    match crate::syscall_hint::syscall_tracepoint(func, ret) {
         Some(tp) => format!("{base}; use {tp} instead"),
         None => format!("{base}; use tracepoints (scry -l 'tracepoint:*')"),
     }
@@ -667,37 +667,6 @@ fn fentry_error(e: &std::io::Error) -> String {
         ),
         None => format!("the kernel refused the fentry/fexit link ({e})"),
     }
-}
-
-/// The syscall tracepoint standing for kernel function `func` (its exit for `ret`), when the
-/// function implements a syscall and the tracepoint exists.
-pub(crate) fn syscall_tracepoint(func: &str, ret: bool) -> Option<String> {
-    let tracefs = crate::LiveCatalog::new().tracefs().ok()?.to_path_buf();
-    let call = syscall_of_function(func)?;
-    let event = format!("sys_{}_{call}", if ret { "exit" } else { "enter" });
-    tracefs
-        .join("events/syscalls")
-        .join(&event)
-        .exists()
-        .then(|| format!("tracepoint:syscalls:{event}"))
-}
-
-/// The syscall a kernel function implements, from its name (`__x64_sys_read`, `ksys_read`,
-/// `do_sys_openat2`, `__do_sys_clone`): the name without the prefix.
-fn syscall_of_function(func: &str) -> Option<&str> {
-    const PREFIXES: &[&str] = &[
-        "__x64_sys_",
-        "__ia32_sys_",
-        "__se_sys_",
-        "__do_sys_",
-        "do_sys_",
-        "ksys_",
-        "sys_",
-    ];
-    PREFIXES
-        .iter()
-        .find_map(|p| func.strip_prefix(p))
-        .filter(|rest| !rest.is_empty())
 }
 
 /// Whether kprobes can attach: the kprobe PMU or tracefs's `kprobe_events` exists.
@@ -822,14 +791,5 @@ mod tests {
             Some(SamplePolicy::Period(10_000_000))
         ));
         assert!(timer_policy("ns", 1, false).is_none());
-    }
-
-    #[test]
-    fn syscall_functions() {
-        assert_eq!(syscall_of_function("do_sys_openat2"), Some("openat2"));
-        assert_eq!(syscall_of_function("__x64_sys_read"), Some("read"));
-        assert_eq!(syscall_of_function("ksys_write"), Some("write"));
-        assert_eq!(syscall_of_function("vfs_read"), None);
-        assert_eq!(syscall_of_function("sys_"), None);
     }
 }

@@ -19,6 +19,7 @@ pub mod session;
 pub mod snapshot;
 pub mod symbols;
 pub mod sys;
+mod syscall_hint;
 pub mod uprobe_multi;
 mod uprobe_offset;
 mod usdt_attach;

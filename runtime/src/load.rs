@@ -517,7 +517,7 @@ fn fentry_refused(spec: &ProgramSpec) -> String {
     };
     let alternative = match &a.target {
         Target::KernelFunction { func, .. } => {
-            crate::attach::syscall_tracepoint(func, a.kind == ProbeKind::Kretfunc)
+            crate::syscall_hint::syscall_tracepoint(func, a.kind == ProbeKind::Kretfunc)
         }
         _ => None,
     }

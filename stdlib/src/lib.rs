@@ -6,6 +6,8 @@
 //! Pure code: no BPF syscalls and no reading of the system. What needs the live system (user
 //! names, symbols, probe names) comes through the [`names::Names`] trait.
 
+#![forbid(unsafe_code)]
+
 pub mod decode;
 pub mod hist;
 pub mod json;

@@ -1,5 +1,6 @@
 //! Builtin variables and value-returning functions.
 
+use scry_lang::arch::{pt_regs_offset, ARG_REGS};
 use scry_lang::ast::{Expr, ExprKind};
 use scry_lang::check::arg_index;
 use scry_lang::probe::ProbeKind;
@@ -9,18 +10,6 @@ use super::gen::{Gen, R};
 use super::{error, GLOBAL_CPID, GLOBAL_START_NS};
 use crate::insn::*;
 use crate::layout;
-
-/// Offsets of x86-64 `struct pt_regs` fields.
-pub fn pt_regs_offset(reg: &str) -> Option<i16> {
-    const REGS: &[&str] = &[
-        "r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx", "si",
-        "di", "orig_ax", "ip", "cs", "flags", "sp", "ss",
-    ];
-    REGS.iter().position(|r| *r == reg).map(|i| (i * 8) as i16)
-}
-
-/// The registers of the x86-64 calling convention, arg0..arg5.
-pub(crate) const ARG_REGS: [&str; 6] = ["di", "si", "dx", "cx", "r8", "r9"];
 
 impl Gen<'_, '_> {
     /// A builtin variable with an integer value, into r0.

@@ -439,9 +439,9 @@ pub(crate) fn uprobe_fields(f: &scry_lang::catalog::UserFunction) -> Vec<Tracepo
         .iter()
         .filter_map(|p| {
             let (register, ty) = p.access.as_ref().ok()?;
-            let offset = super::builtins::ARG_REGS
+            let offset = scry_lang::arch::ARG_REGS
                 .get(usize::from(*register))
-                .and_then(|r| super::builtins::pt_regs_offset(r))?;
+                .and_then(|r| scry_lang::arch::pt_regs_offset(r))?;
             let pointer = matches!(ty, Type::Pointer { .. });
             Some(TracepointField {
                 name: p.name.clone(),

@@ -4,10 +4,10 @@
 use scry_lang::ast::Expr;
 use scry_lang::usdt::{parse_args, Location, UsdtArg};
 
-use super::builtins::pt_regs_offset;
 use super::error;
 use super::gen::{Gen, R};
 use crate::insn::*;
+use scry_lang::arch::pt_regs_offset;
 
 impl Gen<'_, '_> {
     /// `argN` of a USDT probe, into r0.

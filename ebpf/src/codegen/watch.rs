@@ -11,7 +11,6 @@ use scry_lang::attach::{Attach, FuncArg, Target};
 use scry_lang::probe::ProbeKind;
 use scry_lang::types::Type;
 
-use super::builtins::{pt_regs_offset, ARG_REGS};
 use super::error;
 use super::frame::Frame;
 use super::gen::{Gen, R};
@@ -19,6 +18,7 @@ use super::Builder;
 use crate::asm::Asm;
 use crate::insn::*;
 use crate::object::{ActionKind, ProgramSpec, Trigger};
+use scry_lang::arch::{pt_regs_offset, ARG_REGS};
 
 /// `SIGSTOP` on x86-64.
 const SIGSTOP: i32 = 19;

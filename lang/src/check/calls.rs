@@ -58,12 +58,6 @@ pub const FUNCTION_NAMES: &[&str] = &[
     "skboutput",
 ];
 
-/// x86-64 `pt_regs` fields accepted by `reg()`.
-pub const REGISTERS: &[&str] = &[
-    "r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx", "si", "di",
-    "orig_ax", "ip", "cs", "flags", "sp", "ss",
-];
-
 const STACK_LIMIT_MAX: u64 = 1024;
 
 impl Checker<'_> {
@@ -157,7 +151,7 @@ impl Checker<'_> {
             "reg" => {
                 if self.arity(&c, 1, 1) {
                     if let Some(r) = self.literal_string(&args[0], "reg", "register name") {
-                        if !REGISTERS.contains(&r.as_str()) {
+                        if !crate::arch::PT_REGS.contains(&r.as_str()) {
                             let d = Diagnostic::error(
                                 args[0].span,
                                 format!(
@@ -168,12 +162,15 @@ impl Checker<'_> {
                             let bare = r
                                 .strip_prefix('r')
                                 .or_else(|| r.strip_prefix('e'))
-                                .filter(|b| REGISTERS.contains(b));
+                                .filter(|b| crate::arch::PT_REGS.contains(b));
                             let d = match bare {
                                 Some(b) => d.with_label(format!("did you mean '{b}'?")),
-                                None => d.with_suggestion(&r, REGISTERS.iter().copied()),
+                                None => d.with_suggestion(&r, crate::arch::PT_REGS.iter().copied()),
                             };
-                            self.error(d.with_hint(format!("registers: {}", REGISTERS.join(", "))));
+                            self.error(d.with_hint(format!(
+                                "registers: {}",
+                                crate::arch::PT_REGS.join(", ")
+                            )));
                         }
                     }
                 }

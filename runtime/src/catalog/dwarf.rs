@@ -27,7 +27,7 @@ const MAX_DEPTH: usize = 32;
 const MAX_RECORDS: usize = 512;
 
 /// The x86-64 System V integer argument registers, as arg0..arg5 name them.
-const ARG_REGISTERS: usize = 6;
+const ARG_REGISTERS: usize = scry_lang::arch::ARG_REGS.len();
 
 /// Where the DWARF of one ELF file is, and which DIE describes each function.
 pub(crate) struct DwarfIndex {
