@@ -53,7 +53,6 @@ pub fn host_options(cli: &Cli, settings: &Settings, params: Vec<String>) -> Host
         quiet: cli.quiet,
         notify_attached: settings.notify_attached,
         verbose: cli.verbose,
-        exit_newlines_to_stdout: cli.output.is_some(),
     };
     HostOptions {
         check,

@@ -4,7 +4,7 @@ use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
 use scry_runtime::host::{Host, Source};
-use scry_stdlib::printer::{Format, Printer};
+use scry_stdlib::sink::{self, Format, Output};
 
 use crate::cli::{Buffering, Cli, OutputFormat};
 use crate::frontend;
@@ -31,7 +31,11 @@ pub fn run(
     } else {
         output(cli)?
     };
-    let mut host = Host::new(opts, Printer::new(out, format));
+    let out = match cli.output {
+        Some(_) => Output::with_exit_newlines_to_stdout(out),
+        None => Output::new(out),
+    };
+    let mut host = Host::new(opts, sink::new(format, out));
     let checked = match host.check(&source) {
         Ok(c) => c,
         Err(e) => return failed(&source, e, cli),
@@ -46,11 +50,10 @@ pub fn run(
         Err(e) => return failed(&source, e, cli),
     };
     if !cli.quiet {
-        let printer = &mut host.session_mut().map_err(|e| e.to_string())?.printer;
-        printer
-            .attached(added.probes as u64)
+        let sink = &mut host.session_mut().map_err(|e| e.to_string())?.sink;
+        sink.attached(added.probes as u64)
+            .and_then(|()| sink.flush())
             .map_err(|e| e.to_string())?;
-        printer.flush().map_err(|e| e.to_string())?;
     }
     let ran = host.start(&added).and_then(|()| {
         if host.exit_requested() {

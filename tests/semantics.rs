@@ -9,7 +9,7 @@ use scry_lang::check::CheckOptions;
 use scry_runtime::session::{Session, SessionOptions};
 use scry_stdlib::map::MapValue;
 use scry_stdlib::names::RawNames;
-use scry_stdlib::printer::{Format, Printer};
+use scry_stdlib::sink::{self, Format, Output};
 use scry_stdlib::value::Value;
 
 /// Runs `BEGIN { @r = EXPR; }` in the kernel and returns @r's 64 bits.
@@ -30,8 +30,8 @@ fn eval(expr: &str) -> u64 {
         &CompileOptions::default(),
     )
     .unwrap_or_else(|d| panic!("{expr}: {}", d.message));
-    let printer = Printer::new(Vec::new(), Format::Text);
-    let mut session = Session::new(object, SessionOptions::default(), printer)
+    let sink = sink::new(Format::Text, Output::new(Box::new(std::io::sink())));
+    let mut session = Session::new(object, SessionOptions::default(), sink)
         .unwrap_or_else(|e| panic!("{expr}: {e}"));
     session.run_special(Trigger::Begin).expect("BEGIN runs");
     let names = RawNames;

@@ -18,7 +18,6 @@
 //! source (parse, type, code generation and verifier errors alike); anything else is one
 //! sentence. After an error the host is as it was before the call.
 
-use std::io::Write;
 use std::ops::Range;
 
 use scry_ebpf::codegen::{self, CompileOptions};
@@ -26,7 +25,7 @@ use scry_ebpf::object::{Object, Trigger};
 use scry_lang::ast::Program;
 use scry_lang::check::{CheckOptions, Environment, TypedProgram};
 use scry_lang::diag::Diagnostic;
-use scry_stdlib::printer::Printer;
+use scry_stdlib::sink::Sink;
 
 use crate::catalog::LiveCatalog;
 use crate::child::Child;
@@ -136,7 +135,7 @@ impl From<String> for HostError {
 }
 
 /// The session's state, grown one source at a time.
-pub struct Host<W: Write> {
+pub struct Host {
     opts: HostOptions,
     catalog: LiveCatalog,
     env: Environment,
@@ -144,21 +143,21 @@ pub struct Host<W: Write> {
     object: Object,
     sources: Vec<Source>,
     /// Until the session exists.
-    printer: Option<Printer<W>>,
-    session: Option<Session<W>>,
+    sink: Option<Box<dyn Sink>>,
+    session: Option<Session>,
     child: Option<Child>,
 }
 
-impl<W: Write> Host<W> {
-    /// A host with nothing loaded; output will go to `printer`. Touches no kernel state.
-    pub fn new(opts: HostOptions, printer: Printer<W>) -> Self {
+impl Host {
+    /// A host with nothing loaded; output will go to `sink`. Touches no kernel state.
+    pub fn new(opts: HostOptions, sink: Box<dyn Sink>) -> Self {
         Host {
             object: codegen::new_object(&opts.compile),
             opts,
             catalog: LiveCatalog::new(),
             env: Environment::default(),
             sources: Vec::new(),
-            printer: Some(printer),
+            sink: Some(sink),
             session: None,
             child: None,
         }
@@ -260,11 +259,14 @@ impl<W: Write> Host<W> {
             .map_err(|e| source_error(e, object))?;
         if self.opts.session.verbose {
             let programs = &session.loaded.programs[added.clone()];
-            for p in programs {
-                eprintln!("Program ID: {}", p.id());
-            }
-            for p in programs.iter().filter(|p| !p.log().is_empty()) {
-                eprintln!("{}", p.log());
+            let ids = programs.iter().map(|p| format!("Program ID: {}", p.id()));
+            let logs = programs.iter().map(|p| p.log().to_string());
+            let notes: Vec<String> = ids.chain(logs.filter(|l| !l.is_empty())).collect();
+            for note in notes {
+                session
+                    .sink
+                    .note(&note)
+                    .map_err(|e| HostError::Message(e.to_string()))?;
             }
         }
         self.env.learn(&checked.typed);
@@ -382,12 +384,12 @@ impl<W: Write> Host<W> {
     }
 
     /// The running session, once a source is loaded.
-    pub fn session(&self) -> Option<&Session<W>> {
+    pub fn session(&self) -> Option<&Session> {
         self.session.as_ref()
     }
 
     /// The running session, mutably.
-    pub fn session_mut(&mut self) -> Result<&mut Session<W>, HostError> {
+    pub fn session_mut(&mut self) -> Result<&mut Session, HostError> {
         self.session
             .as_mut()
             .ok_or_else(|| HostError::Message("nothing is loaded yet".into()))
@@ -434,13 +436,13 @@ impl<W: Write> Host<W> {
             }
             None => None,
         };
-        let printer = self
-            .printer
+        let sink = self
+            .sink
             .take()
             .ok_or_else(|| HostError::Message("the session could not be created".into()))?;
         let base = codegen::new_object(&self.opts.compile);
         self.session =
-            Some(Session::new(base, opts, printer).map_err(|e| HostError::Message(e.to_string()))?);
+            Some(Session::new(base, opts, sink).map_err(|e| HostError::Message(e.to_string()))?);
         self.child = child;
         Ok(())
     }

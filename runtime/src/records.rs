@@ -1,11 +1,11 @@
 //! Ring-buffer records: decoding them and doing what they ask.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
 use scry_ebpf::object::{ActionKind, Object};
 use scry_stdlib::decode::decode;
 use scry_stdlib::names::Names;
-use scry_stdlib::printer::Printer;
+use scry_stdlib::sink::Sink;
 use scry_stdlib::value::Value;
 
 use crate::load::Loaded;
@@ -68,13 +68,13 @@ impl Dispatcher {
     }
 
     /// Handles one record.
-    pub fn handle<W: Write>(
+    pub fn handle(
         &mut self,
         record: &[u8],
         object: &Object,
         loaded: &Loaded,
         names: &dyn Names,
-        printer: &mut Printer<W>,
+        sink: &mut dyn Sink,
     ) -> io::Result<Effect> {
         let Some(id) = record
             .get(..8)
@@ -97,7 +97,7 @@ impl Dispatcher {
         match &action.kind {
             ActionKind::Printf(pieces) => {
                 scry_stdlib::printf::format_into(&mut self.text, pieces, args);
-                printer.printf(&self.text)?;
+                sink.printf(&self.text)?;
             }
             ActionKind::System(pieces) => {
                 let cmd = scry_stdlib::printf::format(pieces, args);
@@ -106,7 +106,7 @@ impl Dispatcher {
                     .arg(String::from_utf8_lossy(&cmd).as_ref())
                     .stdin(std::process::Stdio::null())
                     .output()?;
-                printer.syscall(&out.stdout)?;
+                sink.syscall(&out.stdout)?;
             }
             ActionKind::Cat(pieces) => {
                 let path = scry_stdlib::printf::format(pieces, args);
@@ -116,25 +116,27 @@ impl Dispatcher {
                         let mut buf = Vec::new();
                         f.take(self.opts.cat_bytes_max as u64)
                             .read_to_end(&mut buf)?;
-                        printer.cat(&buf)?;
+                        sink.cat(&buf)?;
                     }
-                    Err(e) => eprintln!("ERROR: failed to open file '{path}': {}", io_reason(&e)),
+                    Err(e) => {
+                        sink.error(&format!("failed to open file '{path}': {}", io_reason(&e)))?
+                    }
                 }
             }
             ActionKind::PrintValue => {
                 if let Some(v) = args.first() {
-                    printer.value(v)?;
+                    sink.value(v)?;
                 }
             }
             ActionKind::PrintMap(m) => {
                 let top = int_arg(args, 0);
                 let div = int_arg(args, 1);
                 let dump = snapshot::dump(object, loaded, *m, names)?;
-                printer.map(&dump, top, div)?;
+                sink.map(&dump, top, div)?;
             }
             ActionKind::Clear(m) => snapshot::clear(object, loaded, *m)?,
             ActionKind::Zero(m) => snapshot::zero(object, loaded, *m)?,
-            ActionKind::Time(fmt) => printer.time(strftime_now(fmt).as_bytes())?,
+            ActionKind::Time(fmt) => sink.time(strftime_now(fmt).as_bytes())?,
             ActionKind::Exit => return Ok(Effect::Exit),
             ActionKind::UserPid => {
                 return Ok(Effect::UserProcess(
@@ -150,7 +152,7 @@ impl Dispatcher {
                         _ => None,
                     })
                     .collect();
-                printer.join(&parts.join(sep.as_bytes()))?;
+                sink.join(&parts.join(sep.as_bytes()))?;
             }
             ActionKind::Watch(program) => {
                 return Ok(Effect::Watch {

@@ -4,7 +4,7 @@
 //! The session can grow while it runs: [`Session::add`] loads another object's programs
 //! against the maps already there (the REPL), and [`Session::detach_program`] removes one.
 
-use std::io::{self, Write};
+use std::io;
 use std::os::fd::{AsFd, AsRawFd};
 
 use aya::maps::{Map as AyaMap, MapData, RingBuf};
@@ -14,7 +14,7 @@ use scry_ebpf::object::{
     TRACEPOINT_PROBE_ID,
 };
 use scry_lang::attach::{Attach, Target};
-use scry_stdlib::printer::Printer;
+use scry_stdlib::sink::Sink;
 
 use crate::attach::{self, AttachError, AttachOptions, Link};
 use crate::load::{self, LoadError, LoadOptions, Loaded};
@@ -42,8 +42,6 @@ pub struct SessionOptions {
     pub notify_attached: bool,
     /// `-v`: print program ids.
     pub verbose: bool,
-    /// `-o FILE`: the two newlines before the maps at exit still go to standard output.
-    pub exit_newlines_to_stdout: bool,
 }
 
 /// Why a session stopped early.
@@ -74,7 +72,7 @@ impl std::fmt::Display for SessionError {
 }
 
 /// A running session.
-pub struct Session<W: Write> {
+pub struct Session {
     /// The compiled object (grows with [`Session::add`]).
     pub object: Object,
     /// Its maps and programs in the kernel.
@@ -83,7 +81,7 @@ pub struct Session<W: Write> {
     ring: RingBuf<MapData>,
     names: LiveNames,
     /// Where the output goes.
-    pub printer: Printer<W>,
+    pub sink: Box<dyn Sink>,
     dispatcher: Dispatcher,
     opts: SessionOptions,
     exit_requested: bool,
@@ -105,12 +103,12 @@ struct Watched {
     links: Vec<Link>,
 }
 
-impl<W: Write> Session<W> {
+impl Session {
     /// Creates the maps and loads the programs; nothing runs yet.
     pub fn new(
         object: Object,
         opts: SessionOptions,
-        printer: Printer<W>,
+        sink: Box<dyn Sink>,
     ) -> Result<Self, SessionError> {
         let loaded = load::load(&object, opts.load.clone()).map_err(SessionError::Load)?;
         let ring_fd = loaded.maps[object.ringbuf].fd().try_clone_to_owned()?;
@@ -126,7 +124,7 @@ impl<W: Write> Session<W> {
             loaded,
             ring,
             names,
-            printer,
+            sink,
             dispatcher: Dispatcher::new(opts.actions.clone()),
             opts,
             exit_requested: false,
@@ -208,7 +206,7 @@ impl<W: Write> Session<W> {
             }
         }
         if self.opts.notify_attached && !self.notified {
-            eprintln!("__BPFTRACE_NOTIFY_PROBES_ATTACHED");
+            self.sink.note("__BPFTRACE_NOTIFY_PROBES_ATTACHED")?;
             self.notified = true;
         }
         Ok(())
@@ -331,13 +329,14 @@ impl<W: Write> Session<W> {
     /// `program` (once per address and program, at most [`attach::MAX_WATCHPOINTS`]), then
     /// let the process go on if it stopped itself for this (`watchpoint`, not
     /// `asyncwatchpoint`). A watchpoint that cannot be set is a warning: the others go on.
-    fn watch(&mut self, program: usize, address: u64, pid: u32) {
+    fn watch(&mut self, program: usize, address: u64, pid: u32) -> io::Result<()> {
         let Some(p) = self.loaded.programs.get(program) else {
-            return;
+            return Ok(());
         };
         let Some(at) = p.spec.attaches.first() else {
-            return;
+            return Ok(());
         };
+        let mut warning = None;
         let known = self
             .watched
             .iter()
@@ -345,11 +344,11 @@ impl<W: Write> Session<W> {
         if !known {
             if self.watched.len() >= attach::MAX_WATCHPOINTS {
                 if !self.watch_limit_warned {
-                    eprintln!(
-                        "WARNING: {} cannot watch {address:#x}: at most {} watchpoints can be set at once",
+                    warning = Some(format!(
+                        "{} cannot watch {address:#x}: at most {} watchpoints can be set at once",
                         at.name,
                         attach::MAX_WATCHPOINTS
-                    );
+                    ));
                     self.watch_limit_warned = true;
                 }
             } else {
@@ -359,13 +358,17 @@ impl<W: Write> Session<W> {
                         address,
                         links,
                     }),
-                    Err(e) => eprintln!("WARNING: {e} (address {address:#x}, pid {pid})"),
+                    Err(e) => warning = Some(format!("{e} (address {address:#x}, pid {pid})")),
                 }
             }
         }
         if at.kind == scry_lang::probe::ProbeKind::Watchpoint {
             // SAFETY: kill(2) only sends SIGCONT to the process that stopped itself for this.
             unsafe { libc::kill(pid as libc::pid_t, libc::SIGCONT) };
+        }
+        match warning {
+            Some(w) => self.sink.warning(&w),
+            None => Ok(()),
         }
     }
 
@@ -426,7 +429,7 @@ impl<W: Write> Session<W> {
                 &self.object,
                 &self.loaded,
                 &self.names,
-                &mut self.printer,
+                self.sink.as_mut(),
             )?;
             // The record is done with; the ring buffer may be borrowed again.
             drop(item);
@@ -444,12 +447,12 @@ impl<W: Write> Session<W> {
                     program,
                     address,
                     pid,
-                } => self.watch(program, address, pid),
+                } => self.watch(program, address, pid)?,
                 Effect::Unwatch(address) => self.unwatch(address),
                 Effect::None => {}
             }
         }
-        self.printer.flush()?;
+        self.sink.flush()?;
         Ok(())
     }
 
@@ -494,9 +497,9 @@ impl<W: Write> Session<W> {
     pub fn print_maps(&mut self) -> Result<(), SessionError> {
         for i in snapshot::all_in_print_order(&self.object) {
             let dump = snapshot::dump(&self.object, &self.loaded, i, &self.names)?;
-            self.printer.map(&dump, 0, 0)?;
+            self.sink.map(&dump, 0, 0)?;
         }
-        self.printer.flush()?;
+        self.sink.flush()?;
         Ok(())
     }
 
@@ -506,32 +509,26 @@ impl<W: Write> Session<W> {
         self.drain()?;
         self.run_special(Trigger::End)?;
         let lost = self.counter(COUNTER_LOST_EVENTS);
-        if self.opts.exit_newlines_to_stdout {
-            let mut out = io::stdout();
-            out.write_all(b"\n\n")?;
-            out.flush()?;
-        } else {
-            self.printer.exit_newlines()?;
-        }
+        self.sink.exit_newlines()?;
         self.print_maps()?;
         if lost > 0 {
-            self.printer.lost(lost)?;
+            self.sink.lost(lost)?;
         }
         let stacks_lost = self.counter(COUNTER_STACK_LOST);
         if stacks_lost > 0 {
-            eprintln!(
-                "WARNING: {stacks_lost} stacks were not recorded because a stack map was full or two stacks collided; raise BPFTRACE_MAP_KEYS_MAX (now {})",
+            self.sink.warning(&format!(
+                "{stacks_lost} stacks were not recorded because a stack map was full or two stacks collided; raise BPFTRACE_MAP_KEYS_MAX (now {})",
                 self.object.stack_maps.first().map_or(0, |s| self.object.maps[s.map].max_entries)
-            );
+            ))?;
         }
         let full = self.counter(COUNTER_MAP_FULL);
         if full > 0 {
-            eprintln!(
-                "WARNING: {full} map updates were dropped because a map was full; raise BPFTRACE_MAP_KEYS_MAX (now {})",
+            self.sink.warning(&format!(
+                "{full} map updates were dropped because a map was full; raise BPFTRACE_MAP_KEYS_MAX (now {})",
                 self.object.user_maps.first().map_or(0, |u| self.object.maps[u.map].max_entries)
-            );
+            ))?;
         }
-        self.printer.flush()?;
+        self.sink.flush()?;
         Ok(())
     }
 

@@ -6,9 +6,10 @@ use scry_ebpf::codegen::CompileOptions;
 use scry_lang::check::CheckOptions;
 use scry_runtime::host::{Host, HostError, HostOptions, Source};
 use scry_runtime::session::SessionOptions;
-use scry_stdlib::printer::{Format, Printer};
+use scry_stdlib::sink::{self, Capture, Format, Output};
 
-fn host() -> Host<Vec<u8>> {
+/// A host whose output `capture` keeps.
+fn host(capture: &Capture) -> Host {
     let opts = HostOptions {
         check: CheckOptions::default(),
         compile: CompileOptions::default(),
@@ -16,7 +17,10 @@ fn host() -> Host<Vec<u8>> {
         command: None,
         max_probes: 512,
     };
-    Host::new(opts, Printer::new(Vec::new(), Format::Text))
+    Host::new(
+        opts,
+        sink::new(Format::Text, Output::new(Box::new(capture.clone()))),
+    )
 }
 
 fn source(entry: usize, text: String) -> Source {
@@ -26,11 +30,13 @@ fn source(entry: usize, text: String) -> Source {
     }
 }
 
-/// Every map as printed at exit, and the output so far cleared.
-fn maps(host: &mut Host<Vec<u8>>) -> String {
-    let session = host.session_mut().expect("running");
-    session.print_maps().expect("prints");
-    String::from_utf8(std::mem::take(session.printer.get_mut())).expect("utf-8")
+/// Every map as printed at exit (the output so far taken with them).
+fn maps(host: &mut Host, capture: &Capture) -> String {
+    host.session_mut()
+        .expect("running")
+        .print_maps()
+        .expect("prints");
+    capture.take_string()
 }
 
 /// Runs system call `nr` `n` times.
@@ -44,7 +50,8 @@ fn syscall_times(nr: libc::c_long, n: usize) {
 #[test]
 fn three_blocks_share_maps_keep_indexes_and_the_middle_one_detaches() {
     let pid = std::process::id();
-    let mut host = host();
+    let capture = Capture::new();
+    let mut host = host(&capture);
     let entries = [
         format!("tracepoint:syscalls:sys_enter_getppid /pid == {pid}/ {{ @a = count(); }}"),
         // Creates @b and counts into @a, which entry 0 created.
@@ -82,7 +89,10 @@ fn three_blocks_share_maps_keep_indexes_and_the_middle_one_detaches() {
     syscall_times(libc::SYS_getppid, 5);
     syscall_times(libc::SYS_getpid, 3);
     syscall_times(libc::SYS_getuid, 2);
-    assert_eq!(maps(&mut host), "@a: 8\n@b[1]: 6\n@b[2]: 6\n@c: 2\n");
+    assert_eq!(
+        maps(&mut host, &capture),
+        "@a: 8\n@b[1]: 6\n@b[2]: 6\n@c: 2\n"
+    );
 
     host.detach(1).expect("detaches");
     let session = host.session().expect("running");
@@ -91,7 +101,10 @@ fn three_blocks_share_maps_keep_indexes_and_the_middle_one_detaches() {
     syscall_times(libc::SYS_getpid, 4);
     syscall_times(libc::SYS_getuid, 1);
     // Block 1 counted nothing more; blocks 0 and 2 went on, into the maps they share with it.
-    assert_eq!(maps(&mut host), "@a: 9\n@b[1]: 6\n@b[2]: 9\n@c: 3\n");
+    assert_eq!(
+        maps(&mut host, &capture),
+        "@a: 9\n@b[1]: 6\n@b[2]: 9\n@c: 3\n"
+    );
 
     // A map keeps the type its first source gave it: nothing of a source that would change
     // it is kept.
@@ -118,7 +131,8 @@ fn three_blocks_share_maps_keep_indexes_and_the_middle_one_detaches() {
 #[test]
 fn a_verifier_rejection_in_the_third_block_is_reported_at_its_span() {
     let pid = std::process::id();
-    let mut host = host();
+    let capture = Capture::new();
+    let mut host = host(&capture);
     for (i, text) in [
         format!("tracepoint:syscalls:sys_enter_getppid /pid == {pid}/ {{ @a = count(); }}"),
         format!("tracepoint:syscalls:sys_enter_getpid /pid == {pid}/ {{ @b = count(); }}"),
@@ -179,6 +193,6 @@ fn a_verifier_rejection_in_the_third_block_is_reported_at_its_span() {
     assert_eq!(host.object().user_maps[2].map, maps_before);
     syscall_times(libc::SYS_getuid, 2);
     syscall_times(libc::SYS_getppid, 1);
-    assert_eq!(maps(&mut host), "@a: 1\n@b: 0\n@c: 2\n");
+    assert_eq!(maps(&mut host, &capture), "@a: 1\n@b: 0\n@c: 2\n");
     host.finish().expect("finishes");
 }

@@ -393,8 +393,9 @@ fn load_more_shares_the_maps() {
     assert!(
         matches!(
             err,
+            // The index the program would have had among all loaded programs.
             LoadError::Verifier {
-                program: 0,
+                program: 2,
                 insn: Some(0),
                 ..
             }

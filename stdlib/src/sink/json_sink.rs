@@ -1,0 +1,74 @@
+//! bpftrace 0.17's `-f json` output: one JSON object per line.
+
+use std::io::{self, Write};
+
+use super::{Output, Sink};
+use crate::json;
+use crate::map::MapDump;
+use crate::value::Value;
+
+/// Prints as bpftrace 0.17 prints with `-f json`.
+pub struct JsonSink {
+    out: Output,
+}
+
+impl JsonSink {
+    /// A JSON sink writing to `out`.
+    pub fn new(out: Output) -> Self {
+        JsonSink { out }
+    }
+
+    /// A `{"type": kind, "data": "..."}` line.
+    fn message(&mut self, kind: &str, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(&json::message(kind, bytes))
+    }
+}
+
+impl Sink for JsonSink {
+    fn attached(&mut self, probes: u64) -> io::Result<()> {
+        self.out
+            .write_all(&json::count_message("attached_probes", "probes", probes))
+    }
+
+    fn printf(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.message("printf", bytes)
+    }
+
+    fn time(&mut self, text: &[u8]) -> io::Result<()> {
+        self.message("time", text)
+    }
+
+    fn cat(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.message("cat", bytes)
+    }
+
+    fn syscall(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.message("syscall", bytes)
+    }
+
+    fn join(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.message("join", bytes)
+    }
+
+    fn value(&mut self, v: &Value) -> io::Result<()> {
+        self.out.write_all(&json::print_value(v))
+    }
+
+    fn map(&mut self, dump: &MapDump, top: u64, div: u64) -> io::Result<()> {
+        self.out.write_all(&json::map(dump, top, div))
+    }
+
+    fn lost(&mut self, events: u64) -> io::Result<()> {
+        self.out
+            .write_all(&json::count_message("lost_events", "events", events))
+    }
+
+    /// In JSON output too, as 0.17 does.
+    fn exit_newlines(&mut self) -> io::Result<()> {
+        self.out.exit_newlines()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}

@@ -1,0 +1,140 @@
+//! The one seam everything a session prints goes through: a [`Sink`] receives each kind of
+//! output (the attach line, printf lines, values, maps, lost events, warnings) and renders it.
+//! One implementation per format: [`TextSink`] prints as bpftrace 0.17 does, [`JsonSink`]
+//! as its `-f json` does. The REPL's printer, plugin formatters and plugin sinks implement the
+//! same trait.
+
+mod capture;
+mod json_sink;
+mod output;
+mod text_sink;
+
+use std::io::{self, Write};
+
+use crate::map::MapDump;
+use crate::value::Value;
+
+pub use capture::Capture;
+pub use json_sink::JsonSink;
+pub use output::Output;
+pub use text_sink::TextSink;
+
+/// Output format (`-f text|json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// bpftrace's text output.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Receives everything a session prints. Buffering and flushing are the writer's business
+/// (`-B`). Warnings, errors and notes about the run go to stderr unless a sink says otherwise.
+pub trait Sink {
+    /// `Attaching N probes...`: the probes are about to attach.
+    fn attached(&mut self, probes: u64) -> io::Result<()>;
+    /// The output of one `printf` (already formatted by [`crate::printf::format`]).
+    fn printf(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// The output of `time()` (already formatted with strftime).
+    fn time(&mut self, text: &[u8]) -> io::Result<()>;
+    /// The contents `cat()` read.
+    fn cat(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// The output of a command run by `system()`.
+    fn syscall(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// The line `join()` built.
+    fn join(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// `print(value)`.
+    fn value(&mut self, v: &Value) -> io::Result<()>;
+    /// `print(@map, top, div)`, and each map at exit (with `top` and `div` 0); hists too.
+    fn map(&mut self, dump: &MapDump, top: u64, div: u64) -> io::Result<()>;
+    /// `Lost N events`: the ring buffer refused records.
+    fn lost(&mut self, events: u64) -> io::Result<()>;
+    /// The two newlines written at exit before the maps.
+    fn exit_newlines(&mut self) -> io::Result<()>;
+    /// Flushes what was written.
+    fn flush(&mut self) -> io::Result<()>;
+
+    /// A warning about the run (a full map, lost stacks): `WARNING: text` on stderr.
+    fn warning(&mut self, text: &str) -> io::Result<()> {
+        writeln!(io::stderr(), "WARNING: {text}")
+    }
+
+    /// An error the run goes on after (a file `cat()` cannot open): `ERROR: text` on stderr.
+    fn error(&mut self, text: &str) -> io::Result<()> {
+        writeln!(io::stderr(), "ERROR: {text}")
+    }
+
+    /// A note for people watching the run (`-v` program ids and verifier logs): on stderr.
+    fn note(&mut self, text: &str) -> io::Result<()> {
+        writeln!(io::stderr(), "{text}")
+    }
+}
+
+/// A sink for `format`, writing to `out`.
+pub fn new(format: Format, out: Output) -> Box<dyn Sink> {
+    match format {
+        Format::Text => Box::new(TextSink::new(out)),
+        Format::Json => Box::new(JsonSink::new(out)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map::{Entry, MapValue};
+    use scry_ebpf::object::ValueLayout;
+    use scry_lang::types::Agg;
+
+    fn run(format: Format) -> String {
+        let capture = Capture::new();
+        let mut s = new(format, Output::new(Box::new(capture.clone())));
+        s.attached(1).unwrap();
+        s.printf(b"hi 5\n").unwrap();
+        s.time(b"12:00:00\n").unwrap();
+        s.value(&Value::int(123)).unwrap();
+        s.join(b"/usr/bin/true a").unwrap();
+        s.lost(3).unwrap();
+        s.exit_newlines().unwrap();
+        let cnt = MapDump {
+            name: "cnt".into(),
+            value: ValueLayout::Agg(Agg::Count),
+            entries: vec![Entry {
+                keys: vec![],
+                value: MapValue::Count(1),
+            }],
+        };
+        s.map(&cnt, 0, 0).unwrap();
+        s.flush().unwrap();
+        capture.take_string()
+    }
+
+    #[test]
+    fn text() {
+        assert_eq!(
+            run(Format::Text),
+            "Attaching 1 probe...\nhi 5\n12:00:00\n123\n/usr/bin/true a\nLost 3 events\n\n\n\
+             @cnt: 1\n"
+        );
+        let capture = Capture::new();
+        let mut s = TextSink::new(Output::new(Box::new(capture.clone())));
+        s.attached(3).unwrap();
+        s.cat(b"hello").unwrap();
+        s.syscall(b"hi\n").unwrap();
+        assert_eq!(capture.take(), b"Attaching 3 probes...\nhellohi\n");
+    }
+
+    #[test]
+    fn json() {
+        assert_eq!(
+            run(Format::Json),
+            "{\"type\": \"attached_probes\", \"data\": {\"probes\": 1}}\n\
+             {\"type\": \"printf\", \"data\": \"hi 5\\n\"}\n\
+             {\"type\": \"time\", \"data\": \"12:00:00\\n\"}\n\
+             {\"type\": \"value\", \"data\": 123}\n\
+             {\"type\": \"join\", \"data\": \"/usr/bin/true a\"}\n\
+             {\"type\": \"lost_events\", \"data\": {\"events\": 3}}\n\
+             \n\n\
+             {\"type\": \"map\", \"data\": {\"@cnt\": 1}}\n"
+        );
+    }
+}
