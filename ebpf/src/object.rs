@@ -85,19 +85,34 @@ pub struct ProgramSpec {
     /// Set when the program serves many `syscalls:` tracepoints through one raw_syscalls
     /// tracepoint (attaching and detaching hundreds of tracepoints is slow).
     pub fan_in: Option<SyscallFanIn>,
+    /// Its uprobes attach through one uprobe_multi link per file, whose cookies carry the
+    /// probe ids (the program is loaded for that attach type).
+    pub uprobe_multi: bool,
 }
 
 /// One raw_syscalls tracepoint standing for many `syscalls:sys_enter_*`/`sys_exit_*` ones.
 /// The record layouts agree: `id` where `__syscall_nr` is, the arguments (or `ret`) after it.
 #[derive(Clone, Debug)]
 pub struct SyscallFanIn {
-    /// `sys_enter` or `sys_exit`: the raw_syscalls event actually attached.
-    pub raw_event: String,
+    /// The raw_syscalls tracepoint actually attached (`sys_enter` or `sys_exit`).
+    pub raw: Attach,
     /// An array map indexed by system call number: the probe id of the tracepoint it stands
-    /// for, 0 for calls not traced. User space fills it before attaching.
+    /// for, 0 for calls not traced. User space fills it from `calls` before attaching.
     pub filter_map: usize,
-    /// (system call number, index into the program's `attaches`).
-    pub syscalls: Vec<(u32, usize)>,
+    /// The calls served.
+    pub calls: Vec<FanInCall>,
+}
+
+/// One system call a [`SyscallFanIn`] program serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FanInCall {
+    /// The system call number.
+    pub nr: u32,
+    /// Index of its tracepoint in the program's `attaches`.
+    pub attach: usize,
+    /// That tracepoint's event id (the checker read it): [`TRACEPOINT_PROBE_ID`] plus it is
+    /// the probe id the program records.
+    pub tracepoint_id: u64,
 }
 
 /// Where a value sits in a key, value or record: `ty` at byte `offset`.

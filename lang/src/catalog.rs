@@ -94,6 +94,8 @@ pub trait Catalog {
         category: &str,
         event: &str,
     ) -> Result<Option<TracepointFormat>, String>;
+    /// The event id of one tracepoint; `Ok(None)` when it does not exist.
+    fn tracepoint_id(&self, category: &str, event: &str) -> Result<Option<u64>, String>;
     /// Kernel functions that kprobes could attach to.
     fn kernel_functions(&self) -> Result<Vec<String>, String>;
     /// Resolves a uprobe/usdt target (path or library name) to an absolute path.
@@ -225,6 +227,13 @@ impl Catalog for MemoryCatalog {
             .get(category)
             .and_then(|e| e.get(event))
             .cloned())
+    }
+
+    fn tracepoint_id(&self, category: &str, event: &str) -> Result<Option<u64>, String> {
+        Ok(self
+            .tracepoint_format(category, event)?
+            .and_then(|f| f.id)
+            .map(u64::from))
     }
 
     fn kernel_functions(&self) -> Result<Vec<String>, String> {

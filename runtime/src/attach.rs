@@ -142,7 +142,7 @@ pub fn attach(
     Ok(links)
 }
 
-/// Attaches a program loaded for uprobe_multi (see [`crate::uprobe_multi::wanted`]) to
+/// Attaches a program loaded for uprobe_multi (`ProgramSpec::uprobe_multi`) to
 /// `attaches`: one link per file, each offset with its attach point's probe id (its index in
 /// `probe_names`) as the cookie. The link is named after the file's first attach point.
 pub fn attach_uprobe_multi(
@@ -602,7 +602,7 @@ fn timer_policy(unit: &str, value: u64, interval: bool) -> Option<SamplePolicy> 
 fn ensure_tracefs(probe: &str) -> Result<(), AttachError> {
     static TRACEFS: OnceLock<Result<(), String>> = OnceLock::new();
     TRACEFS
-        .get_or_init(|| crate::LiveCatalog::new().tracefs().map(drop))
+        .get_or_init(|| crate::catalog::find_or_mount_tracefs().map(drop))
         .clone()
         .map_err(|e| AttachError::new(probe, e))
 }
@@ -672,9 +672,7 @@ fn fentry_error(e: &std::io::Error) -> String {
 /// Whether kprobes can attach: the kprobe PMU or tracefs's `kprobe_events` exists.
 pub fn kprobes_available() -> bool {
     Path::new("/sys/bus/event_source/devices/kprobe").exists()
-        || crate::LiveCatalog::new()
-            .tracefs()
-            .is_ok_and(|t| t.join("kprobe_events").exists())
+        || crate::catalog::find_tracefs().is_some_and(|t| t.join("kprobe_events").exists())
 }
 
 /// The file offset of virtual address `vaddr` of the ELF file at `path`, from the loadable

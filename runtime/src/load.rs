@@ -361,7 +361,7 @@ impl Loaded {
         let opts = &self.options;
         let attach = match spec.prog_type {
             ProgType::Tracing => Some(btf_attach(index, spec, btf)?),
-            _ if crate::uprobe_multi::wanted(&spec.attaches) => Some(sys::BtfAttach {
+            _ if spec.uprobe_multi => Some(sys::BtfAttach {
                 attach_type: crate::uprobe_multi::BPF_TRACE_UPROBE_MULTI,
                 btf_id: 0,
             }),

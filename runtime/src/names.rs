@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 
 use scry_ebpf::object::{Object, TRACEPOINT_PROBE_ID};
-use scry_lang::attach::Target;
 use scry_stdlib::names::{hex_address, Names};
 use scry_stdlib::value::Frame;
 
@@ -39,25 +38,19 @@ pub struct LiveNames {
 }
 
 impl LiveNames {
-    /// Names for `object`'s probes; tracepoint ids are read from tracefs at `tracefs`, stacks
-    /// from `object`'s stack maps in `loaded`.
-    pub fn new(object: &Object, loaded: &Loaded, tracefs: Option<&std::path::Path>) -> Self {
-        let mut tracepoints = HashMap::new();
-        if let Some(root) = tracefs {
-            for p in &object.programs {
-                for a in &p.attaches {
-                    if let Target::Tracepoint { category, event } = &a.target {
-                        let path = root.join("events").join(category).join(event).join("id");
-                        if let Some(id) = std::fs::read_to_string(path)
-                            .ok()
-                            .and_then(|s| s.trim().parse::<u64>().ok())
-                        {
-                            tracepoints.insert(id, a.name.clone());
-                        }
-                    }
-                }
-            }
-        }
+    /// Names for `object`'s probes (tracepoint ids from its fan-in programs), stacks from
+    /// `object`'s stack maps in `loaded`.
+    pub fn new(object: &Object, loaded: &Loaded) -> Self {
+        let tracepoints = object
+            .programs
+            .iter()
+            .filter_map(|p| Some((p, p.fan_in.as_ref()?)))
+            .flat_map(|(p, f)| {
+                f.calls
+                    .iter()
+                    .filter_map(|c| Some((c.tracepoint_id, p.attaches.get(c.attach)?.name.clone())))
+            })
+            .collect();
         // A map whose fd cannot be duplicated (fd limit) prints its stacks empty.
         let stack_maps = object
             .stack_maps

@@ -13,7 +13,7 @@ use scry_ebpf::object::{
     Object, SyscallFanIn, Trigger, COUNTER_LOST_EVENTS, COUNTER_MAP_FULL, COUNTER_STACK_LOST,
     TRACEPOINT_PROBE_ID,
 };
-use scry_lang::attach::{Attach, Target};
+use scry_lang::attach::Target;
 use scry_stdlib::sink::Sink;
 
 use crate::attach::{self, AttachError, AttachOptions, Link};
@@ -116,8 +116,7 @@ impl Session {
             .map_err(|e| io::Error::other(format!("cannot open the ring buffer: {e}")))?;
         let ring = RingBuf::try_from(AyaMap::RingBuf(data))
             .map_err(|e| io::Error::other(format!("cannot map the ring buffer: {e}")))?;
-        let tracefs = crate::catalog::find_tracefs();
-        let names = LiveNames::new(&object, &loaded, tracefs.as_deref());
+        let names = LiveNames::new(&object, &loaded);
         let s = Session {
             links: (0..object.programs.len()).map(|_| Vec::new()).collect(),
             object,
@@ -252,18 +251,10 @@ impl Session {
         };
         let links = match &p.spec.fan_in {
             Some(fan_in) => {
-                self.fill_fan_in_filter(i, fan_in)?;
-                let raw = Attach {
-                    kind: scry_lang::probe::ProbeKind::Tracepoint,
-                    name: format!("tracepoint:raw_syscalls:{}", fan_in.raw_event),
-                    target: Target::Tracepoint {
-                        category: "raw_syscalls".into(),
-                        event: fan_in.raw_event.clone(),
-                    },
-                };
-                attach::attach(p, &[raw], &options)
+                self.fill_fan_in_filter(fan_in)?;
+                attach::attach(p, std::slice::from_ref(&fan_in.raw), &options)
             }
-            None if crate::uprobe_multi::wanted(&p.spec.attaches) => {
+            None if p.spec.uprobe_multi => {
                 attach::attach_uprobe_multi(p, &p.spec.attaches, &options, &self.object.probe_names)
             }
             None => attach::attach(p, &p.spec.attaches, &options),
@@ -277,36 +268,11 @@ impl Session {
     }
 
     /// Writes the probe id of every traced system call into a fan-in program's filter map.
-    fn fill_fan_in_filter(
-        &self,
-        program: usize,
-        fan_in: &SyscallFanIn,
-    ) -> Result<(), SessionError> {
-        let spec = &self.loaded.programs[program].spec;
-        let tracefs = crate::catalog::LiveCatalog::new()
-            .tracefs()
-            .map(std::path::Path::to_path_buf)
-            .map_err(|e| SessionError::Io(io::Error::other(e)))?;
+    fn fill_fan_in_filter(&self, fan_in: &SyscallFanIn) -> Result<(), SessionError> {
         let map = &self.loaded.maps[fan_in.filter_map];
-        for &(nr, at) in &fan_in.syscalls {
-            let Target::Tracepoint { category, event } = &spec.attaches[at].target else {
-                continue;
-            };
-            let path = tracefs.join("events").join(category).join(event).join("id");
-            let id: u64 = std::fs::read_to_string(&path)
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-                .ok_or_else(|| {
-                    SessionError::Attach(AttachError {
-                        probe: spec.attaches[at].name.clone(),
-                        message: format!(
-                            "{} cannot attach: {} is unreadable",
-                            spec.attaches[at].name,
-                            path.display()
-                        ),
-                    })
-                })?;
-            map.update(&nr.to_le_bytes(), &(TRACEPOINT_PROBE_ID | id).to_le_bytes())?;
+        for call in &fan_in.calls {
+            let id = TRACEPOINT_PROBE_ID | call.tracepoint_id;
+            map.update(&call.nr.to_le_bytes(), &id.to_le_bytes())?;
         }
         Ok(())
     }
@@ -410,9 +376,7 @@ impl Session {
                 return Err(SessionError::Load(e));
             }
         };
-        let tracefs = crate::catalog::find_tracefs();
-        self.names
-            .extend(LiveNames::new(&object, &self.loaded, tracefs.as_deref()));
+        self.names.extend(LiveNames::new(&object, &self.loaded));
         self.links.resize_with(object.programs.len(), Vec::new);
         self.object = object;
         Ok(range)

@@ -4,7 +4,7 @@
 /// The syscall tracepoint standing for kernel function `func` (its exit for `ret`), when the
 /// function implements a syscall and the tracepoint exists.
 pub(crate) fn syscall_tracepoint(func: &str, ret: bool) -> Option<String> {
-    let tracefs = crate::LiveCatalog::new().tracefs().ok()?.to_path_buf();
+    let tracefs = crate::catalog::find_tracefs()?;
     let call = syscall_of_function(func)?;
     let event = format!("sys_{}_{call}", if ret { "exit" } else { "enter" });
     tracefs

@@ -9,9 +9,6 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::OnceLock;
 
-use scry_lang::attach::{Attach, Target};
-use scry_lang::probe::ProbeKind;
-
 /// `BPF_TRACE_UPROBE_MULTI`: the program's `expected_attach_type` and the link's attach type.
 pub const BPF_TRACE_UPROBE_MULTI: u32 = 48;
 /// `BPF_F_UPROBE_MULTI_RETURN`: uretprobes.
@@ -51,20 +48,6 @@ fn kernel_at_least(major: u32, minor: u32) -> bool {
         .map(|p| p.parse::<u32>().unwrap_or(0));
     let have = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     have >= (major, minor)
-}
-
-/// Whether a program with these attach points is loaded and attached as uprobe_multi: all of
-/// them uprobes (or all uretprobes) on functions or addresses of files, on a kernel that has
-/// the links.
-pub fn wanted(attaches: &[Attach]) -> bool {
-    let Some(first) = attaches.first() else {
-        return false;
-    };
-    supported()
-        && matches!(first.kind, ProbeKind::Uprobe | ProbeKind::Uretprobe)
-        && attaches
-            .iter()
-            .all(|a| a.kind == first.kind && matches!(a.target, Target::User { .. }))
 }
 
 /// Attaches `program` to `offsets` (file offsets) of the file at `path`, each with its cookie;

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use scry_lang::ast::{Block, Expr, ExprKind, Probe, Stmt, StmtKind};
+use scry_lang::attach::Attach;
 use scry_lang::diag::Diagnostic;
 use scry_lang::probe::ProbeKind;
 use scry_lang::tracepoint_format::TracepointField;
@@ -13,7 +14,7 @@ use super::{error, prog_type, Builder, Group};
 use crate::asm::{Asm, Label};
 use crate::insn::*;
 use crate::layout;
-use crate::object::{ProgramSpec, SyscallFanIn, Trigger};
+use crate::object::{FanInCall, ProgramSpec, SyscallFanIn, Trigger};
 
 pub(crate) type R<T> = Result<T, Diagnostic>;
 
@@ -102,9 +103,7 @@ impl<'g, 'a> Gen<'g, 'a> {
         g.asm.span = probe.span;
         g.asm.emit(Insn::mov(R6, R1));
         let fan_in = match &group.fan_in {
-            Some((event, nrs)) => {
-                Some(g.fan_in_prologue(event, nrs, group.attaches.len(), probe)?)
-            }
+            Some((event, calls)) => Some(g.fan_in_prologue(event, calls, probe)?),
             None => None,
         };
         // A uprobe_multi link's cookie is the probe id of the attach point that fired.
@@ -148,6 +147,7 @@ impl<'g, 'a> Gen<'g, 'a> {
             trigger,
             insns,
             spans,
+            uprobe_multi: super::uprobe_multi(g.b.opts, group.attaches.iter().copied()),
             attaches: group.attaches.iter().map(|a| (*a).clone()).collect(),
             probe_block: block,
             fan_in,
@@ -159,8 +159,7 @@ impl<'g, 'a> Gen<'g, 'a> {
     fn fan_in_prologue(
         &mut self,
         event: &str,
-        nrs: &[u32],
-        count: usize,
+        calls: &[(u32, u64)],
         probe: &Probe,
     ) -> R<SyscallFanIn> {
         let filter_map = self.b.obj.maps.len();
@@ -187,9 +186,24 @@ impl<'g, 'a> Gen<'g, 'a> {
         self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
         self.probe_slot = Some(slot);
         Ok(SyscallFanIn {
-            raw_event: event.to_string(),
+            raw: Attach {
+                kind: ProbeKind::Tracepoint,
+                name: format!("tracepoint:raw_syscalls:{event}"),
+                target: scry_lang::attach::Target::Tracepoint {
+                    category: "raw_syscalls".into(),
+                    event: event.to_string(),
+                },
+            },
             filter_map,
-            syscalls: nrs.iter().copied().zip(0..count).collect(),
+            calls: calls
+                .iter()
+                .enumerate()
+                .map(|(attach, &(nr, tracepoint_id))| FanInCall {
+                    nr,
+                    attach,
+                    tracepoint_id,
+                })
+                .collect(),
         })
     }
 

@@ -115,7 +115,7 @@ pub fn compile_into(
             span: probe.span,
         });
         let attaches = &typed.probes[i].attaches;
-        let (fan_in, rest) = syscall_fan_in(attaches);
+        let (fan_in, rest) = syscall_fan_in(attaches, typed);
         for group in
             fan_in
                 .into_iter()
@@ -296,8 +296,8 @@ pub(crate) struct Group<'a> {
     pub kind: ProbeKind,
     pub attaches: Vec<&'a Attach>,
     /// `Some("sys_enter")`/`Some("sys_exit")`: serve them all through raw_syscalls; the
-    /// numbers are parallel to `attaches`.
-    pub fan_in: Option<(&'static str, Vec<u32>)>,
+    /// (system call number, tracepoint id) pairs are parallel to `attaches`.
+    pub fan_in: Option<(&'static str, Vec<(u32, u64)>)>,
 }
 
 /// Fewest `syscalls:` tracepoints worth one raw_syscalls program: that program runs for every
@@ -307,28 +307,35 @@ pub const FAN_IN_MIN: usize = 64;
 /// Takes the `syscalls:sys_enter_*` (and `sys_exit_*`) tracepoints off into raw_syscalls
 /// fan-in groups when there are enough of them; returns those groups and the other attach
 /// points.
-fn syscall_fan_in(attaches: &[Attach]) -> (Vec<Group<'_>>, Vec<&Attach>) {
+fn syscall_fan_in<'a>(
+    attaches: &'a [Attach],
+    typed: &TypedProgram,
+) -> (Vec<Group<'a>>, Vec<&'a Attach>) {
     let mut enter = (Vec::new(), Vec::new());
     let mut exit = (Vec::new(), Vec::new());
     let mut rest = Vec::new();
     for a in attaches {
+        // A call is served only when its number and its tracepoint's id are both known.
         let call = match &a.target {
             Target::Tracepoint { category, event } if category == "syscalls" => event
                 .strip_prefix("sys_enter_")
                 .map(|n| (true, n))
-                .or_else(|| event.strip_prefix("sys_exit_").map(|n| (false, n))),
+                .or_else(|| event.strip_prefix("sys_exit_").map(|n| (false, n)))
+                .and_then(|(is_enter, name)| {
+                    let nr = crate::syscalls::number(name)?;
+                    let id = typed.tracepoint_ids.get(&format!("{category}:{event}"))?;
+                    Some((is_enter, (nr, *id)))
+                }),
             _ => None,
         };
-        match call
-            .and_then(|(is_enter, name)| crate::syscalls::number(name).map(|nr| (is_enter, nr)))
-        {
-            Some((true, nr)) => {
+        match call {
+            Some((true, call)) => {
                 enter.0.push(a);
-                enter.1.push(nr);
+                enter.1.push(call);
             }
-            Some((false, nr)) => {
+            Some((false, call)) => {
                 exit.0.push(a);
-                exit.1.push(nr);
+                exit.1.push(call);
             }
             None => rest.push(a),
         }
@@ -412,6 +419,22 @@ fn group_attaches<'a>(
         }
     }
     groups
+}
+
+/// Whether a program for these attach points attaches through uprobe_multi links: uprobes
+/// (or uretprobes) only, all of one kind, on a kernel that has the links.
+pub(crate) fn uprobe_multi<'a>(
+    opts: &CompileOptions,
+    attaches: impl IntoIterator<Item = &'a Attach>,
+) -> bool {
+    let mut kinds = attaches.into_iter().map(|a| match a.target {
+        Target::User { .. } => Some(a.kind),
+        _ => None,
+    });
+    let Some(Some(first @ (ProbeKind::Uprobe | ProbeKind::Uretprobe))) = kinds.next() else {
+        return false;
+    };
+    opts.uprobe_multi && kinds.all(|k| k == Some(first))
 }
 
 fn uses_ident(probe: &scry_lang::ast::Probe, name: &str) -> bool {

@@ -101,22 +101,24 @@ pub(crate) fn setup_program(
         .asm
         .finish()
         .map_err(|_| error(span, "the watchpoint's setup program is too long"))?;
+    let attach = Attach {
+        kind: ProbeKind::Uprobe,
+        name: format!("uprobe:{}:{}", func.path, func.func),
+        target: Target::User {
+            path: func.path.clone(),
+            symbol: Some(func.func.clone()),
+            address: func.address,
+            offset: 0,
+        },
+    };
     Ok(ProgramSpec {
         name: format!("p{block}_{}_setup", g.b.obj.programs.len()),
         prog_type: crate::object::ProgType::Kprobe,
         trigger: Trigger::WatchSetup,
         insns,
         spans,
-        attaches: vec![Attach {
-            kind: ProbeKind::Uprobe,
-            name: format!("uprobe:{}:{}", func.path, func.func),
-            target: Target::User {
-                path: func.path.clone(),
-                symbol: Some(func.func.clone()),
-                address: func.address,
-                offset: 0,
-            },
-        }],
+        uprobe_multi: super::uprobe_multi(g.b.opts, [&attach]),
+        attaches: vec![attach],
         probe_block: block,
         fan_in: None,
     })

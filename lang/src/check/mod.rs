@@ -85,6 +85,9 @@ pub struct TypedProgram {
     pub formats: HashMap<ExprId, Vec<Piece>>,
     /// Tracepoint formats used by `args`, by `category:event`.
     pub tracepoints: BTreeMap<String, TracepointFormat>,
+    /// Event ids of the `syscalls:` tracepoints attached to, by `category:event` (many of them
+    /// may be served by one raw_syscalls program, which must know them).
+    pub tracepoint_ids: BTreeMap<String, u64>,
     /// Prototypes (from BTF) of the kernel functions of kfunc/kretfunc probes, by name.
     pub kernel_functions: BTreeMap<String, KernelFunction>,
     /// Parameters (from DWARF) of the functions of uprobes that read `args`, by (binary path,
@@ -155,6 +158,7 @@ pub fn check_in(
     };
     let mut attaches = Vec::new();
     let mut tracepoints = BTreeMap::new();
+    let mut tracepoint_ids = BTreeMap::new();
     let mut kernel_functions = BTreeMap::new();
     let mut user_functions = BTreeMap::new();
     for probe in &program.probes {
@@ -178,6 +182,15 @@ pub fn check_in(
                     list.extend(found)
                 }
                 Err(d) => diags.push(d),
+            }
+        }
+        for a in &list {
+            if let attach::Target::Tracepoint { category, event } = &a.target {
+                if category == "syscalls" {
+                    if let Ok(Some(id)) = catalog.tracepoint_id(category, event) {
+                        tracepoint_ids.insert(format!("{category}:{event}"), id);
+                    }
+                }
             }
         }
         if probe_uses_args(probe) {
@@ -253,6 +266,7 @@ pub fn check_in(
         types,
         formats,
         tracepoints,
+        tracepoint_ids,
         kernel_functions,
         user_functions,
         cdefs,

@@ -119,6 +119,10 @@ impl Catalog for LiveCatalog {
         )
     }
 
+    fn tracepoint_id(&self, category: &str, event: &str) -> Result<Option<u64>, String> {
+        tracefs::id(self.tracefs()?, category, event)
+    }
+
     fn kernel_functions(&self) -> Result<Vec<String>, String> {
         cached(&self.kernel_functions, || {
             // Only a tracefs that is already mounted: this question does not mount it.
@@ -188,4 +192,9 @@ impl Catalog for LiveCatalog {
 /// The mounted tracefs, if any (without mounting it).
 pub fn find_tracefs() -> Option<std::path::PathBuf> {
     tracefs::find_mounted()
+}
+
+/// The tracefs mount point, mounting tracefs first when it is missing (and scry is root).
+pub fn find_or_mount_tracefs() -> Result<std::path::PathBuf, String> {
+    tracefs::find_or_mount()
 }

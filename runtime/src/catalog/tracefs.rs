@@ -127,6 +127,27 @@ pub(crate) fn format(
     }
 }
 
+/// The event id of one tracepoint (its `id` file); `None` when the tracepoint does not exist.
+pub(crate) fn id(tracefs: &Path, category: &str, event: &str) -> Result<Option<u64>, String> {
+    if !is_plain_name(category) || !is_plain_name(event) {
+        return Ok(None);
+    }
+    let path = tracefs.join("events").join(category).join(event).join("id");
+    match fs::read_to_string(&path) {
+        Ok(text) => text.trim().parse().map(Some).map_err(|_| {
+            format!(
+                "the id of tracepoint {category}:{event} ({}) is not a number",
+                path.display()
+            )
+        }),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!(
+            "cannot read the id of tracepoint {category}:{event} ({}): {e}",
+            path.display()
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,6 +36,7 @@ pub fn program(
         attaches,
         probe_block: 0,
         fan_in: None,
+        uprobe_multi: false,
     }
 }
 
