@@ -40,6 +40,8 @@ pub enum Target {
         symbol: Option<String>,
         address: u64,
         offset: u64,
+        /// Where `address + offset` lies in the file (what the kernel's uprobes take).
+        file_offset: u64,
     },
     Usdt {
         path: String,
@@ -51,6 +53,10 @@ pub enum Target {
         pc: u64,
         /// ELF virtual address of the probe's semaphore, 0 when it has none.
         semaphore: u64,
+        /// Where `pc` lies in the file.
+        pc_offset: u64,
+        /// Where `semaphore` lies in the file, 0 when there is none.
+        semaphore_offset: u64,
     },
     /// profile/interval: `unit` is one of [`TIME_UNITS`].
     Timer {
@@ -89,6 +95,8 @@ pub struct FuncArg {
     pub path: String,
     /// The function's ELF virtual address in `path`.
     pub address: u64,
+    /// Where that address lies in the file.
+    pub file_offset: u64,
 }
 
 /// What attach-point resolution needs besides the catalog.
@@ -502,6 +510,11 @@ impl Resolver<'_, '_> {
             .map_err(|_| self.err_at(i, format!("invalid {what} '{s}': expected a number")))
     }
 
+    /// Where ELF virtual address `vaddr` of the file at `path` lies in the file.
+    fn file_offset(&self, path: &str, vaddr: u64) -> Result<u64, Diagnostic> {
+        self.catalog(self.cx.catalog.file_offset(path, vaddr))
+    }
+
     /// The uprobe/usdt target path, honouring `-p` for the 2-field form.
     fn binary(&self, target: &str) -> Result<String, Diagnostic> {
         let kind = self.kind.name();
@@ -530,6 +543,7 @@ impl Resolver<'_, '_> {
             return Ok(vec![self.one(
                 format!("{kind}:{path}:{address}"),
                 Target::User {
+                    file_offset: self.file_offset(&path, address)?,
                     path,
                     symbol: None,
                     address,
@@ -603,6 +617,7 @@ impl Resolver<'_, '_> {
                     symbol: Some(s.name.clone()),
                     address: s.address,
                     offset,
+                    file_offset: self.file_offset(&path, s.address + offset)?,
                 },
             ));
         }
@@ -663,6 +678,11 @@ impl Resolver<'_, '_> {
                     arguments: p.arguments.clone(),
                     pc: p.pc,
                     semaphore: p.semaphore,
+                    pc_offset: self.file_offset(&path, p.pc)?,
+                    semaphore_offset: match p.semaphore {
+                        0 => 0,
+                        at => self.file_offset(&path, at)?,
+                    },
                 },
             ));
         }
@@ -804,6 +824,7 @@ impl Resolver<'_, '_> {
             Some(s) => Ok(FuncArg {
                 func: func.to_string(),
                 arg,
+                file_offset: self.file_offset(&path, s.address)?,
                 path,
                 address: s.address,
             }),

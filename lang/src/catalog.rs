@@ -104,6 +104,9 @@ pub trait Catalog {
     fn user_symbols(&self, path: &str) -> Result<Vec<UserSymbol>, String>;
     /// USDT probes of an ELF file.
     fn usdt_probes(&self, path: &str) -> Result<Vec<UsdtProbe>, String>;
+    /// Where ELF virtual address `vaddr` of the file at `path` lies in the file (from the
+    /// loadable segment that holds it): what the kernel's uprobes take.
+    fn file_offset(&self, path: &str, vaddr: u64) -> Result<u64, String>;
     /// The address of a kernel symbol (`kaddr`); `Ok(None)` when the kernel has no such
     /// symbol.
     fn kernel_symbol_address(&self, name: &str) -> Result<Option<u64>, String>;
@@ -227,6 +230,11 @@ impl Catalog for MemoryCatalog {
             .get(category)
             .and_then(|e| e.get(event))
             .cloned())
+    }
+
+    /// Files in memory are mapped at offset 0: an address is its own file offset.
+    fn file_offset(&self, _path: &str, vaddr: u64) -> Result<u64, String> {
+        Ok(vaddr)
     }
 
     fn tracepoint_id(&self, category: &str, event: &str) -> Result<Option<u64>, String> {

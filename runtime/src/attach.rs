@@ -159,6 +159,7 @@ pub fn attach_uprobe_multi(
             address,
             offset,
             symbol,
+            file_offset,
         } = &a.target
         else {
             return Err(AttachError::new(&a.name, "not a uprobe on a file"));
@@ -167,8 +168,7 @@ pub fn attach_uprobe_multi(
             crate::uprobe_offset::check_in_file(Path::new(path), *address, *offset, name)
                 .map_err(|why| AttachError::new(&a.name, why))?;
         }
-        let at = file_offset(Path::new(path), address + offset)
-            .map_err(|why| AttachError::new(&a.name, why))?;
+        let at = *file_offset;
         let id = probe_names.iter().position(|n| *n == a.name).unwrap_or(0) as u64;
         match files.iter_mut().find(|f| f.0 == path.as_str()) {
             Some(f) => {
@@ -337,14 +337,13 @@ impl Attacher<'_> {
                     address,
                     offset,
                     symbol,
+                    file_offset,
                 },
             ) => {
                 if let (Some(name), 1..) = (symbol, *offset) {
                     crate::uprobe_offset::check_in_file(Path::new(path), *address, *offset, name)
                         .map_err(|why| AttachError::new(probe, why))?;
                 }
-                let file_offset = file_offset(Path::new(path), address + offset)
-                    .map_err(|why| AttachError::new(probe, why))?;
                 let scope = match self.options.pid.and_then(NonZeroU32::new) {
                     Some(pid) => UProbeScope::OneProcess(pid),
                     None => UProbeScope::AllProcesses,
@@ -353,7 +352,7 @@ impl Attacher<'_> {
                 let Handle::UProbe(p) = self.handle(a, HandleKind::UProbe(ret))? else {
                     return Err(lost_handle(a));
                 };
-                let location = UProbeAttachLocation::AbsoluteOffset(file_offset);
+                let location = UProbeAttachLocation::AbsoluteOffset(*file_offset);
                 let id = p.attach(location, path, scope).map_err(aya_err)?;
                 let l = p.take_link(id).map_err(aya_err)?;
                 links.push(link(LinkInner::UProbe(l)));
@@ -362,21 +361,16 @@ impl Attacher<'_> {
                 ProbeKind::Usdt,
                 Target::Usdt {
                     path,
-                    pc,
-                    semaphore,
+                    pc_offset,
+                    semaphore_offset,
                     ..
                 },
             ) => {
-                let at = |vaddr| {
-                    file_offset(Path::new(path), vaddr).map_err(|why| AttachError::new(probe, why))
-                };
-                let offset = at(*pc)?;
-                let ref_ctr = if *semaphore == 0 { 0 } else { at(*semaphore)? };
                 let fd = crate::usdt_attach::attach_uprobe(
                     self.program.fd(),
                     path,
-                    offset,
-                    ref_ctr,
+                    *pc_offset,
+                    *semaphore_offset,
                     self.options.pid,
                 )
                 .map_err(|e| classify(a, &ProgramError::IOError(e)))?;
@@ -673,35 +667,6 @@ fn fentry_error(e: &std::io::Error) -> String {
 pub fn kprobes_available() -> bool {
     Path::new("/sys/bus/event_source/devices/kprobe").exists()
         || crate::catalog::find_tracefs().is_some_and(|t| t.join("kprobe_events").exists())
-}
-
-/// The file offset of virtual address `vaddr` of the ELF file at `path`, from the loadable
-/// segment that contains it (what the kernel's uprobes want).
-fn file_offset(path: &Path, vaddr: u64) -> Result<u64, String> {
-    use object::{Object as _, ObjectSegment as _};
-    let data = std::fs::read(path).map_err(|e| {
-        format!(
-            "{} cannot be read ({})",
-            path.display(),
-            e.raw_os_error()
-                .map_or_else(|| e.to_string(), sys::errno_text)
-                .to_lowercase()
-        )
-    })?;
-    let file = object::File::parse(&*data)
-        .map_err(|e| format!("{} is not an ELF file ({e})", path.display()))?;
-    file.segments()
-        .find_map(|seg| {
-            let (off, size) = seg.file_range();
-            let start = seg.address();
-            (vaddr >= start && vaddr < start + size).then(|| vaddr - start + off)
-        })
-        .ok_or_else(|| {
-            format!(
-                "address {vaddr:#x} is not in any loadable segment of {}",
-                path.display()
-            )
-        })
 }
 
 /// The errno behind an aya error, if any.

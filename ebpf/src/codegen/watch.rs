@@ -109,6 +109,7 @@ pub(crate) fn setup_program(
             symbol: Some(func.func.clone()),
             address: func.address,
             offset: 0,
+            file_offset: func.file_offset,
         },
     };
     Ok(ProgramSpec {

@@ -16,6 +16,41 @@ fn parse<'a>(path: &str, data: &'a [u8]) -> Result<object::File<'a>, String> {
     object::File::parse(data).map_err(|e| format!("'{path}' is not a readable ELF file: {e}"))
 }
 
+/// A loadable segment: file bytes `offset..offset + size` are mapped at `address`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Segment {
+    address: u64,
+    size: u64,
+    offset: u64,
+}
+
+/// The loadable segments of the ELF file at `path`.
+pub(crate) fn segments(path: &str) -> Result<Vec<Segment>, String> {
+    use object::ObjectSegment;
+    let data = read(path)?;
+    let file = parse(path, &data)?;
+    Ok(file
+        .segments()
+        .map(|seg| {
+            let (offset, size) = seg.file_range();
+            Segment {
+                address: seg.address(),
+                size,
+                offset,
+            }
+        })
+        .collect())
+}
+
+/// Where virtual address `vaddr` lies in the file whose segments are `segments`.
+pub(crate) fn file_offset(segments: &[Segment], path: &str, vaddr: u64) -> Result<u64, String> {
+    segments
+        .iter()
+        .find(|s| vaddr >= s.address && vaddr - s.address < s.size)
+        .map(|s| vaddr - s.address + s.offset)
+        .ok_or_else(|| format!("address {vaddr:#x} is not in any loadable segment of {path}"))
+}
+
 /// Function and data symbols of the ELF file at `path`, from `.symtab`, `.dynsym` and the
 /// `.symtab` of its separate debug file (found by build id), without
 /// undefined ones, deduplicated by (name, address) and sorted by address then name.

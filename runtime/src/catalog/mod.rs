@@ -38,6 +38,7 @@ pub struct LiveCatalog {
     binaries: RefCell<HashMap<(String, Option<u32>), String>>,
     symbols: RefCell<HashMap<String, Vec<UserSymbol>>>,
     usdt: RefCell<HashMap<String, Vec<UsdtProbe>>>,
+    segments: RefCell<HashMap<String, Vec<elf::Segment>>>,
     btf: OnceCell<Result<btf::KernelBtf, String>>,
     records: RefCell<HashMap<String, Option<CRecord>>>,
     /// The DWARF function index of each binary asked about (errors kept too: asking again
@@ -145,6 +146,11 @@ impl Catalog for LiveCatalog {
 
     fn usdt_probes(&self, path: &str) -> Result<Vec<UsdtProbe>, String> {
         cached_in(&self.usdt, path.to_string(), || elf::usdt_probes(path))
+    }
+
+    fn file_offset(&self, path: &str, vaddr: u64) -> Result<u64, String> {
+        let segments = cached_in(&self.segments, path.to_string(), || elf::segments(path))?;
+        elf::file_offset(&segments, path, vaddr)
     }
 
     fn kernel_record(&self, name: &str) -> Result<Option<CRecord>, String> {
