@@ -1,5 +1,7 @@
 //! scry: the command-line entry point.
 
+#![forbid(unsafe_code)]
+
 mod cli;
 mod frontend;
 mod list;

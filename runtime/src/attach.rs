@@ -184,7 +184,7 @@ pub fn attach_uprobe_multi(
     let pid = options.pid.unwrap_or(0);
     let mut links = Vec::new();
     for (path, offsets, cookies, first) in files {
-        match crate::uprobe_multi::attach(program.fd(), path, &offsets, &cookies, ret, pid) {
+        match sys::uprobe_multi::attach(program.fd(), path, &offsets, &cookies, ret, pid) {
             Ok(fd) => links.push(Link {
                 probe: first.to_string(),
                 _inner: LinkInner::Event(fd),
@@ -366,7 +366,7 @@ impl Attacher<'_> {
                     ..
                 },
             ) => {
-                let fd = crate::usdt_attach::attach_uprobe(
+                let fd = sys::usdt_attach::attach_uprobe(
                     self.program.fd(),
                     path,
                     *pc_offset,
@@ -550,14 +550,11 @@ fn make_handle(program: &Program, kind: HandleKind) -> Result<Handle, ProgramErr
         HandleKind::RawTracePoint => {
             Handle::RawTracePoint(RawTracePoint::from_program_info(info, name)?)
         }
-        // SAFETY: the program was loaded as BPF_PROG_TYPE_KPROBE from code generated for this
-        // probe kind (checked by `Attacher::handle` through the program's type).
         HandleKind::KProbe(ret) => {
-            Handle::KProbe(unsafe { KProbe::from_program_info(info, name, probe_kind(ret))? })
+            Handle::KProbe(sys::aya_handles::kprobe(info, name, probe_kind(ret))?)
         }
-        // SAFETY: as for kprobes; uprobes are BPF_PROG_TYPE_KPROBE programs too.
         HandleKind::UProbe(ret) => {
-            Handle::UProbe(unsafe { UProbe::from_program_info(info, name, probe_kind(ret))? })
+            Handle::UProbe(sys::aya_handles::uprobe(info, name, probe_kind(ret))?)
         }
         HandleKind::PerfEvent => Handle::PerfEvent(PerfEvent::from_program_info(info, name)?),
     })

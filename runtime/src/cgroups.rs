@@ -13,37 +13,13 @@ const MAX_DEPTH: usize = 32;
 
 /// The cgroup id of the cgroup directory at `path`.
 pub fn cgroup_id(path: &str) -> Result<u64, String> {
-    #[repr(C)]
-    struct FileHandle {
-        handle_bytes: u32,
-        handle_type: i32,
-        f_handle: [u8; 8],
-    }
     let c = CString::new(path).map_err(|_| format!("'{path}' is not a valid path"))?;
-    let mut handle = FileHandle {
-        handle_bytes: 8,
-        handle_type: 0,
-        f_handle: [0; 8],
-    };
-    let mut mount_id = 0;
-    // SAFETY: `handle` has room for the 8 bytes it announces; `c` is NUL-terminated.
-    let r = unsafe {
-        libc::name_to_handle_at(
-            libc::AT_FDCWD,
-            c.as_ptr(),
-            (&mut handle as *mut FileHandle).cast(),
-            &mut mount_id,
-            0,
-        )
-    };
-    if r != 0 {
-        let e = std::io::Error::last_os_error();
-        return Err(format!(
+    crate::sys::fs::file_handle_u64(&c).map_err(|e| {
+        format!(
             "cannot get the cgroup id of '{path}': {}",
             crate::sys::errno_text(e.raw_os_error().unwrap_or(libc::EINVAL)).to_lowercase()
-        ));
-    }
-    Ok(u64::from_le_bytes(handle.f_handle))
+        )
+    })
 }
 
 /// The paths of cgroup `id` in every mounted hierarchy where a cgroup has that id, as

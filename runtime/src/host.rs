@@ -28,9 +28,9 @@ use scry_lang::diag::Diagnostic;
 use scry_stdlib::sink::Sink;
 
 use crate::catalog::LiveCatalog;
-use crate::child::Child;
 use crate::load::LoadError;
 use crate::session::{Session, SessionError, SessionOptions};
+use crate::sys::child::Child;
 
 /// The front end recurses over the program; this much stack makes any input that passed the
 /// lexer's nesting limit safe (it is reserved, not used).

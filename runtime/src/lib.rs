@@ -6,11 +6,11 @@
 //! aya and detaches them fast.
 
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
 
 pub mod attach;
 pub mod catalog;
 pub mod cgroups;
-pub mod child;
 pub mod host;
 pub mod load;
 pub mod names;
@@ -18,11 +18,10 @@ pub mod records;
 pub mod session;
 pub mod snapshot;
 pub mod symbols;
+#[allow(unsafe_code)]
 pub mod sys;
 mod syscall_hint;
-pub mod uprobe_multi;
 mod uprobe_offset;
-mod usdt_attach;
-pub mod wait;
 
 pub use catalog::LiveCatalog;
+pub use sys::{child, uprobe_multi, wait};

@@ -362,7 +362,7 @@ impl Loaded {
         let attach = match spec.prog_type {
             ProgType::Tracing => Some(btf_attach(index, spec, btf)?),
             _ if spec.uprobe_multi => Some(sys::BtfAttach {
-                attach_type: crate::uprobe_multi::BPF_TRACE_UPROBE_MULTI,
+                attach_type: sys::uprobe_multi::BPF_TRACE_UPROBE_MULTI,
                 btf_id: 0,
             }),
             _ => None,

@@ -72,7 +72,8 @@ impl LiveNames {
             users: OnceCell::new(),
             strftime_formats: object.strftime_formats.clone(),
             cgroup_path_filters: object.cgroup_path_filters.clone(),
-            boot_wall_ns: clock_ns(libc::CLOCK_REALTIME) - clock_ns(libc::CLOCK_BOOTTIME),
+            boot_wall_ns: sys::clock::clock_ns(libc::CLOCK_REALTIME)
+                - sys::clock::clock_ns(libc::CLOCK_BOOTTIME),
         }
     }
 
@@ -125,16 +126,6 @@ impl LiveNames {
     }
 }
 
-fn clock_ns(clock: libc::clockid_t) -> i128 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: ts is a valid timespec.
-    unsafe { libc::clock_gettime(clock, &mut ts) };
-    ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
-}
-
 impl Names for LiveNames {
     fn usym(&self, addr: u64, pid: u64) -> String {
         let pid = u32::try_from(pid).unwrap_or_default();
@@ -179,7 +170,7 @@ impl Names for LiveNames {
         let micros = wall.rem_euclid(1_000_000_000) / 1000;
         // `%f` (microseconds) is bpftrace's addition to strftime(3).
         let fmt = fmt.replace("%f", &format!("{micros:06}"));
-        crate::records::strftime_at(&fmt, secs)
+        crate::sys::clock::strftime_at(&fmt, secs)
     }
 
     fn probe_name(&self, id: u64) -> String {

@@ -193,21 +193,5 @@ fn io_reason(e: &io::Error) -> String {
 
 /// The wall clock formatted by strftime(3) in local time.
 pub fn strftime_now(fmt: &str) -> String {
-    // SAFETY: time(NULL) only returns the time.
-    strftime_at(fmt, unsafe { libc::time(std::ptr::null_mut()) })
-}
-
-/// `secs` since the epoch formatted by strftime(3) in local time.
-pub fn strftime_at(fmt: &str, secs: libc::time_t) -> String {
-    let Ok(cfmt) = std::ffi::CString::new(fmt) else {
-        return String::new();
-    };
-    // SAFETY: localtime_r writes into the local tm; strftime into a sized buffer.
-    unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        libc::localtime_r(&secs, &mut tm);
-        let mut buf = vec![0u8; 256 + fmt.len() * 4];
-        let n = libc::strftime(buf.as_mut_ptr().cast(), buf.len(), cfmt.as_ptr(), &tm);
-        String::from_utf8_lossy(&buf[..n]).into_owned()
-    }
+    crate::sys::clock::strftime_at(fmt, crate::sys::clock::now_secs())
 }

@@ -21,7 +21,7 @@ use crate::load::{self, LoadError, LoadOptions, Loaded};
 use crate::names::LiveNames;
 use crate::records::{ActionOptions, Dispatcher, Effect};
 use crate::snapshot;
-use crate::wait::{Waiter, Wake};
+use crate::sys::wait::{Waiter, Wake};
 
 /// How a session runs.
 #[derive(Clone, Debug, Default)]
@@ -132,7 +132,10 @@ impl Session {
             removed: Vec::new(),
             notified: false,
         };
-        s.set_global(GLOBAL_START_NS, boot_ns())?;
+        s.set_global(
+            GLOBAL_START_NS,
+            crate::sys::clock::clock_ns(libc::CLOCK_BOOTTIME) as u64,
+        )?;
         if let Some(cpid) = s.opts.cpid {
             s.set_global(GLOBAL_CPID, cpid as u64)?;
         }
@@ -329,8 +332,7 @@ impl Session {
             }
         }
         if at.kind == scry_lang::probe::ProbeKind::Watchpoint {
-            // SAFETY: kill(2) only sends SIGCONT to the process that stopped itself for this.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGCONT) };
+            crate::sys::process::resume(pid);
         }
         match warning {
             Some(w) => self.sink.warning(&w),
@@ -403,8 +405,7 @@ impl Session {
                     self.names.user_symbols().remember(pid);
                     // The `-c` child stopped itself for this (see `note_user_pid` in scry-ebpf).
                     if self.opts.cpid == Some(pid) {
-                        // SAFETY: kill(2) with a pid this session started.
-                        unsafe { libc::kill(pid as libc::pid_t, libc::SIGCONT) };
+                        crate::sys::process::resume(pid);
                     }
                 }
                 Effect::Watch {
@@ -513,15 +514,4 @@ impl Session {
             _ => 0,
         }
     }
-}
-
-/// CLOCK_BOOTTIME now, in ns (what `nsecs` reads in BPF).
-fn boot_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: ts is a valid timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }

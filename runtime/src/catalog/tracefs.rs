@@ -25,8 +25,7 @@ pub(crate) fn find_or_mount() -> Result<PathBuf, String> {
     if let Some(dir) = find_mounted() {
         return Ok(dir);
     }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if !crate::sys::process::is_root() {
         return Err(format!(
             "tracefs is not mounted at {TRACEFS} and scry is not root to mount it; run as root \
              or mount it with: mount -t tracefs nodev {TRACEFS}"
@@ -42,21 +41,9 @@ pub(crate) fn find_or_mount() -> Result<PathBuf, String> {
 }
 
 fn mount_tracefs() -> Result<(), String> {
-    // SAFETY: every pointer is a NUL-terminated literal that outlives the call; tracefs takes
-    // no data argument, so null is allowed there.
-    let rc = unsafe {
-        libc::mount(
-            c"nodev".as_ptr(),
-            c"/sys/kernel/tracing".as_ptr(),
-            c"tracefs".as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
-    if rc == 0 {
+    let Err(err) = crate::sys::fs::mount_tracefs(c"/sys/kernel/tracing") else {
         return Ok(());
-    }
-    let err = std::io::Error::last_os_error();
+    };
     // EBUSY: someone mounted it between our look and our mount, which is what we wanted.
     if err.raw_os_error() == Some(libc::EBUSY) {
         return Ok(());

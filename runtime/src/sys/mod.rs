@@ -1,4 +1,8 @@
-//! Thin safe wrappers over the bpf(2) syscall, and the CPU lists the kernel publishes.
+//! Every unsafe call of scry, each behind a safe function with its SAFETY reasoning: the
+//! bpf(2) syscall (here), the CPU lists the kernel publishes, and in submodules the `-c` child,
+//! signals and waiting, uprobe_multi links, USDT perf events, clocks, file-system calls and
+//! aya's unsafe constructors. Everything else in scry is safe code (`unsafe_code` is denied
+//! outside this module).
 //!
 //! scry creates maps and loads programs itself, with the layouts of the kernel's uapi
 //! `union bpf_attr` (each command's member as its own `#[repr(C)]` struct, zero-initialised so
@@ -6,6 +10,14 @@
 //! loaded programs and reads maps and the ring buffer; see [`crate::load`] for why.
 
 mod attr;
+pub mod aya_handles;
+pub mod child;
+pub mod clock;
+pub mod fs;
+pub mod process;
+pub mod uprobe_multi;
+pub(crate) mod usdt_attach;
+pub mod wait;
 
 use std::ffi::CStr;
 use std::io;

@@ -54,7 +54,7 @@ impl Child {
         if pid == 0 {
             unsafe {
                 libc::close(write_end.as_raw_fd());
-                crate::wait::unblock_signals();
+                super::wait::unblock_signals();
                 let mut byte = 0u8;
                 libc::read(read_end.as_raw_fd(), (&mut byte as *mut u8).cast(), 1);
                 if byte != 1 {
