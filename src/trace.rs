@@ -56,7 +56,7 @@ pub fn run(
     let opts = SessionOptions {
         load: LoadOptions {
             log_level: if cli.verbose { 1 } else { 0 },
-            ..LoadOptions::default()
+            log_size: settings.log_size,
         },
         attach: AttachOptions {
             pid: cli.pid,

@@ -33,6 +33,8 @@ use crate::sys;
 
 /// The default verifier log size (bpftrace's `BPFTRACE_LOG_SIZE` default).
 pub const DEFAULT_LOG_SIZE: usize = 1_000_000;
+/// The largest verifier log every kernel accepts (`UINT_MAX >> 8`; 5.2 and later take more).
+pub const MAX_LOG_SIZE: usize = u32::MAX as usize >> 8;
 
 /// How programs are loaded.
 #[derive(Clone, Debug)]
@@ -45,15 +47,11 @@ pub struct LoadOptions {
 }
 
 impl Default for LoadOptions {
-    /// Log level 0 and a log of `BPFTRACE_LOG_SIZE` bytes (default [`DEFAULT_LOG_SIZE`]).
+    /// Log level 0 and a log of [`DEFAULT_LOG_SIZE`] bytes.
     fn default() -> Self {
         LoadOptions {
             log_level: 0,
-            log_size: std::env::var("BPFTRACE_LOG_SIZE")
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-                .filter(|&n: &usize| n > 0)
-                .unwrap_or(DEFAULT_LOG_SIZE),
+            log_size: DEFAULT_LOG_SIZE,
         }
     }
 }

@@ -173,7 +173,7 @@ pub fn prog_load(
             });
         }
     }
-    let mut buf = vec![0u8; log_size.clamp(128, u32::MAX as usize >> 8)];
+    let mut buf = vec![0u8; log_size.clamp(128, crate::load::MAX_LOG_SIZE)];
     let result = prog_load_once(prog_type, btf, insns, name, log_level.max(1), &mut buf);
     let log = CStr::from_bytes_until_nul(&buf)
         .map(|c| c.to_string_lossy().into_owned())
