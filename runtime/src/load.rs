@@ -452,6 +452,13 @@ fn map_error(spec: &MapSpec, e: &io::Error) -> String {
         Some(libc::EMFILE | libc::ENFILE) => format!(
             "cannot create BPF map {name}: too many open files; raise the limit with ulimit -n"
         ),
+        // The kernel refuses stacks deeper than kernel.perf_event_max_stack.
+        Some(libc::EINVAL) if spec.kind == MapKind::StackTrace => format!(
+            "cannot create BPF map {name}: stacks of {} frames are more than this kernel's \
+             kernel.perf_event_max_stack allows; lower the stack limit or raise it with \
+             sysctl kernel.perf_event_max_stack=<new value>",
+            spec.value_size / 8
+        ),
         Some(errno) => format!(
             "cannot create BPF map {name}: {}",
             sys::errno_text(errno).to_lowercase()
