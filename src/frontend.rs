@@ -1,6 +1,6 @@
 //! From program text to a compiled object, with diagnostics rendered on stderr.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use scry_ebpf::codegen::CompileOptions;
 use scry_ebpf::object::Object;
@@ -28,7 +28,8 @@ impl Source {
             color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             ascii: false,
         };
-        eprint!("{}", render_all(diags, &self.name, &self.text, render));
+        let text = render_all(diags, &self.name, &self.text, render);
+        let _ = std::io::stderr().write_all(text.as_bytes());
     }
 }
 
@@ -86,13 +87,14 @@ pub fn compile(
                         }
                     };
                 if dry_run {
-                    print!(
-                        "{}",
-                        scry_lang::dump::dump(&compiled.program, &compiled.typed)
-                    );
+                    let mut out = scry_lang::dump::dump(&compiled.program, &compiled.typed);
                     for (i, p) in object.programs.iter().enumerate() {
-                        println!("\n{} ({} instructions)", p.name, p.insns.len());
-                        print!("{}", object.disassemble(i, &source.text));
+                        out += &format!("\n{} ({} instructions)\n", p.name, p.insns.len());
+                        out += &object.disassemble(i, &source.text);
+                    }
+                    if let Err(e) = crate::pipe::print(&out) {
+                        scry_runtime::eprintln_lossy!("ERROR: {e}");
+                        return None;
                     }
                 }
                 Some(object)

@@ -16,8 +16,7 @@ pub fn list(pattern: Option<&str>, verbose: bool, pid: Option<u32>) -> Result<()
     if let Some(p) = pattern.as_deref() {
         if p.starts_with("uprobe:") || p.starts_with("uretprobe:") || p.starts_with("usdt:") {
             let out = list_user(p, verbose, pid, &LiveCatalog::new())?;
-            print!("{out}");
-            return Ok(());
+            return crate::pipe::print(&out);
         }
     }
     let matches = |name: &str| match &pattern {
@@ -81,7 +80,7 @@ pub fn list(pattern: Option<&str>, verbose: bool, pid: Option<u32>) -> Result<()
         .is_some_and(|p| p.starts_with("kprobe:") || p.starts_with("kretprobe:"));
     if kprobe_wanted {
         if !scry_runtime::attach::kprobes_available() {
-            eprintln!(
+            scry_runtime::eprintln_lossy!(
                 "NOTE: this kernel was built without CONFIG_KPROBES, so these functions are listed but kprobe and kretprobe probes cannot attach to them"
             );
         }
@@ -101,8 +100,7 @@ pub fn list(pattern: Option<&str>, verbose: bool, pid: Option<u32>) -> Result<()
     if let Some(provider) = kfunc_provider {
         list_kfuncs(provider, verbose, &catalog, &matches, &mut out)?;
     }
-    print!("{out}");
-    Ok(())
+    crate::pipe::print(&out)
 }
 
 /// `-l 'kfunc:PATTERN'`: the kernel functions BTF describes that ftrace can trace, with
@@ -264,8 +262,7 @@ fn list_record(name: &str) -> Result<(), String> {
         ));
     }
     out.push_str(&format!("}};  // size {}\n", record.size));
-    print!("{out}");
-    Ok(())
+    crate::pipe::print(&out)
 }
 
 /// `-p PID` written after the pattern (`scry -l 'usdt:*' -p 42`, as bpftrace's getopt allows):

@@ -4,6 +4,7 @@ mod child;
 mod cli;
 mod frontend;
 mod list;
+mod pipe;
 mod settings;
 mod trace;
 
@@ -15,14 +16,14 @@ use clap::Parser;
 fn main() -> ExitCode {
     // Before any thread starts: SIGINT/SIGTERM/SIGUSR1 are read from a signalfd.
     if let Err(e) = scry_runtime::wait::block_signals() {
-        eprintln!("ERROR: cannot set up signal handling: {e}");
+        scry_runtime::eprintln_lossy!("ERROR: cannot set up signal handling: {e}");
         return ExitCode::FAILURE;
     }
     let cli = cli::Cli::parse();
     match run(cli) {
         Ok(code) => code,
         Err(msg) => {
-            eprintln!("ERROR: {msg}");
+            scry_runtime::eprintln_lossy!("ERROR: {msg}");
             ExitCode::FAILURE
         }
     }

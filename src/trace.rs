@@ -14,6 +14,7 @@ use scry_stdlib::printer::{Format, Printer};
 use crate::child::Child;
 use crate::cli::{Buffering, Cli, OutputFormat};
 use crate::frontend::Source;
+use crate::pipe;
 use crate::settings::Settings;
 
 /// Where the trace output goes, buffered as `-B` says.
@@ -84,23 +85,28 @@ pub fn run(
     if cli.verbose {
         for p in &session.loaded.programs {
             if !p.log().is_empty() {
-                eprintln!("{}", p.log());
+                scry_runtime::eprintln_lossy!("{}", p.log());
             }
         }
     }
     if !cli.quiet {
         let n = session.probe_count() as u64;
-        session.printer.attached(n).map_err(|e| e.to_string())?;
-        session.printer.flush().map_err(|e| e.to_string())?;
+        if let Err(e) = session
+            .printer
+            .attached(n)
+            .and_then(|()| session.printer.flush())
+        {
+            return pipe::session_failed(e.into(), |e| e.to_string());
+        }
     }
     let result = drive(&mut session, child.as_mut());
     if let Err(e) = result {
         session.detach_all();
-        return Err(session_error(e, &object, source, cli.verbose));
+        return pipe::session_failed(e, |e| session_error(e, &object, source, cli.verbose));
     }
-    session
-        .finish()
-        .map_err(|e| session_error(e, &object, source, cli.verbose))?;
+    if let Err(e) = session.finish() {
+        return pipe::session_failed(e, |e| session_error(e, &object, source, cli.verbose));
+    }
     if let Some(c) = child.as_mut() {
         c.finish();
     }
@@ -148,7 +154,7 @@ fn session_error(e: SessionError, object: &Object, source: &Source, verbose: boo
             log,
         }) => {
             if verbose {
-                eprintln!("{log}");
+                scry_runtime::eprintln_lossy!("{log}");
             }
             let spec = &object.programs[program.min(object.programs.len().saturating_sub(1))];
             let span = insn

@@ -15,6 +15,7 @@ pub mod names;
 pub mod records;
 pub mod session;
 pub mod snapshot;
+mod stderr;
 pub mod symbols;
 pub mod sys;
 pub mod uprobe_multi;

@@ -118,7 +118,10 @@ impl Dispatcher {
                             .read_to_end(&mut buf)?;
                         printer.cat(&buf)?;
                     }
-                    Err(e) => eprintln!("ERROR: failed to open file '{path}': {}", io_reason(&e)),
+                    Err(e) => crate::eprintln_lossy!(
+                        "ERROR: failed to open file '{path}': {}",
+                        io_reason(&e)
+                    ),
                 }
             }
             ActionKind::PrintValue => {

@@ -134,7 +134,7 @@ impl<W: Write> Session<W> {
         }
         if s.opts.verbose {
             for p in &s.loaded.programs {
-                eprintln!("Program ID: {}", p.id());
+                crate::eprintln_lossy!("Program ID: {}", p.id());
             }
         }
         Ok(s)
@@ -179,7 +179,7 @@ impl<W: Write> Session<W> {
             }
         }
         if self.opts.notify_attached {
-            eprintln!("__BPFTRACE_NOTIFY_PROBES_ATTACHED");
+            crate::eprintln_lossy!("__BPFTRACE_NOTIFY_PROBES_ATTACHED");
         }
         Ok(())
     }
@@ -291,7 +291,7 @@ impl<W: Write> Session<W> {
         if !known {
             if self.watched.len() >= attach::MAX_WATCHPOINTS {
                 if !self.watch_limit_warned {
-                    eprintln!(
+                    crate::eprintln_lossy!(
                         "WARNING: {} cannot watch {address:#x}: at most {} watchpoints can be set at once",
                         at.name,
                         attach::MAX_WATCHPOINTS
@@ -305,7 +305,9 @@ impl<W: Write> Session<W> {
                         address,
                         links,
                     }),
-                    Err(e) => eprintln!("WARNING: {e} (address {address:#x}, pid {pid})"),
+                    Err(e) => {
+                        crate::eprintln_lossy!("WARNING: {e} (address {address:#x}, pid {pid})")
+                    }
                 }
             }
         }
@@ -459,14 +461,14 @@ impl<W: Write> Session<W> {
         }
         let stacks_lost = self.counter(COUNTER_STACK_LOST);
         if stacks_lost > 0 {
-            eprintln!(
+            crate::eprintln_lossy!(
                 "WARNING: {stacks_lost} stacks were not recorded because a stack map was full or two stacks collided; raise BPFTRACE_MAP_KEYS_MAX (now {})",
                 self.object.stack_maps.first().map_or(0, |s| self.object.maps[s.map].max_entries)
             );
         }
         let full = self.counter(COUNTER_MAP_FULL);
         if full > 0 {
-            eprintln!(
+            crate::eprintln_lossy!(
                 "WARNING: {full} map updates were dropped because a map was full; raise BPFTRACE_MAP_KEYS_MAX (now {})",
                 self.object.user_maps.first().map_or(0, |u| self.object.maps[u.map].max_entries)
             );
