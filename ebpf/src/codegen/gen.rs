@@ -316,12 +316,21 @@ impl<'g, 'a> Gen<'g, 'a> {
         Ok(())
     }
 
-    /// An expression evaluated for its effect.
+    /// An expression evaluated for its effect. A ternary runs only its chosen branch, for that
+    /// branch's effect (`nsecs ? printf("yes\n") : printf("no\n")`).
     fn effect(&mut self, e: &Expr) -> R<()> {
-        if let ExprKind::Call { name, args, .. } = &e.kind {
-            if self.action_call(e, name, args)? {
-                return Ok(());
+        match &e.kind {
+            ExprKind::Call { name, args, .. } => {
+                if self.action_call(e, name, args)? {
+                    return Ok(());
+                }
             }
+            ExprKind::Ternary {
+                cond,
+                then,
+                otherwise,
+            } => return self.branch(cond, |g| g.effect(then), |g| g.effect(otherwise)),
+            _ => {}
         }
         let ty = self.ty(e);
         if is_scalar(&ty) {
