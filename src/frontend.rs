@@ -53,6 +53,7 @@ pub fn compile(
             .map(|p| p.display().to_string()),
         unsafe_mode: cli.unsafe_mode,
         strlen: settings.strlen,
+        include_dirs: cli.include_dirs.clone(),
     };
     let codegen = CompileOptions {
         map_keys_max: settings.map_keys_max,

@@ -265,27 +265,6 @@ fn list_record(name: &str) -> Result<(), String> {
     crate::pipe::print(&out)
 }
 
-/// `-p PID` written after the pattern (`scry -l 'usdt:*' -p 42`, as bpftrace's getopt allows):
-/// the command line keeps everything after the first positional word as program parameters.
-pub fn pid_after_pattern(args: &[String]) -> Result<Option<u32>, String> {
-    let mut words = args.iter().skip(1);
-    while let Some(w) = words.next() {
-        let value = match w.strip_prefix("-p") {
-            Some("") => words.next().map(String::as_str),
-            Some(rest) => Some(rest),
-            None => continue,
-        };
-        return match value.map(str::parse::<u32>) {
-            Some(Ok(pid)) => Ok(Some(pid)),
-            _ => Err(format!(
-                "-p needs a process id, got '{}'",
-                value.unwrap_or("")
-            )),
-        };
-    }
-    Ok(None)
-}
-
 /// Provider aliases to full names: `t:sched:*` searches `tracepoint:sched:*`.
 fn normalise(pattern: &str) -> String {
     match pattern.split_once(':') {
@@ -294,27 +273,5 @@ fn normalise(pattern: &str) -> String {
             None => pattern.to_string(),
         },
         None => pattern.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn words(w: &[&str]) -> Vec<String> {
-        w.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn pid_after_the_pattern() {
-        assert_eq!(
-            pid_after_pattern(&words(&["usdt:*", "-p", "42"])),
-            Ok(Some(42))
-        );
-        assert_eq!(pid_after_pattern(&words(&["usdt:*", "-p42"])), Ok(Some(42)));
-        assert_eq!(pid_after_pattern(&words(&["usdt:*"])), Ok(None));
-        // The pattern itself is never taken for an option.
-        assert_eq!(pid_after_pattern(&words(&["-p", "x"])), Ok(None));
-        assert!(pid_after_pattern(&words(&["usdt:*", "-p", "x"])).is_err());
     }
 }

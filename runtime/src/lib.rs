@@ -10,6 +10,7 @@
 pub mod attach;
 pub mod catalog;
 pub mod cgroups;
+pub mod features;
 pub mod load;
 pub mod names;
 pub mod records;

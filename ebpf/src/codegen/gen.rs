@@ -320,11 +320,7 @@ impl<'g, 'a> Gen<'g, 'a> {
     /// branch's effect (`nsecs ? printf("yes\n") : printf("no\n")`).
     fn effect(&mut self, e: &Expr) -> R<()> {
         match &e.kind {
-            ExprKind::Call { name, args, .. } => {
-                if self.action_call(e, name, args)? {
-                    return Ok(());
-                }
-            }
+            ExprKind::Call { name, args, .. } if self.action_call(e, name, args)? => return Ok(()),
             ExprKind::Ternary {
                 cond,
                 then,
