@@ -18,7 +18,7 @@ mod mem;
 mod usdt;
 mod watch;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use scry_lang::ast::Program;
 use scry_lang::attach::{Attach, Target};
@@ -69,7 +69,7 @@ pub fn compile(
     typed: &TypedProgram,
     opts: &CompileOptions,
 ) -> Result<Object, Diagnostic> {
-    let mut b = Builder::new(typed, opts);
+    let mut b = Builder::new(typed, opts, &maps::deleted(program));
     for (i, probe) in program.probes.iter().enumerate() {
         let attaches = &typed.probes[i].attaches;
         let (fan_in, rest) = syscall_fan_in(attaches);
@@ -110,7 +110,8 @@ pub(crate) struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(typed: &'a TypedProgram, opts: &'a CompileOptions) -> Self {
+    /// `deleted`: the maps the program calls `delete()` on.
+    fn new(typed: &'a TypedProgram, opts: &'a CompileOptions, deleted: &BTreeSet<String>) -> Self {
         let mut obj = Object::default();
         obj.maps.push(MapSpec {
             name: "ringbuf".into(),
@@ -143,12 +144,12 @@ impl<'a> Builder<'a> {
             user_map_index: BTreeMap::new(),
         };
         for (name, m) in &typed.maps {
-            b.add_user_map(name, &m.keys, &m.value);
+            b.add_user_map(name, &m.keys, &m.value, deleted.contains(name));
         }
         b
     }
 
-    fn add_user_map(&mut self, name: &str, keys: &[Type], value: &Type) {
+    fn add_user_map(&mut self, name: &str, keys: &[Type], value: &Type, deleted: bool) {
         let (key_fields, mut key_size) = layout::fields(keys, 0);
         let (kind, value_layout, value_size) = match value {
             Type::Agg(agg) => {
@@ -168,8 +169,9 @@ impl<'a> Builder<'a> {
             ),
         };
         // A key-less count() is one per-CPU slot, as in bpftrace: an array lookup is cheaper
-        // than a hash one, and the slot exists (prints 0) before anything counts.
-        let single = keys.is_empty() && matches!(value, Type::Agg(Agg::Count));
+        // than a hash one, and the slot exists (prints 0) before anything counts. Unless it is
+        // deleted: BPF can delete a hash entry on every CPU, not an array slot.
+        let single = keys.is_empty() && matches!(value, Type::Agg(Agg::Count)) && !deleted;
         let map = self.obj.maps.len();
         self.obj.maps.push(MapSpec {
             name: if name.is_empty() {
