@@ -123,9 +123,6 @@ fn drive(session: &mut Session<Out>, child: Option<&mut Child>) -> Result<(), Se
     if let Some(c) = child {
         c.release();
     }
-    if !session.has_attached_probes() {
-        return Ok(());
-    }
     session.run_until_stopped()
 }
 

@@ -3,6 +3,7 @@
 
 use std::os::fd::AsFd;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use scry_ebpf::insn::{encode, Alu, Cond, Helper, Insn, Reg};
 use scry_ebpf::object::{MapKind, MapSpec, ProgType};
@@ -74,9 +75,15 @@ pub fn instruction_limit() -> u32 {
     }
 }
 
+/// The kernel's BTF, read once (parsing it is the slowest probe).
+fn kernel_btf() -> Option<&'static KernelBtf> {
+    static BTF: OnceLock<Option<KernelBtf>> = OnceLock::new();
+    BTF.get_or_init(|| KernelBtf::open().ok()).as_ref()
+}
+
 /// Whether the kernel's BTF is readable (`/sys/kernel/btf/vmlinux`).
 pub fn btf() -> bool {
-    KernelBtf::open().is_ok()
+    kernel_btf().is_some()
 }
 
 /// Whether maps can be read in batches (`BPF_MAP_LOOKUP_BATCH` on an empty hash map).
@@ -107,7 +114,7 @@ pub fn kfunc() -> bool {
 
 /// An fentry program's attachment to `func`, if the kernel's BTF describes it.
 fn fentry(func: &str) -> Option<sys::BtfAttach> {
-    let btf_id = KernelBtf::open().ok()?.function_id(func)?;
+    let btf_id = kernel_btf()?.function_id(func)?;
     Some(sys::BtfAttach {
         attach_type: sys::BPF_TRACE_FENTRY,
         btf_id,
