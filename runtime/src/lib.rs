@@ -19,6 +19,7 @@ pub mod snapshot;
 mod stderr;
 pub mod symbols;
 pub mod sys;
+mod system_cmd;
 pub mod uprobe_multi;
 mod uprobe_offset;
 mod usdt_attach;
