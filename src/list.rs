@@ -1,6 +1,6 @@
 //! `-l [PATTERN]` and `-lv`: the probes this machine offers.
 
-use scry_lang::attach::glob_match;
+use scry_lang::attach::{glob_match, shown_target};
 use scry_lang::catalog::Catalog;
 use scry_lang::probe::{ProbeKind, HARDWARE_EVENTS, SOFTWARE_EVENTS, TIME_UNITS};
 use scry_runtime::LiveCatalog;
@@ -162,6 +162,7 @@ fn list_user(
     };
     let mut out = String::new();
     for path in targets {
+        let shown = shown_target(target, &path);
         if provider == "usdt" {
             // `usdt:*` with -p, `usdt:T:NAME` and `usdt:T:PROV:NAME`.
             let (want_provider, want_name) = match rest.as_slice() {
@@ -169,14 +170,18 @@ fn list_user(
                 [name] => ("*", *name),
                 [prov, name, ..] => (*prov, *name),
             };
-            let Ok(probes) = catalog.usdt_probes(&path) else {
+            let Ok(mut probes) = catalog.usdt_probes(&path) else {
                 continue;
             };
+            // Sorted by provider and name, each probe once however many sites it has, as
+            // bpftrace lists them.
+            probes.sort_by(|a, b| (&a.provider, &a.name).cmp(&(&b.provider, &b.name)));
+            probes.dedup_by(|a, b| (&a.provider, &a.name) == (&b.provider, &b.name));
             for p in probes {
                 if !glob_match(want_provider, &p.provider) || !glob_match(want_name, &p.name) {
                     continue;
                 }
-                out.push_str(&format!("usdt:{path}:{}:{}\n", p.provider, p.name));
+                out.push_str(&format!("usdt:{shown}:{}:{}\n", p.provider, p.name));
                 if verbose {
                     match scry_lang::usdt::parse_args(&p.arguments) {
                         Ok(args) => {
@@ -209,7 +214,7 @@ fn list_user(
             names.sort_unstable();
             names.dedup();
             for n in names {
-                out.push_str(&format!("{provider}:{path}:{n}\n"));
+                out.push_str(&format!("{provider}:{shown}:{n}\n"));
                 // Arguments as the DWARF spells them (`    const char* s`); none without DWARF.
                 if verbose {
                     if let Ok(Some(f)) = catalog.user_function(&path, n) {
