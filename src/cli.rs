@@ -1,10 +1,13 @@
-//! The command line, as bpftrace users know it.
+//! The command line, as bpftrace users know it. Options may follow the program file, as
+//! bpftrace's getopt permutes them (`scry prog.bt -c CMD`); `--` ends the options, so
+//! `scry prog.bt -- -1 2` passes `-1`.
 
-use clap::{Parser, ValueEnum};
+use clap::error::ErrorKind;
+use clap::{ArgAction, Parser, ValueEnum};
 
 /// scry: a bpftrace-compatible tracer for Linux, without LLVM.
 #[derive(Parser, Debug)]
-#[command(name = "scry", version, about, long_about = None)]
+#[command(name = "scry", version, about, long_about = None, allow_negative_numbers = true)]
 #[command(
     override_usage = "scry [OPTIONS] FILENAME [ARGS...]\n       scry [OPTIONS] -e 'PROGRAM' [ARGS...]"
 )]
@@ -25,7 +28,7 @@ pub struct Cli {
 
     /// Trace the process with this PID (uprobe/usdt targets are its executable and libraries);
     /// stop when it exits.
-    #[arg(short = 'p', value_name = "PID")]
+    #[arg(short = 'p', value_name = "PID", value_parser = pid, allow_hyphen_values = true)]
     pub pid: Option<u32>,
 
     /// Run this command, held until the probes are attached, and stop when it exits (`cpid`
@@ -37,8 +40,8 @@ pub struct Cli {
     #[arg(short = 'o', value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
 
-    /// Output format.
-    #[arg(short = 'f', value_name = "FORMAT", default_value = "text")]
+    /// Output format: text or json.
+    #[arg(short = 'f', value_name = "FORMAT", default_value = "text", value_parser = format)]
     pub format: OutputFormat,
 
     /// Buffering of the output: line, full or none.
@@ -53,6 +56,23 @@ pub struct Cli {
     #[arg(short = 'v')]
     pub verbose: bool,
 
+    /// Accepted for bpftrace compatibility (-k, -kk: warn when a helper fails); scry does not
+    /// report helper errors yet.
+    #[arg(short = 'k', action = ArgAction::Count)]
+    pub helper_errors: u8,
+
+    /// Add an `#include` of FILE before the program (it must exist; scry reads no headers).
+    #[arg(long = "include", value_name = "FILE")]
+    pub include: Vec<String>,
+
+    /// Add DIR to the directories `#include` searches.
+    #[arg(short = 'I', value_name = "DIR")]
+    pub include_dirs: Vec<String>,
+
+    /// Print what this kernel supports (helpers, map and probe types) and exit.
+    #[arg(long = "info")]
+    pub info: bool,
+
     /// Allow functions with side effects on the system (system, signal, override).
     #[arg(long = "unsafe")]
     pub unsafe_mode: bool,
@@ -62,12 +82,8 @@ pub struct Cli {
     pub no_warnings: bool,
 
     /// The program file (`-` reads standard input) unless -e is given, then the positional
-    /// parameters `$1`, `$2`, ... of the program.
-    #[arg(
-        value_name = "ARGS",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    /// parameters `$1`, `$2`, ... of the program (after `--` if one starts with `-`).
+    #[arg(value_name = "ARGS")]
     pub args: Vec<String>,
 }
 
@@ -84,4 +100,102 @@ pub enum Buffering {
     Line,
     Full,
     None,
+}
+
+/// The largest pid Linux can have (`PID_MAX_LIMIT`).
+const PID_MAX: i64 = 4_194_304;
+
+/// Parses the command line. A bad option value is `ERROR: ...` in bpftrace's words and status
+/// 1, as bpftrace gives; other usage errors are clap's message with status 1.
+pub fn parse() -> Cli {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => usage_error(e),
+    };
+    if cli.helper_errors > 2 {
+        scry_runtime::eprintln_lossy!("ERROR: -k is given at most twice (-kk)");
+        std::process::exit(1);
+    }
+    cli
+}
+
+fn usage_error(e: clap::Error) -> ! {
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        e.exit();
+    }
+    match (e.kind(), std::error::Error::source(&e)) {
+        (ErrorKind::ValueValidation, Some(reason)) => {
+            scry_runtime::eprintln_lossy!("ERROR: {reason}")
+        }
+        _ => {
+            let _ = e.print();
+        }
+    }
+    std::process::exit(1)
+}
+
+/// `-p`: a decimal pid in Linux's range, of a process that exists.
+fn pid(s: &str) -> Result<u32, String> {
+    let n: i64 = s
+        .parse()
+        .map_err(|_| format!("pid '{s}' is not a valid decimal number"))?;
+    if !(1..=PID_MAX).contains(&n) {
+        return Err(format!("pid '{s}' out of valid pid range [1,{PID_MAX}]"));
+    }
+    if !scry_runtime::sys::process::exists(n as u32) {
+        return Err(format!("pid '{s}': No such process"));
+    }
+    Ok(n as u32)
+}
+
+/// `-f`: `text` or `json`.
+fn format(s: &str) -> Result<OutputFormat, String> {
+    OutputFormat::from_str(s, false)
+        .map_err(|_| format!("Invalid output format \"{s}\"\nValid formats: 'text', 'json'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(words: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("scry").chain(words.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn options_after_the_program_file() {
+        let cli = parse(&["prog.bt", "-c", "ls -l", "a", "-q", "b"]);
+        assert_eq!(cli.command.as_deref(), Some("ls -l"));
+        assert!(cli.quiet);
+        assert_eq!(cli.args, ["prog.bt", "a", "b"]);
+        let cli = parse(&["-l", "usdt:*", "-p", "1"]);
+        assert_eq!((cli.list, cli.pid), (true, Some(1)));
+    }
+
+    #[test]
+    fn double_dash_ends_options() {
+        let cli = parse(&["prog.bt", "--", "-1", "-q", "--"]);
+        assert!(!cli.quiet);
+        assert_eq!(cli.args, ["prog.bt", "-1", "-q", "--"]);
+    }
+
+    #[test]
+    fn bad_values_in_bpftrace_words() {
+        assert_eq!(
+            pid("abc"),
+            Err("pid 'abc' is not a valid decimal number".into())
+        );
+        assert_eq!(
+            pid("0"),
+            Err("pid '0' out of valid pid range [1,4194304]".into())
+        );
+        assert_eq!(
+            pid("-5"),
+            Err("pid '-5' out of valid pid range [1,4194304]".into())
+        );
+        assert_eq!(pid("1"), Ok(1));
+        assert!(format("xml")
+            .unwrap_err()
+            .starts_with("Invalid output format \"xml\""));
+    }
 }

@@ -1,6 +1,6 @@
 //! What the CLI tells the host, and how it shows what the host says about a source.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use scry_ebpf::codegen::CompileOptions;
 use scry_lang::check::CheckOptions;
@@ -29,6 +29,7 @@ pub fn host_options(cli: &Cli, settings: &Settings, params: Vec<String>) -> Host
             .map(|p| p.display().to_string()),
         unsafe_mode: cli.unsafe_mode,
         strlen: settings.strlen,
+        include_dirs: cli.include_dirs.clone(),
     };
     let compile = CompileOptions {
         map_keys_max: settings.map_keys_max,
@@ -39,7 +40,7 @@ pub fn host_options(cli: &Cli, settings: &Settings, params: Vec<String>) -> Host
     let session = SessionOptions {
         load: LoadOptions {
             log_level: if cli.verbose { 1 } else { 0 },
-            ..LoadOptions::default()
+            log_size: settings.log_size,
         },
         attach: AttachOptions {
             pid: cli.pid,
@@ -74,7 +75,8 @@ pub fn report(source: &Source, diags: &[Diagnostic], no_warnings: bool) {
         color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         ascii: false,
     };
-    eprint!("{}", render_all(&shown, &source.name, &source.text, render));
+    let text = render_all(&shown, &source.name, &source.text, render);
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
 /// Shows a host error: diagnostics at the source (and the verifier log with `-v`); returns
@@ -87,24 +89,24 @@ pub fn show_error(source: &Source, e: HostError, cli: &Cli) -> Option<String> {
             log,
         } => {
             if let (true, Some(log)) = (cli.verbose, log) {
-                eprintln!("{log}");
+                scry_runtime::eprintln_lossy!("{log}");
             }
             report(source, &diagnostics, cli.no_warnings);
             summary
         }
         HostError::Message(m) => Some(m),
+        HostError::Io(e) => Some(e.to_string()),
     }
 }
 
-/// `-d`: the typed program and every program's instructions, with the source lines.
-pub fn dump(source: &Source, checked: &Checked) {
-    print!(
-        "{}",
-        scry_lang::dump::dump(&checked.program, &checked.typed)
-    );
+/// `-d`: the typed program and every program's instructions, with the source lines (a closed
+/// output pipe ends scry quietly).
+pub fn dump(source: &Source, checked: &Checked) -> Result<(), String> {
+    let mut out = scry_lang::dump::dump(&checked.program, &checked.typed);
     for i in checked.programs.clone() {
         let p = &checked.object.programs[i];
-        println!("\n{} ({} instructions)", p.name, p.insns.len());
-        print!("{}", checked.object.disassemble(i, &source.text));
+        out += &format!("\n{} ({} instructions)\n", p.name, p.insns.len());
+        out += &checked.object.disassemble(i, &source.text);
     }
+    crate::pipe::print(&out)
 }

@@ -1,6 +1,6 @@
 //! `-l [PATTERN]` and `-lv`: the probes this machine offers.
 
-use scry_lang::attach::glob_match;
+use scry_lang::attach::{glob_match, shown_target};
 use scry_lang::catalog::Catalog;
 use scry_lang::probe::{ProbeKind, HARDWARE_EVENTS, SOFTWARE_EVENTS, TIME_UNITS};
 use scry_runtime::LiveCatalog;
@@ -16,8 +16,7 @@ pub fn list(pattern: Option<&str>, verbose: bool, pid: Option<u32>) -> Result<()
     if let Some(p) = pattern.as_deref() {
         if p.starts_with("uprobe:") || p.starts_with("uretprobe:") || p.starts_with("usdt:") {
             let out = list_user(p, verbose, pid, &LiveCatalog::new())?;
-            print!("{out}");
-            return Ok(());
+            return crate::pipe::print(&out);
         }
     }
     let matches = |name: &str| match &pattern {
@@ -81,7 +80,7 @@ pub fn list(pattern: Option<&str>, verbose: bool, pid: Option<u32>) -> Result<()
         .is_some_and(|p| p.starts_with("kprobe:") || p.starts_with("kretprobe:"));
     if kprobe_wanted {
         if !scry_runtime::attach::kprobes_available() {
-            eprintln!(
+            scry_runtime::eprintln_lossy!(
                 "NOTE: this kernel was built without CONFIG_KPROBES, so these functions are listed but kprobe and kretprobe probes cannot attach to them"
             );
         }
@@ -101,8 +100,7 @@ pub fn list(pattern: Option<&str>, verbose: bool, pid: Option<u32>) -> Result<()
     if let Some(provider) = kfunc_provider {
         list_kfuncs(provider, verbose, &catalog, &matches, &mut out)?;
     }
-    print!("{out}");
-    Ok(())
+    crate::pipe::print(&out)
 }
 
 /// `-l 'kfunc:PATTERN'`: the kernel functions BTF describes that ftrace can trace, with
@@ -164,6 +162,7 @@ fn list_user(
     };
     let mut out = String::new();
     for path in targets {
+        let shown = shown_target(target, &path);
         if provider == "usdt" {
             // `usdt:*` with -p, `usdt:T:NAME` and `usdt:T:PROV:NAME`.
             let (want_provider, want_name) = match rest.as_slice() {
@@ -171,14 +170,18 @@ fn list_user(
                 [name] => ("*", *name),
                 [prov, name, ..] => (*prov, *name),
             };
-            let Ok(probes) = catalog.usdt_probes(&path) else {
+            let Ok(mut probes) = catalog.usdt_probes(&path) else {
                 continue;
             };
+            // Sorted by provider and name, each probe once however many sites it has, as
+            // bpftrace lists them.
+            probes.sort_by(|a, b| (&a.provider, &a.name).cmp(&(&b.provider, &b.name)));
+            probes.dedup_by(|a, b| (&a.provider, &a.name) == (&b.provider, &b.name));
             for p in probes {
                 if !glob_match(want_provider, &p.provider) || !glob_match(want_name, &p.name) {
                     continue;
                 }
-                out.push_str(&format!("usdt:{path}:{}:{}\n", p.provider, p.name));
+                out.push_str(&format!("usdt:{shown}:{}:{}\n", p.provider, p.name));
                 if verbose {
                     match scry_lang::usdt::parse_args(&p.arguments) {
                         Ok(args) => {
@@ -211,7 +214,7 @@ fn list_user(
             names.sort_unstable();
             names.dedup();
             for n in names {
-                out.push_str(&format!("{provider}:{path}:{n}\n"));
+                out.push_str(&format!("{provider}:{shown}:{n}\n"));
                 // Arguments as the DWARF spells them (`    const char* s`); none without DWARF.
                 if verbose {
                     if let Ok(Some(f)) = catalog.user_function(&path, n) {
@@ -264,29 +267,7 @@ fn list_record(name: &str) -> Result<(), String> {
         ));
     }
     out.push_str(&format!("}};  // size {}\n", record.size));
-    print!("{out}");
-    Ok(())
-}
-
-/// `-p PID` written after the pattern (`scry -l 'usdt:*' -p 42`, as bpftrace's getopt allows):
-/// the command line keeps everything after the first positional word as program parameters.
-pub fn pid_after_pattern(args: &[String]) -> Result<Option<u32>, String> {
-    let mut words = args.iter().skip(1);
-    while let Some(w) = words.next() {
-        let value = match w.strip_prefix("-p") {
-            Some("") => words.next().map(String::as_str),
-            Some(rest) => Some(rest),
-            None => continue,
-        };
-        return match value.map(str::parse::<u32>) {
-            Some(Ok(pid)) => Ok(Some(pid)),
-            _ => Err(format!(
-                "-p needs a process id, got '{}'",
-                value.unwrap_or("")
-            )),
-        };
-    }
-    Ok(None)
+    crate::pipe::print(&out)
 }
 
 /// Provider aliases to full names: `t:sched:*` searches `tracepoint:sched:*`.
@@ -297,27 +278,5 @@ fn normalise(pattern: &str) -> String {
             None => pattern.to_string(),
         },
         None => pattern.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn words(w: &[&str]) -> Vec<String> {
-        w.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn pid_after_the_pattern() {
-        assert_eq!(
-            pid_after_pattern(&words(&["usdt:*", "-p", "42"])),
-            Ok(Some(42))
-        );
-        assert_eq!(pid_after_pattern(&words(&["usdt:*", "-p42"])), Ok(Some(42)));
-        assert_eq!(pid_after_pattern(&words(&["usdt:*"])), Ok(None));
-        // The pattern itself is never taken for an option.
-        assert_eq!(pid_after_pattern(&words(&["-p", "x"])), Ok(None));
-        assert!(pid_after_pattern(&words(&["usdt:*", "-p", "x"])).is_err());
     }
 }

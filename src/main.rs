@@ -4,26 +4,27 @@
 
 mod cli;
 mod frontend;
+mod include;
+mod info;
 mod list;
+mod pipe;
 mod settings;
 mod trace;
 
 use std::io::Read;
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     // Before any thread starts: SIGINT/SIGTERM/SIGUSR1 are read from a signalfd.
     if let Err(e) = scry_runtime::wait::block_signals() {
-        eprintln!("ERROR: cannot set up signal handling: {e}");
+        scry_runtime::eprintln_lossy!("ERROR: cannot set up signal handling: {e}");
         return ExitCode::FAILURE;
     }
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     match run(cli) {
         Ok(code) => code,
         Err(msg) => {
-            eprintln!("ERROR: {msg}");
+            scry_runtime::eprintln_lossy!("ERROR: {msg}");
             ExitCode::FAILURE
         }
     }
@@ -31,14 +32,15 @@ fn main() -> ExitCode {
 
 fn run(cli: cli::Cli) -> Result<ExitCode, String> {
     let settings = settings::Settings::from_env()?;
-    if cli.list {
-        let pid = match cli.pid {
-            Some(pid) => Some(pid),
-            None => list::pid_after_pattern(&cli.args)?,
-        };
-        list::list(cli.args.first().map(String::as_str), cli.verbose, pid)?;
+    if cli.info {
+        info::print()?;
         return Ok(ExitCode::SUCCESS);
     }
+    if cli.list {
+        list::list(cli.args.first().map(String::as_str), cli.verbose, cli.pid)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    include::check(&cli.include, &cli.include_dirs)?;
     let mut args = cli.args.clone();
     let (name, src) = match &cli.program {
         Some(p) => ("stdin".to_string(), p.clone()),
@@ -47,10 +49,6 @@ fn run(cli: cli::Cli) -> Result<ExitCode, String> {
                 return Err("no program given: use -e 'PROGRAM' or a file name".into());
             }
             let file = args.remove(0);
-            // `scry file.bt -- -1 2`: the `--` only separates the parameters.
-            if args.first().is_some_and(|a| a == "--") {
-                args.remove(0);
-            }
             (file.clone(), read_program(&file)?)
         }
     };

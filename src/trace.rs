@@ -3,12 +3,12 @@
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
-use scry_runtime::host::{Host, Source};
+use scry_runtime::host::{Host, HostError, Source};
 use scry_stdlib::sink::{self, Format, Output};
 
 use crate::cli::{Buffering, Cli, OutputFormat};
-use crate::frontend;
 use crate::settings::Settings;
+use crate::{frontend, pipe};
 
 /// Where the trace output goes, buffered as `-B` says.
 type Out = Box<dyn Write>;
@@ -42,20 +42,24 @@ pub fn run(
     };
     frontend::report(&source, &checked.warnings, cli.no_warnings);
     if cli.dry_run {
-        frontend::dump(&source, &checked);
+        frontend::dump(&source, &checked)?;
         return Ok(ExitCode::SUCCESS);
     }
     let added = match host.load(source.clone(), checked) {
         Ok(a) => a,
         Err(e) => return failed(&source, e, cli),
     };
-    if !cli.quiet {
-        let sink = &mut host.session_mut().map_err(|e| e.to_string())?.sink;
-        sink.attached(added.probes as u64)
-            .and_then(|()| sink.flush())
-            .map_err(|e| e.to_string())?;
-    }
-    let ran = host.start(&added).and_then(|()| {
+    let announced = if cli.quiet {
+        Ok(())
+    } else {
+        host.session_mut().and_then(|s| {
+            s.sink
+                .attached(added.probes as u64)
+                .and_then(|()| s.sink.flush())
+                .map_err(HostError::Io)
+        })
+    };
+    let ran = announced.and_then(|()| host.start(&added)).and_then(|()| {
         if host.exit_requested() {
             Ok(())
         } else {
@@ -66,16 +70,18 @@ pub fn run(
         host.abort();
         return failed(&source, e, cli);
     }
-    host.finish().map_err(|e| e.to_string())?;
-    Ok(ExitCode::SUCCESS)
+    match host.finish() {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => failed(&source, e, cli),
+    }
 }
 
-/// Reports a host error; the exit code is failure.
-fn failed(
-    source: &Source,
-    e: scry_runtime::host::HostError,
-    cli: &Cli,
-) -> Result<ExitCode, String> {
+/// Reports a host error; the exit code is failure (or quietly [`pipe`]'s status when the
+/// output pipe was closed).
+fn failed(source: &Source, e: HostError, cli: &Cli) -> Result<ExitCode, String> {
+    if let Some(code) = pipe::closed_status(&e) {
+        return Ok(code);
+    }
     match frontend::show_error(source, e, cli) {
         Some(sentence) => Err(sentence),
         None => Ok(ExitCode::FAILURE),

@@ -85,6 +85,9 @@ pub struct ProgramSpec {
     /// Set when the program serves many `syscalls:` tracepoints through one raw_syscalls
     /// tracepoint (attaching and detaching hundreds of tracepoints is slow).
     pub fan_in: Option<SyscallFanIn>,
+    /// For a fentry/fexit (kfunc/kretfunc) program: the BTF id of the kernel function it is
+    /// loaded for (the checker read it with the prototype).
+    pub attach_btf_id: Option<u32>,
     /// Its uprobes attach through one uprobe_multi link per file, whose cookies carry the
     /// probe ids (the program is loaded for that attach type).
     pub uprobe_multi: bool,

@@ -538,10 +538,11 @@ impl Resolver<'_, '_> {
             _ => return Err(self.arity(args, 2, 2).unwrap_err()),
         };
         let path = self.binary(target)?;
+        let shown = shown_target(target, &path);
         let kind = self.kind.name();
         if let Ok(address) = crate::lexer::parse_int(spec) {
             return Ok(vec![self.one(
-                format!("{kind}:{path}:{address}"),
+                format!("{kind}:{shown}:{address}"),
                 Target::User {
                     file_offset: self.file_offset(&path, address)?,
                     path,
@@ -611,7 +612,7 @@ impl Resolver<'_, '_> {
                 String::new()
             };
             out.push(self.one(
-                format!("{kind}:{path}:{}{suffix}", s.name),
+                format!("{kind}:{shown}:{}{suffix}", s.name),
                 Target::User {
                     path: path.clone(),
                     symbol: Some(s.name.clone()),
@@ -663,14 +664,12 @@ impl Resolver<'_, '_> {
                     list.join(", ")
                 )));
         }
+        // Every site of a probe (inlined, unrolled) is an attachment of its own, as in bpftrace.
+        let shown = shown_target(target, &path);
         let mut out: Vec<Attach> = Vec::new();
         for p in matching {
-            let full = format!("usdt:{path}:{}:{}", p.provider, p.name);
-            if out.iter().any(|a| a.name == full) {
-                continue;
-            }
             out.push(self.one(
-                full,
+                format!("usdt:{shown}:{}:{}", p.provider, p.name),
                 Target::Usdt {
                     path: path.clone(),
                     provider: p.provider.clone(),
@@ -876,6 +875,17 @@ fn usage(kind: ProbeKind) -> &'static str {
             "watchpoint:ADDRESS:LENGTH:MODE or watchpoint:FUNCTION+argN:LENGTH:MODE"
         }
         ProbeKind::Iter => "iter:task, iter:task_file or iter:task_vma",
+    }
+}
+
+/// The target of a uprobe or USDT probe as probe names show it (the `probe` builtin,
+/// listings): a path as the user wrote it (`./bin/app`), a library name resolved (`libc` is
+/// `/lib/x86_64-linux-gnu/libc.so.6`), as bpftrace shows them.
+pub fn shown_target<'a>(written: &'a str, resolved: &'a str) -> &'a str {
+    if written.contains('/') {
+        written
+    } else {
+        resolved
     }
 }
 

@@ -12,6 +12,8 @@ use crate::types::Type;
 /// A kernel function's prototype from BTF (the `args` of kfunc/kretfunc probes).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KernelFunction {
+    /// The function's id in the kernel's BTF: what an fentry/fexit program is loaded for.
+    pub btf_id: u32,
     pub params: Vec<KernelParam>,
     /// The return type as C spells it (`ssize_t`, `void`).
     pub ret_c_type: String,
@@ -123,6 +125,10 @@ pub trait Catalog {
     /// separate debug file's); `Ok(None)` when the DWARF does not describe `func`, `Err` when
     /// the file has no DWARF that scry can read.
     fn user_function(&self, path: &str, func: &str) -> Result<Option<UserFunction>, String>;
+    /// Whether the header an `#include` names exists: a `quoted` one (`"name"`) is searched
+    /// in the current directory first, then both kinds in `dirs` (`-I`) and the system's
+    /// include directories.
+    fn header_exists(&self, name: &str, quoted: bool, dirs: &[String]) -> bool;
 }
 
 /// A catalog held in memory, for tests and tools.
@@ -136,6 +142,7 @@ pub struct MemoryCatalog {
     cgroups: BTreeMap<String, u64>,
     binaries: BTreeMap<String, (Vec<UserSymbol>, Vec<UsdtProbe>)>,
     user_functions: BTreeMap<(String, String), UserFunction>,
+    headers: Vec<String>,
 }
 
 impl MemoryCatalog {
@@ -197,6 +204,12 @@ impl MemoryCatalog {
     pub fn add_user_function(&mut self, path: &str, func: &str, f: UserFunction) -> &mut Self {
         self.user_functions
             .insert((path.to_string(), func.to_string()), f);
+        self
+    }
+
+    /// Adds a header `#include` finds, by the path it is included as (in any directory).
+    pub fn add_header(&mut self, name: &str) -> &mut Self {
+        self.headers.push(name.to_string());
         self
     }
 
@@ -298,5 +311,13 @@ impl Catalog for MemoryCatalog {
             .user_functions
             .get(&(path.to_string(), func.to_string()))
             .cloned())
+    }
+
+    fn header_exists(&self, name: &str, _quoted: bool, dirs: &[String]) -> bool {
+        let name = name.to_string();
+        self.headers.contains(&name)
+            || dirs
+                .iter()
+                .any(|d| self.headers.contains(&format!("{d}/{name}")))
     }
 }

@@ -38,6 +38,10 @@ pub enum Conv {
     RawHexSpaced,
 }
 
+/// The largest printf width or precision: every record pads to it, so a larger one (C allows
+/// up to `INT_MAX`) would allocate that much for each event printed.
+pub const MAX_WIDTH: usize = 100_000;
+
 /// One conversion specification.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Spec {
@@ -72,13 +76,18 @@ pub enum Piece {
     Spec(Spec),
 }
 
-/// A format string error: message and byte offset of the bad specification.
+/// A format string error: message, byte offsets of the bad specification, and a hint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FormatError {
     pub message: String,
     pub start: usize,
     pub end: usize,
+    pub hint: &'static str,
 }
+
+/// The hint of an unknown conversion or length modifier.
+const SPECIFIERS: &str =
+    "specifiers: %s %c %d %i %u %o %x %X %p %r %rx %rh, with flags, width, precision and h/l/ll";
 
 /// Parses a format string into literal text and conversions.
 pub fn parse(fmt: &str) -> Result<Vec<Piece>, FormatError> {
@@ -123,10 +132,10 @@ pub fn parse(fmt: &str) -> Result<Vec<Piece>, FormatError> {
             }
             i += 1;
         }
-        spec.width = digits(b, &mut i);
+        spec.width = bounded(b, &mut i, start, "width")?;
         if b.get(i) == Some(&b'.') {
             i += 1;
-            spec.precision = Some(digits(b, &mut i).unwrap_or(0));
+            spec.precision = Some(bounded(b, &mut i, start, "precision")?.unwrap_or(0));
         }
         let len_start = i;
         while matches!(b.get(i), Some(b'h' | b'l' | b'j' | b'z' | b't')) {
@@ -142,6 +151,7 @@ pub fn parse(fmt: &str) -> Result<Vec<Piece>, FormatError> {
                     message: format!("Unknown format string length modifier: {other}"),
                     start,
                     end: i,
+                    hint: SPECIFIERS,
                 })
             }
         };
@@ -173,6 +183,7 @@ pub fn parse(fmt: &str) -> Result<Vec<Piece>, FormatError> {
                     message: format!("Unknown format string token: {}", &fmt[start..end]),
                     start,
                     end,
+                    hint: SPECIFIERS,
                 });
             }
         };
@@ -189,12 +200,31 @@ pub fn parse(fmt: &str) -> Result<Vec<Piece>, FormatError> {
     Ok(pieces)
 }
 
-fn digits(b: &[u8], i: &mut usize) -> Option<usize> {
+/// The decimal number at `i` (none if there are no digits), at most [`MAX_WIDTH`]; `what` and
+/// `spec_start` name it in the error.
+fn bounded(
+    b: &[u8],
+    i: &mut usize,
+    spec_start: usize,
+    what: &str,
+) -> Result<Option<usize>, FormatError> {
     let start = *i;
     while b.get(*i).is_some_and(u8::is_ascii_digit) {
         *i += 1;
     }
-    std::str::from_utf8(&b[start..*i]).ok()?.parse().ok()
+    if start == *i {
+        return Ok(None);
+    }
+    let text = std::str::from_utf8(&b[start..*i]).unwrap_or_default();
+    match text.parse::<usize>() {
+        Ok(n) if n <= MAX_WIDTH => Ok(Some(n)),
+        _ => Err(FormatError {
+            message: format!("printf {what} {text} is too large: at most {MAX_WIDTH}"),
+            start: spec_start,
+            end: *i,
+            hint: "each record is padded to its width and precision when printed",
+        }),
+    }
 }
 
 /// The conversions of a parsed format, in order.
@@ -231,5 +261,26 @@ mod tests {
         assert_eq!(e.message, "Unknown format string token: %f");
         assert_eq!((e.start, e.end), (2, 4));
         assert!(parse("%").is_err());
+    }
+
+    #[test]
+    fn bounded_width_and_precision() {
+        let ok = format!("%{MAX_WIDTH}.{MAX_WIDTH}d");
+        let p = parse(&ok).unwrap();
+        let s = specs(&p).next().unwrap();
+        assert_eq!((s.width, s.precision), (Some(MAX_WIDTH), Some(MAX_WIDTH)));
+        let e = parse("ab %99999999999d").unwrap_err();
+        assert_eq!(
+            e.message,
+            "printf width 99999999999 is too large: at most 100000"
+        );
+        assert_eq!((e.start, e.end), (3, 15));
+        // Too many digits for any integer is the same error, not a width dropped in silence.
+        let e = parse("%-.999999999999999999999999s").unwrap_err();
+        assert!(
+            e.message.starts_with("printf precision 9999"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -15,7 +15,11 @@ use crate::token::{BinOp, Tok};
 pub const MAX_NESTING: usize = 200;
 /// Most `(`/`[` a block may leave unclosed before lexing gives up on it.
 pub const MAX_UNCLOSED: usize = 8;
+/// Deepest chain of `#define`s one use may expand through.
 const MAX_DEFINE_DEPTH: usize = 16;
+/// Most tokens one use of a `#define` may expand to (nested definitions can double it at
+/// every level).
+const MAX_DEFINE_TOKENS: usize = 1 << 16;
 
 /// What the lexer produced: tokens, the preamble and any errors.
 pub struct Lexed {
@@ -499,7 +503,17 @@ impl<'a> Lexer<'a> {
             "enum" => Tok::Enum,
             _ => {
                 if let Some(value) = self.defines.get(&w).cloned() {
-                    return self.expand_define(&w, &value, Span::new(start, self.pos), 0);
+                    let span = Span::new(start, self.pos);
+                    let mut budget = MAX_DEFINE_TOKENS;
+                    let mark = self.tokens.len();
+                    if let Err(msg) = self.expand_define(&w, &value, span, &mut vec![], &mut budget)
+                    {
+                        // The use stands for one value, so the parser reports nothing more.
+                        self.tokens.truncate(mark);
+                        self.tokens.push((Tok::Int(0), span));
+                        self.error(span, msg);
+                    }
+                    return;
                 }
                 Tok::Ident(w)
             }
@@ -507,11 +521,24 @@ impl<'a> Lexer<'a> {
         self.push(tok, start);
     }
 
-    /// Substitutes a `#define` constant: its value's tokens, all at the use's span.
-    fn expand_define(&mut self, name: &str, value: &str, span: Span, depth: usize) {
-        if depth > MAX_DEFINE_DEPTH {
-            self.error(span, format!("#define '{name}' expands into itself"));
-            return;
+    /// Substitutes a `#define` constant: its value's tokens, all at the use's span. `outer`
+    /// are the definitions being expanded around this one; `budget` the tokens still allowed.
+    fn expand_define(
+        &mut self,
+        name: &str,
+        value: &str,
+        span: Span,
+        outer: &mut Vec<String>,
+        budget: &mut usize,
+    ) -> Result<(), String> {
+        if outer.iter().any(|o| o == name) {
+            return Err(format!("#define '{name}' expands into itself"));
+        }
+        if outer.len() >= MAX_DEFINE_DEPTH {
+            return Err(format!(
+                "#define '{}' nests more than {MAX_DEFINE_DEPTH} #defines deep",
+                outer[0]
+            ));
         }
         let mut sub = Lexer::new(value);
         sub.mode = Mode::Block(usize::MAX / 2);
@@ -520,16 +547,27 @@ impl<'a> Lexer<'a> {
         for d in sub.diags {
             self.error(span, format!("in #define {name}: {}", d.message));
         }
+        outer.push(name.to_string());
         for (tok, _) in sub.tokens {
             match tok {
                 Tok::Ident(ref w) if self.defines.contains_key(w) => {
                     let v = self.defines[w].clone();
-                    let w = w.clone();
-                    self.expand_define(&w, &v, span, depth + 1);
+                    self.expand_define(&w.clone(), &v, span, outer, budget)?;
                 }
-                _ => self.tokens.push((tok, span)),
+                _ if *budget == 0 => {
+                    return Err(format!(
+                        "#define '{}' expands to more than {MAX_DEFINE_TOKENS} tokens",
+                        outer[0]
+                    ))
+                }
+                _ => {
+                    *budget -= 1;
+                    self.tokens.push((tok, span));
+                }
             }
         }
+        outer.pop();
+        Ok(())
     }
 
     fn dollar(&mut self) {

@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! // args: /fixture/bin/app 10      positional parameters
-//! // opts: unsafe child pid=123 strlen=32
+//! // opts: unsafe child pid=123 strlen=32 include=/opt/app/include
 //! ```
 //!
 //! `SCRY_BLESS=1 cargo test -p scry-lang --test diagnostics` rewrites the expected sections
@@ -65,6 +65,7 @@ fn options(case: &Case) -> CheckOptions {
                     None if o == "child" => opts.has_child = true,
                     Some(("pid", v)) => opts.pid = Some(v.parse().expect("pid=N")),
                     Some(("strlen", v)) => opts.strlen = v.parse().expect("strlen=N"),
+                    Some(("include", dir)) => opts.include_dirs.push(dir.to_string()),
                     _ => panic!("{}: unknown option '{o}'", case.name),
                 }
             }

@@ -105,8 +105,11 @@ pub enum HostError {
         /// The verifier's whole log, for a rejection.
         log: Option<String>,
     },
-    /// Anything else, in one sentence: attaching, permissions, I/O.
+    /// Anything else, in one sentence: attaching, permissions.
     Message(String),
+    /// Writing the output or reading the ring buffer failed (a closed output pipe among
+    /// others).
+    Io(std::io::Error),
 }
 
 impl std::fmt::Display for HostError {
@@ -122,11 +125,21 @@ impl std::fmt::Display for HostError {
                 }
             }
             HostError::Message(m) => f.write_str(m),
+            HostError::Io(e) => write!(f, "{e}"),
         }
     }
 }
 
 impl std::error::Error for HostError {}
+
+impl From<SessionError> for HostError {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::Io(e) => HostError::Io(e),
+            other => HostError::Message(other.to_string()),
+        }
+    }
+}
 
 impl From<String> for HostError {
     fn from(m: String) -> Self {
@@ -263,10 +276,7 @@ impl Host {
             let logs = programs.iter().map(|p| p.log().to_string());
             let notes: Vec<String> = ids.chain(logs.filter(|l| !l.is_empty())).collect();
             for note in notes {
-                session
-                    .sink
-                    .note(&note)
-                    .map_err(|e| HostError::Message(e.to_string()))?;
+                session.sink.note(&note).map_err(HostError::Io)?;
             }
         }
         self.env.learn(&checked.typed);
@@ -284,15 +294,11 @@ impl Host {
     /// its probes and lets the `-c` command go. On error none of its probes stays attached.
     pub fn start(&mut self, added: &Added) -> Result<(), HostError> {
         let session = self.session_mut()?;
-        session
-            .run_programs(added.programs.clone(), Trigger::Begin)
-            .map_err(|e| HostError::Message(e.to_string()))?;
+        session.run_programs(added.programs.clone(), Trigger::Begin)?;
         if session.exit_requested() {
             return Ok(());
         }
-        session
-            .attach_programs(added.programs.clone())
-            .map_err(|e| HostError::Message(e.to_string()))?;
+        session.attach_programs(added.programs.clone())?;
         if let Some(c) = self.child.as_mut() {
             c.release();
         }
@@ -331,15 +337,11 @@ impl Host {
     }
 
     /// Waits for records and signals until `exit()`, SIGINT/SIGTERM, or the `-c`/`-p`
-    /// process exits. Returns at once when nothing is attached.
+    /// process exits (a program of only BEGIN and END waits too, as bpftrace does).
     pub fn run_until_stopped(&mut self) -> Result<(), HostError> {
-        let session = self.session_mut()?;
-        if !session.has_attached_probes() {
-            return Ok(());
-        }
-        session
+        self.session_mut()?
             .run_until_stopped()
-            .map_err(|e| HostError::Message(e.to_string()))
+            .map_err(HostError::from)
     }
 
     /// Detaches everything, runs END, prints the maps and ends the `-c` command.

@@ -11,16 +11,19 @@
 pub mod attach;
 pub mod catalog;
 pub mod cgroups;
+pub mod features;
 pub mod host;
 pub mod load;
 pub mod names;
 pub mod records;
 pub mod session;
 pub mod snapshot;
+mod stderr;
 pub mod symbols;
 #[allow(unsafe_code)]
 pub mod sys;
 mod syscall_hint;
+mod system_cmd;
 mod uprobe_offset;
 
 pub use catalog::LiveCatalog;

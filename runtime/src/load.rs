@@ -25,14 +25,15 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use scry_ebpf::insn::{self, Insn, PSEUDO_MAP_FD};
 use scry_ebpf::object::{MapKind, MapSpec, Object, ProgType, ProgramSpec};
-use scry_lang::attach::{Attach, Target};
+use scry_lang::attach::Target;
 use scry_lang::probe::ProbeKind;
 
-use crate::catalog::btf::KernelBtf;
 use crate::sys;
 
 /// The default verifier log size (bpftrace's `BPFTRACE_LOG_SIZE` default).
 pub const DEFAULT_LOG_SIZE: usize = 1_000_000;
+/// The largest verifier log every kernel accepts (`UINT_MAX >> 8`; 5.2 and later take more).
+pub const MAX_LOG_SIZE: usize = u32::MAX as usize >> 8;
 
 /// How programs are loaded.
 #[derive(Clone, Debug)]
@@ -45,15 +46,11 @@ pub struct LoadOptions {
 }
 
 impl Default for LoadOptions {
-    /// Log level 0 and a log of `BPFTRACE_LOG_SIZE` bytes (default [`DEFAULT_LOG_SIZE`]).
+    /// Log level 0 and a log of [`DEFAULT_LOG_SIZE`] bytes.
     fn default() -> Self {
         LoadOptions {
             log_level: 0,
-            log_size: std::env::var("BPFTRACE_LOG_SIZE")
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-                .filter(|&n: &usize| n > 0)
-                .unwrap_or(DEFAULT_LOG_SIZE),
+            log_size: DEFAULT_LOG_SIZE,
         }
     }
 }
@@ -341,26 +338,20 @@ impl Loaded {
     pub fn load_more(&mut self, programs: &[ProgramSpec]) -> Result<Range<usize>, LoadError> {
         let mut new = Vec::with_capacity(programs.len());
         // Read only when a program is loaded for a kernel function (kfunc/kretfunc).
-        let mut btf = None;
         let first = self.programs.len();
         for (i, spec) in programs.iter().enumerate() {
-            new.push(self.load_program(first + i, spec, &mut btf)?);
+            new.push(self.load_program(first + i, spec)?);
         }
         self.programs.extend(new);
         Ok(first..self.programs.len())
     }
 
-    fn load_program(
-        &self,
-        index: usize,
-        spec: &ProgramSpec,
-        btf: &mut Option<KernelBtf>,
-    ) -> Result<Program, LoadError> {
+    fn load_program(&self, index: usize, spec: &ProgramSpec) -> Result<Program, LoadError> {
         let insns = self.patch_maps(index, &spec.insns)?;
         let bytes = insn::encode(&insns);
         let opts = &self.options;
         let attach = match spec.prog_type {
-            ProgType::Tracing => Some(btf_attach(index, spec, btf)?),
+            ProgType::Tracing => Some(btf_attach(index, spec)?),
             _ if spec.uprobe_multi => Some(sys::BtfAttach {
                 attach_type: sys::uprobe_multi::BPF_TRACE_UPROBE_MULTI,
                 btf_id: 0,
@@ -408,39 +399,18 @@ impl Loaded {
 }
 
 /// What a tracing program is loaded for: fentry (kfunc) or fexit (kretfunc) of the function
-/// its attach point names, by that function's id in the kernel's BTF.
-fn btf_attach(
-    index: usize,
-    spec: &ProgramSpec,
-    btf: &mut Option<KernelBtf>,
-) -> Result<sys::BtfAttach, LoadError> {
-    let refuse = |message: String| LoadError::Program {
-        program: index,
-        message,
+/// its attach point names, by that function's id in the kernel's BTF (which the checker read).
+fn btf_attach(index: usize, spec: &ProgramSpec) -> Result<sys::BtfAttach, LoadError> {
+    let (Some(btf_id), Some(a)) = (spec.attach_btf_id, spec.attaches.first()) else {
+        return Err(LoadError::Program {
+            program: index,
+            message: format!(
+                "internal error: tracing program {} has no kernel function to attach to",
+                spec.name
+            ),
+        });
     };
-    let Some(Attach {
-        kind,
-        name,
-        target: Target::KernelFunction { func, .. },
-    }) = spec.attaches.first()
-    else {
-        return Err(refuse(format!(
-            "internal error: tracing program {} has no kernel function to attach to",
-            spec.name
-        )));
-    };
-    if btf.is_none() {
-        *btf = Some(KernelBtf::open().map_err(refuse)?);
-    }
-    let btf_id = btf
-        .as_ref()
-        .and_then(|b| b.function_id(func))
-        .ok_or_else(|| {
-            refuse(format!(
-                "{name}: the kernel's BTF describes no function {func}"
-            ))
-        })?;
-    let attach_type = if *kind == ProbeKind::Kretfunc {
+    let attach_type = if a.kind == ProbeKind::Kretfunc {
         sys::BPF_TRACE_FEXIT
     } else {
         sys::BPF_TRACE_FENTRY
@@ -465,6 +435,13 @@ fn map_error(spec: &MapSpec, e: &io::Error) -> String {
         ),
         Some(libc::EMFILE | libc::ENFILE) => format!(
             "cannot create BPF map {name}: too many open files; raise the limit with ulimit -n"
+        ),
+        // The kernel refuses stacks deeper than kernel.perf_event_max_stack.
+        Some(libc::EINVAL) if spec.kind == MapKind::StackTrace => format!(
+            "cannot create BPF map {name}: stacks of {} frames are more than this kernel's \
+             kernel.perf_event_max_stack allows; lower the stack limit or raise it with \
+             sysctl kernel.perf_event_max_stack=<new value>",
+            spec.value_size / 8
         ),
         Some(errno) => format!(
             "cannot create BPF map {name}: {}",

@@ -101,12 +101,14 @@ impl Dispatcher {
             }
             ActionKind::System(pieces) => {
                 let cmd = scry_stdlib::printf::format(pieces, args);
-                let out = std::process::Command::new("/bin/sh")
-                    .arg("-c")
-                    .arg(String::from_utf8_lossy(&cmd).as_ref())
-                    .stdin(std::process::Stdio::null())
-                    .output()?;
-                sink.syscall(&out.stdout)?;
+                let (out, cut) = crate::system_cmd::run(&String::from_utf8_lossy(&cmd))?;
+                sink.syscall(&out)?;
+                if cut {
+                    sink.warning(&format!(
+                        "system() output cut at {} bytes; the command was killed",
+                        crate::system_cmd::OUTPUT_MAX
+                    ))?;
+                }
             }
             ActionKind::Cat(pieces) => {
                 let path = scry_stdlib::printf::format(pieces, args);

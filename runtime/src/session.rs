@@ -450,14 +450,6 @@ impl Session {
         self.exit_requested
     }
 
-    /// Whether anything is attached (a BEGIN/END-only program has nothing to wait for).
-    pub fn has_attached_probes(&self) -> bool {
-        self.object
-            .programs
-            .iter()
-            .any(|p| p.trigger.attaches_at_start())
-    }
-
     /// Prints every map, as at exit and on SIGUSR1.
     pub fn print_maps(&mut self) -> Result<(), SessionError> {
         for i in snapshot::all_in_print_order(&self.object) {

@@ -214,16 +214,22 @@ fn kfunc_program_loads_or_is_refused_in_one_sentence() {
                 offset: 0,
             },
         };
-        let obj = object(
-            vec![],
-            vec![program(
-                "kf",
-                ProgType::Tracing,
-                Trigger::Attached,
-                trivial(),
-                vec![a],
-            )],
+        let mut kf = program(
+            "kf",
+            ProgType::Tracing,
+            Trigger::Attached,
+            trivial(),
+            vec![a],
         );
+        // What the checker reads from BTF with the function's prototype.
+        kf.attach_btf_id = scry_lang::catalog::Catalog::kernel_function(
+            &scry_runtime::LiveCatalog::new(),
+            "ksys_read",
+        )
+        .expect("BTF")
+        .map(|f| f.btf_id);
+        assert!(kf.attach_btf_id.is_some(), "BTF describes ksys_read");
+        let obj = object(vec![], vec![kf]);
         match load(&obj, LoadOptions::default()) {
             Ok(loaded) => {
                 let prog = &loaded.programs[0];

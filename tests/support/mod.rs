@@ -84,6 +84,8 @@ pub struct Case {
     pub expect_exact: Option<String>,
     /// `EXPECT_FILE path regex`.
     pub expect_file: Vec<FileExpect>,
+    /// `HEAD n`: read only this many bytes of standard output, then close the pipe.
+    pub head: Option<usize>,
 }
 
 /// Splits a line into words: white space separates, single or double quotes group (no
@@ -223,6 +225,13 @@ pub fn parse_case(name: &str, text: &str) -> Result<Case, String> {
                     .map_err(|_| at("EXIT needs a number".into()))?
             }
             "WILL_FAIL" => case.will_fail = true,
+            "HEAD" => {
+                case.head = Some(
+                    rest.trim()
+                        .parse()
+                        .map_err(|_| at("HEAD needs a number of bytes".into()))?,
+                )
+            }
             "EXPECT" => case.expect.push(rest.to_string()),
             "EXPECT_NONE" => case.expect_none.push(rest.to_string()),
             "EXPECT_FILE" => {
@@ -423,11 +432,15 @@ struct Output {
 
 type Shared = Arc<(Mutex<Output>, Condvar)>;
 
-fn pump(mut r: impl Read + Send + 'static, shared: Shared, is_err: bool) {
+/// Reads `r` into the shared output until end of file, or until `limit` bytes (then the pipe
+/// is closed, as `| head -c limit` closes it).
+fn pump(mut r: impl Read + Send + 'static, shared: Shared, is_err: bool, limit: Option<usize>) {
     std::thread::spawn(move || {
         let mut buf = [0u8; 8192];
+        let mut left = limit.unwrap_or(usize::MAX);
         loop {
-            let n = r.read(&mut buf).unwrap_or(0);
+            let n = r.read(&mut buf[..left.min(8192)]).unwrap_or(0);
+            left -= n;
             let (m, cv) = &*shared;
             let mut o = m.lock().unwrap();
             if n == 0 {
@@ -647,8 +660,13 @@ fn run_scry(
         let _ = stdin.write_all(vars.apply(text, false).as_bytes());
     }
     let shared: Shared = Arc::new((Mutex::new(Output::default()), Condvar::new()));
-    pump(scry.stdout.take().unwrap(), shared.clone(), false);
-    pump(scry.stderr.take().unwrap(), shared.clone(), true);
+    pump(
+        scry.stdout.take().unwrap(),
+        shared.clone(),
+        false,
+        case.head,
+    );
+    pump(scry.stderr.take().unwrap(), shared.clone(), true, None);
     let deadline = Instant::now() + Duration::from_secs_f64(case.timeout);
 
     let steps = run_steps(case, vars, &mut scry, &shared, before, deadline);

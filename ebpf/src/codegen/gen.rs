@@ -148,6 +148,14 @@ impl<'g, 'a> Gen<'g, 'a> {
             insns,
             spans,
             uprobe_multi: super::uprobe_multi(g.b.opts, group.attaches.iter().copied()),
+            attach_btf_id: match &first.target {
+                scry_lang::attach::Target::KernelFunction { func, .. }
+                    if prog_type == crate::object::ProgType::Tracing =>
+                {
+                    g.b.typed.kernel_functions.get(func).map(|f| f.btf_id)
+                }
+                _ => None,
+            },
             attaches: group.attaches.iter().map(|a| (*a).clone()).collect(),
             probe_block: block,
             fan_in,
@@ -331,12 +339,17 @@ impl<'g, 'a> Gen<'g, 'a> {
         Ok(())
     }
 
-    /// An expression evaluated for its effect.
+    /// An expression evaluated for its effect. A ternary runs only its chosen branch, for that
+    /// branch's effect (`nsecs ? printf("yes\n") : printf("no\n")`).
     fn effect(&mut self, e: &Expr) -> R<()> {
-        if let ExprKind::Call { name, args, .. } = &e.kind {
-            if self.action_call(e, name, args)? {
-                return Ok(());
-            }
+        match &e.kind {
+            ExprKind::Call { name, args, .. } if self.action_call(e, name, args)? => return Ok(()),
+            ExprKind::Ternary {
+                cond,
+                then,
+                otherwise,
+            } => return self.branch(cond, |g| g.effect(then), |g| g.effect(otherwise)),
+            _ => {}
         }
         let ty = self.ty(e);
         if is_scalar(&ty) {

@@ -1,6 +1,8 @@
 //! Maps: keys, reads, writes, `++`, and aggregations.
 
-use scry_lang::ast::Expr;
+use std::collections::BTreeSet;
+
+use scry_lang::ast::{Expr, ExprKind, Program};
 use scry_lang::token::BinOp;
 use scry_lang::types::{Agg, Type};
 
@@ -13,6 +15,22 @@ use crate::object::{UserMap, ValueLayout, COUNTER_MAP_FULL};
 /// `flags` of map_update_elem: create or replace.
 const BPF_ANY: i32 = 0;
 
+/// The maps `program` calls `delete()` on, by name.
+pub(crate) fn deleted(program: &Program) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for probe in &program.probes {
+        probe.walk_exprs(&mut |e| {
+            if let ExprKind::Call { name, args, .. } = &e.kind {
+                if let ("delete", Some(ExprKind::Map { name: map, .. })) =
+                    (name.as_str(), args.first().map(|a| &a.kind))
+                {
+                    names.insert(map.clone());
+                }
+            }
+        });
+    }
+    names
+}
 impl Gen<'_, '_> {
     pub fn user_map(&self, name: &str, e: &Expr) -> R<UserMap> {
         self.b

@@ -18,7 +18,7 @@ mod mem;
 mod usdt;
 mod watch;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use scry_lang::ast::Program;
 use scry_lang::attach::{Attach, Target};
@@ -107,7 +107,7 @@ pub fn compile_into(
     entry: usize,
 ) -> Result<std::ops::Range<usize>, Diagnostic> {
     let first = object.programs.len();
-    let mut b = Builder::new(object.clone(), typed, opts);
+    let mut b = Builder::new(object.clone(), typed, opts, &maps::deleted(program));
     for (i, probe) in program.probes.iter().enumerate() {
         let block = b.obj.blocks.len();
         b.obj.blocks.push(Block {
@@ -154,8 +154,14 @@ pub(crate) struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    /// Goes on from `obj`: its user maps are kept, the program's other maps added.
-    fn new(obj: Object, typed: &'a TypedProgram, opts: &'a CompileOptions) -> Self {
+    /// Goes on from `obj`: its user maps are kept, the program's other maps added;
+    /// `deleted`: the maps the program calls `delete()` on.
+    fn new(
+        obj: Object,
+        typed: &'a TypedProgram,
+        opts: &'a CompileOptions,
+        deleted: &BTreeSet<String>,
+    ) -> Self {
         let user_map_index = obj
             .user_maps
             .iter()
@@ -170,13 +176,13 @@ impl<'a> Builder<'a> {
         };
         for (name, m) in &typed.maps {
             if !b.user_map_index.contains_key(name) {
-                b.add_user_map(name, &m.keys, &m.value);
+                b.add_user_map(name, &m.keys, &m.value, deleted.contains(name));
             }
         }
         b
     }
 
-    fn add_user_map(&mut self, name: &str, keys: &[Type], value: &Type) {
+    fn add_user_map(&mut self, name: &str, keys: &[Type], value: &Type, deleted: bool) {
         let (key_fields, mut key_size) = layout::fields(keys, 0);
         let (kind, value_layout, value_size) = match value {
             Type::Agg(agg) => {
@@ -196,8 +202,9 @@ impl<'a> Builder<'a> {
             ),
         };
         // A key-less count() is one per-CPU slot, as in bpftrace: an array lookup is cheaper
-        // than a hash one, and the slot exists (prints 0) before anything counts.
-        let single = keys.is_empty() && matches!(value, Type::Agg(Agg::Count));
+        // than a hash one, and the slot exists (prints 0) before anything counts. Unless it is
+        // deleted: BPF can delete a hash entry on every CPU, not an array slot.
+        let single = keys.is_empty() && matches!(value, Type::Agg(Agg::Count)) && !deleted;
         let map = self.obj.maps.len();
         self.obj.maps.push(MapSpec {
             name: if name.is_empty() {

@@ -119,6 +119,7 @@ pub(crate) fn setup_program(
         insns,
         spans,
         uprobe_multi: super::uprobe_multi(g.b.opts, [&attach]),
+        attach_btf_id: None,
         attaches: vec![attach],
         probe_block: block,
         fan_in: None,

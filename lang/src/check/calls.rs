@@ -549,10 +549,7 @@ impl Checker<'_> {
             Ok(p) => p,
             Err(fe) => {
                 let span = format_span(first, fe.start, fe.end);
-                self.error(
-                    Diagnostic::error(span, fe.message)
-                        .with_hint("specifiers: %s %c %d %i %u %o %x %X %p %r %rx %rh, with flags, width, precision and h/l/ll"),
-                );
+                self.error(Diagnostic::error(span, fe.message).with_hint(fe.hint));
                 return Type::None;
             }
         };
@@ -786,7 +783,7 @@ impl Checker<'_> {
                 );
             }
             if let ExprKind::Int(len) = n.kind {
-                size = (len as usize + 1).min(strlen);
+                size = (len as usize).saturating_add(1).min(strlen);
             }
         }
         if let Type::Str(n) = t {

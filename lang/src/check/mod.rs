@@ -7,6 +7,7 @@
 mod builtins;
 mod calls;
 mod expr;
+mod include;
 mod stmt;
 
 use std::collections::{BTreeMap, HashMap};
@@ -40,6 +41,8 @@ pub struct CheckOptions {
     pub unsafe_mode: bool,
     /// BPFTRACE_STRLEN: size of `str()` buffers, NUL included.
     pub strlen: usize,
+    /// `-I DIR`: directories `#include` searches.
+    pub include_dirs: Vec<String>,
 }
 
 impl Default for CheckOptions {
@@ -51,6 +54,7 @@ impl Default for CheckOptions {
             child_binary: None,
             unsafe_mode: false,
             strlen: 64,
+            include_dirs: Vec::new(),
         }
     }
 }
@@ -144,12 +148,12 @@ pub fn check_in(
 ) -> (TypedProgram, Vec<Diagnostic>) {
     let (mut cdefs, mut diags) = CDefs::from_definitions(&program.preamble.c_defs);
     cdefs.inherit(&env.cdefs);
-    for inc in &program.preamble.includes {
-        diags.push(
-            Diagnostic::warning(inc.span, format!("#include {} ignored", inc.path))
-                .with_hint("scry needs no headers: struct definitions in the program and kernel BTF give the types"),
-        );
-    }
+    include::check(
+        &program.preamble.includes,
+        catalog,
+        &opts.include_dirs,
+        &mut diags,
+    );
     let cx = AttachContext {
         catalog,
         params: &opts.params,

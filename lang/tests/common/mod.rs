@@ -39,6 +39,9 @@ pub fn catalog() -> MemoryCatalog {
             c.add_tracepoint(&category, event, &text);
         }
     }
+    // Headers `#include` finds: one on the system path, one in a directory given with -I.
+    c.add_header("linux/sched.h")
+        .add_header("/opt/app/include/app.h");
     for (i, f) in lines(&dir.join("kernel_functions.txt")).iter().enumerate() {
         c.add_kernel_function(f);
         c.add_kernel_symbol(f, 0xffff_ffff_8100_0000 + 0x100 * i as u64);
@@ -148,6 +151,7 @@ pub fn vfs_read() -> KernelFunction {
         signed: true,
     };
     KernelFunction {
+        btf_id: 1,
         params: vec![
             param(
                 "file",

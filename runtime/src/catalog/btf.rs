@@ -111,6 +111,7 @@ impl KernelBtf {
         }
         let ret = proto.return_type_id();
         Some(KernelFunction {
+            btf_id: id,
             params,
             ret_c_type: self.c_name(ret, 0),
             ret: if ret == 0 { None } else { self.convert(ret, 0) },

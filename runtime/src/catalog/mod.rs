@@ -4,6 +4,7 @@ mod binaries;
 pub(crate) mod btf;
 mod dwarf;
 mod elf;
+mod headers;
 mod kernel_functions;
 mod ld_cache;
 mod tracefs;
@@ -181,6 +182,10 @@ impl Catalog for LiveCatalog {
             ),
             Err(e) => Err(e.clone()),
         }
+    }
+
+    fn header_exists(&self, name: &str, quoted: bool, dirs: &[String]) -> bool {
+        headers::exists(name, quoted, dirs)
     }
 
     fn kernel_symbol_address(&self, name: &str) -> Result<Option<u64>, String> {

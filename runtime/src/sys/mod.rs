@@ -129,6 +129,19 @@ pub fn map_create(spec: &MapSpec) -> io::Result<OwnedFd> {
     bpf_fd(Cmd::MapCreate, &mut attr)
 }
 
+/// Whether the kernel creates a map of type `map_type` (`BPF_MAP_TYPE_*`, one entry of these
+/// sizes): a feature probe.
+pub fn map_type_supported(map_type: u32, key_size: u32, value_size: u32) -> bool {
+    let mut attr = MapCreateAttr {
+        map_type,
+        key_size,
+        value_size,
+        max_entries: 1,
+        ..Default::default()
+    };
+    bpf_fd(Cmd::MapCreate, &mut attr).is_ok()
+}
+
 /// Why the kernel refused a program: the errno and the verifier log (empty when the kernel
 /// wrote none, e.g. for a permission error).
 #[derive(Debug)]
@@ -185,7 +198,7 @@ pub fn prog_load(
             });
         }
     }
-    let mut buf = vec![0u8; log_size.clamp(128, u32::MAX as usize >> 8)];
+    let mut buf = vec![0u8; log_size.clamp(128, crate::load::MAX_LOG_SIZE)];
     let result = prog_load_once(prog_type, btf, insns, name, log_level.max(1), &mut buf);
     let log = CStr::from_bytes_until_nul(&buf)
         .map(|c| c.to_string_lossy().into_owned())

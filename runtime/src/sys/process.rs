@@ -1,4 +1,5 @@
-//! Processes: who scry runs as, and signals to processes it traces.
+//! Processes and the machine: who scry runs as, whether a process exists, signals to
+//! processes it traces, what uname(2) says.
 
 /// Whether scry runs as root (effective uid 0).
 pub fn is_root() -> bool {
@@ -11,4 +12,35 @@ pub fn is_root() -> bool {
 pub fn resume(pid: u32) {
     // SAFETY: kill(2) takes no pointers; only a process that stopped itself for scry is named.
     unsafe { libc::kill(pid as libc::pid_t, libc::SIGCONT) };
+}
+
+/// Whether process `pid` exists (signal 0: existence only; a process scry may not signal
+/// exists too).
+pub fn exists(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 sends nothing; kill(2) takes no pointers.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// uname(2): (`sysname release version`, machine), or `unknown` when it fails.
+pub fn uname() -> (String, String) {
+    // SAFETY: uname fills the zeroed struct; its fields are NUL-terminated strings.
+    unsafe {
+        let mut u: libc::utsname = std::mem::zeroed();
+        if libc::uname(&mut u) != 0 {
+            return ("unknown".into(), "unknown".into());
+        }
+        let s = |f: &[libc::c_char]| {
+            std::ffi::CStr::from_ptr(f.as_ptr())
+                .to_string_lossy()
+                .into_owned()
+        };
+        (
+            format!("{} {} {}", s(&u.sysname), s(&u.release), s(&u.version)),
+            s(&u.machine),
+        )
+    }
 }

@@ -37,6 +37,7 @@ pub fn program(
         probe_block: 0,
         fan_in: None,
         uprobe_multi: false,
+        attach_btf_id: None,
     }
 }
 

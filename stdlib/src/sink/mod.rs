@@ -54,19 +54,23 @@ pub trait Sink {
     /// Flushes what was written.
     fn flush(&mut self) -> io::Result<()>;
 
-    /// A warning about the run (a full map, lost stacks): `WARNING: text` on stderr.
+    /// A warning about the run (a full map, lost stacks): `WARNING: text` on stderr (a line
+    /// stderr refuses, a closed pipe, is dropped: it must not end the session).
     fn warning(&mut self, text: &str) -> io::Result<()> {
-        writeln!(io::stderr(), "WARNING: {text}")
+        let _ = writeln!(io::stderr(), "WARNING: {text}");
+        Ok(())
     }
 
     /// An error the run goes on after (a file `cat()` cannot open): `ERROR: text` on stderr.
     fn error(&mut self, text: &str) -> io::Result<()> {
-        writeln!(io::stderr(), "ERROR: {text}")
+        let _ = writeln!(io::stderr(), "ERROR: {text}");
+        Ok(())
     }
 
     /// A note for people watching the run (`-v` program ids and verifier logs): on stderr.
     fn note(&mut self, text: &str) -> io::Result<()> {
-        writeln!(io::stderr(), "{text}")
+        let _ = writeln!(io::stderr(), "{text}");
+        Ok(())
     }
 }
 
