@@ -3,6 +3,7 @@
 mod cli;
 mod frontend;
 mod list;
+mod repl;
 mod settings;
 mod trace;
 
@@ -42,7 +43,10 @@ fn run(cli: cli::Cli) -> Result<ExitCode, String> {
         Some(p) => ("stdin".to_string(), p.clone()),
         None => {
             if args.is_empty() {
-                return Err("no program given: use -e 'PROGRAM' or a file name".into());
+                if cli.dry_run {
+                    return Err("no program given: use -e 'PROGRAM' or a file name".into());
+                }
+                return repl::run(&cli, &settings);
             }
             let file = args.remove(0);
             // `scry file.bt -- -1 2`: the `--` only separates the parameters.

@@ -459,13 +459,14 @@ impl<W: Write> Session<W> {
         if self.exit_requested {
             return Ok(());
         }
-        let waiter = Waiter::new(self.ring.as_fd().as_raw_fd(), self.opts.watch_pid)?;
+        let waiter = self.waiter()?;
         loop {
             for wake in waiter.wait(-1)? {
                 match wake {
                     Wake::Data => self.drain()?,
                     Wake::PrintMaps => self.print_maps()?,
-                    Wake::Stop | Wake::ProcessExited => {
+                    Wake::Input => {}
+                    Wake::Stop | Wake::Interrupt | Wake::ProcessExited => {
                         self.drain()?;
                         return Ok(());
                     }
@@ -475,6 +476,11 @@ impl<W: Write> Session<W> {
                 return Ok(());
             }
         }
+    }
+
+    /// A waiter on this session's ring buffer, the signals and the watched process.
+    pub fn waiter(&self) -> io::Result<Waiter> {
+        Waiter::new(self.ring.as_fd().as_raw_fd(), self.opts.watch_pid)
     }
 
     /// Whether `exit()` has run.
@@ -493,10 +499,16 @@ impl<W: Write> Session<W> {
     /// Prints every map, as at exit and on SIGUSR1.
     pub fn print_maps(&mut self) -> Result<(), SessionError> {
         for i in snapshot::all_in_print_order(&self.object) {
-            let dump = snapshot::dump(&self.object, &self.loaded, i, &self.names)?;
-            self.printer.map(&dump, 0, 0)?;
+            self.print_map(i)?;
         }
         self.printer.flush()?;
+        Ok(())
+    }
+
+    /// Prints user map `index` (into [`Object::user_maps`]) as at exit.
+    pub fn print_map(&mut self, index: usize) -> Result<(), SessionError> {
+        let dump = snapshot::dump(&self.object, &self.loaded, index, &self.names)?;
+        self.printer.map(&dump, 0, 0)?;
         Ok(())
     }
 

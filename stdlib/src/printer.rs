@@ -29,9 +29,14 @@ impl<W: Write> Printer<W> {
         Printer { out, format }
     }
 
-    /// The format chosen at construction.
+    /// The format printed in.
     pub fn format(&self) -> Format {
         self.format
+    }
+
+    /// Prints in `format` from now on.
+    pub fn set_format(&mut self, format: Format) {
+        self.format = format;
     }
 
     /// The writer.
