@@ -241,6 +241,12 @@ impl Engine {
         }
     }
 
+    /// The names of the session's maps, without `@`.
+    pub fn map_names(&self) -> Vec<String> {
+        let maps = &self.host.object().user_maps;
+        maps.iter().map(|m| m.name.clone()).collect()
+    }
+
     /// The index (into the object's user maps) of map `@name`.
     pub(crate) fn map_index(&self, name: &str) -> Option<usize> {
         self.host

@@ -12,6 +12,7 @@ pub mod actions;
 pub mod balance;
 pub mod channel;
 pub mod command;
+pub mod complete;
 pub mod console;
 pub mod editor;
 pub mod engine;

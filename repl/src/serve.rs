@@ -9,7 +9,7 @@ use crate::engine::{Engine, Next};
 /// The side that reads entries.
 pub trait Front {
     /// An entry was handled: the prompt may come back.
-    fn done(&mut self);
+    fn done(&mut self, engine: &Engine);
     /// Whether SIGINT only interrupts (a `.watch`, the line being typed) instead of ending
     /// the session.
     fn interactive(&self) -> bool;
@@ -46,7 +46,7 @@ fn serve_until_end(
                 Wake::Input => input.quiet(),
                 Wake::Interrupt if engine.watching() => {
                     engine.stop_watch();
-                    front.done();
+                    front.done(engine);
                 }
                 Wake::Interrupt if front.interactive() => {}
                 Wake::Interrupt | Wake::Stop | Wake::ProcessExited => return engine.drain(),
@@ -64,7 +64,7 @@ fn serve_until_end(
                     if engine.watching() {
                         engine.watch_tick();
                     } else {
-                        front.done();
+                        front.done(engine);
                     }
                 }
             }

@@ -5,6 +5,7 @@ use std::io::BufRead;
 
 use crate::balance::is_complete;
 use crate::channel::{Input, Sender};
+use crate::engine::Engine;
 use crate::serve::Front;
 
 /// Reads entries from `input` and sends them, then [`Input::End`] at end of input.
@@ -34,7 +35,7 @@ pub fn read_entries(mut input: impl BufRead, tx: &Sender) {
 pub struct Stdin;
 
 impl Front for Stdin {
-    fn done(&mut self) {}
+    fn done(&mut self, _: &Engine) {}
 
     fn interactive(&self) -> bool {
         false
