@@ -555,6 +555,7 @@ fn run_case_inner(
     vars.set("root", env.root.display().to_string());
     vars.set("comm", comm.clone());
     vars.set("fixtures", env.fixtures.dir.display().to_string());
+    vars.set("scry", env.scry.display().to_string());
     if let Some(fx) = &case.fixture {
         let bin = env
             .fixtures
