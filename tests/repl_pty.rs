@@ -96,3 +96,39 @@ fn a_live_session_at_a_terminal() {
     assert!(history.contains(".detach 1"), "{history}");
     let _ = std::fs::remove_dir_all(&state);
 }
+
+#[test]
+fn sigterm_ends_the_session_and_ctrl_c_stops_a_watch() {
+    let state = std::env::temp_dir().join(format!("scry-repl-pty-term-{}", std::process::id()));
+    let mut p = scry(&state);
+    p.send_line("interval:ms:20 { @ticks = count(); }").unwrap();
+    p.exp_string("#1 attached: 1 probe (interval:ms:20)")
+        .unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("END { printf(\"END ran\\n\"); }").unwrap();
+    p.exp_string("#2 attached: 1 probe (END)").unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    // `.watch` prints the map again and again until Ctrl-C; then the prompt is back.
+    p.send_line(".watch @ticks 0.05").unwrap();
+    p.exp_regex(r"@ticks: \d+\r?\n(?s:.*)@ticks: \d+\r?\n(?s:.*)@ticks: \d+")
+        .unwrap();
+    p.send_control('c').unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line(".probes").unwrap();
+    p.exp_string("#1 1 probe: interval:ms:20").unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    // SIGTERM while the editor waits for a line: END runs, the maps print, exit 0.
+    p.process_mut()
+        .signal(rexpect::process::Signal::SIGTERM)
+        .unwrap();
+    p.exp_string("END ran").unwrap();
+    p.exp_regex(r"@ticks: \d+").unwrap();
+    p.exp_eof().unwrap();
+    assert!(
+        matches!(p.process().wait(), Ok(WaitStatus::Exited(_, 0))),
+        "scry did not exit 0"
+    );
+    let _ = std::fs::remove_dir_all(&state);
+}
