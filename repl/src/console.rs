@@ -6,12 +6,9 @@
 //! stdout holds exactly what `scry -e` prints. At a terminal all three go through the line
 //! editor's printer, which writes above the prompt while the user types.
 
-use std::cell::RefCell;
 use std::io::{self, Write};
-use std::rc::Rc;
 
-/// Prints whole messages above the prompt (rustyline's `ExternalPrinter`).
-pub type Screen = Rc<RefCell<dyn rustyline::ExternalPrinter>>;
+use crate::screen::Screen;
 
 /// The REPL's answers and the output of its commands.
 #[derive(Clone)]
@@ -31,7 +28,7 @@ impl Console {
                 let _ = out.write_all(text.as_bytes());
                 let _ = out.flush();
             }
-            Console::Terminal(screen) => print(screen, text.to_string()),
+            Console::Terminal(screen) => screen.print(text.to_string()),
         }
     }
 
@@ -43,14 +40,8 @@ impl Console {
                 let _ = err.write_all(text.as_bytes());
                 let _ = err.flush();
             }
-            Console::Terminal(screen) => print(screen, text.to_string()),
+            Console::Terminal(screen) => screen.print(text.to_string()),
         }
-    }
-}
-
-fn print(screen: &Screen, text: String) {
-    if !text.is_empty() {
-        let _ = screen.borrow_mut().print(text);
     }
 }
 
@@ -74,7 +65,9 @@ impl ScreenWriter {
     fn send(&mut self, upto: usize) {
         let rest = self.pending.split_off(upto);
         let lines = std::mem::replace(&mut self.pending, rest);
-        print(&self.screen, String::from_utf8_lossy(&lines).into_owned());
+        if !lines.is_empty() {
+            self.screen.print_lines(&String::from_utf8_lossy(&lines));
+        }
     }
 }
 
@@ -102,32 +95,35 @@ impl Drop for ScreenWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::mpsc;
 
     /// Records what was printed.
-    struct Recorder(Rc<RefCell<Vec<String>>>);
+    struct Recorder(mpsc::Sender<String>);
 
     impl rustyline::ExternalPrinter for Recorder {
         fn print(&mut self, msg: String) -> rustyline::Result<()> {
-            self.0.borrow_mut().push(msg);
+            let _ = self.0.send(msg);
             Ok(())
         }
     }
 
     #[test]
     fn the_screen_gets_whole_lines_per_flush() {
-        let log = Rc::new(RefCell::new(Vec::new()));
-        let screen: Screen = Rc::new(RefCell::new(Recorder(log.clone())));
+        let (tx, rx) = mpsc::channel();
+        let (screen, thread) = Screen::start(Recorder(tx));
         let mut w = ScreenWriter::new(screen.clone());
         w.write_all(b"a\nb").unwrap();
         w.write_all(b"c\nd").unwrap();
-        assert!(log.borrow().is_empty());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(rx.try_recv().is_err());
         w.flush().unwrap();
-        assert_eq!(*log.borrow(), ["a\nbc\n"]);
+        assert_eq!(rx.recv().unwrap(), "a\nbc\n");
         w.flush().unwrap();
-        assert_eq!(log.borrow().len(), 1);
         drop(w);
-        assert_eq!(*log.borrow(), ["a\nbc\n", "d"]);
-        Console::Terminal(screen).say("#1 attached\n");
-        assert_eq!(log.borrow()[2], "#1 attached\n");
+        assert_eq!(rx.recv().unwrap(), "d");
+        Console::Terminal(screen.clone()).say("#1 attached\n");
+        assert_eq!(rx.recv().unwrap(), "#1 attached\n");
+        screen.close();
+        thread.join().unwrap();
     }
 }

@@ -13,9 +13,7 @@
 //! `readline` return (rustyline's SIGINT handler cancels the line), so the terminal is
 //! restored and the history saved before the maps are printed.
 
-use std::cell::RefCell;
 use std::path::PathBuf;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
@@ -29,10 +27,11 @@ use rustyline::{Editor, ExternalPrinter};
 use scry_stdlib::printer::Printer;
 
 use crate::channel::{self, Input, Sender};
-use crate::console::{Console, Screen, ScreenWriter};
+use crate::console::{Console, ScreenWriter};
 use crate::engine::{Engine, Out};
 use crate::helper::{MapNames, ScryHelper};
 use crate::report::Reporter;
+use crate::screen::Screen;
 use crate::serve::{serve, Front};
 use crate::Options;
 
@@ -78,7 +77,7 @@ pub fn run(opts: Options) -> Result<(), String> {
     let (printer, thread) = ready_rx
         .recv()
         .map_err(|_| "the line editor did not start".to_string())??;
-    let screen: Screen = Rc::new(RefCell::new(printer));
+    let (screen, printing) = Screen::start(printer);
     let out: Out = match opts.output {
         Some(file) => file,
         None => Box::new(ScreenWriter::new(screen.clone())),
@@ -99,18 +98,21 @@ pub fn run(opts: Options) -> Result<(), String> {
     let engine = crate::open(
         opts.host,
         Printer::new(out, opts.format),
-        Console::Terminal(screen),
+        Console::Terminal(screen.clone()),
         reporter,
         opts.list,
         opts.pid,
     );
-    match engine {
+    let result = match engine {
         Ok(engine) => serve(engine, rx, &mut front),
         Err(e) => {
             front.stop();
             Err(e)
         }
-    }
+    };
+    screen.close();
+    let _ = printing.join();
+    result
 }
 
 /// The editor, with history loaded, and its printer.

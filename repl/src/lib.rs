@@ -20,6 +20,7 @@ pub mod entry;
 pub mod helper;
 pub mod report;
 pub mod save;
+pub mod screen;
 pub mod serve;
 pub mod stdin;
 pub mod watch;
