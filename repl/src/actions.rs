@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use scry_runtime::snapshot;
+use scry_runtime::{snapshot, sys};
 
 use crate::command::{self, Command};
 use crate::engine::{Engine, Next};
@@ -114,7 +114,7 @@ impl Engine {
         })
     }
 
-    /// `.probes`: each attached entry's number, attach points and text.
+    /// `.probes`: each attached entry's number, attach points, hits and text.
     fn probes_table(&self) -> String {
         let mut out = String::new();
         for e in &self.entries {
@@ -122,9 +122,14 @@ impl Engine {
                 continue;
             };
             let plural = if p.count == 1 { "" } else { "s" };
+            let hits = match self.hits(p.programs.clone()) {
+                Some(1) => " (1 hit)".to_string(),
+                Some(n) => format!(" ({n} hits)"),
+                None => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "#{} {} probe{plural}: {}",
+                "#{} {} probe{plural}: {}{hits}",
                 e.number,
                 p.count,
                 p.names.join(", ")
@@ -137,6 +142,23 @@ impl Engine {
             out.push_str("nothing is attached\n");
         }
         out
+    }
+
+    /// How many times the attached programs among `programs` ran since they were loaded;
+    /// `None` when the kernel does not count.
+    fn hits(&self, programs: std::ops::Range<usize>) -> Option<u64> {
+        self.run_stats.as_ref()?;
+        let session = self.host.session()?;
+        let attached: Vec<usize> = programs
+            .filter(|&i| session.object.programs[i].trigger.attaches_at_start())
+            .collect();
+        if attached.is_empty() {
+            return None;
+        }
+        attached
+            .into_iter()
+            .map(|i| sys::prog_run_count(session.loaded.programs[i].fd()).ok())
+            .sum()
     }
 
     /// `.maps`: each map's name, type and number of entries, by name.

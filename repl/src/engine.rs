@@ -8,6 +8,7 @@
 
 use std::io::Write;
 use std::ops::Range;
+use std::os::fd::OwnedFd;
 
 use scry_ebpf::object::Trigger;
 use scry_runtime::host::{Added, Host, HostError, Source};
@@ -49,6 +50,8 @@ pub struct Entry {
 pub struct Probes {
     /// Its probe blocks, in the host's object.
     pub blocks: Range<usize>,
+    /// Its programs, in the host's object.
+    pub programs: Range<usize>,
     /// Its attach points (BEGIN and END included), as they attached.
     pub names: Vec<String>,
     /// How many, as bpftrace counts them.
@@ -68,6 +71,8 @@ pub struct Engine {
     pub(crate) watch: Option<Watch>,
     pub(crate) list: Lister,
     pub(crate) pid: Option<u32>,
+    /// Keeps the kernel counting program runs (`.probes` shows hits); `None` when it may not.
+    pub(crate) run_stats: Option<OwnedFd>,
 }
 
 impl Engine {
@@ -88,6 +93,7 @@ impl Engine {
             numbered: 0,
             watch: None,
             list,
+            run_stats: scry_runtime::sys::enable_run_stats().ok(),
         }
     }
 
@@ -141,6 +147,7 @@ impl Engine {
             number,
             text: text.to_string(),
             probes: Some(Probes {
+                programs: added.programs,
                 blocks: added.blocks,
                 names,
                 count: added.probes,

@@ -58,6 +58,7 @@ mod tests {
             text: text.into(),
             probes: probes.map(|live| Probes {
                 blocks: 0..1,
+                programs: 0..1,
                 names: Vec::new(),
                 count: 1,
                 live,

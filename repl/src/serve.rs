@@ -53,6 +53,9 @@ fn serve_until_end(
             }
         }
         engine.watch_tick();
+        // What the probes wrote before the entries were typed comes first (and an `exit()`
+        // among it ends the session before them).
+        engine.drain()?;
         while !engine.watching() && !engine.exit_requested() {
             match input.next() {
                 None => break,
