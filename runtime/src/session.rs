@@ -226,6 +226,8 @@ impl<W: Write> Session<W> {
             self.removed.resize(i + 1, false);
         }
         self.removed[i] = true;
+        // Nothing runs it again; an fd that cannot close is only a leak.
+        let _ = self.loaded.unload_program(i);
     }
 
     /// Whether program `i` was removed.
