@@ -191,6 +191,33 @@ mod tests {
     }
 
     #[test]
+    fn functions_of_a_binary_and_its_usdt_probes() {
+        let mut c = catalog();
+        let f = |name: &str, is_function| scry_lang::catalog::UserSymbol {
+            name: name.into(),
+            address: 0x1000,
+            size: 8,
+            is_function,
+        };
+        c.add_binary(
+            "/usr/bin/app",
+            vec![
+                f("do_work", true),
+                f("do_wait", true),
+                f("done_flag", false),
+            ],
+            Vec::new(),
+        );
+        let got = complete("uprobe:/usr/bin/app:do_w", 24, &c, &[]).unwrap();
+        assert_eq!(
+            got.candidates,
+            ["uprobe:/usr/bin/app:do_wait", "uprobe:/usr/bin/app:do_work"]
+        );
+        let got = complete("ur:app:don", 10, &c, &[]).unwrap();
+        assert!(got.candidates.is_empty(), "{got:?}");
+    }
+
+    #[test]
     fn maps_and_commands() {
         assert_eq!(candidates("@c"), ["@calls", "@count"]);
         assert_eq!(candidates("BEGIN { print(@ca"), ["@calls"]);

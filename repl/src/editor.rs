@@ -88,6 +88,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         color,
     };
     let mut front = Terminal {
+        screen: screen.clone(),
         done: Some(done_tx),
         left: left_rx,
         quit,
@@ -225,6 +226,7 @@ fn ignore_sigint() -> Result<(), String> {
 
 /// The editor thread, seen from the session thread.
 struct Terminal {
+    screen: Screen,
     /// Dropped to release an editor waiting for its entry to be applied.
     done: Option<mpsc::Sender<()>>,
     /// The editor says it has left (terminal restored, history saved).
@@ -240,6 +242,7 @@ impl Front for Terminal {
         if let Ok(mut maps) = self.maps.lock() {
             *maps = engine.map_names();
         }
+        self.screen.flush();
         if let Some(done) = &self.done {
             let _ = done.send(());
         }

@@ -82,8 +82,24 @@ impl Completer for ScryHelper {
 impl Hinter for ScryHelper {
     type Hint = String;
 
+    /// The rest of a history line, or else of the only probe name, map, builtin or command
+    /// the word at the end of the line can become.
     fn hint(&self, line: &str, pos: usize, ctx: &Context<'_>) -> Option<String> {
-        self.hints.hint(line, pos, ctx)
+        if let Some(h) = self.hints.hint(line, pos, ctx) {
+            return Some(h);
+        }
+        if pos < line.len() {
+            return None;
+        }
+        let maps = self.maps.lock().map(|m| m.clone()).unwrap_or_default();
+        let c = complete(line, pos, &self.catalog, &maps)?;
+        match c.candidates.as_slice() {
+            [only] => only
+                .get(pos - c.start..)
+                .filter(|rest| !rest.is_empty())
+                .map(str::to_string),
+            _ => None,
+        }
     }
 }
 

@@ -27,6 +27,8 @@ struct Queue {
     items: VecDeque<Item>,
     /// Lines of trace output in `items`.
     lines: usize,
+    /// The printer thread is printing a batch.
+    printing: bool,
     closed: bool,
 }
 
@@ -46,6 +48,11 @@ impl Screen {
         let thread = std::thread::spawn(move || {
             while let Some(batch) = next_batch(&shared) {
                 let _ = printer.print(batch);
+                let (lock, cv) = &*shared;
+                if let Ok(mut q) = lock.lock() {
+                    q.printing = false;
+                    cv.notify_all();
+                }
             }
         });
         (screen, thread)
@@ -78,6 +85,21 @@ impl Screen {
         });
     }
 
+    /// Waits until everything queued so far is printed (before the prompt comes back, so
+    /// that an answer is never drawn over it).
+    pub fn flush(&self) {
+        let (lock, cv) = &*self.shared;
+        let Ok(mut q) = lock.lock() else {
+            return;
+        };
+        while !q.items.is_empty() || q.printing {
+            match cv.wait(q) {
+                Ok(g) => q = g,
+                Err(_) => return,
+            }
+        }
+    }
+
     /// No more text: the printer thread prints what is queued and ends.
     pub fn close(&self) {
         self.push(|q| q.closed = true);
@@ -87,7 +109,7 @@ impl Screen {
         let (lock, cv) = &*self.shared;
         if let Ok(mut q) = lock.lock() {
             f(&mut q);
-            cv.notify_one();
+            cv.notify_all();
         }
     }
 }
@@ -103,6 +125,7 @@ fn next_batch(shared: &(Mutex<Queue>, Condvar)) -> Option<String> {
         return None;
     }
     q.lines = 0;
+    q.printing = true;
     let mut batch = String::new();
     for item in q.items.drain(..) {
         match item {
@@ -176,6 +199,25 @@ mod tests {
             MAX_QUEUED_LINES - 1
         )));
         assert!(printed.try_recv().is_err());
+    }
+
+    #[test]
+    fn flush_waits_until_printed() {
+        let (allow_tx, allow) = mpsc::channel();
+        let (out, printed) = mpsc::channel();
+        let (screen, thread) = Screen::start(Gate { allow, out });
+        screen.print("answer\n".into());
+        let flushed = {
+            let screen = screen.clone();
+            std::thread::spawn(move || screen.flush())
+        };
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!flushed.is_finished());
+        allow_tx.send(()).unwrap();
+        flushed.join().unwrap();
+        assert_eq!(printed.try_recv().unwrap(), "answer\n");
+        screen.close();
+        thread.join().unwrap();
     }
 
     #[test]
