@@ -110,7 +110,8 @@ mod tests {
     #[test]
     fn the_screen_gets_whole_lines_per_flush() {
         let (tx, rx) = mpsc::channel();
-        let (screen, thread) = Screen::start(Recorder(tx));
+        let screen = Screen::new();
+        let thread = screen.start(Recorder(tx));
         let mut w = ScreenWriter::new(screen.clone());
         w.write_all(b"a\nb").unwrap();
         w.write_all(b"c\nd").unwrap();

@@ -3,7 +3,8 @@
 //! The editor thread reads an entry (multi-line until its braces balance), sends it, and
 //! waits until the session thread has applied it before it prompts again. Output that
 //! arrives meanwhile, or while the user types, is printed above the prompt through
-//! rustyline's `ExternalPrinter` ([`crate::console`]).
+//! rustyline's `ExternalPrinter`, from a printer thread that never blocks this one
+//! ([`crate::screen`]).
 //!
 //! Keys and signals: in the editor's raw mode Ctrl-C is a key (rustyline cancels the line)
 //! and Ctrl-D on an empty line ends the session. SIGINT, SIGTERM and SIGUSR1 stay blocked in
@@ -41,43 +42,8 @@ const PROMPT: &str = "scry> ";
 /// Runs the REPL at a terminal until the session ends.
 pub fn run(opts: Options) -> Result<(), String> {
     let color = crate::color_wanted();
-    let (tx, rx) = channel::channel().map_err(|e| format!("cannot read entries: {e}"))?;
-    let (done_tx, done_rx) = mpsc::channel();
-    let (left_tx, left_rx) = mpsc::channel();
-    let (ready_tx, ready_rx) = mpsc::channel();
-    let quit = Arc::new(AtomicBool::new(false));
-    let maps: MapNames = Arc::default();
-    ignore_sigint()?;
-    let editor = {
-        let (quit, maps) = (quit.clone(), maps.clone());
-        std::thread::spawn(move || {
-            let started = start_editor(maps, color);
-            let mut rl = match started {
-                Ok((rl, printer)) => {
-                    // SAFETY: pthread_self has no preconditions.
-                    let me = unsafe { libc::pthread_self() };
-                    let _ = ready_tx.send(Ok((printer, me)));
-                    rl
-                }
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e));
-                    return;
-                }
-            };
-            edit(&mut rl, &tx, &done_rx, &quit);
-            if let Some(path) = history_path() {
-                if let Some(dir) = path.parent() {
-                    let _ = std::fs::create_dir_all(dir);
-                }
-                let _ = rl.save_history(&path);
-            }
-            let _ = left_tx.send(());
-        })
-    };
-    let (printer, thread) = ready_rx
-        .recv()
-        .map_err(|_| "the line editor did not start".to_string())??;
-    let (screen, printing) = Screen::start(printer);
+    // The session first: if it cannot open, no prompt was shown.
+    let screen = Screen::new();
     let out: Out = match opts.output {
         Some(file) => file,
         None => Box::new(ScreenWriter::new(screen.clone())),
@@ -87,15 +53,6 @@ pub fn run(opts: Options) -> Result<(), String> {
         verbose: opts.verbose,
         color,
     };
-    let mut front = Terminal {
-        screen: screen.clone(),
-        done: Some(done_tx),
-        left: left_rx,
-        quit,
-        thread,
-        editor: Some(editor),
-        maps,
-    };
     let engine = crate::open(
         opts.host,
         Printer::new(out, opts.format),
@@ -103,14 +60,12 @@ pub fn run(opts: Options) -> Result<(), String> {
         reporter,
         opts.list,
         opts.pid,
-    );
-    let result = match engine {
-        Ok(engine) => serve(engine, rx, &mut front),
-        Err(e) => {
-            front.stop();
-            Err(e)
-        }
-    };
+    )?;
+    let (tx, rx) = channel::channel().map_err(|e| format!("cannot read entries: {e}"))?;
+    ignore_sigint()?;
+    let (mut front, printer) = Terminal::start(tx, screen.clone(), color)?;
+    let printing = screen.start(printer);
+    let result = serve(engine, rx, &mut front);
     screen.close();
     let _ = printing.join();
     result
@@ -183,6 +138,16 @@ fn edit(
     }
 }
 
+/// Writes the history file, creating its directory.
+fn save_history(rl: &mut Editor<ScryHelper, FileHistory>) {
+    if let Some(path) = history_path() {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = rl.save_history(&path);
+    }
+}
+
 /// `$XDG_STATE_HOME/scry/history`, by default `~/.local/state/scry/history`.
 pub fn history_path() -> Option<PathBuf> {
     let state = match std::env::var_os("XDG_STATE_HOME").filter(|s| !s.is_empty()) {
@@ -235,6 +200,54 @@ struct Terminal {
     thread: libc::pthread_t,
     editor: Option<JoinHandle<()>>,
     maps: MapNames,
+}
+
+impl Terminal {
+    /// Starts the editor thread; returns it and the editor's printer.
+    fn start(
+        tx: Sender,
+        screen: Screen,
+        color: bool,
+    ) -> Result<(Terminal, impl ExternalPrinter + Send + 'static), String> {
+        let (done_tx, done_rx) = mpsc::channel();
+        let (left_tx, left_rx) = mpsc::channel();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let quit = Arc::new(AtomicBool::new(false));
+        let maps: MapNames = Arc::default();
+        let editor = {
+            let (quit, maps) = (quit.clone(), maps.clone());
+            std::thread::spawn(move || {
+                let mut rl = match start_editor(maps, color) {
+                    Ok((rl, printer)) => {
+                        // SAFETY: pthread_self has no preconditions.
+                        let me = unsafe { libc::pthread_self() };
+                        let _ = ready_tx.send(Ok((printer, me)));
+                        rl
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                edit(&mut rl, &tx, &done_rx, &quit);
+                save_history(&mut rl);
+                let _ = left_tx.send(());
+            })
+        };
+        let (printer, thread) = ready_rx
+            .recv()
+            .map_err(|_| "the line editor did not start".to_string())??;
+        let terminal = Terminal {
+            screen,
+            done: Some(done_tx),
+            left: left_rx,
+            quit,
+            thread,
+            editor: Some(editor),
+            maps,
+        };
+        Ok((terminal, printer))
+    }
 }
 
 impl Front for Terminal {

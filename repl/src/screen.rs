@@ -33,19 +33,23 @@ struct Queue {
 }
 
 /// The sending side; clones share the queue.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Screen {
     shared: Arc<(Mutex<Queue>, Condvar)>,
 }
 
 impl Screen {
-    /// Starts the printer thread over `printer`.
-    pub fn start(mut printer: impl ExternalPrinter + Send + 'static) -> (Screen, JoinHandle<()>) {
-        let screen = Screen {
+    /// A queue; nothing is printed until [`Screen::start`].
+    pub fn new() -> Screen {
+        Screen {
             shared: Arc::default(),
-        };
-        let shared = screen.shared.clone();
-        let thread = std::thread::spawn(move || {
+        }
+    }
+
+    /// Starts the printer thread over `printer`.
+    pub fn start(&self, mut printer: impl ExternalPrinter + Send + 'static) -> JoinHandle<()> {
+        let shared = self.shared.clone();
+        std::thread::spawn(move || {
             while let Some(batch) = next_batch(&shared) {
                 let _ = printer.print(batch);
                 let (lock, cv) = &*shared;
@@ -54,8 +58,7 @@ impl Screen {
                     cv.notify_all();
                 }
             }
-        });
-        (screen, thread)
+        })
     }
 
     /// Prints `text` (a message: never dropped).
@@ -177,7 +180,8 @@ mod tests {
     fn a_slow_terminal_drops_lines_and_says_how_many() {
         let (allow_tx, allow) = mpsc::channel();
         let (out, printed) = mpsc::channel();
-        let (screen, thread) = Screen::start(Gate { allow, out });
+        let screen = Screen::new();
+        let thread = screen.start(Gate { allow, out });
         screen.print("first\n".into());
         // The printer thread holds "first" until allowed; meanwhile a flood arrives.
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -205,7 +209,8 @@ mod tests {
     fn flush_waits_until_printed() {
         let (allow_tx, allow) = mpsc::channel();
         let (out, printed) = mpsc::channel();
-        let (screen, thread) = Screen::start(Gate { allow, out });
+        let screen = Screen::new();
+        let thread = screen.start(Gate { allow, out });
         screen.print("answer\n".into());
         let flushed = {
             let screen = screen.clone();
