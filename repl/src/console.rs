@@ -3,8 +3,8 @@
 //! Three streams: the trace output (what the probes print, and the maps), what a command
 //! shows (`.probes`, `.maps`, `.help`), and the REPL's own answers and errors (`#3 attached:
 //! ...`, diagnostics). Reading standard input, they go to stdout, stdout and stderr, so that
-//! stdout holds exactly what `scry -e` prints. At a terminal all three go through the line
-//! editor's printer, which writes above the prompt while the user types.
+//! stdout holds exactly what `scry -q -e` prints. At a terminal all three go through the
+//! [`Screen`], which writes above the prompt while the user types.
 
 use std::io::{self, Write};
 

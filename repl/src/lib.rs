@@ -1,12 +1,13 @@
 //! scry's REPL: `scry` with no program opens a live session where probes attach as they are
 //! typed.
 //!
-//! Two threads. The session thread owns the [`Host`] and waits, in one `epoll_wait`, on the
-//! ring buffer (output is drained as it arrives), the signals and the entries
-//! ([`channel`]); it applies entries in order ([`engine`]). The input thread reads entries:
-//! the line editor at a terminal ([`editor`]), or standard input otherwise ([`stdin`]), and
-//! sends each whole one (the [`balance`] of its braces, by scry's lexer, says when) over the
-//! channel. Output routing is described in [`console`].
+//! Two threads (three at a terminal). The session thread owns the [`Host`] and waits, in one
+//! `epoll_wait`, on the ring buffer (output is drained as it arrives), the signals and the
+//! entries ([`channel`]); it applies entries in order ([`engine`]). The input thread reads
+//! entries: the line editor at a terminal ([`editor`]), or standard input otherwise
+//! ([`stdin`]), and sends each whole one (the [`balance`] of its braces, by scry's lexer, says
+//! when) over the channel. At a terminal a printer thread puts output above the prompt
+//! ([`screen`]). Output routing is described in [`console`].
 
 pub mod actions;
 pub mod balance;
