@@ -41,7 +41,8 @@ fn serve_until_end(
             .map_err(|e| format!("cannot wait: {e}"))?;
         for wake in wakes {
             match wake {
-                Wake::Data => engine.drain()?,
+                // Drained below, before any entry.
+                Wake::Data => {}
                 Wake::PrintMaps => engine.print_maps(None),
                 Wake::Input => input.quiet(),
                 Wake::Interrupt if engine.watching() => {
@@ -49,14 +50,18 @@ fn serve_until_end(
                     front.done(engine);
                 }
                 Wake::Interrupt if front.interactive() => {}
-                Wake::Interrupt | Wake::Stop | Wake::ProcessExited => return engine.drain(),
+                // Finishing drains what is left.
+                Wake::Interrupt | Wake::Stop | Wake::ProcessExited => return Ok(()),
             }
         }
         engine.watch_tick();
-        // What the probes wrote before the entries were typed comes first (and an `exit()`
-        // among it ends the session before them).
-        engine.drain()?;
-        while !engine.watching() && !engine.exit_requested() {
+        loop {
+            // What the probes wrote before an entry was typed comes first (and an `exit()`
+            // among it ends the session before the entry).
+            engine.drain()?;
+            if engine.watching() || engine.exit_requested() {
+                break;
+            }
             match input.next() {
                 None => break,
                 Some(Input::End) => return Ok(()),
