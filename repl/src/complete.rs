@@ -65,6 +65,19 @@ pub fn complete(
     Some(Completion { start, candidates })
 }
 
+/// The rest of the one candidate the word at the end of `line` can become, if there is
+/// exactly one (the editor shows it as a hint).
+pub fn only_completion(line: &str, catalog: &dyn Catalog, maps: &[String]) -> Option<String> {
+    let c = complete(line, line.len(), catalog, maps)?;
+    match c.candidates.as_slice() {
+        [only] => only
+            .get(line.len() - c.start..)
+            .filter(|rest| !rest.is_empty())
+            .map(str::to_string),
+        _ => None,
+    }
+}
+
 /// How deep in `{` the text ends.
 fn depth(text: &str) -> i64 {
     scry_lang::lexer::lex(text)
@@ -215,6 +228,23 @@ mod tests {
         );
         let got = complete("ur:app:don", 10, &c, &[]).unwrap();
         assert!(got.candidates.is_empty(), "{got:?}");
+    }
+
+    #[test]
+    fn the_only_candidate_is_a_hint() {
+        let maps = ["calls".to_string()];
+        let c = catalog();
+        assert_eq!(
+            only_completion("t:syscalls:sys_enter_opena", &c, &maps).as_deref(),
+            Some("t")
+        );
+        assert_eq!(only_completion("t:syscalls:sys_enter_op", &c, &maps), None);
+        assert_eq!(
+            only_completion("BEGIN { @ca", &c, &maps).as_deref(),
+            Some("lls")
+        );
+        assert_eq!(only_completion("@calls", &c, &maps), None);
+        assert_eq!(only_completion(".qu", &c, &maps).as_deref(), Some("it"));
     }
 
     #[test]

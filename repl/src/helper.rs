@@ -15,7 +15,7 @@ use scry_lang::token::Tok;
 use scry_runtime::LiveCatalog;
 
 use crate::balance::{is_complete, is_probe_name};
-use crate::complete::complete;
+use crate::complete::{complete, only_completion};
 
 /// The session's map names, kept current by the session thread for completion.
 pub type MapNames = Arc<Mutex<Vec<String>>>;
@@ -92,14 +92,7 @@ impl Hinter for ScryHelper {
             return None;
         }
         let maps = self.maps.lock().map(|m| m.clone()).unwrap_or_default();
-        let c = complete(line, pos, &self.catalog, &maps)?;
-        match c.candidates.as_slice() {
-            [only] => only
-                .get(pos - c.start..)
-                .filter(|rest| !rest.is_empty())
-                .map(str::to_string),
-            _ => None,
-        }
+        only_completion(line, &self.catalog, &maps)
     }
 }
 
