@@ -1,4 +1,4 @@
-//! Completion candidates: dot-commands, providers and their probes from the live system (the
+//! Completion candidates: dot-commands, providers (and aliases) and their probes from the live system (the
 //! catalog: tracepoint categories and events, a binary's functions and USDT probes), the
 //! session's maps, builtins and functions.
 
@@ -47,9 +47,13 @@ pub fn complete(
     } else if depth(&line[..start]) == 0 {
         PROVIDERS
             .iter()
-            .map(|(name, _, kind)| match kind {
-                ProbeKind::Begin | ProbeKind::End => name.to_string(),
-                _ => format!("{name}:"),
+            .flat_map(|(name, aliases, kind)| {
+                std::iter::once(*name)
+                    .chain(aliases.iter().copied())
+                    .map(move |n| match kind {
+                        ProbeKind::Begin | ProbeKind::End => n.to_string(),
+                        _ => format!("{n}:"),
+                    })
             })
             .collect()
     } else {
@@ -198,6 +202,10 @@ mod tests {
     #[test]
     fn providers_at_top_level_builtins_in_blocks() {
         assert_eq!(candidates("trace"), ["tracepoint:"]);
+        assert_eq!(
+            candidates("u"),
+            ["u:", "uprobe:", "ur:", "uretprobe:", "usdt:"]
+        );
         assert_eq!(candidates("BEG"), ["BEGIN"]);
         assert_eq!(candidates("BEGIN { printf(\"%d\", ti"), ["tid", "time("]);
         assert!(candidates("BEGIN { pri").contains(&"printf(".to_string()));
