@@ -9,6 +9,8 @@
 //! when) over the channel. At a terminal a printer thread puts output above the prompt
 //! ([`screen`]). Output routing is described in [`console`].
 
+#![warn(missing_docs)]
+
 pub mod actions;
 pub mod balance;
 pub mod channel;
