@@ -41,6 +41,9 @@ pub enum Command {
     Quit,
 }
 
+/// The longest `.watch` period: a day.
+const MAX_WATCH_SECS: f64 = 86_400.0;
+
 /// The dot-commands and what they do, for `.help` and completion.
 pub const COMMANDS: &[(&str, &str)] = &[
     (".help", "this list"),
@@ -111,12 +114,15 @@ pub fn parse(text: &str) -> Result<Command, String> {
         ("clear", []) => Command::Clear(None),
         ("clear", [m]) => Command::Clear(Some(map(m)?)),
         ("watch", [m, secs]) => {
-            let s: f64 = secs
-                .parse()
+            let every = secs
+                .parse::<f64>()
                 .ok()
-                .filter(|s: &f64| *s > 0.0 && s.is_finite())
-                .ok_or_else(|| format!("'{secs}' is not a number of seconds"))?;
-            Command::Watch(map(m)?, Duration::from_secs_f64(s.max(0.01)))
+                .filter(|s| *s > 0.0 && *s <= MAX_WATCH_SECS)
+                .and_then(|s| Duration::try_from_secs_f64(s.max(0.01)).ok())
+                .ok_or_else(|| {
+                    format!("'{secs}' is not a number of seconds (at most {MAX_WATCH_SECS})")
+                })?;
+            Command::Watch(map(m)?, every)
         }
         ("save", a) => Command::Save(path(a)?),
         ("load", a) => Command::Load(path(a)?),
@@ -184,6 +190,8 @@ mod tests {
         );
         assert!(parse("print x").unwrap_err().contains("not a map name"));
         assert!(parse("watch @x -1").unwrap_err().contains("seconds"));
+        assert!(parse("watch @x 1e300").unwrap_err().contains("seconds"));
+        assert!(parse("watch @x NaN").unwrap_err().contains("seconds"));
         assert!(parse("format xml")
             .unwrap_err()
             .contains(".format text | json"));
