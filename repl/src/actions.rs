@@ -45,6 +45,9 @@ impl Engine {
                     None
                 })
                 .map_err(|e| format!("cannot write {}: {e}", path.display())),
+            Command::Load(path) if !path.is_file() => {
+                Err(format!("cannot load {}: not a file", path.display()))
+            }
             Command::Load(path) => match std::fs::read_to_string(&path) {
                 Ok(text) => {
                     let number = self.next_number();
