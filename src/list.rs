@@ -9,14 +9,18 @@ use scry_runtime::LiveCatalog;
 /// `verbose`, a tracepoint's fields or a USDT probe's arguments follow it. `pid` (`-p`) names
 /// the process whose executable and libraries `uprobe:`/`usdt:` patterns search.
 pub fn list(pattern: Option<&str>, verbose: bool, pid: Option<u32>) -> Result<(), String> {
+    crate::pipe::print(&listing(pattern, verbose, pid)?)
+}
+
+/// What [`list`] prints (the REPL's `.list` shows it).
+pub fn listing(pattern: Option<&str>, verbose: bool, pid: Option<u32>) -> Result<String, String> {
     if let Some(name) = pattern.filter(|p| p.starts_with("struct ") || p.starts_with("union ")) {
         return list_record(name);
     }
     let pattern = pattern.map(normalise);
     if let Some(p) = pattern.as_deref() {
         if p.starts_with("uprobe:") || p.starts_with("uretprobe:") || p.starts_with("usdt:") {
-            let out = list_user(p, verbose, pid, &LiveCatalog::new())?;
-            return crate::pipe::print(&out);
+            return list_user(p, verbose, pid, &LiveCatalog::new());
         }
     }
     let matches = |name: &str| match &pattern {
@@ -100,7 +104,7 @@ pub fn list(pattern: Option<&str>, verbose: bool, pid: Option<u32>) -> Result<()
     if let Some(provider) = kfunc_provider {
         list_kfuncs(provider, verbose, &catalog, &matches, &mut out)?;
     }
-    crate::pipe::print(&out)
+    Ok(out)
 }
 
 /// `-l 'kfunc:PATTERN'`: the kernel functions BTF describes that ftrace can trace, with
@@ -254,7 +258,7 @@ fn mapped_binaries(pid: u32) -> Result<Vec<String>, String> {
 
 /// `-lv 'struct task_struct'`: the kernel's layout of a struct or union, from BTF, one field a
 /// line with its type and byte offset.
-fn list_record(name: &str) -> Result<(), String> {
+fn list_record(name: &str) -> Result<String, String> {
     let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
     let record = LiveCatalog::new()
         .kernel_record(&name)?
@@ -267,7 +271,7 @@ fn list_record(name: &str) -> Result<(), String> {
         ));
     }
     out.push_str(&format!("}};  // size {}\n", record.size));
-    crate::pipe::print(&out)
+    Ok(out)
 }
 
 /// Provider aliases to full names: `t:sched:*` searches `tracepoint:sched:*`.

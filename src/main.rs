@@ -8,6 +8,7 @@ mod include;
 mod info;
 mod list;
 mod pipe;
+mod repl;
 mod settings;
 mod trace;
 
@@ -46,7 +47,10 @@ fn run(cli: cli::Cli) -> Result<ExitCode, String> {
         Some(p) => ("stdin".to_string(), p.clone()),
         None => {
             if args.is_empty() {
-                return Err("no program given: use -e 'PROGRAM' or a file name".into());
+                if cli.dry_run {
+                    return Err("no program given: use -e 'PROGRAM' or a file name".into());
+                }
+                return repl::run(&cli, &settings);
             }
             let file = args.remove(0);
             (file.clone(), read_program(&file)?)

@@ -11,7 +11,7 @@ use crate::settings::Settings;
 use crate::{frontend, pipe};
 
 /// Where the trace output goes, buffered as `-B` says.
-type Out = Box<dyn Write>;
+pub type Out = Box<dyn Write>;
 
 /// Checks the program (printing it with `-d`), then loads, attaches and runs it until it
 /// stops, and prints the maps.
@@ -88,7 +88,8 @@ fn failed(source: &Source, e: HostError, cli: &Cli) -> Result<ExitCode, String> 
     }
 }
 
-fn output(cli: &Cli) -> Result<Out, String> {
+/// Where the trace output goes: `-o FILE` or stdout, buffered as `-B` says.
+pub fn output(cli: &Cli) -> Result<Out, String> {
     let base: Box<dyn Write> = match &cli.output {
         Some(path) => Box::new(
             std::fs::File::create(path)

@@ -30,8 +30,8 @@ fn case_files_parse() {
     assert!(cases.len() >= 50, "only {} cases", cases.len());
     for c in &cases {
         assert!(
-            c.prog.is_some() || c.prog_file.is_some() || !c.args.is_empty(),
-            "{}: no program and no arguments",
+            c.prog.is_some() || c.prog_file.is_some() || !c.args.is_empty() || c.stdin.is_some(),
+            "{}: no program, no arguments and no REPL entries",
             c.name
         );
     }

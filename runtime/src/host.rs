@@ -358,6 +358,15 @@ impl Host {
         result
     }
 
+    /// Creates the session now if no source did yet (the REPL waits on its ring buffer
+    /// before the first entry).
+    pub fn open(&mut self) -> Result<(), HostError> {
+        if self.session.is_none() {
+            self.start_session()?;
+        }
+        Ok(())
+    }
+
     /// Detaches everything without running END or printing (after an error).
     pub fn abort(mut self) {
         if let Some(s) = self.session.as_mut() {

@@ -22,6 +22,7 @@ use std::fmt;
 use std::io;
 use std::ops::Range;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
 
 use scry_ebpf::insn::{self, Insn, PSEUDO_MAP_FD};
 use scry_ebpf::object::{MapKind, MapSpec, Object, ProgType, ProgramSpec};
@@ -178,7 +179,8 @@ impl Map {
 pub struct Program {
     /// What was loaded.
     pub spec: ProgramSpec,
-    fd: OwnedFd,
+    /// Shared only once unloaded ([`Loaded::unload_program`]).
+    fd: Arc<OwnedFd>,
     id: u32,
     log: String,
 }
@@ -217,6 +219,8 @@ pub struct Loaded {
     pub programs: Vec<Program>,
     possible_cpus: u32,
     options: LoadOptions,
+    /// What unloaded programs' fds become (`/dev/null`, opened at the first unload).
+    unloaded: Option<Arc<OwnedFd>>,
 }
 
 /// Why loading failed. Each message is one sentence.
@@ -291,6 +295,7 @@ pub fn load(object: &Object, options: LoadOptions) -> Result<Loaded, LoadError> 
         programs: Vec::new(),
         possible_cpus,
         options,
+        unloaded: None,
     };
     loaded.add_maps(&object.maps)?;
     loaded.load_more(&object.programs)?;
@@ -373,10 +378,29 @@ impl Loaded {
         })?;
         Ok(Program {
             spec: spec.clone(),
-            fd: loaded.fd,
+            fd: Arc::new(loaded.fd),
             id,
             log: loaded.log,
         })
+    }
+
+    /// Closes program `i` for good (the REPL's removed entries): the kernel frees it once no
+    /// link holds it. Its place stays, so indexes do not move; its fd is then `/dev/null`.
+    pub fn unload_program(&mut self, i: usize) -> io::Result<()> {
+        let Some(program) = self.programs.get_mut(i) else {
+            return Ok(());
+        };
+        let unloaded = match &self.unloaded {
+            Some(fd) => fd.clone(),
+            None => {
+                let null = std::fs::File::options().read(true).open("/dev/null")?;
+                self.unloaded.insert(Arc::new(OwnedFd::from(null))).clone()
+            }
+        };
+        program.fd = unloaded;
+        program.spec.insns = Vec::new();
+        program.spec.spans = Vec::new();
+        Ok(())
     }
 
     /// The instructions with every map index replaced by that map's fd.

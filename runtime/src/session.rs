@@ -226,6 +226,8 @@ impl Session {
             self.removed.resize(i + 1, false);
         }
         self.removed[i] = true;
+        // Nothing runs it again; an fd that cannot close is only a leak.
+        let _ = self.loaded.unload_program(i);
     }
 
     /// Whether program `i` was removed.
@@ -427,13 +429,14 @@ impl Session {
         if self.exit_requested {
             return Ok(());
         }
-        let waiter = Waiter::new(self.ring.as_fd().as_raw_fd(), self.opts.watch_pid)?;
+        let waiter = self.waiter()?;
         loop {
             for wake in waiter.wait(-1)? {
                 match wake {
                     Wake::Data => self.drain()?,
                     Wake::PrintMaps => self.print_maps()?,
-                    Wake::Stop | Wake::ProcessExited => {
+                    Wake::Input => {}
+                    Wake::Stop | Wake::Interrupt | Wake::ProcessExited => {
                         self.drain()?;
                         return Ok(());
                     }
@@ -445,6 +448,11 @@ impl Session {
         }
     }
 
+    /// A waiter on this session's ring buffer, the signals and the watched process.
+    pub fn waiter(&self) -> io::Result<Waiter> {
+        Waiter::new(self.ring.as_fd().as_raw_fd(), self.opts.watch_pid)
+    }
+
     /// Whether `exit()` has run.
     pub fn exit_requested(&self) -> bool {
         self.exit_requested
@@ -453,10 +461,16 @@ impl Session {
     /// Prints every map, as at exit and on SIGUSR1.
     pub fn print_maps(&mut self) -> Result<(), SessionError> {
         for i in snapshot::all_in_print_order(&self.object) {
-            let dump = snapshot::dump(&self.object, &self.loaded, i, &self.names)?;
-            self.sink.map(&dump, 0, 0)?;
+            self.print_map(i)?;
         }
         self.sink.flush()?;
+        Ok(())
+    }
+
+    /// Prints user map `index` (into [`Object::user_maps`]) as at exit.
+    pub fn print_map(&mut self, index: usize) -> Result<(), SessionError> {
+        let dump = snapshot::dump(&self.object, &self.loaded, index, &self.names)?;
+        self.sink.map(&dump, 0, 0)?;
         Ok(())
     }
 

@@ -32,6 +32,10 @@ pub enum Step {
     Release,
     /// `SLEEP ms`.
     Sleep(u64),
+    /// `SEND text`: write a line to scry's standard input (the REPL's next entry).
+    Send(String),
+    /// `CLOSE`: close scry's standard input (the REPL's session ends).
+    Close,
 }
 
 /// What `EXPECT_FILE` checks.
@@ -86,6 +90,13 @@ pub struct Case {
     pub expect_file: Vec<FileExpect>,
     /// `HEAD n`: read only this many bytes of standard output, then close the pipe.
     pub head: Option<usize>,
+}
+
+impl Case {
+    /// Whether steps write to scry's standard input (`SEND`).
+    pub fn sends(&self) -> bool {
+        self.steps.iter().any(|s| matches!(s, Step::Send(_)))
+    }
 }
 
 /// Splits a line into words: white space separates, single or double quotes group (no
@@ -206,6 +217,8 @@ pub fn parse_case(name: &str, text: &str) -> Result<Case, String> {
                 .push(Step::Signal(signal_number(rest.trim()).map_err(at)?)),
             "WAIT" => case.steps.push(Step::Wait(rest.to_string())),
             "RELEASE" => case.steps.push(Step::Release),
+            "SEND" => case.steps.push(Step::Send(rest.to_string())),
+            "CLOSE" => case.steps.push(Step::Close),
             "SLEEP" => case.steps.push(Step::Sleep(
                 rest.trim()
                     .parse()
@@ -555,6 +568,7 @@ fn run_case_inner(
     vars.set("root", env.root.display().to_string());
     vars.set("comm", comm.clone());
     vars.set("fixtures", env.fixtures.dir.display().to_string());
+    vars.set("scry", env.scry.display().to_string());
     if let Some(fx) = &case.fixture {
         let bin = env
             .fixtures
@@ -643,7 +657,7 @@ fn run_scry(
         .env_remove("BPFTRACE_PERF_RB_PAGES")
         .env("NO_COLOR", "1")
         .current_dir(vars.apply("{{tmp}}", false))
-        .stdin(if case.stdin.is_some() {
+        .stdin(if case.stdin.is_some() || case.sends() {
             Stdio::piped()
         } else {
             Stdio::null()
@@ -656,8 +670,13 @@ fn run_scry(
     let mut scry = cmd
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", env.scry.display()))?;
-    if let (Some(text), Some(mut stdin)) = (&case.stdin, scry.stdin.take()) {
-        let _ = stdin.write_all(vars.apply(text, false).as_bytes());
+    // Kept open for `SEND` steps until `CLOSE` (or the end of the steps).
+    let mut stdin = scry.stdin.take();
+    if let (Some(text), Some(pipe)) = (&case.stdin, stdin.as_mut()) {
+        let _ = pipe.write_all(vars.apply(text, false).as_bytes());
+    }
+    if !case.sends() {
+        drop(stdin.take());
     }
     let shared: Shared = Arc::new((Mutex::new(Output::default()), Condvar::new()));
     pump(
@@ -669,7 +688,8 @@ fn run_scry(
     pump(scry.stderr.take().unwrap(), shared.clone(), true, None);
     let deadline = Instant::now() + Duration::from_secs_f64(case.timeout);
 
-    let steps = run_steps(case, vars, &mut scry, &shared, before, deadline);
+    let steps = run_steps(case, vars, &mut scry, &shared, before, &mut stdin, deadline);
+    drop(stdin);
 
     // Wait for scry to exit (both pipes closed and the process reaped) or the deadline.
     let status = loop {
@@ -797,6 +817,7 @@ fn run_steps(
     scry: &mut Child,
     shared: &Shared,
     before: &mut Option<Child>,
+    stdin: &mut Option<std::process::ChildStdin>,
     deadline: Instant,
 ) -> Result<(), String> {
     if case.steps.is_empty() {
@@ -837,6 +858,12 @@ fn run_steps(
                 }
             }
             Step::Sleep(ms) => std::thread::sleep(Duration::from_millis(*ms)),
+            Step::Send(text) => {
+                let pipe = stdin.as_mut().ok_or("SEND after CLOSE")?;
+                pipe.write_all(format!("{}\n", vars.apply(text, false)).as_bytes())
+                    .map_err(|e| format!("cannot SEND: {e}"))?;
+            }
+            Step::Close => drop(stdin.take()),
         }
     }
     Ok(())

@@ -114,6 +114,13 @@ pub(super) struct ObjInfoAttr {
     pub info: u64,
 }
 
+/// `BPF_ENABLE_STATS`: `type` 0 is `BPF_STATS_RUN_TIME`.
+#[repr(C)]
+#[derive(Default)]
+pub(super) struct EnableStatsAttr {
+    pub stats_type: u32,
+}
+
 /// The head of `struct bpf_prog_info`; the kernel fills as much as `info_len` allows.
 #[repr(C)]
 #[derive(Default)]

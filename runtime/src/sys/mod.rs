@@ -26,7 +26,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use scry_ebpf::object::{MapKind, MapSpec, ProgType};
 
 use attr::{
-    MapBatchAttr, MapCreateAttr, MapElemAttr, ObjInfoAttr, ProgInfo, ProgLoadAttr,
+    EnableStatsAttr, MapBatchAttr, MapCreateAttr, MapElemAttr, ObjInfoAttr, ProgInfo, ProgLoadAttr,
     RawTracepointOpenAttr, TestRunAttr,
 };
 
@@ -47,6 +47,7 @@ enum Cmd {
     ObjGetInfoByFd = 15,
     RawTracepointOpen = 17,
     MapLookupBatch = 24,
+    EnableStats = 32,
 }
 
 /// Calls bpf(2) with `attr`, which must be the `#[repr(C)]` member of `union bpf_attr` for `cmd`.
@@ -265,6 +266,31 @@ pub fn prog_id(prog: BorrowedFd) -> io::Result<u32> {
     };
     bpf(Cmd::ObjGetInfoByFd, &mut attr)?;
     Ok(info.id)
+}
+
+/// Byte offset of `run_cnt` in `struct bpf_prog_info`.
+const PROG_INFO_RUN_CNT: usize = 200;
+
+/// How many times a program has run while run-time statistics were on ([`enable_run_stats`]
+/// or `kernel.bpf_stats_enabled`).
+pub fn prog_run_count(prog: BorrowedFd) -> io::Result<u64> {
+    let mut info = [0u8; PROG_INFO_RUN_CNT + 8];
+    let mut attr = ObjInfoAttr {
+        bpf_fd: prog.as_raw_fd() as u32,
+        info_len: info.len() as u32,
+        info: info.as_mut_ptr() as u64,
+    };
+    bpf(Cmd::ObjGetInfoByFd, &mut attr)?;
+    let mut cnt = [0u8; 8];
+    cnt.copy_from_slice(&info[PROG_INFO_RUN_CNT..]);
+    Ok(u64::from_ne_bytes(cnt))
+}
+
+/// `BPF_ENABLE_STATS` (`BPF_STATS_RUN_TIME`): programs count their runs while the returned fd
+/// is open (needs CAP_SYS_ADMIN).
+pub fn enable_run_stats() -> io::Result<OwnedFd> {
+    let mut attr = EnableStatsAttr::default();
+    bpf_fd(Cmd::EnableStats, &mut attr)
 }
 
 /// Runs a program once with `BPF_PROG_TEST_RUN` and an empty context, returning its r0. This

@@ -9,17 +9,22 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 pub enum Wake {
     /// Records are ready in the ring buffer.
     Data,
-    /// SIGINT or SIGTERM.
+    /// SIGTERM.
     Stop,
+    /// SIGINT.
+    Interrupt,
     /// SIGUSR1: print the maps and go on.
     PrintMaps,
     /// The watched process exited.
     ProcessExited,
+    /// The fd given to [`Waiter::add_input`] is readable.
+    Input,
 }
 
 const TAG_DATA: u64 = 1;
 const TAG_SIGNAL: u64 = 2;
 const TAG_PROCESS: u64 = 3;
+const TAG_INPUT: u64 = 4;
 
 /// Blocks SIGINT, SIGTERM and SIGUSR1 in the calling thread (and the threads it starts later),
 /// so that they queue for [`Waiter`]'s signalfd. Call first thing in `main`.
@@ -103,6 +108,11 @@ impl Waiter {
         Ok(())
     }
 
+    /// Also wakes (as [`Wake::Input`]) when `fd` is readable: the REPL's entries.
+    pub fn add_input(&self, fd: RawFd) -> io::Result<()> {
+        self.add(fd, TAG_INPUT)
+    }
+
     /// Waits until something happens (at most `timeout_ms`, -1 for ever); returns what did.
     pub fn wait(&self, timeout_ms: i32) -> io::Result<Vec<Wake>> {
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; 4];
@@ -121,6 +131,7 @@ impl Waiter {
             match ev.u64 {
                 TAG_DATA => out.push(Wake::Data),
                 TAG_PROCESS => out.push(Wake::ProcessExited),
+                TAG_INPUT => out.push(Wake::Input),
                 _ => out.extend(self.read_signals()),
             }
         }
@@ -143,10 +154,10 @@ impl Waiter {
             if n != size as isize {
                 return out;
             }
-            out.push(if info.ssi_signo == libc::SIGUSR1 as u32 {
-                Wake::PrintMaps
-            } else {
-                Wake::Stop
+            out.push(match info.ssi_signo as i32 {
+                libc::SIGUSR1 => Wake::PrintMaps,
+                libc::SIGINT => Wake::Interrupt,
+                _ => Wake::Stop,
             });
         }
     }
