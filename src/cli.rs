@@ -7,7 +7,8 @@ use clap::{ArgAction, Parser, ValueEnum};
 
 /// scry: a bpftrace-compatible tracer for Linux, without LLVM.
 #[derive(Parser, Debug)]
-#[command(name = "scry", version, about, long_about = None, allow_negative_numbers = true)]
+#[command(name = "scry", version, about, long_about = None)]
+#[command(allow_negative_numbers = true, args_override_self = true)]
 #[command(
     override_usage = "scry [OPTIONS] FILENAME [ARGS...]\n       scry [OPTIONS] -e 'PROGRAM' [ARGS...]"
 )]
@@ -173,6 +174,13 @@ mod tests {
         assert_eq!(cli.args, ["prog.bt", "a", "b"]);
         let cli = parse(&["-l", "usdt:*", "-p", "1"]);
         assert_eq!((cli.list, cli.pid), (true, Some(1)));
+    }
+
+    #[test]
+    fn repeated_options_as_getopt_takes_them() {
+        let cli = parse(&["-dd", "-o", "a", "-o", "b", "-e", "BEGIN {}"]);
+        assert!(cli.dry_run);
+        assert_eq!(cli.output.as_deref(), Some(std::path::Path::new("b")));
     }
 
     #[test]
