@@ -9,9 +9,7 @@ use clap::{ArgAction, Parser, ValueEnum};
 #[derive(Parser, Debug)]
 #[command(name = "scry", version, about, long_about = None)]
 #[command(allow_negative_numbers = true, args_override_self = true)]
-#[command(
-    override_usage = "scry [OPTIONS] FILENAME [ARGS...]\n       scry [OPTIONS] -e 'PROGRAM' [ARGS...]"
-)]
+#[command(override_usage = USAGE, help_template = "{about}\n\nUSAGE:\n    {usage}\n\n{all-args}")]
 pub struct Cli {
     /// Program text to run.
     #[arg(short = 'e', value_name = "PROGRAM")]
@@ -103,6 +101,9 @@ pub enum Buffering {
     None,
 }
 
+/// The usage lines (under a `USAGE:` heading, as bpftrace prints them).
+const USAGE: &str = "scry [OPTIONS] FILENAME [ARGS...]\n    scry [OPTIONS] -e 'PROGRAM' [ARGS...]";
+
 /// The largest pid Linux can have (`PID_MAX_LIMIT`).
 const PID_MAX: i64 = 4_194_304;
 
@@ -128,8 +129,14 @@ fn usage_error(e: clap::Error) -> ! {
         (ErrorKind::ValueValidation, Some(reason)) => {
             scry_runtime::eprintln_lossy!("ERROR: {reason}")
         }
+        // An unknown option or a missing value: what is wrong, then the usage, as bpftrace.
         _ => {
-            let _ = e.print();
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            scry_runtime::eprintln_lossy!(
+                "ERROR: {}\nUSAGE:\n    {USAGE}\nscry --help lists every option.",
+                first.trim_start_matches("error: ")
+            );
         }
     }
     std::process::exit(1)
