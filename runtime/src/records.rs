@@ -194,23 +194,42 @@ fn io_reason(e: &io::Error) -> String {
     }
 }
 
-/// The wall clock formatted by strftime(3) in local time.
+/// The wall clock formatted by strftime(3) in local time (nothing if it cannot be).
 pub fn strftime_now(fmt: &str) -> String {
     // SAFETY: time(NULL) only returns the time.
-    strftime_at(fmt, unsafe { libc::time(std::ptr::null_mut()) })
+    strftime_at(fmt, unsafe { libc::time(std::ptr::null_mut()) }).unwrap_or_default()
 }
 
-/// `secs` since the epoch formatted by strftime(3) in local time.
-pub fn strftime_at(fmt: &str, secs: libc::time_t) -> String {
+/// The longest text a `time()`/`strftime()` format may give (`%_100000Y` pads that far).
+const STRFTIME_MAX: usize = 1 << 16;
+
+/// `secs` since the epoch formatted by strftime(3) in local time; `None` (with an error on
+/// stderr, as bpftrace gives) when the text is longer than [`STRFTIME_MAX`].
+pub fn strftime_at(fmt: &str, secs: libc::time_t) -> Option<String> {
     let Ok(cfmt) = std::ffi::CString::new(fmt) else {
-        return String::new();
+        return Some(String::new());
     };
-    // SAFETY: localtime_r writes into the local tm; strftime into a sized buffer.
-    unsafe {
+    // SAFETY: localtime_r writes into the local tm.
+    let tm = unsafe {
         let mut tm: libc::tm = std::mem::zeroed();
         libc::localtime_r(&secs, &mut tm);
-        let mut buf = vec![0u8; 256 + fmt.len() * 4];
-        let n = libc::strftime(buf.as_mut_ptr().cast(), buf.len(), cfmt.as_ptr(), &tm);
-        String::from_utf8_lossy(&buf[..n]).into_owned()
+        tm
+    };
+    // strftime returns 0 when the text does not fit (or is empty): retry with more room.
+    let mut size = 256 + fmt.len() * 4;
+    loop {
+        let mut buf = vec![0u8; size];
+        // SAFETY: strftime writes at most buf.len() bytes into buf.
+        let n = unsafe { libc::strftime(buf.as_mut_ptr().cast(), buf.len(), cfmt.as_ptr(), &tm) };
+        if n > 0 || fmt.is_empty() {
+            return Some(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        if size >= STRFTIME_MAX {
+            crate::eprintln_lossy!(
+                "ERROR: strftime format '{fmt}' gives no text or more than {STRFTIME_MAX} bytes"
+            );
+            return None;
+        }
+        size = (size * 4).min(STRFTIME_MAX);
     }
 }
