@@ -737,6 +737,8 @@ impl Checker<'_> {
             return Type::Str(strlen);
         }
         let a = &c.args[0];
+        // A positional parameter is a string known now: its length, then the limits below
+        // (BPFTRACE_STRLEN, the length argument) as for any string.
         let t = match &a.kind {
             ExprKind::Param(n) => {
                 let v = self
@@ -746,7 +748,7 @@ impl Checker<'_> {
                     .cloned()
                     .unwrap_or_default();
                 self.types[a.id.0 as usize] = Type::Str(v.len() + 1);
-                return Type::Str((v.len() + 1).max(1));
+                Type::Str(v.len() + 1)
             }
             ExprKind::Binary { lhs, rhs, .. } if matches!(lhs.kind, ExprKind::Param(_)) => {
                 if let (ExprKind::Param(n), ExprKind::Int(off)) = (&lhs.kind, &rhs.kind) {
@@ -760,9 +762,10 @@ impl Checker<'_> {
                         self.err(a.span, format!("only addition of a single constant less or equal to the length of ${n} (which is {}) is allowed inside str()", v.len()));
                     }
                     self.types[a.id.0 as usize] = Type::Str(v.len() + 1);
-                    return Type::Str(v.len() + 1 - (*off as usize).min(v.len()));
+                    Type::Str(v.len() + 1 - (*off as usize).min(v.len()))
+                } else {
+                    self.expr(a)
                 }
-                self.expr(a)
             }
             _ => self.expr(a),
         };
