@@ -12,6 +12,9 @@ pub fn list(pattern: Option<&str>, verbose: bool, pid: Option<u32>) -> Result<()
     if let Some(name) = pattern.filter(|p| p.starts_with("struct ") || p.starts_with("union ")) {
         return list_record(name);
     }
+    if let Some(c) = pattern.and_then(|p| p.chars().find(|c| !search_char(*c))) {
+        return Err(format!("invalid character '{c}' in search expression"));
+    }
     let pattern = pattern.map(normalise);
     if let Some(p) = pattern.as_deref() {
         if p.starts_with("uprobe:") || p.starts_with("uretprobe:") || p.starts_with("usdt:") {
@@ -270,6 +273,12 @@ fn list_record(name: &str) -> Result<(), String> {
     crate::pipe::print(&out)
 }
 
+/// Whether `c` may appear in a probe search: the characters of attach points (names, paths,
+/// wildcards, quotes), as bpftrace's lexer takes them.
+fn search_char(c: char) -> bool {
+    c.is_alphanumeric() || "_-./*:+?[]!,\"'@=%~".contains(c)
+}
+
 /// Provider aliases to full names: `t:sched:*` searches `tracepoint:sched:*`.
 fn normalise(pattern: &str) -> String {
     match pattern.split_once(':') {
@@ -278,5 +287,19 @@ fn normalise(pattern: &str) -> String {
             None => pattern.to_string(),
         },
         None => pattern.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::search_char;
+
+    #[test]
+    fn search_characters() {
+        let ok = "uprobe:/usr/lib/libfoo-1.0.so:fn_*?[ab]";
+        assert!(ok.chars().all(search_char));
+        for bad in ['#', '\\', '`', '$', ';', '{', '(', ' ', '\n'] {
+            assert!(!search_char(bad), "{bad:?}");
+        }
     }
 }
