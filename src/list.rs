@@ -153,19 +153,33 @@ fn list_user(
     let provider = fields[0];
     let target = fields.get(1).copied().unwrap_or("*");
     let rest: Vec<&str> = fields.iter().skip(2).copied().collect();
-    let targets: Vec<String> = match (pid, target) {
-        (Some(pid), "*" | "") if provider == "usdt" => mapped_binaries(pid)?,
-        (Some(pid), "*" | "") => vec![catalog.resolve_binary("", Some(pid))?],
+    // Each file searched: the name listings show for it, and its path.
+    let targets: Vec<(String, String)> = match (pid, target) {
+        (Some(pid), "*" | "") if provider == "usdt" => mapped_binaries(pid)?
+            .into_iter()
+            .map(|p| (p.clone(), p))
+            .collect(),
+        (Some(pid), "*" | "") => {
+            let path = catalog.resolve_binary("", Some(pid))?;
+            vec![(path.clone(), path)]
+        }
         (None, "*" | "") => {
             return Err(format!(
                 "listing {provider} probes needs a binary ('{provider}:/path/to/binary:*') or a process (-p PID)"
             ))
         }
-        (_, t) => vec![catalog.resolve_binary(t, pid)?],
+        (_, t) if t.contains('*') && t.contains('/') => catalog
+            .glob_files(t)?
+            .into_iter()
+            .filter_map(|f| catalog.resolve_binary(&f, pid).ok().map(|p| (f, p)))
+            .collect(),
+        (_, t) => {
+            let path = catalog.resolve_binary(t, pid)?;
+            vec![(shown_target(t, &path).to_string(), path)]
+        }
     };
     let mut out = String::new();
-    for path in targets {
-        let shown = shown_target(target, &path);
+    for (shown, path) in targets {
         if provider == "usdt" {
             // `usdt:*` with -p, `usdt:T:NAME` and `usdt:T:PROV:NAME`.
             let (want_provider, want_name) = match rest.as_slice() {
