@@ -54,7 +54,8 @@ pub(crate) fn resolve<'a>(
     ))
 }
 
-/// A path given by the user: it must exist and be an executable regular file.
+/// A path given by the user: it must exist and be a regular file. It need not be executable:
+/// uprobes read any ELF file (a library installed without the execute bit), as in bpftrace.
 fn resolve_path(target: &str) -> Result<String, String> {
     let meta = fs::metadata(target).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => format!("target file '{target}' does not exist"),
@@ -62,11 +63,6 @@ fn resolve_path(target: &str) -> Result<String, String> {
     })?;
     if !meta.is_file() {
         return Err(format!("target file '{target}' is not a regular file"));
-    }
-    if meta.permissions().mode() & 0o111 == 0 {
-        return Err(format!(
-            "target file '{target}' is not executable (it has no execute permission)"
-        ));
     }
     // Resolve the directory (`.`, `..`, symlinks) but keep the file's own name, so that a
     // symlink such as `python3` keeps the name the user gave.
