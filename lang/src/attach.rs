@@ -98,6 +98,8 @@ pub struct AttachContext<'a> {
     pub pid: Option<u32>,
     /// `-c CMD`: the command's program file, where `fn+argN` watchpoints find `fn`.
     pub child_binary: Option<&'a str>,
+    /// `--unsafe`: a uprobe address outside every function is allowed.
+    pub unsafe_mode: bool,
 }
 
 /// Parses and expands one attach point. Errors are returned as diagnostics at `span`.
@@ -566,12 +568,7 @@ impl Resolver<'_, '_> {
         if let Ok(address) = crate::lexer::parse_int(spec) {
             return Ok(vec![self.one(
                 format!("{kind}:{shown}:{address}"),
-                Target::User {
-                    path,
-                    symbol: None,
-                    address,
-                    offset: 0,
-                },
+                self.user_address(path, address)?,
             )]);
         }
         let (func, offset) = match spec.split_once('+') {
@@ -644,6 +641,36 @@ impl Resolver<'_, '_> {
             ));
         }
         Ok(out)
+    }
+
+    /// A uprobe at `address` of the file at `path`: inside a function it is that function plus
+    /// an offset (so the offset is checked to start an instruction when it attaches); outside
+    /// every function it is refused, as bpftrace refuses it, unless `--unsafe`.
+    fn user_address(&self, path: String, address: u64) -> Result<Target, Diagnostic> {
+        let syms = self.catalog(self.cx.catalog.user_symbols(&path))?;
+        let inside = syms
+            .iter()
+            .find(|s| s.is_function && address >= s.address && address - s.address < s.size);
+        match inside {
+            Some(s) => Ok(Target::User {
+                symbol: Some(s.name.clone()),
+                address: s.address,
+                offset: address - s.address,
+                path,
+            }),
+            None if self.cx.unsafe_mode => Ok(Target::User {
+                path,
+                symbol: None,
+                address,
+                offset: 0,
+            }),
+            None => Err(self
+                .err_at(
+                    self.last(),
+                    format!("Could not resolve address: {path}:{address:#x}"),
+                )
+                .with_hint("the address is inside no function of the file's symbol table; --unsafe attaches there anyway")),
+        }
     }
 
     fn usdt(&self, args: &[String]) -> Result<Vec<Attach>, Diagnostic> {
