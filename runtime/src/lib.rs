@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod attach;
+mod attach_order;
 pub mod catalog;
 pub mod cgroups;
 pub mod features;

@@ -172,7 +172,7 @@ impl<W: Write> Session<W> {
 
     /// Attaches every program that is not BEGIN/END; on error nothing stays attached.
     pub fn attach_all(&mut self) -> Result<(), SessionError> {
-        for i in 0..self.loaded.programs.len() {
+        for i in crate::attach_order::order(&self.object) {
             if let Err(e) = self.attach_program(i) {
                 self.detach_all();
                 return Err(e);
