@@ -16,6 +16,14 @@ pub fn list(pattern: Option<&str>, verbose: bool, pid: Option<u32>) -> Result<()
         return Err(format!("invalid character '{c}' in search expression"));
     }
     let pattern = pattern.map(normalise);
+    // `-l -p PID` alone: the functions and USDT probes of the process's executable.
+    if let (None, Some(pid)) = (pattern.as_deref(), pid) {
+        let exe = process_exe(pid)?;
+        let catalog = LiveCatalog::new();
+        let mut out = list_user(&format!("uprobe:{exe}:*"), verbose, Some(pid), &catalog)?;
+        out += &list_user(&format!("usdt:{exe}:*"), verbose, Some(pid), &catalog)?;
+        return crate::pipe::print(&out);
+    }
     if let Some(p) = pattern.as_deref() {
         if p.starts_with("uprobe:") || p.starts_with("uretprobe:") || p.starts_with("usdt:") {
             let out = list_user(p, verbose, pid, &LiveCatalog::new())?;
@@ -161,7 +169,7 @@ fn list_user(
             .collect(),
         (Some(pid), "*" | "") => {
             let path = catalog.resolve_binary("", Some(pid))?;
-            vec![(path.clone(), path)]
+            vec![(process_exe(pid)?, path)]
         }
         (None, "*" | "") => {
             return Err(format!(
@@ -248,6 +256,14 @@ fn list_user(
 
 /// The ELF files process `pid` maps executable, as `/proc/PID/root/<path>` (container paths
 /// resolve), each once, in address order.
+/// The executable of process `pid` as listings name it: through the process's root
+/// (`/proc/PID/root/usr/bin/app`), as bpftrace names it.
+fn process_exe(pid: u32) -> Result<String, String> {
+    let link = format!("/proc/{pid}/exe");
+    let exe = std::fs::read_link(&link).map_err(|e| format!("cannot read {link}: {e}"))?;
+    Ok(format!("/proc/{pid}/root{}", exe.display()))
+}
+
 fn mapped_binaries(pid: u32) -> Result<Vec<String>, String> {
     let maps_path = format!("/proc/{pid}/maps");
     let maps =
