@@ -25,6 +25,21 @@ pub fn list(pattern: Option<&str>, verbose: bool, pid: Option<u32>) -> Result<()
         return crate::pipe::print(&out);
     }
     if let Some(p) = pattern.as_deref() {
+        // `*:FILE:*`: the file's probes under each provider the wildcard matches, as bpftrace
+        // lists them (uprobe, then usdt).
+        if let Some((provider, rest)) = p.split_once(':').filter(|(prov, rest)| {
+            prov.contains('*') && rest.split(':').next().is_some_and(|f| f.contains('/'))
+        }) {
+            let catalog = LiveCatalog::new();
+            let mut out = String::new();
+            for kind in ["uprobe", "usdt"]
+                .into_iter()
+                .filter(|k| glob_match(provider, k))
+            {
+                out += &list_user(&format!("{kind}:{rest}"), verbose, pid, &catalog)?;
+            }
+            return crate::pipe::print(&out);
+        }
         if p.starts_with("uprobe:") || p.starts_with("uretprobe:") || p.starts_with("usdt:") {
             let out = list_user(p, verbose, pid, &LiveCatalog::new())?;
             return crate::pipe::print(&out);
