@@ -385,8 +385,20 @@ impl Gen<'_, '_> {
         if name == "strcontains" {
             return self.strcontains(&args[0], &args[1]);
         }
-        let ExprKind::Int(n) = args[2].kind else {
-            return Err(error(args[2].span, "strncmp() takes a literal length"));
+        let n = match args[2].kind {
+            ExprKind::Int(n) => n,
+            _ => self
+                .b
+                .typed
+                .constants
+                .get(&args[2].id)
+                .copied()
+                .ok_or_else(|| {
+                    error(
+                        args[2].span,
+                        "strncmp() takes a length known when compiling",
+                    )
+                })?,
         };
         let (a, asz) = self.mem_operand(&args[0])?;
         let (b, bsz) = self.mem_operand(&args[1])?;

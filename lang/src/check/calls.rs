@@ -293,11 +293,19 @@ impl Checker<'_> {
                     self.string_arg(&c, 0);
                     self.string_arg(&c, 1);
                     self.expr(&args[2]);
-                    if !matches!(args[2].kind, ExprKind::Int(_)) {
-                        self.err(
+                    // The length is known when the program is compiled: a literal, or a
+                    // positional parameter (its value travels in `constants`).
+                    match args[2].kind {
+                        ExprKind::Int(_) => {}
+                        ExprKind::Param(p) => {
+                            if let Some(n) = self.param_int(p, args[2].span) {
+                                self.constants.insert(args[2].id, n.max(0) as u64);
+                            }
+                        }
+                        _ => self.err(
                             args[2].span,
-                            "strncmp() expects an integer literal as its third argument",
-                        );
+                            "strncmp() expects an integer literal or a positional parameter as its third argument",
+                        ),
                     }
                 }
                 Type::U64
@@ -846,14 +854,19 @@ impl Checker<'_> {
                             StackMode::Bpftrace
                         };
                     }
-                    ExprKind::Int(n) if i + 1 == c.args.len() => {
-                        if *n > STACK_LIMIT_MAX {
+                    ExprKind::Int(_) | ExprKind::Param(_) if i + 1 == c.args.len() => {
+                        let n = match a.kind {
+                            ExprKind::Param(p) => self.param_int(p, a.span).unwrap_or(0).max(0),
+                            ExprKind::Int(n) => n as i64,
+                            _ => 0,
+                        } as u64;
+                        if n > STACK_LIMIT_MAX {
                             self.err(
                                 a.span,
                                 format!("limit shouldn't exceed {STACK_LIMIT_MAX}, {n} given"),
                             );
                         }
-                        limit = (*n).min(STACK_LIMIT_MAX) as u32;
+                        limit = n.min(STACK_LIMIT_MAX) as u32;
                     }
                     ExprKind::Ident(m) => {
                         let d = Diagnostic::error(a.span, format!("{m} is not a valid stack mode"))
@@ -863,7 +876,7 @@ impl Checker<'_> {
                     }
                     _ => {
                         self.expr(a);
-                        self.err(a.span, format!("{}() expects a mode (bpftrace or perf) and/or an integer literal limit", c.name));
+                        self.err(a.span, format!("{}() expects a mode (bpftrace or perf) and/or an integer literal or positional parameter limit", c.name));
                     }
                 }
             }
