@@ -127,7 +127,7 @@ impl Checker<'_> {
             }
             "kaddr" => {
                 if self.arity(&c, 1, 1) {
-                    if let Some(sym) = self.literal_string(&args[0], "kaddr", "symbol") {
+                    if let Some(sym) = self.symbol_name(&args[0], "kaddr") {
                         match self.catalog.kernel_symbol_address(&sym) {
                             Ok(Some(addr)) => {
                                 self.constants.insert(e.id, addr);
@@ -144,7 +144,7 @@ impl Checker<'_> {
             }
             "uaddr" => {
                 if self.arity(&c, 1, 1) {
-                    if let Some(sym) = self.literal_string(&args[0], "uaddr", "symbol") {
+                    if let Some(sym) = self.symbol_name(&args[0], "uaddr") {
                         self.uaddr(e.id, &sym, args[0].span);
                     }
                 }
@@ -508,6 +508,31 @@ impl Checker<'_> {
     }
 
     /// The value of an argument that must be a string literal.
+    /// The symbol `kaddr`/`uaddr` looks up when the program is compiled: a string literal,
+    /// or `str($N)` of a positional parameter, as bpftrace takes them.
+    fn symbol_name(&mut self, e: &Expr, func: &str) -> Option<String> {
+        if let ExprKind::Call { name, args, .. } = &e.kind {
+            if let (
+                "str",
+                [Expr {
+                    kind: ExprKind::Param(n),
+                    ..
+                }],
+            ) = (name.as_str(), &args[..])
+            {
+                self.expr(e);
+                return Some(
+                    self.opts
+                        .params
+                        .get(*n as usize - 1)
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        self.literal_string(e, func, "symbol")
+    }
+
     fn literal_string(&mut self, e: &Expr, func: &str, what: &str) -> Option<String> {
         match &e.kind {
             ExprKind::Str(s) => {
