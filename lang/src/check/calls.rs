@@ -6,7 +6,7 @@ use crate::diag::Diagnostic;
 use crate::format;
 use crate::probe::ProbeKind;
 use crate::span::Span;
-use crate::types::{Agg, StackMode, Type};
+use crate::types::{AddrSpace, Agg, StackMode, Type};
 
 /// Every function name, for "did you mean".
 pub const FUNCTION_NAMES: &[&str] = &[
@@ -143,16 +143,31 @@ impl Checker<'_> {
                 Type::U64
             }
             "uaddr" => {
+                let mut size = 8;
                 if self.arity(&c, 1, 1) {
                     if let Some(sym) = self.symbol_name(&args[0], "uaddr") {
-                        self.uaddr(e.id, &sym, args[0].span);
+                        size = self.uaddr(e.id, &sym, args[0].span).unwrap_or(8);
                     }
                 }
                 self.only_in(
                     &c,
                     &[ProbeKind::Uprobe, ProbeKind::Uretprobe, ProbeKind::Usdt],
                 );
-                Type::U64
+                // A pointer into the process, to an integer of the symbol's size, as bpftrace
+                // types it: `*uaddr("GLOBAL")` reads the variable.
+                let bits = match size {
+                    1 => 8,
+                    2 => 16,
+                    4 => 32,
+                    _ => 64,
+                };
+                Type::Pointer {
+                    to: Box::new(Type::Int {
+                        bits,
+                        signed: false,
+                    }),
+                    space: AddrSpace::User,
+                }
             }
             "reg" => {
                 if self.arity(&c, 1, 1) {
@@ -1134,7 +1149,8 @@ impl Checker<'_> {
     /// `uaddr("symbol")`: the symbol's ELF virtual address in the binary the current probe
     /// is in (a compile-time constant, as in bpftrace: the address before any relocation, so
     /// useful in non-PIE binaries).
-    fn uaddr(&mut self, id: crate::ast::ExprId, sym: &str, span: crate::span::Span) {
+    /// Resolves `uaddr(sym)` into `constants`; the symbol's size, when found.
+    fn uaddr(&mut self, id: crate::ast::ExprId, sym: &str, span: crate::span::Span) -> Option<u64> {
         let mut paths: Vec<&str> = self
             .current
             .map(|i| {
@@ -1153,23 +1169,34 @@ impl Checker<'_> {
         let path = match paths.as_slice() {
             [path] => *path,
             // Not a user probe: only_in reports it.
-            [] => return,
+            [] => return None,
             _ => {
-                return self.err(
+                self.err(
                     span,
                     "uaddr() in a probe of several binaries: the symbol's binary is ambiguous",
-                )
+                );
+                return None;
             }
         };
         let found = match self.catalog.user_symbols(path) {
-            Ok(syms) => syms.iter().find(|s| s.name == sym).map(|s| s.address),
-            Err(msg) => return self.err(span, msg),
+            Ok(syms) => syms
+                .iter()
+                .find(|s| s.name == sym)
+                .map(|s| (s.address, s.size)),
+            Err(msg) => {
+                self.err(span, msg);
+                return None;
+            }
         };
         match found {
-            Some(addr) => {
+            Some((addr, size)) => {
                 self.constants.insert(id, addr);
+                Some(size)
             }
-            None => self.err(span, format!("Could not resolve symbol: {path}:{sym}")),
+            None => {
+                self.err(span, format!("Could not resolve symbol: {path}:{sym}"));
+                None
+            }
         }
     }
 }
