@@ -27,9 +27,15 @@ impl fmt::Debug for KernelBtf {
 impl KernelBtf {
     /// Reads the running kernel's BTF.
     pub(crate) fn open() -> Result<KernelBtf, String> {
-        Btf::from_file(VMLINUX).map(KernelBtf).map_err(|e| {
-            format!("cannot read kernel types from {VMLINUX} (a kernel built with CONFIG_DEBUG_INFO_BTF has it): {e}")
-        })
+        // Read whole, then parsed in memory: btf-rs's file reader seeks once per type
+        // (~250,000 lseek calls for a kernel's BTF).
+        std::fs::read(VMLINUX)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| Btf::from_bytes(&bytes).map_err(|e| e.to_string()))
+            .map(KernelBtf)
+            .map_err(|e| {
+                format!("cannot read kernel types from {VMLINUX} (a kernel built with CONFIG_DEBUG_INFO_BTF has it): {e}")
+            })
     }
 
     /// The layout of `struct X`, `union X`, `struct #ID` (an anonymous one, by BTF id) or a
