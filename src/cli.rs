@@ -7,10 +7,9 @@ use clap::{ArgAction, Parser, ValueEnum};
 
 /// scry: a bpftrace-compatible tracer for Linux, without LLVM.
 #[derive(Parser, Debug)]
-#[command(name = "scry", version, about, long_about = None, allow_negative_numbers = true)]
-#[command(
-    override_usage = "scry [OPTIONS] FILENAME [ARGS...]\n       scry [OPTIONS] -e 'PROGRAM' [ARGS...]"
-)]
+#[command(name = "scry", version, about, long_about = None)]
+#[command(allow_negative_numbers = true, args_override_self = true)]
+#[command(override_usage = USAGE, help_template = "{about}\n\nUSAGE:\n    {usage}\n\n{all-args}")]
 pub struct Cli {
     /// Program text to run.
     #[arg(short = 'e', value_name = "PROGRAM")]
@@ -102,6 +101,9 @@ pub enum Buffering {
     None,
 }
 
+/// The usage lines (under a `USAGE:` heading, as bpftrace prints them).
+const USAGE: &str = "scry [OPTIONS] FILENAME [ARGS...]\n    scry [OPTIONS] -e 'PROGRAM' [ARGS...]";
+
 /// The largest pid Linux can have (`PID_MAX_LIMIT`).
 const PID_MAX: i64 = 4_194_304;
 
@@ -127,8 +129,14 @@ fn usage_error(e: clap::Error) -> ! {
         (ErrorKind::ValueValidation, Some(reason)) => {
             scry_runtime::eprintln_lossy!("ERROR: {reason}")
         }
+        // An unknown option or a missing value: what is wrong, then the usage, as bpftrace.
         _ => {
-            let _ = e.print();
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            scry_runtime::eprintln_lossy!(
+                "ERROR: {}\nUSAGE:\n    {USAGE}\nscry --help lists every option.",
+                first.trim_start_matches("error: ")
+            );
         }
     }
     std::process::exit(1)
@@ -170,6 +178,13 @@ mod tests {
         assert_eq!(cli.args, ["prog.bt", "a", "b"]);
         let cli = parse(&["-l", "usdt:*", "-p", "1"]);
         assert_eq!((cli.list, cli.pid), (true, Some(1)));
+    }
+
+    #[test]
+    fn repeated_options_as_getopt_takes_them() {
+        let cli = parse(&["-dd", "-o", "a", "-o", "b", "-e", "BEGIN {}"]);
+        assert!(cli.dry_run);
+        assert_eq!(cli.output.as_deref(), Some(std::path::Path::new("b")));
     }
 
     #[test]

@@ -17,8 +17,34 @@ pub fn listing(pattern: Option<&str>, verbose: bool, pid: Option<u32>) -> Result
     if let Some(name) = pattern.filter(|p| p.starts_with("struct ") || p.starts_with("union ")) {
         return list_record(name);
     }
+    if let Some(c) = pattern.and_then(|p| p.chars().find(|c| !search_char(*c))) {
+        return Err(format!("invalid character '{c}' in search expression"));
+    }
     let pattern = pattern.map(normalise);
+    // `-l -p PID` alone: the functions and USDT probes of the process's executable.
+    if let (None, Some(pid)) = (pattern.as_deref(), pid) {
+        let exe = process_exe(pid)?;
+        let catalog = LiveCatalog::new();
+        let mut out = list_user(&format!("uprobe:{exe}:*"), verbose, Some(pid), &catalog)?;
+        out += &list_user(&format!("usdt:{exe}:*"), verbose, Some(pid), &catalog)?;
+        return Ok(out);
+    }
     if let Some(p) = pattern.as_deref() {
+        // `*:FILE:*`: the file's probes under each provider the wildcard matches, as bpftrace
+        // lists them (uprobe, then usdt).
+        if let Some((provider, rest)) = p.split_once(':').filter(|(prov, rest)| {
+            prov.contains('*') && rest.split(':').next().is_some_and(|f| f.contains('/'))
+        }) {
+            let catalog = LiveCatalog::new();
+            let mut out = String::new();
+            for kind in ["uprobe", "usdt"]
+                .into_iter()
+                .filter(|k| glob_match(provider, k))
+            {
+                out += &list_user(&format!("{kind}:{rest}"), verbose, pid, &catalog)?;
+            }
+            return Ok(out);
+        }
         if p.starts_with("uprobe:") || p.starts_with("uretprobe:") || p.starts_with("usdt:") {
             return list_user(p, verbose, pid, &LiveCatalog::new());
         }
@@ -154,19 +180,33 @@ fn list_user(
     let provider = fields[0];
     let target = fields.get(1).copied().unwrap_or("*");
     let rest: Vec<&str> = fields.iter().skip(2).copied().collect();
-    let targets: Vec<String> = match (pid, target) {
-        (Some(pid), "*" | "") if provider == "usdt" => mapped_binaries(pid)?,
-        (Some(pid), "*" | "") => vec![catalog.resolve_binary("", Some(pid))?],
+    // Each file searched: the name listings show for it, and its path.
+    let targets: Vec<(String, String)> = match (pid, target) {
+        (Some(pid), "*" | "") if provider == "usdt" => mapped_binaries(pid)?
+            .into_iter()
+            .map(|p| (p.clone(), p))
+            .collect(),
+        (Some(pid), "*" | "") => {
+            let path = catalog.resolve_binary("", Some(pid))?;
+            vec![(process_exe(pid)?, path)]
+        }
         (None, "*" | "") => {
             return Err(format!(
                 "listing {provider} probes needs a binary ('{provider}:/path/to/binary:*') or a process (-p PID)"
             ))
         }
-        (_, t) => vec![catalog.resolve_binary(t, pid)?],
+        (_, t) if t.contains('*') && t.contains('/') => catalog
+            .glob_files(t)?
+            .into_iter()
+            .filter_map(|f| catalog.resolve_binary(&f, pid).ok().map(|p| (f, p)))
+            .collect(),
+        (_, t) => {
+            let path = catalog.resolve_binary(t, pid)?;
+            vec![(shown_target(t, &path).to_string(), path)]
+        }
     };
     let mut out = String::new();
-    for path in targets {
-        let shown = shown_target(target, &path);
+    for (shown, path) in targets {
         if provider == "usdt" {
             // `usdt:*` with -p, `usdt:T:NAME` and `usdt:T:PROV:NAME`.
             let (want_provider, want_name) = match rest.as_slice() {
@@ -235,6 +275,14 @@ fn list_user(
 
 /// The ELF files process `pid` maps executable, as `/proc/PID/root/<path>` (container paths
 /// resolve), each once, in address order.
+/// The executable of process `pid` as listings name it: through the process's root
+/// (`/proc/PID/root/usr/bin/app`), as bpftrace names it.
+fn process_exe(pid: u32) -> Result<String, String> {
+    let link = format!("/proc/{pid}/exe");
+    let exe = std::fs::read_link(&link).map_err(|e| format!("cannot read {link}: {e}"))?;
+    Ok(format!("/proc/{pid}/root{}", exe.display()))
+}
+
 fn mapped_binaries(pid: u32) -> Result<Vec<String>, String> {
     let maps_path = format!("/proc/{pid}/maps");
     let maps =
@@ -274,6 +322,12 @@ fn list_record(name: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// Whether `c` may appear in a probe search: the characters of attach points (names, paths,
+/// wildcards, quotes), as bpftrace's lexer takes them.
+fn search_char(c: char) -> bool {
+    c.is_alphanumeric() || "_-./*:+?[]!,\"'@=%~".contains(c)
+}
+
 /// Provider aliases to full names: `t:sched:*` searches `tracepoint:sched:*`.
 fn normalise(pattern: &str) -> String {
     match pattern.split_once(':') {
@@ -282,5 +336,19 @@ fn normalise(pattern: &str) -> String {
             None => pattern.to_string(),
         },
         None => pattern.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::search_char;
+
+    #[test]
+    fn search_characters() {
+        let ok = "uprobe:/usr/lib/libfoo-1.0.so:fn_*?[ab]";
+        assert!(ok.chars().all(search_char));
+        for bad in ['#', '\\', '`', '$', ';', '{', '(', ' ', '\n'] {
+            assert!(!search_char(bad), "{bad:?}");
+        }
     }
 }

@@ -68,7 +68,11 @@ fn read_program(file: &str) -> Result<String, String> {
             .map_err(|e| format!("cannot read the program from standard input: {e}"))?;
         buf
     } else {
-        std::fs::read(file).map_err(|e| format!("cannot read program file '{file}': {e}"))?
+        std::fs::read(file).map_err(|e| {
+            let reason = e.to_string();
+            let reason = reason.split(" (os error").next().unwrap_or_default();
+            format!("failed to open file '{file}': {reason}")
+        })?
     };
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();

@@ -106,6 +106,8 @@ pub struct AttachContext<'a> {
     pub pid: Option<u32>,
     /// `-c CMD`: the command's program file, where `fn+argN` watchpoints find `fn`.
     pub child_binary: Option<&'a str>,
+    /// `--unsafe`: a uprobe address outside every function is allowed.
+    pub unsafe_mode: bool,
 }
 
 /// Parses and expands one attach point. Errors are returned as diagnostics at `span`.
@@ -531,25 +533,55 @@ impl Resolver<'_, '_> {
             .map_err(|e| self.err_at(0, e))
     }
 
+    /// Runs `f` on each file a uprobe/USDT target names, with the name probes show for it and
+    /// its resolved path: one file for a path or library, every matching file for a path with
+    /// wildcards (`./bin/app*`), where a file `f` finds nothing in is passed over.
+    fn each_file(
+        &self,
+        target: &str,
+        f: impl Fn(&str, &str) -> Result<Vec<Attach>, Diagnostic>,
+    ) -> Result<Vec<Attach>, Diagnostic> {
+        // A wildcard without `/` names libraries or mapped files (`-p`): the catalog resolves it.
+        if !(is_wild(target) && target.contains('/')) {
+            let path = self.binary(target)?;
+            return f(shown_target(target, &path), &path);
+        }
+        let files = self.catalog(self.cx.catalog.glob_files(target))?;
+        let mut out = Vec::new();
+        let mut first_error = None;
+        for file in &files {
+            match self.binary(file).and_then(|path| f(file, &path)) {
+                Ok(found) => out.extend(found),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) if out.is_empty() => Err(e),
+            _ if files.is_empty() => Err(self.err_at(0, format!("no file matches '{target}'"))),
+            _ => Ok(out),
+        }
+    }
+
     fn uprobe(&self, args: &[String]) -> Result<Vec<Attach>, Diagnostic> {
         let (target, spec) = match args {
             [f] if self.cx.pid.is_some() => ("", f),
             [t, f] => (t.as_str(), f),
             _ => return Err(self.arity(args, 2, 2).unwrap_err()),
         };
-        let path = self.binary(target)?;
-        let shown = shown_target(target, &path);
+        self.each_file(target, |shown, path| self.uprobe_in(shown, path, spec))
+    }
+
+    /// The uprobes `spec` (a function, a wildcard, `fn+offset` or an address) names in the
+    /// file at `path`, shown as `shown`.
+    fn uprobe_in(&self, shown: &str, path: &str, spec: &str) -> Result<Vec<Attach>, Diagnostic> {
+        let path = path.to_string();
         let kind = self.kind.name();
         if let Ok(address) = crate::lexer::parse_int(spec) {
             return Ok(vec![self.one(
                 format!("{kind}:{shown}:{address}"),
-                Target::User {
-                    file_offset: self.file_offset(&path, address)?,
-                    path,
-                    symbol: None,
-                    address,
-                    offset: 0,
-                },
+                self.user_address(path, address)?,
             )]);
         }
         let (func, offset) = match spec.split_once('+') {
@@ -561,7 +593,7 @@ impl Resolver<'_, '_> {
                 }
                 (f, self.number(off, "offset", self.last())?)
             }
-            None => (spec.as_str(), 0),
+            None => (spec, 0),
         };
         let syms = self.catalog(self.cx.catalog.user_symbols(&path))?;
         let funcs = syms.iter().filter(|s| s.is_function);
@@ -625,14 +657,66 @@ impl Resolver<'_, '_> {
         Ok(out)
     }
 
+    /// A uprobe at `address` of the file at `path`: inside a function it is that function plus
+    /// an offset (so the offset is checked to start an instruction when it attaches); outside
+    /// every function it is refused, as bpftrace refuses it, unless `--unsafe`.
+    fn user_address(&self, path: String, address: u64) -> Result<Target, Diagnostic> {
+        let syms = self.catalog(self.cx.catalog.user_symbols(&path))?;
+        let inside = syms
+            .iter()
+            .find(|s| s.is_function && address >= s.address && address - s.address < s.size);
+        match inside {
+            Some(s) => Ok(Target::User {
+                symbol: Some(s.name.clone()),
+                address: s.address,
+                offset: address - s.address,
+                file_offset: self.file_offset(&path, address)?,
+                path,
+            }),
+            None if self.cx.unsafe_mode => Ok(Target::User {
+                file_offset: self.file_offset(&path, address)?,
+                path,
+                symbol: None,
+                address,
+                offset: 0,
+            }),
+            None => Err(self
+                .err_at(
+                    self.last(),
+                    format!("Could not resolve address: {path}:{address:#x}"),
+                )
+                .with_hint("the address is inside no function of the file's symbol table; --unsafe attaches there anyway")),
+        }
+    }
+
     fn usdt(&self, args: &[String]) -> Result<Vec<Attach>, Diagnostic> {
         let (target, provider, name) = match args {
             [n] if self.cx.pid.is_some() => ("", "*", n.as_str()),
             [t, n] => (t.as_str(), "*", n.as_str()),
-            [t, p, n] => (t.as_str(), p.as_str(), n.as_str()),
+            // An empty provider is any provider, as in bpftrace (`usdt:./app::probe2`).
+            [t, p, n] => (
+                t.as_str(),
+                if p.is_empty() { "*" } else { p.as_str() },
+                n.as_str(),
+            ),
             _ => return Err(self.arity(args, 2, 3).unwrap_err()),
         };
-        let path = self.binary(target)?;
+        self.each_file(target, |shown, path| {
+            self.usdt_in(shown, path, provider, name, args.len() == 2)
+        })
+    }
+
+    /// The USDT probes `provider:name` (wildcards allowed) names in the file at `path`,
+    /// shown as `shown`; `no_provider`: the attach point named no provider.
+    fn usdt_in(
+        &self,
+        shown: &str,
+        path: &str,
+        provider: &str,
+        name: &str,
+        no_provider: bool,
+    ) -> Result<Vec<Attach>, Diagnostic> {
+        let path = path.to_string();
         let probes = self.catalog(self.cx.catalog.usdt_probes(&path))?;
         let matching: Vec<_> = probes
             .iter()
@@ -646,7 +730,7 @@ impl Resolver<'_, '_> {
         }
         let providers: std::collections::BTreeSet<_> =
             matching.iter().map(|p| &p.provider).collect();
-        if args.len() == 2 && providers.len() > 1 && !is_wild(name) {
+        if no_provider && providers.len() > 1 && !is_wild(name) {
             let list: Vec<_> = providers
                 .iter()
                 .map(|p| format!("usdt:{path}:{p}:{name}"))
@@ -665,7 +749,6 @@ impl Resolver<'_, '_> {
                 )));
         }
         // Every site of a probe (inlined, unrolled) is an attachment of its own, as in bpftrace.
-        let shown = shown_target(target, &path);
         let mut out: Vec<Attach> = Vec::new();
         for p in matching {
             out.push(self.one(

@@ -129,6 +129,9 @@ pub trait Catalog {
     /// in the current directory first, then both kinds in `dirs` (`-I`) and the system's
     /// include directories.
     fn header_exists(&self, name: &str, quoted: bool, dirs: &[String]) -> bool;
+    /// The files a path with wildcards (`./bin/app*`, `/usr/lib/*/libc.so*`) matches, sorted,
+    /// each spelled as the pattern spells its directories.
+    fn glob_files(&self, pattern: &str) -> Result<Vec<String>, String>;
 }
 
 /// A catalog held in memory, for tests and tools.
@@ -311,6 +314,15 @@ impl Catalog for MemoryCatalog {
             .user_functions
             .get(&(path.to_string(), func.to_string()))
             .cloned())
+    }
+
+    fn glob_files(&self, pattern: &str) -> Result<Vec<String>, String> {
+        Ok(self
+            .binaries
+            .keys()
+            .filter(|p| crate::attach::glob_match(pattern, p))
+            .cloned()
+            .collect())
     }
 
     fn header_exists(&self, name: &str, _quoted: bool, dirs: &[String]) -> bool {

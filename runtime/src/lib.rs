@@ -9,6 +9,7 @@
 #![deny(unsafe_code)]
 
 pub mod attach;
+mod attach_order;
 pub mod catalog;
 pub mod cgroups;
 pub mod features;

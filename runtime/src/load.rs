@@ -371,7 +371,7 @@ impl Loaded {
             opts.log_level,
             opts.log_size,
         )
-        .map_err(|failure| program_error(index, spec, failure))?;
+        .map_err(|failure| program_error(index, spec, failure, opts.log_size))?;
         let id = sys::prog_id(loaded.fd.as_fd()).map_err(|e| LoadError::Program {
             program: index,
             message: format!("cannot read the id of loaded program {}: {e}", spec.name),
@@ -475,7 +475,13 @@ fn map_error(spec: &MapSpec, e: &io::Error) -> String {
     }
 }
 
-fn program_error(index: usize, spec: &ProgramSpec, failure: sys::LoadFailure) -> LoadError {
+/// Why `spec` did not load; `log_size` is the verifier log buffer it had.
+fn program_error(
+    index: usize,
+    spec: &ProgramSpec,
+    failure: sys::LoadFailure,
+    log_size: usize,
+) -> LoadError {
     let name = &spec.name;
     if let Some((insn, reason)) = parse_verifier_log(&failure.log) {
         return LoadError::Verifier {
@@ -496,6 +502,12 @@ fn program_error(index: usize, spec: &ProgramSpec, failure: sys::LoadFailure) ->
              CAP_BPF and CAP_PERFMON)"
         ),
         libc::E2BIG => format!("cannot load BPF program {name}: it is too large for the kernel"),
+        // With -v the log is kept whole, and the kernel refuses a program whose log overflows.
+        libc::ENOSPC => format!(
+            "cannot load BPF program {name}: verification log buffer not big enough, try \
+             increasing the BPFTRACE_LOG_SIZE environment variable beyond the current value of \
+             {log_size} bytes"
+        ),
         errno => format!(
             "cannot load BPF program {name}: the kernel refused it ({})",
             sys::errno_text(errno).to_lowercase()

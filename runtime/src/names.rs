@@ -170,7 +170,8 @@ impl Names for LiveNames {
         let micros = wall.rem_euclid(1_000_000_000) / 1000;
         // `%f` (microseconds) is bpftrace's addition to strftime(3).
         let fmt = fmt.replace("%f", &format!("{micros:06}"));
-        crate::sys::clock::strftime_at(&fmt, secs)
+        // Text too long to format prints as bpftrace prints it.
+        crate::records::strftime_at(&fmt, secs).unwrap_or_else(|| "(?)".to_string())
     }
 
     fn probe_name(&self, id: u64) -> String {

@@ -193,7 +193,20 @@ fn io_reason(e: &io::Error) -> String {
     }
 }
 
-/// The wall clock formatted by strftime(3) in local time.
+/// The wall clock formatted by strftime(3) in local time (nothing if it cannot be).
 pub fn strftime_now(fmt: &str) -> String {
-    crate::sys::clock::strftime_at(fmt, crate::sys::clock::now_secs())
+    strftime_at(fmt, crate::sys::clock::now_secs()).unwrap_or_default()
+}
+
+/// `secs` since the epoch formatted by strftime(3) in local time; `None` (with an error on
+/// stderr, as bpftrace gives) when the text is longer than [`crate::sys::clock::STRFTIME_MAX`].
+pub fn strftime_at(fmt: &str, secs: libc::time_t) -> Option<String> {
+    let text = crate::sys::clock::strftime_at(fmt, secs);
+    if text.is_none() {
+        crate::eprintln_lossy!(
+            "ERROR: strftime format '{fmt}' gives no text or more than {} bytes",
+            crate::sys::clock::STRFTIME_MAX
+        );
+    }
+    text
 }

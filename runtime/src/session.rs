@@ -196,7 +196,7 @@ impl Session {
         &mut self,
         programs: std::ops::Range<usize>,
     ) -> Result<(), SessionError> {
-        for i in programs.clone() {
+        for i in crate::attach_order::order(&self.object, programs.clone()) {
             if self.is_removed(i) {
                 continue;
             }

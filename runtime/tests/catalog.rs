@@ -287,14 +287,14 @@ fn resolves_relative_paths_and_explains_missing_ones() {
     );
     let err = catalog.resolve_binary("libnosuchlib", None).unwrap_err();
     assert!(err.contains("'libnosuchlib'"), "{err}");
+    // A file without the execute bit resolves (uprobes read any ELF file); one that is not
+    // ELF fails when its symbols are read.
     let source = tmp.0.join("prog.c");
-    let err = catalog
+    let path = catalog
         .resolve_binary(source.to_str().unwrap(), None)
-        .unwrap_err();
-    assert!(
-        err.ends_with("is not executable (it has no execute permission)"),
-        "{err}"
-    );
+        .unwrap();
+    let err = catalog.user_symbols(&path).unwrap_err();
+    assert!(err.contains("not a readable ELF file"), "{err}");
 }
 
 /// Symbols that `nm` prints for `path` as (name, address).

@@ -46,6 +46,8 @@ impl Gen<'_, '_> {
             "cgroup" => self.asm.emit(Insn::call(Helper::GetCurrentCgroupId)),
             "rand" => self.asm.emit(Insn::call(Helper::GetPrandomU32)),
             "curtask" => self.asm.emit(Insn::call(Helper::GetCurrentTask)),
+            // The program's context pointer (pt_regs, perf event data, ...), kept in r6.
+            "ctx" => self.asm.emit(Insn::mov(R0, R6)),
             "probe" => match (self.probe_slot, self.probe_id) {
                 (Some(slot), _) => self.asm.emit(Insn::load(Size::DW, R0, R10, slot)),
                 (None, Some(id)) => self.load_const(id),

@@ -9,6 +9,7 @@ use scry_lang::types::Type;
 use super::error;
 use super::gen::{Gen, R};
 use crate::insn::*;
+use crate::layout;
 use crate::object::{ActionKind, COUNTER_LOST_EVENTS, JOIN_ARGS, JOIN_ARG_SIZE};
 
 /// Address family numbers of `ntop` values.
@@ -96,7 +97,8 @@ impl Gen<'_, '_> {
     }
 
     /// `debugf(fmt, a, b, c)`: `bpf_trace_printk` with the format (NUL-terminated, on the
-    /// stack) and up to three integer arguments; the line goes to the kernel's trace_pipe.
+    /// stack) and up to three arguments, integers by value and strings (`%s`) by their address
+    /// on the stack; the line goes to the kernel's trace_pipe.
     fn debugf(&mut self, args: &[Expr]) -> R<()> {
         let ExprKind::Str(fmt) = &args[0].kind else {
             return Err(error(args[0].span, "debugf() takes a literal format"));
@@ -107,18 +109,30 @@ impl Gen<'_, '_> {
         let fmt_slot = self.alloc(size, args[0].span)?;
         self.store_bytes(fmt_slot, &text, size);
         let rest = &args[1..];
+        // Each argument's stack slot, and whether the helper takes its address (a string).
         let mut slots = Vec::with_capacity(rest.len());
         for a in rest {
-            if !self.ty(a).is_int() && !self.ty(a).is_pointer() {
-                return Err(error(a.span, "debugf() prints integers only"));
+            let ty = self.ty(a);
+            if ty.is_str() {
+                let slot = self.alloc(layout::size_of(&ty).next_multiple_of(8), a.span)?;
+                self.write_mem(a, slot, &ty)?;
+                slots.push((slot, true));
+            } else if ty.is_int() || ty.is_pointer() {
+                self.int(a)?;
+                let slot = self.alloc(8, a.span)?;
+                self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
+                slots.push((slot, false));
+            } else {
+                return Err(error(a.span, "debugf() prints integers and strings only"));
             }
-            self.int(a)?;
-            let slot = self.alloc(8, a.span)?;
-            self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
-            slots.push(slot);
         }
-        for (reg, slot) in [R3, R4, R5].into_iter().zip(&slots) {
-            self.asm.emit(Insn::load(Size::DW, reg, R10, *slot));
+        for (reg, &(slot, by_address)) in [R3, R4, R5].into_iter().zip(&slots) {
+            if by_address {
+                self.asm.emit(Insn::mov(reg, R10));
+                self.asm.emit(Insn::alu_imm(Alu::Add, reg, slot as i32));
+            } else {
+                self.asm.emit(Insn::load(Size::DW, reg, R10, slot));
+            }
         }
         self.asm.emit(Insn::mov(R1, R10));
         self.asm.emit(Insn::alu_imm(Alu::Add, R1, fmt_slot as i32));

@@ -104,7 +104,13 @@ impl Gen<'_, '_> {
                     .emit(Insn::store_imm(Size::DW, R10, dst + 8, id as i32));
             }
             ExprKind::Call { name, args, .. } if name == "str" => {
-                self.str_call(args, dst, dst_size)?
+                // The checker sized the result (BPFTRACE_STRLEN, the length argument): at most
+                // that many bytes before the NUL.
+                let text_max = match ty {
+                    Type::Str(n) => n.saturating_sub(1),
+                    _ => dst_size,
+                };
+                self.str_call(args, dst, dst_size, text_max)?
             }
             ExprKind::Field { base, field, .. } if matches!(self.ty(base), Type::Args) => {
                 let f = self.tp_field(field, e)?;
@@ -247,12 +253,13 @@ impl Gen<'_, '_> {
         }
     }
 
-    /// `str(ptr [, n])` into `dst`.
-    fn str_call(&mut self, args: &[Expr], dst: i16, dst_size: usize) -> R<()> {
+    /// `str(ptr [, n])` into `dst`; a positional parameter's text is cut to `text_max` bytes.
+    fn str_call(&mut self, args: &[Expr], dst: i16, dst_size: usize, text_max: usize) -> R<()> {
         let src = &args[0];
+        let cut = |b: &[u8]| b[..b.len().min(text_max)].to_vec();
         if let ExprKind::Param(n) = src.kind {
-            let v = self.param(n);
-            self.store_bytes(dst, v.as_bytes(), dst_size);
+            let v = cut(self.param(n).as_bytes());
+            self.store_bytes(dst, &v, dst_size);
             return Ok(());
         }
         if let ExprKind::Binary {
@@ -263,13 +270,13 @@ impl Gen<'_, '_> {
         {
             if let (ExprKind::Param(n), ExprKind::Int(off)) = (&lhs.kind, &rhs.kind) {
                 let v = self.param(*n);
-                let tail = v.as_bytes().get(*off as usize..).unwrap_or(&[]);
-                self.store_bytes(dst, tail, dst_size);
+                let tail = cut(v.as_bytes().get(*off as usize..).unwrap_or(&[]));
+                self.store_bytes(dst, &tail, dst_size);
                 return Ok(());
             }
         }
         let limit = match args.get(1).map(|a| &a.kind) {
-            Some(ExprKind::Int(n)) => (*n as usize + 1).min(dst_size),
+            Some(ExprKind::Int(n)) => (*n as usize).saturating_add(1).min(dst_size),
             _ => dst_size,
         };
         self.zero(dst, dst_size);
@@ -378,8 +385,20 @@ impl Gen<'_, '_> {
         if name == "strcontains" {
             return self.strcontains(&args[0], &args[1]);
         }
-        let ExprKind::Int(n) = args[2].kind else {
-            return Err(error(args[2].span, "strncmp() takes a literal length"));
+        let n = match args[2].kind {
+            ExprKind::Int(n) => n,
+            _ => self
+                .b
+                .typed
+                .constants
+                .get(&args[2].id)
+                .copied()
+                .ok_or_else(|| {
+                    error(
+                        args[2].span,
+                        "strncmp() takes a length known when compiling",
+                    )
+                })?,
         };
         let (a, asz) = self.mem_operand(&args[0])?;
         let (b, bsz) = self.mem_operand(&args[1])?;

@@ -123,6 +123,10 @@ pub fn context_error(name: &str, kind: ProbeKind) -> Option<ContextError> {
             kinds_named(&["tracepoint", "kfunc", "kretfunc", "uprobe"])
         )),
         "ctx" if kind == Tracepoint => Some("Use args instead of ctx in tracepoint".to_string()),
+        "ctx" if matches!(kind, Begin | End) => Some(format!(
+            "invalid program type: '{}' probes have no ctx",
+            kind.name()
+        )),
         _ => None,
     }
 }

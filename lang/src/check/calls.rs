@@ -6,7 +6,7 @@ use crate::diag::Diagnostic;
 use crate::format;
 use crate::probe::ProbeKind;
 use crate::span::Span;
-use crate::types::{Agg, StackMode, Type};
+use crate::types::{AddrSpace, Agg, StackMode, Type};
 
 /// Every function name, for "did you mean".
 pub const FUNCTION_NAMES: &[&str] = &[
@@ -121,7 +121,7 @@ impl Checker<'_> {
             }
             "kaddr" => {
                 if self.arity(&c, 1, 1) {
-                    if let Some(sym) = self.literal_string(&args[0], "kaddr", "symbol") {
+                    if let Some(sym) = self.symbol_name(&args[0], "kaddr") {
                         match self.catalog.kernel_symbol_address(&sym) {
                             Ok(Some(addr)) => {
                                 self.constants.insert(e.id, addr);
@@ -137,16 +137,31 @@ impl Checker<'_> {
                 Type::U64
             }
             "uaddr" => {
+                let mut size = 8;
                 if self.arity(&c, 1, 1) {
-                    if let Some(sym) = self.literal_string(&args[0], "uaddr", "symbol") {
-                        self.uaddr(e.id, &sym, args[0].span);
+                    if let Some(sym) = self.symbol_name(&args[0], "uaddr") {
+                        size = self.uaddr(e.id, &sym, args[0].span).unwrap_or(8);
                     }
                 }
                 self.only_in(
                     &c,
                     &[ProbeKind::Uprobe, ProbeKind::Uretprobe, ProbeKind::Usdt],
                 );
-                Type::U64
+                // A pointer into the process, to an integer of the symbol's size, as bpftrace
+                // types it: `*uaddr("GLOBAL")` reads the variable.
+                let bits = match size {
+                    1 => 8,
+                    2 => 16,
+                    4 => 32,
+                    _ => 64,
+                };
+                Type::Pointer {
+                    to: Box::new(Type::Int {
+                        bits,
+                        signed: false,
+                    }),
+                    space: AddrSpace::User,
+                }
             }
             "reg" => {
                 if self.arity(&c, 1, 1) {
@@ -290,11 +305,19 @@ impl Checker<'_> {
                     self.string_arg(&c, 0);
                     self.string_arg(&c, 1);
                     self.expr(&args[2]);
-                    if !matches!(args[2].kind, ExprKind::Int(_)) {
-                        self.err(
+                    // The length is known when the program is compiled: a literal, or a
+                    // positional parameter (its value travels in `constants`).
+                    match args[2].kind {
+                        ExprKind::Int(_) => {}
+                        ExprKind::Param(p) => {
+                            if let Some(n) = self.param_int(p, args[2].span) {
+                                self.constants.insert(args[2].id, n.max(0) as u64);
+                            }
+                        }
+                        _ => self.err(
                             args[2].span,
-                            "strncmp() expects an integer literal as its third argument",
-                        );
+                            "strncmp() expects an integer literal or a positional parameter as its third argument",
+                        ),
                     }
                 }
                 Type::U64
@@ -497,6 +520,31 @@ impl Checker<'_> {
     }
 
     /// The value of an argument that must be a string literal.
+    /// The symbol `kaddr`/`uaddr` looks up when the program is compiled: a string literal,
+    /// or `str($N)` of a positional parameter, as bpftrace takes them.
+    fn symbol_name(&mut self, e: &Expr, func: &str) -> Option<String> {
+        if let ExprKind::Call { name, args, .. } = &e.kind {
+            if let (
+                "str",
+                [Expr {
+                    kind: ExprKind::Param(n),
+                    ..
+                }],
+            ) = (name.as_str(), &args[..])
+            {
+                self.expr(e);
+                return Some(
+                    self.opts
+                        .params
+                        .get(*n as usize - 1)
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        self.literal_string(e, func, "symbol")
+    }
+
     fn literal_string(&mut self, e: &Expr, func: &str, what: &str) -> Option<String> {
         match &e.kind {
             ExprKind::Str(s) => {
@@ -734,6 +782,8 @@ impl Checker<'_> {
             return Type::Str(strlen);
         }
         let a = &c.args[0];
+        // A positional parameter is a string known now: its length, then the limits below
+        // (BPFTRACE_STRLEN, the length argument) as for any string.
         let t = match &a.kind {
             ExprKind::Param(n) => {
                 let v = self
@@ -743,7 +793,7 @@ impl Checker<'_> {
                     .cloned()
                     .unwrap_or_default();
                 self.types[a.id.0 as usize] = Type::Str(v.len() + 1);
-                return Type::Str((v.len() + 1).max(1));
+                Type::Str(v.len() + 1)
             }
             ExprKind::Binary { lhs, rhs, .. } if matches!(lhs.kind, ExprKind::Param(_)) => {
                 if let (ExprKind::Param(n), ExprKind::Int(off)) = (&lhs.kind, &rhs.kind) {
@@ -757,9 +807,10 @@ impl Checker<'_> {
                         self.err(a.span, format!("only addition of a single constant less or equal to the length of ${n} (which is {}) is allowed inside str()", v.len()));
                     }
                     self.types[a.id.0 as usize] = Type::Str(v.len() + 1);
-                    return Type::Str(v.len() + 1 - (*off as usize).min(v.len()));
+                    Type::Str(v.len() + 1 - (*off as usize).min(v.len()))
+                } else {
+                    self.expr(a)
                 }
-                self.expr(a)
             }
             _ => self.expr(a),
         };
@@ -840,14 +891,19 @@ impl Checker<'_> {
                             StackMode::Bpftrace
                         };
                     }
-                    ExprKind::Int(n) if i + 1 == c.args.len() => {
-                        if *n > STACK_LIMIT_MAX {
+                    ExprKind::Int(_) | ExprKind::Param(_) if i + 1 == c.args.len() => {
+                        let n = match a.kind {
+                            ExprKind::Param(p) => self.param_int(p, a.span).unwrap_or(0).max(0),
+                            ExprKind::Int(n) => n as i64,
+                            _ => 0,
+                        } as u64;
+                        if n > STACK_LIMIT_MAX {
                             self.err(
                                 a.span,
                                 format!("limit shouldn't exceed {STACK_LIMIT_MAX}, {n} given"),
                             );
                         }
-                        limit = (*n).min(STACK_LIMIT_MAX) as u32;
+                        limit = n.min(STACK_LIMIT_MAX) as u32;
                     }
                     ExprKind::Ident(m) => {
                         let d = Diagnostic::error(a.span, format!("{m} is not a valid stack mode"))
@@ -857,7 +913,7 @@ impl Checker<'_> {
                     }
                     _ => {
                         self.expr(a);
-                        self.err(a.span, format!("{}() expects a mode (bpftrace or perf) and/or an integer literal limit", c.name));
+                        self.err(a.span, format!("{}() expects a mode (bpftrace or perf) and/or an integer literal or positional parameter limit", c.name));
                     }
                 }
             }
@@ -1090,7 +1146,8 @@ impl Checker<'_> {
     /// `uaddr("symbol")`: the symbol's ELF virtual address in the binary the current probe
     /// is in (a compile-time constant, as in bpftrace: the address before any relocation, so
     /// useful in non-PIE binaries).
-    fn uaddr(&mut self, id: crate::ast::ExprId, sym: &str, span: crate::span::Span) {
+    /// Resolves `uaddr(sym)` into `constants`; the symbol's size, when found.
+    fn uaddr(&mut self, id: crate::ast::ExprId, sym: &str, span: crate::span::Span) -> Option<u64> {
         let mut paths: Vec<&str> = self
             .current
             .map(|i| {
@@ -1109,23 +1166,34 @@ impl Checker<'_> {
         let path = match paths.as_slice() {
             [path] => *path,
             // Not a user probe: only_in reports it.
-            [] => return,
+            [] => return None,
             _ => {
-                return self.err(
+                self.err(
                     span,
                     "uaddr() in a probe of several binaries: the symbol's binary is ambiguous",
-                )
+                );
+                return None;
             }
         };
         let found = match self.catalog.user_symbols(path) {
-            Ok(syms) => syms.iter().find(|s| s.name == sym).map(|s| s.address),
-            Err(msg) => return self.err(span, msg),
+            Ok(syms) => syms
+                .iter()
+                .find(|s| s.name == sym)
+                .map(|s| (s.address, s.size)),
+            Err(msg) => {
+                self.err(span, msg);
+                return None;
+            }
         };
         match found {
-            Some(addr) => {
+            Some((addr, size)) => {
                 self.constants.insert(id, addr);
+                Some(size)
             }
-            None => self.err(span, format!("Could not resolve symbol: {path}:{sym}")),
+            None => {
+                self.err(span, format!("Could not resolve symbol: {path}:{sym}"));
+                None
+            }
         }
     }
 }

@@ -159,6 +159,7 @@ pub fn check_in(
         params: &opts.params,
         pid: opts.pid,
         child_binary: opts.child_binary.as_deref(),
+        unsafe_mode: opts.unsafe_mode,
     };
     let mut attaches = Vec::new();
     let mut tracepoints = BTreeMap::new();

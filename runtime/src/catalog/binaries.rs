@@ -54,7 +54,8 @@ pub(crate) fn resolve<'a>(
     ))
 }
 
-/// A path given by the user: it must exist and be an executable regular file.
+/// A path given by the user: it must exist and be a regular file. It need not be executable:
+/// uprobes read any ELF file (a library installed without the execute bit), as in bpftrace.
 fn resolve_path(target: &str) -> Result<String, String> {
     let meta = fs::metadata(target).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => format!("target file '{target}' does not exist"),
@@ -62,11 +63,6 @@ fn resolve_path(target: &str) -> Result<String, String> {
     })?;
     if !meta.is_file() {
         return Err(format!("target file '{target}' is not a regular file"));
-    }
-    if meta.permissions().mode() & 0o111 == 0 {
-        return Err(format!(
-            "target file '{target}' is not executable (it has no execute permission)"
-        ));
     }
     // Resolve the directory (`.`, `..`, symlinks) but keep the file's own name, so that a
     // symlink such as `python3` keeps the name the user gave.
@@ -257,12 +253,9 @@ mod tests {
         let plain = dir.join("plain.txt");
         fs::write(&plain, "not a program").unwrap();
         fs::set_permissions(&plain, fs::Permissions::from_mode(0o644)).unwrap();
+        // A file without the execute bit resolves: uprobes read any ELF file.
         let plain = plain.to_str().unwrap();
-        let err = resolve(plain, None, || &NO_CACHE).unwrap_err();
-        assert_eq!(
-            err,
-            format!("target file '{plain}' is not executable (it has no execute permission)")
-        );
+        assert_eq!(resolve(plain, None, || &NO_CACHE).unwrap(), plain);
         fs::remove_dir_all(&dir).unwrap();
         let err = resolve("/", None, || &NO_CACHE).unwrap_err();
         assert!(err.contains("is not a regular file"), "{err}");

@@ -4,6 +4,7 @@ mod binaries;
 pub(crate) mod btf;
 mod dwarf;
 mod elf;
+mod glob;
 mod headers;
 mod kernel_functions;
 mod ld_cache;
@@ -186,6 +187,10 @@ impl Catalog for LiveCatalog {
 
     fn header_exists(&self, name: &str, quoted: bool, dirs: &[String]) -> bool {
         headers::exists(name, quoted, dirs)
+    }
+
+    fn glob_files(&self, pattern: &str) -> Result<Vec<String>, String> {
+        Ok(glob::files(pattern))
     }
 
     fn kernel_symbol_address(&self, name: &str) -> Result<Option<u64>, String> {

@@ -17,19 +17,33 @@ pub fn now_secs() -> libc::time_t {
     unsafe { libc::time(std::ptr::null_mut()) }
 }
 
-/// `secs` since the epoch formatted by strftime(3) in local time; empty when `fmt` holds a
-/// NUL.
-pub fn strftime_at(fmt: &str, secs: libc::time_t) -> String {
+/// The longest text a `time()`/`strftime()` format may give (`%_100000Y` pads that far).
+pub const STRFTIME_MAX: usize = 1 << 16;
+
+/// `secs` since the epoch formatted by strftime(3) in local time; `None` when the text is
+/// longer than [`STRFTIME_MAX`] (or the format gives none).
+pub fn strftime_at(fmt: &str, secs: libc::time_t) -> Option<String> {
     let Ok(cfmt) = std::ffi::CString::new(fmt) else {
-        return String::new();
+        return Some(String::new());
     };
-    // SAFETY: localtime_r writes into the local tm; strftime writes at most `buf.len()` bytes
-    // into `buf` and returns how many.
-    unsafe {
+    // SAFETY: localtime_r writes into the local tm.
+    let tm = unsafe {
         let mut tm: libc::tm = std::mem::zeroed();
         libc::localtime_r(&secs, &mut tm);
-        let mut buf = vec![0u8; 256 + fmt.len() * 4];
-        let n = libc::strftime(buf.as_mut_ptr().cast(), buf.len(), cfmt.as_ptr(), &tm);
-        String::from_utf8_lossy(&buf[..n]).into_owned()
+        tm
+    };
+    // strftime returns 0 when the text does not fit (or is empty): retry with more room.
+    let mut size = 256 + fmt.len() * 4;
+    loop {
+        let mut buf = vec![0u8; size];
+        // SAFETY: strftime writes at most buf.len() bytes into buf and returns how many.
+        let n = unsafe { libc::strftime(buf.as_mut_ptr().cast(), buf.len(), cfmt.as_ptr(), &tm) };
+        if n > 0 || fmt.is_empty() {
+            return Some(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        if size >= STRFTIME_MAX {
+            return None;
+        }
+        size = (size * 4).min(STRFTIME_MAX);
     }
 }
