@@ -49,17 +49,19 @@ fn syscall_times(nr: libc::c_long, n: usize) {
 
 #[test]
 fn three_blocks_share_maps_keep_indexes_and_the_middle_one_detaches() {
-    let pid = std::process::id();
+    // Tests run in parallel threads of one process: each counts only its own thread's calls.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
     let capture = Capture::new();
     let mut host = host(&capture);
     let entries = [
-        format!("tracepoint:syscalls:sys_enter_getppid /pid == {pid}/ {{ @a = count(); }}"),
+        format!("tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ @a = count(); }}"),
         // Creates @b and counts into @a, which entry 0 created.
         format!(
-            "tracepoint:syscalls:sys_enter_getpid /pid == {pid}/ {{ @b[1] = sum(2); @a = count(); }}"
+            "tracepoint:syscalls:sys_enter_getpid /tid == {tid}/ {{ @b[1] = sum(2); @a = count(); }}"
         ),
         format!(
-            "tracepoint:syscalls:sys_enter_getuid /pid == {pid}/ {{ @c = count(); @b[2] = sum(3); }}"
+            "tracepoint:syscalls:sys_enter_getuid /tid == {tid}/ {{ @c = count(); @b[2] = sum(3); }}"
         ),
     ];
     for (i, text) in entries.iter().enumerate() {
@@ -112,7 +114,7 @@ fn three_blocks_share_maps_keep_indexes_and_the_middle_one_detaches() {
     let e = host
         .apply(source(
             3,
-            format!("tracepoint:syscalls:sys_enter_getpid /pid == {pid}/ {{ @a = \"text\"; }}"),
+            format!("tracepoint:syscalls:sys_enter_getpid /tid == {tid}/ {{ @a = \"text\"; }}"),
         ))
         .expect_err("@a is a count");
     let HostError::Source { diagnostics, .. } = e else {
@@ -130,12 +132,14 @@ fn three_blocks_share_maps_keep_indexes_and_the_middle_one_detaches() {
 
 #[test]
 fn a_verifier_rejection_in_the_third_block_is_reported_at_its_span() {
-    let pid = std::process::id();
+    // Tests run in parallel threads of one process: each counts only its own thread's calls.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
     let capture = Capture::new();
     let mut host = host(&capture);
     for (i, text) in [
-        format!("tracepoint:syscalls:sys_enter_getppid /pid == {pid}/ {{ @a = count(); }}"),
-        format!("tracepoint:syscalls:sys_enter_getpid /pid == {pid}/ {{ @b = count(); }}"),
+        format!("tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ @a = count(); }}"),
+        format!("tracepoint:syscalls:sys_enter_getpid /tid == {tid}/ {{ @b = count(); }}"),
     ]
     .into_iter()
     .enumerate()
@@ -186,7 +190,7 @@ fn a_verifier_rejection_in_the_third_block_is_reported_at_its_span() {
     let added = host
         .apply(source(
             2,
-            format!("tracepoint:syscalls:sys_enter_getuid /pid == {pid}/ {{ @c = count(); }}"),
+            format!("tracepoint:syscalls:sys_enter_getuid /tid == {tid}/ {{ @c = count(); }}"),
         ))
         .expect("a good source after the rejected one applies");
     assert_eq!(added.entry, 2);
