@@ -72,6 +72,11 @@ pub struct Cli {
     #[arg(long = "info")]
     pub info: bool,
 
+    /// Accepted for bpftrace compatibility: USDT semaphores are always activated for every
+    /// process that maps the file (the kernel counts them through the uprobe's ref_ctr_offset).
+    #[arg(long = "usdt-file-activation")]
+    pub usdt_file_activation: bool,
+
     /// Allow functions with side effects on the system (system, signal, override).
     #[arg(long = "unsafe")]
     pub unsafe_mode: bool,

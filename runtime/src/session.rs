@@ -44,6 +44,9 @@ pub struct SessionOptions {
     pub verbose: bool,
 }
 
+/// Records handled between two looks at the signals.
+const DRAIN_BATCH: usize = 4096;
+
 /// Why a session stopped early.
 #[derive(Debug)]
 pub enum SessionError {
@@ -388,10 +391,20 @@ impl Session {
 
     /// Handles every record in the ring buffer.
     pub fn drain(&mut self) -> Result<(), SessionError> {
-        loop {
+        self.drain_at_most(usize::MAX).map(drop)
+    }
+
+    /// Handles at most `limit` records; returns whether the ring buffer may hold more.
+    fn drain_at_most(&mut self, limit: usize) -> Result<bool, SessionError> {
+        let mut handled = 0;
+        let more = loop {
+            if handled == limit {
+                break true;
+            }
             let Some(item) = self.ring.next() else {
-                break;
+                break false;
             };
+            handled += 1;
             let effect = self.dispatcher.handle(
                 &item,
                 &self.object,
@@ -418,9 +431,9 @@ impl Session {
                 Effect::Unwatch(address) => self.unwatch(address),
                 Effect::None => {}
             }
-        }
+        };
         self.sink.flush()?;
-        Ok(())
+        Ok(more)
     }
 
     /// Waits for records and signals until `exit()`, SIGINT/SIGTERM, or the watched process
@@ -430,17 +443,24 @@ impl Session {
             return Ok(());
         }
         let waiter = self.waiter()?;
+        // Records are handled in batches, and the signals looked at between them: a program
+        // whose own output makes its probes fire again (printing from a malloc probe) would
+        // otherwise keep the drain busy for ever. A stop does not drain: `finish` detaches
+        // first, then drains what is left.
+        let mut more = false;
         loop {
-            for wake in waiter.wait(-1)? {
+            let timeout = if more { 0 } else { -1 };
+            more = false;
+            for wake in waiter.wait(timeout)? {
                 match wake {
-                    Wake::Data => self.drain()?,
+                    Wake::Data => more = self.drain_at_most(DRAIN_BATCH)?,
                     Wake::PrintMaps => self.print_maps()?,
                     Wake::Input => {}
-                    Wake::Stop | Wake::Interrupt | Wake::ProcessExited => {
-                        self.drain()?;
-                        return Ok(());
-                    }
+                    Wake::Stop | Wake::Interrupt | Wake::ProcessExited => return Ok(()),
                 }
+            }
+            if more && !self.exit_requested {
+                more = self.drain_at_most(DRAIN_BATCH)?;
             }
             if self.exit_requested {
                 return Ok(());
