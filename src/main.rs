@@ -4,6 +4,7 @@ mod cli;
 mod frontend;
 mod list;
 mod settings;
+mod tools;
 mod trace;
 
 use std::io::Read;
@@ -17,7 +18,11 @@ fn main() -> ExitCode {
         eprintln!("ERROR: cannot set up signal handling: {e}");
         return ExitCode::FAILURE;
     }
-    let cli = cli::Cli::parse();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(code) = tools::dispatch(&argv) {
+        return code;
+    }
+    let cli = cli::Cli::parse_from(argv);
     match run(cli) {
         Ok(code) => code,
         Err(msg) => {

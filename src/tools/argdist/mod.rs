@@ -1,0 +1,10 @@
+//! `argdist`.
+
+use std::ffi::OsString;
+
+use super::end::End;
+
+/// Runs argdist.
+pub fn run(_argv: &[OsString]) -> Result<(), End> {
+    Err(End::Error("not yet".into()))
+}

@@ -1,0 +1,111 @@
+//! Running a tool's generated program on the incremental host: check (printing the program
+//! with `-D`), load, attach, announce, run until Ctrl-C/SIGTERM, `exit()` or the `-p` process
+//! ends, then finish (detach; the sink prints the last summary).
+
+use scry_ebpf::codegen::CompileOptions;
+use scry_lang::check::CheckOptions;
+use scry_runtime::attach::AttachOptions;
+use scry_runtime::host::{Host, HostError, HostOptions, Source};
+use scry_runtime::records::ActionOptions;
+use scry_runtime::session::SessionOptions;
+use scry_stdlib::Sink;
+
+use super::end::End;
+use crate::settings::Settings;
+
+/// A generated program and how to run it.
+pub struct Run {
+    /// The tool's name (names the program in diagnostics).
+    pub tool: &'static str,
+    /// The scry program.
+    pub program: String,
+    /// `-p PID`: uprobes attach for this process only, and the run ends when it exits.
+    pub pid: Option<u32>,
+    /// Print the program on stdout before running it (`-D`, `--debug`, `-v`).
+    pub debug: bool,
+    /// The most attachments allowed.
+    pub max_probes: Option<u64>,
+}
+
+impl Run {
+    /// Runs the program with output to `sink`; `started` is called once everything is
+    /// attached (the tool's banner).
+    pub fn execute(self, sink: Box<dyn Sink>, started: impl FnOnce()) -> Result<(), End> {
+        let settings = Settings::from_env()?;
+        if self.debug {
+            println!("{}", self.program);
+        }
+        let source = Source {
+            name: self.tool.to_string(),
+            text: self.program.clone(),
+        };
+        let mut host = Host::new(self.options(&settings), sink);
+        let checked = host.check(&source).map_err(|e| shown(&source, e))?;
+        crate::frontend::report(&source, &checked.warnings, false);
+        let added = host
+            .load(source.clone(), checked)
+            .map_err(|e| shown(&source, e))?;
+        let ran = host.start(&added).and_then(|()| {
+            started();
+            if host.exit_requested() {
+                Ok(())
+            } else {
+                host.run_until_stopped()
+            }
+        });
+        if let Err(e) = ran {
+            host.abort();
+            return Err(shown(&source, e));
+        }
+        host.finish().map_err(|e| End::Error(e.to_string()))
+    }
+
+    fn options(&self, settings: &Settings) -> HostOptions {
+        HostOptions {
+            check: CheckOptions {
+                pid: self.pid,
+                strlen: settings.strlen,
+                ..CheckOptions::default()
+            },
+            compile: CompileOptions {
+                map_keys_max: settings.map_keys_max,
+                ringbuf_bytes: settings.ringbuf_bytes(),
+                params: Vec::new(),
+                uprobe_multi: scry_runtime::uprobe_multi::supported(),
+            },
+            session: SessionOptions {
+                attach: AttachOptions {
+                    pid: self.pid,
+                    cpid: None,
+                },
+                actions: ActionOptions {
+                    cat_bytes_max: settings.cat_bytes_max,
+                },
+                watch_pid: self.pid,
+                quiet: true,
+                notify_attached: settings.notify_attached,
+                ..SessionOptions::default()
+            },
+            command: None,
+            max_probes: self.max_probes.unwrap_or(settings.max_probes),
+        }
+    }
+}
+
+/// A host error shown: diagnostics at the generated program, or the engine's sentence.
+fn shown(source: &Source, e: HostError) -> End {
+    match e {
+        HostError::Source {
+            diagnostics,
+            summary,
+            ..
+        } => {
+            crate::frontend::report(source, &diagnostics, false);
+            match summary {
+                Some(s) => End::Error(s),
+                None => End::Shown,
+            }
+        }
+        HostError::Message(m) => End::Error(m),
+    }
+}

@@ -1,0 +1,10 @@
+//! `stackcount`.
+
+use std::ffi::OsString;
+
+use super::end::End;
+
+/// Runs stackcount.
+pub fn run(_argv: &[OsString]) -> Result<(), End> {
+    Err(End::Error("not yet".into()))
+}
