@@ -25,6 +25,8 @@ pub struct Run {
     pub debug: bool,
     /// The most attachments allowed.
     pub max_probes: Option<u64>,
+    /// Entries of each map (and stack map) unless BPFTRACE_MAP_KEYS_MAX says otherwise.
+    pub map_keys_max: Option<u32>,
 }
 
 impl Run {
@@ -68,7 +70,10 @@ impl Run {
                 ..CheckOptions::default()
             },
             compile: CompileOptions {
-                map_keys_max: settings.map_keys_max,
+                map_keys_max: match (self.map_keys_max, std::env::var_os("BPFTRACE_MAP_KEYS_MAX")) {
+                    (Some(n), None) => n,
+                    _ => settings.map_keys_max,
+                },
                 ringbuf_bytes: settings.ringbuf_bytes(),
                 params: Vec::new(),
                 uprobe_multi: scry_runtime::uprobe_multi::supported(),

@@ -78,6 +78,7 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         pid,
         debug: a.debug,
         max_probes: Some(u64::MAX),
+        map_keys_max: None,
     };
     let banner = format!(
         "Tracing {} functions for \"{}\"... Hit Ctrl-C to end.",
