@@ -95,12 +95,14 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
             "Number of open probes would exceed global quota".into(),
         ));
     }
+    let kernel_probe = matches!(pattern.kind, Kind::Kernel | Kind::Tracepoint);
+    // A uprobe's kernel stack is always empty: not collected (BCC collects it and prints
+    // nothing for it).
     let keys = Keys {
-        kernel: !a.user_stacks_only,
+        kernel: !a.user_stacks_only && kernel_probe,
         user: !a.kernel_stacks_only,
         per_process: a.perpid || pid.is_some(),
     };
-    let kernel_probe = matches!(pattern.kind, Kind::Kernel | Kind::Tracepoint);
     let conditions: Vec<String> = pid
         .map(|p| format!("pid == {p}"))
         .into_iter()
@@ -125,7 +127,8 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
             show_comm: a.perpid && pid.is_none(),
         }
     };
-    let stacks = Stacks::new(keys, style, a.delimited, a.timestamp, a.svg.is_some());
+    let delimited = a.delimited && !a.kernel_stacks_only && !a.user_stacks_only;
+    let stacks = Stacks::new(keys, style, delimited, a.timestamp, a.svg.is_some());
     let folded = stacks.folded_lines();
     let sink = SummarySink::new(stacks, Box::new(std::io::stdout()));
     let run = Run {

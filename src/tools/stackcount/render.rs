@@ -76,7 +76,8 @@ pub struct Stacks {
 }
 
 impl Stacks {
-    /// A renderer; `delimited` separates kernel and user frames (`-d`), `timestamp` prints
+    /// A renderer; `delimited` separates kernel and user frames (`-d` with both kinds of
+    /// stacks), `timestamp` prints
     /// the time above each summary (`-T`), `keep_folded` keeps the folded lines (`--svg`).
     pub fn new(
         keys: Keys,
@@ -88,7 +89,7 @@ impl Stacks {
         Stacks {
             keys,
             style,
-            delimited: delimited && keys.kernel && keys.user,
+            delimited,
             timestamp,
             folded: keep_folded.then(Rc::default),
         }
@@ -210,5 +211,123 @@ impl Render for Stacks {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scry_ebpf::object::ValueLayout;
+    use scry_lang::types::Agg;
+    use scry_stdlib::{Entry, Int};
+
+    fn frame(addr: u64, symbol: Option<&str>, offset: u64) -> Frame {
+        Frame {
+            addr,
+            symbol: symbol.map(str::to_string),
+            offset,
+            module: None,
+        }
+    }
+
+    fn stack(user: bool, frames: Vec<Frame>) -> Value {
+        Value::Stack {
+            user,
+            perf_mode: false,
+            frames,
+        }
+    }
+
+    fn dump() -> MapDump {
+        let kernel = vec![
+            frame(0xffffffff817b05c1, Some("tcp_sendmsg"), 1),
+            frame(0xffffffff817b0000, Some("sock_sendmsg"), 0x2a),
+        ];
+        let user = vec![
+            frame(0x7f120511e6e0, Some("__write;nocancel"), 7),
+            frame(0x7f120511e000, None, 0),
+        ];
+        let entry = |pid: i64, n| Entry {
+            keys: vec![
+                stack(false, kernel.clone()),
+                stack(true, user.clone()),
+                Value::Int(Int::signed(pid)),
+                Value::str("java"),
+            ],
+            value: MapValue::Count(n),
+        };
+        MapDump {
+            name: "stacks".into(),
+            value: ValueLayout::Agg(Agg::Count),
+            entries: vec![entry(4996, 3), entry(17, 5), entry(18, 0)],
+        }
+    }
+
+    const BOTH: Keys = Keys {
+        kernel: true,
+        user: true,
+        per_process: true,
+    };
+
+    fn render(style: Style, delimited: bool) -> String {
+        let mut out = Vec::new();
+        Stacks::new(BOTH, style, delimited, false, false)
+            .render(&dump(), &mut out)
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn listing() {
+        let style = Style::Listing {
+            offsets: false,
+            addresses: false,
+            show_comm: true,
+        };
+        assert_eq!(
+            render(style, true),
+            "\n  tcp_sendmsg\n  sock_sendmsg\n    --\n  __write;nocancel\n  [unknown]\n    java [4996]\n    3\n\n  \
+             tcp_sendmsg\n  sock_sendmsg\n    --\n  __write;nocancel\n  [unknown]\n    java [17]\n    5\n\n"
+        );
+        let style = Style::Listing {
+            offsets: true,
+            addresses: true,
+            show_comm: false,
+        };
+        // Without the comm line, both processes' stacks are one key.
+        assert_eq!(
+            render(style, false),
+            "\n  ffffffff817b05c1 tcp_sendmsg+0x1\n  ffffffff817b0000 sock_sendmsg+0x2a\n  \
+             7f120511e6e0     __write;nocancel+0x7\n  7f120511e000     [unknown]\n    8\n\n"
+        );
+    }
+
+    #[test]
+    fn folded_lines() {
+        // Root first, `;` in a symbol replaced; processes of one name share a line.
+        assert_eq!(
+            render(Style::Folded, true),
+            "java;[unknown];__write:nocancel;-;sock_sendmsg;tcp_sendmsg 8\n"
+        );
+        // Without a process key the line starts with `;`; kept lines feed --svg.
+        let keys = Keys {
+            per_process: false,
+            ..BOTH
+        };
+        let mut stacks = Stacks::new(keys, Style::Folded, false, false, true);
+        let mut d = dump();
+        for e in &mut d.entries {
+            e.keys.truncate(2);
+        }
+        let mut out = Vec::new();
+        stacks.render(&d, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            ";[unknown];__write:nocancel;sock_sendmsg;tcp_sendmsg 8\n"
+        );
+        assert_eq!(
+            *stacks.folded_lines().borrow(),
+            [";[unknown];__write:nocancel;sock_sendmsg;tcp_sendmsg 8"]
+        );
     }
 }

@@ -1,0 +1,65 @@
+//! The BCC tools' output used by other programs: stackcount's folded lines drawn by inferno's
+//! flame graph (what `flamegraph.pl` does with them). Needs root and BPF, as
+//! `tests/runtime.rs`; the tools' other cases are `tests/runtime/tool_*.case`.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// Builds the uprobes fixture (frame pointers kept, so user stacks unwind) into a scratch
+/// directory and returns its path.
+fn uprobes_fixture() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("scry-tools-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join("fx_folded");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let built = Command::new("cc")
+        .args(["-O1", "-g", "-pthread", "-fno-omit-frame-pointer", "-o"])
+        .arg(&bin)
+        .arg(root.join("tests/fixtures/uprobes.c"))
+        .status()
+        .expect("cc runs");
+    assert!(built.success(), "the uprobes fixture builds");
+    bin
+}
+
+#[test]
+fn folded_stacks_draw_as_a_flame_graph() {
+    let bin = uprobes_fixture();
+    let mut fixture = Command::new(&bin)
+        .args(["gate", "-", "stack", "3", "spin", "300"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("the fixture starts");
+    let mut scry = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(["stackcount", "-f", "-U", "-p", &fixture.id().to_string()])
+        .arg(format!("{}:add", bin.display()))
+        .env("__BPFTRACE_NOTIFY_PROBES_ATTACHED", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("scry starts");
+    let mut stderr = BufReader::new(scry.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("__BPFTRACE_NOTIFY_PROBES_ATTACHED") {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "scry ended early");
+    }
+    drop(fixture.stdin.take());
+    assert!(fixture.wait().unwrap().success());
+    // stackcount ends when the -p process does.
+    let out = scry.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let folded = String::from_utf8(out.stdout).unwrap();
+    assert!(folded.ends_with(";main;level1;level2;add 3\n"), "{folded}");
+
+    let mut svg = Vec::new();
+    let mut options = inferno::flamegraph::Options::default();
+    inferno::flamegraph::from_reader(&mut options, folded.as_bytes(), &mut svg).unwrap();
+    let svg = String::from_utf8(svg).unwrap();
+    for frame in ["fx_folded", "main", "level1", "level2", "add"] {
+        let title = format!("<title>{frame} (3 samples, 100.00%)</title>");
+        assert!(svg.contains(&title), "no {title} in the flame graph");
+    }
+    let _ = std::fs::remove_dir_all(bin.parent().unwrap());
+}
