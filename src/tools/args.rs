@@ -42,6 +42,15 @@ pub fn parse<T: clap::Parser>(
     })
 }
 
+/// A usage error found after parsing (option combinations), in argparse's form.
+pub fn usage_error(prog: &str, usage: &str, message: impl Into<String>) -> End {
+    End::Usage {
+        prog: prog.to_string(),
+        usage: usage.to_string(),
+        message: message.into(),
+    }
+}
+
 /// An integer option (`-p PID`, `-c CPU`): argparse's `type=int`.
 pub fn int(s: &str) -> Result<u32, String> {
     s.trim()

@@ -27,13 +27,26 @@ pub struct Run {
     pub max_probes: Option<u64>,
     /// Entries of each map (and stack map) unless BPFTRACE_MAP_KEYS_MAX says otherwise.
     pub map_keys_max: Option<u32>,
+    /// Ring-buffer pages per CPU unless BPFTRACE_PERF_RB_PAGES says otherwise (trace `-b`).
+    pub ringbuf_pages: Option<u32>,
 }
 
 impl Run {
     /// Runs the program with output to `sink`; `started` is called once everything is
     /// attached (the tool's banner).
     pub fn execute(self, sink: Box<dyn Sink>, started: impl FnOnce()) -> Result<(), End> {
-        let settings = Settings::from_env()?;
+        let mut settings = Settings::from_env()?;
+        if let (Some(pages), None) = (
+            self.ringbuf_pages,
+            std::env::var_os("BPFTRACE_PERF_RB_PAGES"),
+        ) {
+            if pages == 0 || !pages.is_power_of_two() {
+                return Err(End::Error(format!(
+                    "-b must be a power of two, not {pages}"
+                )));
+            }
+            settings.rb_pages = pages;
+        }
         if self.debug {
             println!("{}", self.program);
         }

@@ -8,6 +8,7 @@
 
 mod argdist;
 mod args;
+mod cexpr;
 mod clock;
 mod driver;
 mod end;

@@ -78,6 +78,7 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         pid,
         debug: a.debug,
         max_probes: Some(u64::MAX),
+        ringbuf_pages: None,
         map_keys_max: None,
     };
     let banner = format!(

@@ -138,6 +138,7 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         debug: a.debug,
         max_probes: Some(u64::MAX),
         // Distinct stacks of a busy system outgrow bpftrace's 4096 quickly.
+        ringbuf_pages: None,
         map_keys_max: Some(STACKS_MAX),
     };
     let banner = (!a.folded).then(|| {

@@ -1,0 +1,322 @@
+//! BCC's C expressions (trace and argdist predicates, arguments, argdist expressions) turned
+//! into scry expressions, token by token (BCC replaces text, so `arg1` inside `arg10` broke;
+//! here only whole identifiers are renamed).
+
+/// What identifiers mean in one probe.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    /// Signature parameters: name and C type, in order (`arg1`, `arg2`, ...).
+    pub params: Vec<(String, String)>,
+    /// argdist's aliases (`$retval`, `$PID`, `$latency`, `$entry(p)`) instead of trace's.
+    pub argdist: bool,
+}
+
+/// A token of a C expression.
+#[derive(Clone, Debug, PartialEq)]
+enum Tok {
+    /// An identifier, `$name` included.
+    Ident(String),
+    /// A string literal, quotes included.
+    Str(String),
+    /// Anything else: numbers, operators, punctuation, `@`.
+    Other(String),
+}
+
+impl Tok {
+    fn text(&self) -> &str {
+        match self {
+            Tok::Ident(s) | Tok::Str(s) | Tok::Other(s) => s,
+        }
+    }
+}
+
+fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let start = i;
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        if c.is_ascii_alphabetic() || c == b'_' || c == b'$' {
+            i += 1;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            out.push(Tok::Ident(s[start..i].to_string()));
+        } else if c == b'"' {
+            i += 1;
+            while i < b.len() && b[i] != b'"' {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+            if i >= b.len() {
+                return Err(format!("unterminated string in {s}"));
+            }
+            i += 1;
+            out.push(Tok::Str(s[start..i].to_string()));
+        } else if c.is_ascii_digit() {
+            while i < b.len() && (b[i].is_ascii_alphanumeric()) {
+                i += 1;
+            }
+            out.push(Tok::Other(s[start..i].to_string()));
+        } else {
+            let two = s.get(i..i + 2).unwrap_or("");
+            let len = if ["->", "==", "!=", "<=", ">=", "&&", "||", "<<", ">>"].contains(&two) {
+                2
+            } else {
+                1
+            };
+            // A multi-byte character: keep it whole.
+            let len = (len..=4).find(|l| s.is_char_boundary(i + l)).unwrap_or(1);
+            out.push(Tok::Other(s[i..i + len].to_string()));
+            i += len;
+        }
+    }
+    Ok(out)
+}
+
+/// Translates `expr`; `user_reads` collects nothing here (scry's `str()` picks the address
+/// space), so `argN@user` is just `argN`.
+pub fn translate(expr: &str, names: &Names) -> Result<String, String> {
+    let toks = tokenize(expr)?;
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
+        // `@user` after an argument.
+        if t.text() == "@" && matches!(toks.get(i + 1), Some(Tok::Ident(u)) if u == "user") {
+            i += 2;
+            continue;
+        }
+        // Multi-word C casts: `(unsigned long)`.
+        if t.text() == "(" {
+            if let Some((ty, used)) = cast(&toks[i + 1..]) {
+                out.push(format!("({ty})"));
+                i += used + 1;
+                continue;
+            }
+        }
+        if let Tok::Ident(id) = t {
+            if id == "STRCMP" {
+                let (text, used) = strcmp(&toks[i..], names)?;
+                out.push(text);
+                i += used;
+                continue;
+            }
+            if names.argdist && id == "$entry" {
+                let param = match (toks.get(i + 1), toks.get(i + 2), toks.get(i + 3)) {
+                    (Some(Tok::Other(o)), Some(Tok::Ident(p)), Some(Tok::Other(c)))
+                        if o == "(" && c == ")" =>
+                    {
+                        p.clone()
+                    }
+                    _ => return Err("$entry needs a parameter name: $entry(name)".into()),
+                };
+                let k = names
+                    .params
+                    .iter()
+                    .position(|(n, _)| *n == param)
+                    .ok_or_else(|| format!("$entry({param}): no such param"))?;
+                out.push(format!("@entry{k}[tid]"));
+                i += 4;
+                continue;
+            }
+            out.push(identifier(id, names));
+            i += 1;
+            continue;
+        }
+        out.push(t.text().to_string());
+        i += 1;
+    }
+    Ok(join(&out))
+}
+
+/// One identifier's scry spelling.
+fn identifier(id: &str, names: &Names) -> String {
+    if let Some(k) = names.params.iter().position(|(n, _)| n == id) {
+        let ty = &names.params[k].1;
+        return format!("(({})arg{k})", scry_type(ty));
+    }
+    if let Some(n) = id.strip_prefix("arg").and_then(|n| n.parse::<u32>().ok()) {
+        if (1..=12).contains(&n) {
+            return format!("arg{}", n - 1);
+        }
+    }
+    let renamed = if names.argdist {
+        match id {
+            "$retval" => "retval",
+            "$PID" => "pid",
+            "$latency" => "(nsecs - @start[tid])",
+            "$COMM" => "comm",
+            _ => id,
+        }
+    } else {
+        match id {
+            "$pid" => "tid",
+            "$tgid" => "pid",
+            "$uid" => "uid",
+            "$gid" => "gid",
+            "$cpu" => "cpu",
+            "$task" => "curtask",
+            _ => id,
+        }
+    };
+    renamed.to_string()
+}
+
+/// `STRCMP("lit", expr)` as a prefix comparison; returns the text and tokens used.
+fn strcmp(toks: &[Tok], names: &Names) -> Result<(String, usize), String> {
+    let bad =
+        || "STRCMP takes a string literal and an expression: STRCMP(\"text\", expr)".to_string();
+    let (Some(Tok::Other(open)), Some(Tok::Str(lit)), Some(Tok::Other(comma))) =
+        (toks.get(1), toks.get(2), toks.get(3))
+    else {
+        return Err(bad());
+    };
+    if open != "(" || comma != "," {
+        return Err(bad());
+    }
+    let mut depth = 1;
+    let mut end = 4;
+    while end < toks.len() {
+        match toks[end].text() {
+            "(" => depth += 1,
+            ")" => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+        end += 1;
+    }
+    if end >= toks.len() {
+        return Err(bad());
+    }
+    let inner: Vec<String> = toks[4..end].iter().map(|t| t.text().to_string()).collect();
+    let expr = translate(&join(&inner), names)?;
+    let len = lit.len() - 2;
+    Ok((
+        format!("(strncmp(str({expr}), {lit}, {len}) == 0)"),
+        end + 1,
+    ))
+}
+
+/// The scry type of a C integer cast made of several words (`unsigned long`), and the
+/// tokens used (the closing parenthesis included).
+fn cast(toks: &[Tok]) -> Option<(String, usize)> {
+    let words: Vec<&str> = toks
+        .iter()
+        .take_while(|t| matches!(t, Tok::Ident(_)))
+        .map(Tok::text)
+        .collect();
+    if words.len() < 2 || toks.get(words.len()).map(Tok::text) != Some(")") {
+        return None;
+    }
+    let written = words.join(" ");
+    let ty = scry_type(&written);
+    (ty != written).then_some((ty, words.len() + 1))
+}
+
+/// A C integer type in scry's words (`unsigned int` is `uint32`); other types as written,
+/// without qualifiers.
+pub fn scry_type(c: &str) -> String {
+    let words: Vec<&str> = c
+        .split_whitespace()
+        .filter(|w| !["const", "volatile", "__user"].contains(w))
+        .collect();
+    let unsigned = words.contains(&"unsigned");
+    let signed = words.contains(&"signed");
+    let rest: Vec<&str> = words
+        .iter()
+        .copied()
+        .filter(|w| *w != "unsigned" && *w != "signed")
+        .collect();
+    let size = match rest.as_slice() {
+        [] if unsigned || signed => 32,
+        ["int"] => 32,
+        ["char"] => 8,
+        ["short"] | ["short", "int"] => 16,
+        ["long"] | ["long", "int"] | ["long", "long"] | ["long", "long", "int"] => 64,
+        _ => return words.join(" "),
+    };
+    format!("{}int{size}", if unsigned { "u" } else { "" })
+}
+
+/// Tokens back to text, spaced so nothing merges (`a - -1`).
+fn join(toks: &[String]) -> String {
+    let mut s = String::new();
+    for t in toks {
+        let glue = matches!(t.as_str(), "(" | ")" | "[" | "]" | "->" | "." | ",")
+            || s.ends_with(['(', '[', '.'])
+            || s.ends_with("->")
+            || s.is_empty();
+        if !glue {
+            s.push(' ');
+        }
+        s.push_str(t);
+        if t == "," {
+            s.push(' ');
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tr(e: &str) -> String {
+        translate(e, &Names::default()).unwrap()
+    }
+
+    #[test]
+    fn trace_names() {
+        assert_eq!(tr("arg1 > 0 && arg10 == 1"), "arg0 > 0 && arg9 == 1");
+        assert_eq!(tr("arg2@user"), "arg1");
+        assert_eq!(tr("$pid == $tgid"), "tid == pid");
+        assert_eq!(tr("(int)retval < 0"), "(int) retval < 0");
+        assert_eq!(tr("(unsigned long)retval"), "(uint64)retval");
+        assert_eq!(tr("args->prev_comm"), "args->prev_comm");
+        assert_eq!(tr("myretval + 1"), "myretval + 1");
+        assert_eq!(
+            tr("STRCMP(\"test.txt\", arg1)"),
+            "(strncmp(str(arg0), \"test.txt\", 8) == 0)"
+        );
+    }
+
+    #[test]
+    fn signatures_and_argdist() {
+        let names = Names {
+            params: vec![
+                ("fd".into(), "int".into()),
+                ("size".into(), "size_t".into()),
+            ],
+            argdist: true,
+        };
+        assert_eq!(translate("fd == 1", &names).unwrap(), "((int32)arg0) == 1");
+        assert_eq!(
+            translate("$latency/$entry(size)", &names).unwrap(),
+            "(nsecs - @start[tid]) / @entry1[tid]"
+        );
+        assert_eq!(translate("$PID", &names).unwrap(), "pid");
+        assert_eq!(
+            translate("$entry(b)", &names).unwrap_err(),
+            "$entry(b): no such param"
+        );
+    }
+
+    #[test]
+    fn types() {
+        assert_eq!(scry_type("unsigned int"), "uint32");
+        assert_eq!(scry_type("int"), "int32");
+        assert_eq!(scry_type("long long"), "int64");
+        assert_eq!(scry_type("const char *"), "char *");
+        assert_eq!(scry_type("size_t"), "size_t");
+        assert_eq!(scry_type("u64"), "u64");
+    }
+}
