@@ -280,7 +280,7 @@ mod tests {
         assert_eq!(tr("arg2@user"), "arg1");
         assert_eq!(tr("$pid == $tgid"), "tid == pid");
         assert_eq!(tr("(int)retval < 0"), "(int) retval < 0");
-        assert_eq!(tr("(unsigned long)retval"), "(uint64)retval");
+        assert_eq!(tr("(unsigned long)retval"), "(uint64) retval");
         assert_eq!(tr("args->prev_comm"), "args->prev_comm");
         assert_eq!(tr("myretval + 1"), "myretval + 1");
         assert_eq!(
