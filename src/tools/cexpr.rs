@@ -7,8 +7,10 @@
 pub struct Names {
     /// Signature parameters: name and C type, in order (`arg1`, `arg2`, ...).
     pub params: Vec<(String, String)>,
-    /// argdist's aliases (`$retval`, `$PID`, `$latency`, `$entry(p)`) instead of trace's.
-    pub argdist: bool,
+    /// argdist's aliases (`$retval`, `$PID`, `$latency`, `$entry(p)`) instead of trace's,
+    /// with the prefix of the maps that keep entry values (`@PREFIXstart[tid]`,
+    /// `@PREFIXentryK[tid]`).
+    pub argdist: Option<String>,
 }
 
 /// A token of a C expression.
@@ -106,7 +108,7 @@ pub fn translate(expr: &str, names: &Names) -> Result<String, String> {
                 i += used;
                 continue;
             }
-            if names.argdist && id == "$entry" {
+            if let (Some(prefix), "$entry") = (&names.argdist, id.as_str()) {
                 let param = match (toks.get(i + 1), toks.get(i + 2), toks.get(i + 3)) {
                     (Some(Tok::Other(o)), Some(Tok::Ident(p)), Some(Tok::Other(c)))
                         if o == "(" && c == ")" =>
@@ -120,7 +122,7 @@ pub fn translate(expr: &str, names: &Names) -> Result<String, String> {
                     .iter()
                     .position(|(n, _)| *n == param)
                     .ok_or_else(|| format!("$entry({param}): no such param"))?;
-                out.push(format!("@entry{k}[tid]"));
+                out.push(format!("@{prefix}entry{k}[tid]"));
                 i += 4;
                 continue;
             }
@@ -145,24 +147,23 @@ fn identifier(id: &str, names: &Names) -> String {
             return format!("arg{}", n - 1);
         }
     }
-    let renamed = if names.argdist {
-        match id {
-            "$retval" => "retval",
-            "$PID" => "pid",
-            "$latency" => "(nsecs - @start[tid])",
-            "$COMM" => "comm",
-            _ => id,
-        }
-    } else {
-        match id {
-            "$pid" => "tid",
-            "$tgid" => "pid",
-            "$uid" => "uid",
-            "$gid" => "gid",
-            "$cpu" => "cpu",
-            "$task" => "curtask",
-            _ => id,
-        }
+    if let Some(prefix) = &names.argdist {
+        return match id {
+            "$retval" => "retval".into(),
+            "$PID" => "pid".into(),
+            "$COMM" => "comm".into(),
+            "$latency" => format!("(nsecs - @{prefix}start[tid])"),
+            _ => id.into(),
+        };
+    }
+    let renamed = match id {
+        "$pid" => "tid",
+        "$tgid" => "pid",
+        "$uid" => "uid",
+        "$gid" => "gid",
+        "$cpu" => "cpu",
+        "$task" => "curtask",
+        _ => id,
     };
     renamed.to_string()
 }
@@ -218,17 +219,24 @@ fn cast(toks: &[Tok]) -> Option<(String, usize)> {
         return None;
     }
     let written = words.join(" ");
-    let ty = scry_type(&written);
-    (ty != written).then_some((ty, words.len() + 1))
+    let is_int = words
+        .iter()
+        .all(|w| ["unsigned", "signed", "int", "char", "short", "long"].contains(w));
+    is_int.then(|| (scry_type(&written), words.len() + 1))
 }
 
-/// A C integer type in scry's words (`unsigned int` is `uint32`); other types as written,
-/// without qualifiers.
+/// A C type in scry's words: integers by size and sign (`unsigned int` is `uint32`, `gfp_t`
+/// is `uint32`), pointers and records as written (without qualifiers), and any other
+/// typedef as `uint64`, the register it arrives in.
 pub fn scry_type(c: &str) -> String {
     let words: Vec<&str> = c
         .split_whitespace()
         .filter(|w| !["const", "volatile", "__user"].contains(w))
         .collect();
+    let written = words.join(" ");
+    if written.contains('*') || written.starts_with("struct ") || written.starts_with("union ") {
+        return written;
+    }
     let unsigned = words.contains(&"unsigned");
     let signed = words.contains(&"signed");
     let rest: Vec<&str> = words
@@ -236,15 +244,22 @@ pub fn scry_type(c: &str) -> String {
         .copied()
         .filter(|w| *w != "unsigned" && *w != "signed")
         .collect();
-    let size = match rest.as_slice() {
-        [] if unsigned || signed => 32,
-        ["int"] => 32,
-        ["char"] => 8,
-        ["short"] | ["short", "int"] => 16,
-        ["long"] | ["long", "int"] | ["long", "long"] | ["long", "long", "int"] => 64,
-        _ => return words.join(" "),
+    let (bits, is_signed) = match rest.as_slice() {
+        [] if unsigned || signed => (32, !unsigned),
+        ["int"] => (32, !unsigned),
+        ["char"] => (8, !unsigned),
+        ["short"] | ["short", "int"] => (16, !unsigned),
+        ["long"] | ["long", "int"] | ["long", "long"] | ["long", "long", "int"] => (64, !unsigned),
+        ["u8" | "__u8" | "uint8_t"] => (8, false),
+        ["s8" | "__s8" | "int8_t"] => (8, true),
+        ["u16" | "__u16" | "umode_t" | "uint16_t"] => (16, false),
+        ["s16" | "__s16" | "int16_t"] => (16, true),
+        ["u32" | "__u32" | "gfp_t" | "uid_t" | "gid_t" | "uint32_t"] => (32, false),
+        ["s32" | "__s32" | "pid_t" | "int32_t"] => (32, true),
+        ["s64" | "__s64" | "ssize_t" | "loff_t" | "off_t" | "int64_t"] => (64, true),
+        _ => (64, false),
     };
-    format!("{}int{size}", if unsigned { "u" } else { "" })
+    format!("{}int{bits}", if is_signed { "" } else { "u" })
 }
 
 /// Tokens back to text, spaced so nothing merges (`a - -1`).
@@ -264,6 +279,45 @@ fn join(toks: &[String]) -> String {
         }
     }
     s
+}
+
+/// Arguments split on top-level commas, trimmed, empty ones dropped.
+pub fn split_args(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut depth, mut quoted, mut cur) = (0i32, false, String::new());
+    for c in s.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '(' | '[' if !quoted => depth += 1,
+            ')' | ']' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => {
+                out.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    out.push(cur);
+    out.into_iter()
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty())
+        .collect()
+}
+
+/// `int fd, char *buf` as (name, type) pairs; a `*` bound to the name moves to the type.
+pub fn parse_signature(sig: &str) -> Vec<(String, String)> {
+    split_args(sig)
+        .into_iter()
+        .filter(|p| p != "void")
+        .map(|p| {
+            let split = p
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map_or(0, |i| i + 1);
+            let (ty, name) = p.split_at(split);
+            (name.to_string(), ty.trim().to_string())
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -296,12 +350,12 @@ mod tests {
                 ("fd".into(), "int".into()),
                 ("size".into(), "size_t".into()),
             ],
-            argdist: true,
+            argdist: Some("p0_".into()),
         };
         assert_eq!(translate("fd == 1", &names).unwrap(), "((int32)arg0) == 1");
         assert_eq!(
             translate("$latency/$entry(size)", &names).unwrap(),
-            "(nsecs - @start[tid]) / @entry1[tid]"
+            "(nsecs - @p0_start[tid]) / @p0_entry1[tid]"
         );
         assert_eq!(translate("$PID", &names).unwrap(), "pid");
         assert_eq!(
@@ -316,7 +370,9 @@ mod tests {
         assert_eq!(scry_type("int"), "int32");
         assert_eq!(scry_type("long long"), "int64");
         assert_eq!(scry_type("const char *"), "char *");
-        assert_eq!(scry_type("size_t"), "size_t");
-        assert_eq!(scry_type("u64"), "u64");
+        assert_eq!(scry_type("struct timespec *"), "struct timespec *");
+        assert_eq!(scry_type("size_t"), "uint64");
+        assert_eq!(scry_type("gfp_t"), "uint32");
+        assert_eq!(scry_type("unsigned char"), "uint8");
     }
 }

@@ -10,6 +10,9 @@ use scry_stdlib::{MapDump, Sink, Value};
 pub trait Render {
     /// Writes the summary of `dump` (a map the renderer does not know writes nothing).
     fn render(&mut self, dump: &MapDump, out: &mut dyn Write) -> io::Result<()>;
+
+    /// The run ended; the engine's end-of-run dump of every map follows.
+    fn ended(&mut self) {}
 }
 
 /// A [`Sink`] rendering maps with `R`, writing to `out`.
@@ -64,6 +67,7 @@ impl<R: Render> Sink for SummarySink<R> {
     }
 
     fn exit_newlines(&mut self) -> io::Result<()> {
+        self.render.ended();
         Ok(())
     }
 

@@ -1,10 +1,257 @@
-//! `argdist`.
+//! `argdist`: frequency counts (`-C`) and log2 histograms (`-H`) of function arguments,
+//! return values, latencies and tracepoint fields, printed every interval.
+
+mod render;
+mod spec;
 
 use std::ffi::OsString;
 
-use super::end::End;
+use clap::Parser;
+use scry_lang::catalog::Catalog;
+use scry_runtime::LiveCatalog;
 
-/// Runs argdist.
-pub fn run(_argv: &[OsString]) -> Result<(), End> {
-    Err(End::Error("not yet".into()))
+use super::args::{self, parse};
+use super::cexpr::{self, Names};
+use super::driver::Run;
+use super::end::End;
+use super::summary::SummarySink;
+use spec::{Mode, Spec};
+
+const USAGE: &str = "argdist [-h] [-p PID] [-t TID] [-z STRING_SIZE] [-i INTERVAL] [-d DURATION] [-n COUNT] [-v] [-c] [-T TOP] [-H specifier] [-C specifier] [-I header]";
+
+/// Trace a function and display a summary of its parameter values.
+#[derive(Parser, Debug)]
+#[command(about = "Trace a function and display a summary of its parameter values")]
+struct Args {
+    /// id of the process to trace (optional)
+    #[arg(short, long, value_parser = args::int)]
+    pid: Option<u32>,
+    /// id of the thread to trace (optional; kernel probes only)
+    #[arg(short, long, value_parser = args::int)]
+    tid: Option<u32>,
+    /// maximum string size to read from char* arguments
+    #[arg(short = 'z', long = "string-size", value_parser = args::int, default_value = "80")]
+    string_size: u32,
+    /// output interval, in seconds
+    #[arg(short, long, value_parser = args::positive, default_value = "1")]
+    interval: u64,
+    /// total duration of trace, in seconds
+    #[arg(short, long, value_parser = args::positive)]
+    duration: Option<u64>,
+    /// number of outputs
+    #[arg(short, long, value_parser = args::positive)]
+    number: Option<u64>,
+    /// print the generated program
+    #[arg(short, long)]
+    verbose: bool,
+    /// do not clear histograms and freq counts at each interval
+    #[arg(short, long)]
+    cumulative: bool,
+    /// number of top results to show (not applicable to histograms)
+    #[arg(short = 'T', long, value_parser = args::positive)]
+    top: Option<u64>,
+    /// probe specifier to capture histogram of
+    #[arg(short = 'H', long = "histogram", value_name = "specifier", action = clap::ArgAction::Append)]
+    histogram: Vec<String>,
+    /// probe specifier to capture count of
+    #[arg(short = 'C', long = "count", value_name = "specifier", action = clap::ArgAction::Append)]
+    count: Vec<String>,
+    /// additional header files (accepted: types come from BTF)
+    #[arg(short = 'I', long = "include", value_name = "header", action = clap::ArgAction::Append)]
+    include: Vec<String>,
+}
+
+/// Runs argdist with its arguments.
+pub fn run(argv: &[OsString]) -> Result<(), End> {
+    let a: Args = parse("argdist", USAGE, argv)?;
+    // Counts first, then histograms, each in command-line order.
+    let specs = a
+        .count
+        .iter()
+        .map(|s| Spec::parse(s, Mode::Count))
+        .chain(a.histogram.iter().map(|s| Spec::parse(s, Mode::Histogram)))
+        .collect::<Result<Vec<_>, _>>()?;
+    if specs.is_empty() {
+        return Err(End::Error("at least one specifier is required".into()));
+    }
+    let pid = a.pid.filter(|&p| p != 0);
+    let catalog = LiveCatalog::new();
+    let mut program = String::new();
+    for (i, s) in specs.iter().enumerate() {
+        let block = probe_blocks(i, s, &a, pid, &catalog)
+            .map_err(|e| format!("error parsing probe '{}': {e}", s.raw))?;
+        program.push_str(&block);
+    }
+    program.push_str(&interval_block(specs.len(), &a));
+    let sink = SummarySink::new(
+        render::Blocks::new(specs, a.top),
+        Box::new(std::io::stdout()),
+    );
+    let run = Run {
+        tool: "argdist",
+        program,
+        pid,
+        debug: a.verbose,
+        max_probes: None,
+        map_keys_max: None,
+        ringbuf_pages: None,
+    };
+    run.execute(Box::new(sink), || {})
+}
+
+/// The interval block: the time, every map printed (cleared unless `-c`), the end after `-n`
+/// outputs or once `-d` seconds have passed.
+fn interval_block(maps: usize, a: &Args) -> String {
+    let mut body = String::from("time(\"[%H:%M:%S]\\n\"); ");
+    for i in 0..maps {
+        body.push_str(&format!("print(@p{i}); "));
+    }
+    if !a.cumulative {
+        for i in 0..maps {
+            body.push_str(&format!("clear(@p{i}); "));
+        }
+    }
+    let rounds = match (a.number, a.duration.map(|d| d.div_ceil(a.interval))) {
+        (Some(n), Some(d)) => Some(n.min(d)),
+        (n, d) => n.or(d),
+    };
+    if let Some(last) = rounds {
+        body.push_str(&format!(
+            "@rounds = @rounds + 1; if (@rounds >= {last}) {{ exit(); }} "
+        ));
+    }
+    format!("interval:s:{} {{ {body}}}\n", a.interval)
+}
+
+/// The blocks of specifier `i`: the probe collecting into `@pI` and, for a return probe using
+/// `$latency` or `$entry()`, the entry probe saving what it needs per thread.
+fn probe_blocks(
+    i: usize,
+    s: &Spec,
+    a: &Args,
+    pid: Option<u32>,
+    catalog: &LiveCatalog,
+) -> Result<String, String> {
+    let prefix = format!("p{i}_");
+    let names = Names {
+        params: s.params.clone(),
+        argdist: Some(prefix.clone()),
+    };
+    let exprs = s
+        .exprs
+        .iter()
+        .map(|e| cexpr::translate(e, &names))
+        .collect::<Result<Vec<_>, _>>()?;
+    let filter = s
+        .filter
+        .as_deref()
+        .map(|f| cexpr::translate(f, &names))
+        .transpose()?;
+    let kernel = s.lib.is_empty() || s.kind == 't';
+    let mut conditions: Vec<String> = pid.map(|p| format!("pid == {p}")).into_iter().collect();
+    if let (Some(t), true) = (a.tid, kernel) {
+        conditions.push(format!("tid == {t}"));
+    }
+    let (attach, entry_attach) = attach_points(s, pid, catalog)?;
+    let mut out = String::new();
+    let uses_entry = s.is_return()
+        && s.exprs
+            .iter()
+            .chain(&s.filter)
+            .any(|e| e.contains("$latency") || e.contains("$entry("));
+    if uses_entry {
+        let mut saves = format!("@{prefix}start[tid] = nsecs; ");
+        for k in 0..s.params.len() {
+            saves.push_str(&format!("@{prefix}entry{k}[tid] = arg{k}; "));
+        }
+        out.push_str(&format!(
+            "{entry_attach}{} {{ {saves}}}\n",
+            predicate(&conditions)
+        ));
+        conditions.push(format!("@{prefix}start[tid]"));
+    }
+    conditions.extend(filter.map(|f| format!("({f})")));
+    let values: Vec<String> = s
+        .types
+        .iter()
+        .zip(&exprs)
+        .map(|(ty, e)| typed(ty, e, a.string_size))
+        .collect();
+    let mut action = match s.mode {
+        Mode::Count => format!("@p{i}[{}] = count(); ", values.join(", ")),
+        Mode::Histogram => format!("@p{i} = hist({}); ", values[0]),
+    };
+    if uses_entry {
+        action.push_str(&format!("delete(@{prefix}start[tid]); "));
+        for k in 0..s.params.len() {
+            action.push_str(&format!("delete(@{prefix}entry{k}[tid]); "));
+        }
+    }
+    out.push_str(&format!(
+        "{attach}{} {{ {action}}}\n",
+        predicate(&conditions)
+    ));
+    Ok(out)
+}
+
+fn predicate(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" /{}/", conditions.join(" && "))
+    }
+}
+
+/// `expr` as a value of C type `ty`: a `-z`-byte string for `char*`, else an integer cast.
+fn typed(ty: &str, expr: &str, string_size: u32) -> String {
+    let compact: String = ty.split_whitespace().collect();
+    if compact.ends_with("char*") {
+        return format!("str({expr}, {string_size})");
+    }
+    let cast = cexpr::scry_type(ty);
+    let cast = if cast.starts_with("int") || cast.starts_with("uint") {
+        cast
+    } else {
+        "uint64".to_string()
+    };
+    format!("({cast})({expr})")
+}
+
+/// The attach point of a specifier, and of its entry (for return probes).
+fn attach_points(
+    s: &Spec,
+    pid: Option<u32>,
+    catalog: &LiveCatalog,
+) -> Result<(String, String), String> {
+    let resolve = |lib: &str| {
+        catalog
+            .resolve_binary(lib, pid)
+            .map_err(|_| format!("unable to find library {lib}"))
+    };
+    let func = &s.func;
+    Ok(match (s.kind, s.lib.is_empty()) {
+        ('t', _) => (format!("tracepoint:{}:{func}", s.lib), String::new()),
+        ('u', _) => {
+            let path = resolve(&s.lib)?;
+            let probe = catalog
+                .usdt_probes(&path)?
+                .into_iter()
+                .find(|p| p.name == *func)
+                .ok_or_else(|| format!("unrecognized USDT probe {func}"))?;
+            (
+                format!("usdt:{path}:{}:{func}", probe.provider),
+                String::new(),
+            )
+        }
+        ('r', true) => (format!("kretprobe:{func}"), format!("kprobe:{func}")),
+        (_, true) => (format!("kprobe:{func}"), String::new()),
+        ('r', false) => {
+            let path = resolve(&s.lib)?;
+            (
+                format!("uretprobe:{path}:{func}"),
+                format!("uprobe:{path}:{func}"),
+            )
+        }
+        (_, false) => (format!("uprobe:{}:{func}", resolve(&s.lib)?), String::new()),
+    })
 }

@@ -180,7 +180,7 @@ fn probe_block(
     let attach = attach_point(&p.place, pid, catalog)?;
     let names = Names {
         params: p.params.clone(),
-        argdist: false,
+        argdist: None,
     };
     let pieces = p.format.as_deref().map(format::parse).unwrap_or_default();
     let convs = format::conversions(&pieces);

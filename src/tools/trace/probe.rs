@@ -1,6 +1,8 @@
 //! One trace probe argument: `[{p,r}]:[lib]:func[+off][(sig)] [(pred)] ["fmt"[, args]]`,
 //! `t:cat:event ...`, `u:lib:[prov:]probe ...` (reference §4.2), parsed as BCC does.
 
+use crate::tools::cexpr::{parse_signature, split_args};
+
 /// Where a probe attaches.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Place {
@@ -120,45 +122,6 @@ fn balanced(s: &str) -> Option<usize> {
         }
     }
     None
-}
-
-/// Arguments split on top-level commas, trimmed, empty ones dropped.
-pub fn split_args(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let (mut depth, mut quoted, mut cur) = (0i32, false, String::new());
-    for c in s.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            '(' | '[' if !quoted => depth += 1,
-            ')' | ']' if !quoted => depth -= 1,
-            ',' if !quoted && depth == 0 => {
-                out.push(std::mem::take(&mut cur));
-                continue;
-            }
-            _ => {}
-        }
-        cur.push(c);
-    }
-    out.push(cur);
-    out.into_iter()
-        .map(|a| a.trim().to_string())
-        .filter(|a| !a.is_empty())
-        .collect()
-}
-
-/// `int fd, char *buf` as (name, type) pairs; a `*` bound to the name moves to the type.
-pub fn parse_signature(sig: &str) -> Vec<(String, String)> {
-    split_args(sig)
-        .into_iter()
-        .filter(|p| p != "void")
-        .map(|p| {
-            let split = p
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .map_or(0, |i| i + 1);
-            let (ty, name) = p.split_at(split);
-            (name.to_string(), ty.trim().to_string())
-        })
-        .collect()
 }
 
 fn place(spec: &str) -> Result<Place, String> {
