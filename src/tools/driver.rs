@@ -29,12 +29,28 @@ pub struct Run {
     pub map_keys_max: Option<u32>,
     /// Ring-buffer pages per CPU unless BPFTRACE_PERF_RB_PAGES says otherwise (trace `-b`).
     pub ringbuf_pages: Option<u32>,
+    /// When the program cannot attach as a whole, its targets one by one.
+    pub fallback: Option<Fallback>,
+}
+
+/// The pieces of a program whose targets are tried one at a time when the whole program
+/// cannot attach (a function that is not traceable is a warning, not the end of the run).
+pub struct Fallback {
+    /// Each target's own probe block.
+    pub targets: Vec<String>,
+    /// The rest of the program (the interval block), applied after them.
+    pub rest: String,
 }
 
 impl Run {
     /// Runs the program with output to `sink`; `started` is called once everything is
-    /// attached (the tool's banner).
-    pub fn execute(self, sink: Box<dyn Sink>, started: impl FnOnce()) -> Result<(), End> {
+    /// attached (the tool's banner), with the number of targets attached when the program
+    /// fell back to attaching them one by one.
+    pub fn execute(
+        self,
+        sink: Box<dyn Sink>,
+        started: impl FnOnce(Option<usize>),
+    ) -> Result<(), End> {
         let mut settings = Settings::from_env()?;
         if let (Some(pages), None) = (
             self.ringbuf_pages,
@@ -60,8 +76,15 @@ impl Run {
         let added = host
             .load(source.clone(), checked)
             .map_err(|e| shown(&source, e))?;
-        let ran = host.start(&added).and_then(|()| {
-            started();
+        let attached = match (host.start(&added), &self.fallback) {
+            (Ok(()), _) => Ok(None),
+            (Err(e), Some(fallback)) if fallback.targets.len() > 1 => {
+                fallback.apply(&mut host, self.tool, e).map(Some)
+            }
+            (Err(e), _) => Err(e),
+        };
+        let ran = attached.and_then(|attached| {
+            started(attached);
             if host.exit_requested() {
                 Ok(())
             } else {
@@ -107,6 +130,35 @@ impl Run {
             command: None,
             max_probes: self.max_probes.unwrap_or(settings.max_probes),
         }
+    }
+}
+
+impl Fallback {
+    /// Applies each target's block (warning about those that cannot attach), then the rest;
+    /// the number attached, or `first` when none could be.
+    fn apply(&self, host: &mut Host, tool: &str, first: HostError) -> Result<usize, HostError> {
+        let source = |text: &str| Source {
+            name: tool.to_string(),
+            text: text.to_string(),
+        };
+        let mut failed = Vec::new();
+        let mut attached = 0;
+        for block in &self.targets {
+            match host.apply(source(block)) {
+                Ok(_) => attached += 1,
+                Err(e) => failed.push(e.to_string()),
+            }
+        }
+        if attached == 0 {
+            return Err(first);
+        }
+        for warning in failed {
+            eprintln!("WARNING: {warning}");
+        }
+        if !self.rest.is_empty() {
+            host.apply(source(&self.rest))?;
+        }
+        Ok(attached)
     }
 }
 

@@ -94,9 +94,10 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         debug: a.verbose,
         max_probes: None,
         map_keys_max: None,
+        fallback: None,
         ringbuf_pages: None,
     };
-    run.execute(Box::new(sink), || {})
+    run.execute(Box::new(sink), |_| {})
 }
 
 /// The interval block: the time, every map printed (cleared unless `-c`), the end after `-n`

@@ -9,7 +9,7 @@ use clap::Parser;
 use scry_runtime::LiveCatalog;
 
 use super::args::{self, parse};
-use super::driver::Run;
+use super::driver::{Fallback, Run};
 use super::end::End;
 use super::pattern::Pattern;
 use super::program;
@@ -66,10 +66,18 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         .into_iter()
         .chain(a.cpu.map(|c| format!("cpu == {c}")))
         .collect();
+    let block = "@counts[probe] = count();";
+    let rest = program::rounds("print(@counts); clear(@counts);", a.interval, a.duration);
+    let fallback = Fallback {
+        targets: targets
+            .iter()
+            .map(|t| program::probe_block(std::slice::from_ref(t), &conditions, block))
+            .collect(),
+        rest: rest.clone(),
+    };
     let program = format!(
-        "{}{}",
-        program::probe_block(&targets, &conditions, "@counts[probe] = count();"),
-        program::rounds("print(@counts); clear(@counts);", a.interval, a.duration)
+        "{}{rest}",
+        program::probe_block(&targets, &conditions, block)
     );
     let sink = SummarySink::new(render::Table::new(a.timestamp), Box::new(std::io::stdout()));
     let run = Run {
@@ -80,13 +88,15 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         max_probes: Some(u64::MAX),
         ringbuf_pages: None,
         map_keys_max: None,
+        fallback: Some(fallback),
     };
-    let banner = format!(
-        "Tracing {} functions for \"{}\"... Hit Ctrl-C to end.",
-        targets.len(),
-        a.pattern
-    );
-    run.execute(Box::new(sink), || println!("{banner}"))?;
+    run.execute(Box::new(sink), |attached| {
+        println!(
+            "Tracing {} functions for \"{}\"... Hit Ctrl-C to end.",
+            attached.unwrap_or(targets.len()),
+            a.pattern
+        )
+    })?;
     println!("Detaching...");
     Ok(())
 }

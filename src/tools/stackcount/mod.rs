@@ -11,7 +11,7 @@ use clap::Parser;
 use scry_runtime::LiveCatalog;
 
 use super::args::{self, parse};
-use super::driver::Run;
+use super::driver::{Fallback, Run};
 use super::end::End;
 use super::pattern::{Kind, Pattern};
 use super::program;
@@ -113,10 +113,17 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         )
         .collect();
     let action = format!("@stacks[{}] = count();", keys.expressions().join(", "));
+    let rest = program::rounds("print(@stacks); clear(@stacks);", a.interval, a.duration);
+    let fallback = Fallback {
+        targets: targets
+            .iter()
+            .map(|t| program::probe_block(std::slice::from_ref(t), &conditions, &action))
+            .collect(),
+        rest: rest.clone(),
+    };
     let program = format!(
-        "{}{}",
-        program::probe_block(&targets, &conditions, &action),
-        program::rounds("print(@stacks); clear(@stacks);", a.interval, a.duration)
+        "{}{rest}",
+        program::probe_block(&targets, &conditions, &action)
     );
     let style = if a.folded {
         Style::Folded
@@ -140,17 +147,15 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         // Distinct stacks of a busy system outgrow bpftrace's 4096 quickly.
         ringbuf_pages: None,
         map_keys_max: Some(STACKS_MAX),
+        fallback: Some(fallback),
     };
-    let banner = (!a.folded).then(|| {
-        format!(
-            "Tracing {} functions for \"{}\"... Hit Ctrl-C to end.",
-            targets.len(),
-            a.pattern
-        )
-    });
-    run.execute(Box::new(sink), || {
-        if let Some(b) = &banner {
-            println!("{b}");
+    run.execute(Box::new(sink), |attached| {
+        if !a.folded {
+            println!(
+                "Tracing {} functions for \"{}\"... Hit Ctrl-C to end.",
+                attached.unwrap_or(targets.len()),
+                a.pattern
+            );
         }
     })?;
     if !a.folded {

@@ -159,9 +159,10 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         debug: a.verbose,
         max_probes: None,
         map_keys_max: None,
+        fallback: None,
         ringbuf_pages: a.buffer_pages,
     };
-    run.execute(Box::new(sink), || println!("{header}"))?;
+    run.execute(Box::new(sink), |_| println!("{header}"))?;
     if !done.get() {
         // Ctrl-C: BCC prints the interrupt as an empty line.
         println!();
