@@ -63,3 +63,47 @@ fn folded_stacks_draw_as_a_flame_graph() {
     }
     let _ = std::fs::remove_dir_all(bin.parent().unwrap());
 }
+
+#[test]
+fn install_tools_links_run_the_tools() {
+    let dir = std::env::temp_dir().join(format!("scry-install-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .arg("--install-tools")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for tool in ["funccount", "stackcount", "trace", "argdist"] {
+        let link = dir.join(tool);
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        // Each runs as its tool: a usage error in argparse's words, exit status 2.
+        let run = Command::new(&link)
+            .arg("--no-such-option")
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(2), "{tool}");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(stderr.starts_with(&format!("usage: {tool} ")), "{stderr}");
+        assert!(
+            stderr.ends_with(&format!(
+                "{tool}: error: unrecognized arguments: --no-such-option\n"
+            )),
+            "{stderr}"
+        );
+    }
+    // Installing again replaces the links.
+    let again = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .arg("--install-tools")
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(again.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
