@@ -101,6 +101,16 @@ pub fn translate(expr: &str, names: &Names) -> Result<String, String> {
                 continue;
             }
         }
+        // `sk->sk_dport`: the kernel's socket macros, which BCC's headers expand.
+        if t.text() == "->" {
+            if let Some(Tok::Ident(field)) = toks.get(i + 1) {
+                if let Some(common) = socket_field(field) {
+                    out.push(format!("->__sk_common.{common}"));
+                    i += 2;
+                    continue;
+                }
+            }
+        }
         if let Tok::Ident(id) = t {
             if id == "STRCMP" {
                 let (text, used) = strcmp(&toks[i..], names)?;
@@ -134,6 +144,33 @@ pub fn translate(expr: &str, names: &Names) -> Result<String, String> {
         i += 1;
     }
     Ok(join(&out))
+}
+
+/// The `struct sock_common` member behind one of `struct sock`'s `#define sk_X
+/// __sk_common.skc_X` names.
+fn socket_field(field: &str) -> Option<String> {
+    const COMMON: [&str; 18] = [
+        "family",
+        "state",
+        "reuse",
+        "reuseport",
+        "bound_dev_if",
+        "dport",
+        "num",
+        "daddr",
+        "rcv_saddr",
+        "v6_daddr",
+        "v6_rcv_saddr",
+        "hash",
+        "net",
+        "prot",
+        "refcnt",
+        "cookie",
+        "portpair",
+        "addrpair",
+    ];
+    let name = field.strip_prefix("sk_")?;
+    COMMON.contains(&name).then(|| format!("skc_{name}"))
 }
 
 /// One identifier's scry spelling.
@@ -266,7 +303,8 @@ pub fn scry_type(c: &str) -> String {
 fn join(toks: &[String]) -> String {
     let mut s = String::new();
     for t in toks {
-        let glue = matches!(t.as_str(), "(" | ")" | "[" | "]" | "->" | "." | ",")
+        let glue = matches!(t.as_str(), "(" | ")" | "[" | "]" | "." | ",")
+            || t.starts_with("->")
             || s.ends_with(['(', '[', '.'])
             || s.ends_with("->")
             || s.is_empty();
@@ -336,6 +374,11 @@ mod tests {
         assert_eq!(tr("(int)retval < 0"), "(int) retval < 0");
         assert_eq!(tr("(unsigned long)retval"), "(uint64) retval");
         assert_eq!(tr("args->prev_comm"), "args->prev_comm");
+        assert_eq!(
+            tr("sk->sk_dport == 13568"),
+            "sk->__sk_common.skc_dport == 13568"
+        );
+        assert_eq!(tr("sk->sk_drops"), "sk->sk_drops");
         assert_eq!(tr("myretval + 1"), "myretval + 1");
         assert_eq!(
             tr("STRCMP(\"test.txt\", arg1)"),
