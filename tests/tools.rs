@@ -322,3 +322,52 @@ fn seed_section_4_examples() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+#[test]
+fn completions_and_manual_pages_cover_the_tools() {
+    let scry = env!("CARGO_BIN_EXE_scry");
+    let out = Command::new(scry)
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let script = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "_scry()",
+        "scry__subcmd__funccount",
+        "_stackcount()",
+        "--kernel-stacks-only",
+        "--max-events",
+    ] {
+        assert!(
+            script.contains(needle),
+            "no {needle} in the bash completions"
+        );
+    }
+    let bad = Command::new(scry)
+        .args(["completions", "tcsh"])
+        .status()
+        .unwrap();
+    assert_eq!(bad.code(), Some(2));
+
+    let dir = std::env::temp_dir().join(format!("scry-man-{}", std::process::id()));
+    let out = Command::new(scry)
+        .arg("manpages")
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(out.success());
+    for page in [
+        "scry.1",
+        "scry-funccount.1",
+        "scry-stackcount.1",
+        "scry-trace.1",
+        "scry-argdist.1",
+    ] {
+        let text = std::fs::read_to_string(dir.join(page)).unwrap();
+        assert!(text.contains(".SH SYNOPSIS"), "{page}");
+    }
+    let argdist = std::fs::read_to_string(dir.join("scry-argdist.1")).unwrap();
+    assert!(argdist.contains("cumulative"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

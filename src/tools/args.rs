@@ -20,12 +20,7 @@ pub fn parse<T: clap::Parser>(
     usage: &'static str,
     args: &[OsString],
 ) -> Result<T, End> {
-    let cmd = T::command()
-        .name(prog)
-        .bin_name(prog)
-        .override_usage(usage)
-        .args_override_self(true)
-        .infer_long_args(true);
+    let cmd = command::<T>(prog, usage).bin_name(prog);
     let argv = std::iter::once(OsString::from(prog)).chain(args.iter().cloned());
     let matches = cmd.clone().try_get_matches_from(argv);
     let parsed = matches.and_then(|m| T::from_arg_matches(&m));
@@ -40,6 +35,16 @@ pub fn parse<T: clap::Parser>(
             message: message(&cmd, &e),
         },
     })
+}
+
+/// A tool's clap command: its name, argparse's usage line, a repeated option's last value
+/// winning, long options abbreviated.
+pub fn command<T: clap::CommandFactory>(prog: &'static str, usage: &'static str) -> Command {
+    T::command()
+        .name(prog)
+        .override_usage(usage)
+        .args_override_self(true)
+        .infer_long_args(true)
 }
 
 /// A usage error found after parsing (option combinations), in argparse's form.

@@ -16,6 +16,7 @@ mod funccount;
 mod install;
 mod pattern;
 mod program;
+mod shell;
 mod stackcount;
 mod summary;
 mod targets;
@@ -29,7 +30,8 @@ use std::process::ExitCode;
 pub const TOOLS: [&str; 4] = ["funccount", "stackcount", "trace", "argdist"];
 
 /// Runs a tool when the command line names one (argv\[0\]'s file name, or the first
-/// argument), or `--install-tools DIR`; `None` leaves the command line to scry's own CLI.
+/// argument), or `--install-tools DIR`, `completions SHELL`, `manpages DIR`; `None` leaves
+/// the command line to scry's own CLI.
 pub fn dispatch(argv: &[OsString]) -> Option<ExitCode> {
     let own_name = argv
         .first()
@@ -43,8 +45,11 @@ pub fn dispatch(argv: &[OsString]) -> Option<ExitCode> {
     if TOOLS.contains(&first) {
         return Some(run(first, &argv[2..]));
     }
-    if first == "--install-tools" {
-        return Some(install::run(&argv[2..]));
+    match first {
+        "--install-tools" => return Some(install::run(&argv[2..])),
+        "completions" => return Some(shell::completions(&argv[2..])),
+        "manpages" => return Some(shell::manpages(&argv[2..])),
+        _ => {}
     }
     None
 }

@@ -61,6 +61,11 @@ struct Args {
     include: Vec<String>,
 }
 
+/// The command line's definition (completions, manual page).
+pub fn command() -> clap::Command {
+    args::command::<Args>("argdist", USAGE)
+}
+
 /// Runs argdist with its arguments.
 pub fn run(argv: &[OsString]) -> Result<(), End> {
     let a: Args = parse("argdist", USAGE, argv)?;

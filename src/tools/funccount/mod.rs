@@ -47,6 +47,11 @@ struct Args {
     pattern: String,
 }
 
+/// The command line's definition (completions, manual page).
+pub fn command() -> clap::Command {
+    args::command::<Args>("funccount", USAGE)
+}
+
 /// Runs funccount with its arguments.
 pub fn run(argv: &[OsString]) -> Result<(), End> {
     let a: Args = parse("funccount", USAGE, argv)?;

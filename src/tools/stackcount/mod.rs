@@ -77,6 +77,11 @@ struct Args {
     pattern: String,
 }
 
+/// The command line's definition (completions, manual page).
+pub fn command() -> clap::Command {
+    args::command::<Args>("stackcount", USAGE)
+}
+
 /// Runs stackcount with its arguments.
 pub fn run(argv: &[OsString]) -> Result<(), End> {
     let a: Args = parse("stackcount", USAGE, argv)?;

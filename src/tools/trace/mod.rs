@@ -94,6 +94,11 @@ struct Args {
     probes: Vec<String>,
 }
 
+/// The command line's definition (completions, manual page).
+pub fn command() -> clap::Command {
+    args::command::<Args>("trace", USAGE)
+}
+
 /// Runs trace with its arguments.
 pub fn run(argv: &[OsString]) -> Result<(), End> {
     let a: Args = parse("trace", USAGE, argv)?;
