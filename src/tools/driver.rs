@@ -64,7 +64,7 @@ impl Run {
             settings.rb_pages = pages;
         }
         if self.debug {
-            println!("{}", self.program);
+            crate::tools::say(&self.program);
         }
         let source = Source {
             name: self.tool.to_string(),

@@ -16,7 +16,7 @@ pub fn run(args: &[OsString]) -> ExitCode {
     match install(Path::new(dir)) {
         Ok(links) => {
             for l in links {
-                println!("{}", l.display());
+                crate::tools::say(l.display());
             }
             ExitCode::SUCCESS
         }

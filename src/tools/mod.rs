@@ -54,6 +54,13 @@ pub fn dispatch(argv: &[OsString]) -> Option<ExitCode> {
     None
 }
 
+/// Prints a line on stdout. A failed write (a closed pipe) is not reported here: the
+/// session's next write fails and ends the run.
+fn say(line: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
 /// Runs tool `name` with its arguments and reports how it ended.
 fn run(name: &str, args: &[OsString]) -> ExitCode {
     let result = match name {

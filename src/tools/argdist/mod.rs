@@ -176,16 +176,24 @@ fn probe_blocks(
         ));
         conditions.push(format!("@{prefix}start[tid]"));
     }
-    conditions.extend(filter.map(|f| format!("({f})")));
     let values: Vec<String> = s
         .types
         .iter()
         .zip(&exprs)
         .map(|(ty, e)| typed(ty, e, a.string_size))
         .collect();
-    let mut action = match s.mode {
-        Mode::Count => format!("@p{i}[{}] = count(); ", values.join(", ")),
-        Mode::Histogram => format!("@p{i} = hist({}); ", values[0]),
+    let collect = match s.mode {
+        Mode::Count => format!("@p{i}[{}] = count();", values.join(", ")),
+        Mode::Histogram => format!("@p{i} = hist({});", values[0]),
+    };
+    // The filter is tested in the action, so that saved entry values are deleted either way.
+    let mut action = match (&filter, uses_entry) {
+        (Some(f), true) => format!("if ({f}) {{ {collect} }} "),
+        (Some(f), false) => {
+            conditions.push(format!("({f})"));
+            format!("{collect} ")
+        }
+        (None, _) => format!("{collect} "),
     };
     if uses_entry {
         action.push_str(&format!("delete(@{prefix}start[tid]); "));

@@ -96,12 +96,12 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         fallback: Some(fallback),
     };
     run.execute(Box::new(sink), |attached| {
-        println!(
+        super::say(format_args!(
             "Tracing {} functions for \"{}\"... Hit Ctrl-C to end.",
             attached.unwrap_or(targets.len()),
             a.pattern
-        )
+        ))
     })?;
-    println!("Detaching...");
+    super::say("Detaching...");
     Ok(())
 }

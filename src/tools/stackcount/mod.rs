@@ -156,15 +156,15 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
     };
     run.execute(Box::new(sink), |attached| {
         if !a.folded {
-            println!(
+            super::say(format_args!(
                 "Tracing {} functions for \"{}\"... Hit Ctrl-C to end.",
                 attached.unwrap_or(targets.len()),
                 a.pattern
-            );
+            ));
         }
     })?;
     if !a.folded {
-        println!("Detaching...");
+        super::say("Detaching...");
     }
     if let Some(path) = &a.svg {
         svg::write(path, &a.pattern, &folded.borrow())?;

@@ -130,7 +130,7 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         layout_probes.push((p.func_name().to_string(), pieces));
     }
     if a.ebpf {
-        println!("{program}");
+        super::say(&program);
         return Ok(());
     }
     let time = match (a.timestamp, a.time) {
@@ -167,10 +167,10 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         fallback: None,
         ringbuf_pages: a.buffer_pages,
     };
-    run.execute(Box::new(sink), |_| println!("{header}"))?;
+    run.execute(Box::new(sink), |_| super::say(&header))?;
     if !done.get() {
         // Ctrl-C: BCC prints the interrupt as an empty line.
-        println!();
+        super::say("");
     }
     Ok(())
 }
