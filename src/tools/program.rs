@@ -51,7 +51,6 @@ mod tests {
     #[test]
     fn blocks() {
         let t = |a: &str| Target {
-            name: a.into(),
             attach: vec![format!("tracepoint:{a}")],
         };
         assert_eq!(

@@ -8,12 +8,11 @@ use scry_lang::catalog::Catalog;
 
 use super::pattern::{Kind, Pattern};
 
-/// One thing counted: its name in the output and the attach points that probe it.
+/// One thing counted (a function, `cat:event`, or USDT probe name): the attach points that
+/// probe it (a USDT probe name may belong to several providers).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
-    /// The function, `cat:event`, or USDT probe name.
-    pub name: String,
-    /// Engine attach points (a USDT probe name may belong to several providers).
+    /// Engine attach points.
     pub attach: Vec<String>,
 }
 
@@ -33,8 +32,7 @@ pub fn expand(
     pid: Option<u32>,
     symbols: Symbols,
 ) -> Result<Vec<Target>, String> {
-    let single = |name: String, attach: String| Target {
-        name,
+    let single = |attach: String| Target {
         attach: vec![attach],
     };
     let targets: Vec<Target> = match &pattern.kind {
@@ -42,7 +40,7 @@ pub fn expand(
             .kernel_functions()?
             .into_iter()
             .filter(|f| probeable_kernel_function(f) && pattern.matches(f))
-            .map(|f| single(f.clone(), format!("kprobe:{f}")))
+            .map(|f| single(format!("kprobe:{f}")))
             .collect(),
         Kind::Tracepoint => {
             let mut found = Vec::new();
@@ -50,7 +48,7 @@ pub fn expand(
                 for event in catalog.tracepoint_events(&category)? {
                     let name = format!("{category}:{event}");
                     if pattern.matches(&name) {
-                        found.push(single(name.clone(), format!("tracepoint:{name}")));
+                        found.push(single(format!("tracepoint:{name}")));
                     }
                 }
             }
@@ -70,7 +68,7 @@ pub fn expand(
                     let new_name = names.insert(s.name.clone());
                     new_address && (new_name || symbols == Symbols::FirstPerAddress)
                 })
-                .map(|s| single(s.name.clone(), format!("uprobe:{path}:{}", s.name)))
+                .map(|s| single(format!("uprobe:{path}:{}", s.name)))
                 .collect()
         }
         Kind::Usdt(lib) => {
@@ -86,8 +84,8 @@ pub fn expand(
                 }
             }
             by_name
-                .into_iter()
-                .map(|(name, attach)| Target { name, attach })
+                .into_values()
+                .map(|attach| Target { attach })
                 .collect()
         }
     };
@@ -178,7 +176,9 @@ mod tests {
     fn names(pattern: &str, regex: bool, symbols: Symbols) -> Result<Vec<String>, String> {
         let p = Pattern::parse(pattern, regex)?;
         let t = expand(&p, &catalog(), None, symbols)?;
-        Ok(t.into_iter().map(|t| t.name).collect())
+        Ok(t.iter()
+            .map(|t| display_name(&t.attach[0]).to_string())
+            .collect())
     }
 
     #[test]
