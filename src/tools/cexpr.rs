@@ -101,6 +101,16 @@ pub fn translate(expr: &str, names: &Names) -> Result<String, String> {
                 continue;
             }
         }
+        // `ctx->dx`: a register of the probe's context.
+        if let (Tok::Ident(ctx), Some(arrow), Some(Tok::Ident(reg))) =
+            (t, toks.get(i + 1), toks.get(i + 2))
+        {
+            if ctx == "ctx" && arrow.text() == "->" {
+                out.push(format!("reg(\"{reg}\")"));
+                i += 3;
+                continue;
+            }
+        }
         // `sk->sk_dport`: the kernel's socket macros, which BCC's headers expand.
         if t.text() == "->" {
             if let Some(Tok::Ident(field)) = toks.get(i + 1) {
@@ -379,6 +389,7 @@ mod tests {
             "sk->__sk_common.skc_dport == 13568"
         );
         assert_eq!(tr("sk->sk_drops"), "sk->sk_drops");
+        assert_eq!(tr("ctx->dx + 1"), "reg(\"dx\") + 1");
         assert_eq!(tr("myretval + 1"), "myretval + 1");
         assert_eq!(
             tr("STRCMP(\"test.txt\", arg1)"),

@@ -9,10 +9,12 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::rc::Rc;
 
+use scry_runtime::symbols::kernel::KernelSymbols;
+use scry_runtime::symbols::user::UserSymbols;
 use scry_stdlib::value::Frame;
 use scry_stdlib::{MapDump, Sink, Value};
 
-use super::format::{self, Piece};
+use super::format::{self, Conv, Piece};
 use crate::tools::clock;
 use crate::tools::summary::key_text;
 
@@ -88,6 +90,8 @@ pub struct Events {
     printed: u64,
     done: Rc<Cell<bool>>,
     counts: HashMap<String, u64>,
+    /// Resolves `%U` addresses.
+    user_symbols: UserSymbols,
 }
 
 impl Events {
@@ -100,6 +104,7 @@ impl Events {
             printed: 0,
             done,
             counts: HashMap::new(),
+            user_symbols: UserSymbols::new(),
         }
     }
 
@@ -128,7 +133,28 @@ impl Events {
         };
         let kernel = stack(self.layout.kernel_stack);
         let user = stack(self.layout.user_stack);
-        let message = format::render(pieces, &fields[next.min(fields.len())..]);
+        let symbol = |conv: Conv, addr: u64| {
+            let frame = match conv {
+                Conv::KSym => KernelSymbols::get().resolve(addr),
+                _ => self
+                    .user_symbols
+                    .resolve(u32::try_from(pid).unwrap_or_default(), &[addr])
+                    .pop()
+                    .unwrap_or_else(|| Frame::unresolved(addr)),
+            };
+            match conv {
+                // BCC's %K: `vfs_read+0x0`, no module.
+                Conv::KSym => symbol(
+                    &Frame {
+                        module: None,
+                        ..frame
+                    },
+                    false,
+                ),
+                _ => symbol(&frame, false),
+            }
+        };
+        let message = format::render(pieces, &fields[next.min(fields.len())..], &symbol);
         if let Some(m) = &self.layout.message {
             if !message.contains(m.as_str()) {
                 return None;
@@ -185,18 +211,7 @@ impl Events {
         if self.layout.addresses {
             line.push_str(&format!("{:>16x} ", f.addr));
         }
-        let module = match (&f.module, kernel) {
-            (_, true) => Some("kernel".to_string()),
-            (Some(m), false) => Some(m.rsplit('/').next().unwrap_or(m).to_string()),
-            (None, false) => None,
-        };
-        match &f.symbol {
-            Some(s) => line.push_str(&format!("{s}+{:#x}", f.offset)),
-            None => line.push_str("[unknown]"),
-        }
-        if let Some(m) = module.filter(|_| f.symbol.is_some() || !kernel) {
-            line.push_str(&format!(" [{m}]"));
-        }
+        line.push_str(&symbol(f, kernel));
         line.push('\n');
         line
     }
@@ -221,6 +236,24 @@ impl Events {
         unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
         Ok(())
     }
+}
+
+/// A frame as BCC shows it: `sym+0xOFF`, then ` [kernel]` or ` [module]` (`[unknown]` for an
+/// address without symbol, with its module when that is known).
+fn symbol(f: &Frame, kernel: bool) -> String {
+    let mut text = match &f.symbol {
+        Some(s) => format!("{s}+{:#x}", f.offset),
+        None => "[unknown]".to_string(),
+    };
+    let module = match (&f.module, kernel) {
+        (_, true) => f.symbol.as_ref().map(|_| "kernel"),
+        (Some(m), false) => Some(m.rsplit('/').next().unwrap_or(m)),
+        (None, false) => None,
+    };
+    if let Some(m) = module {
+        text.push_str(&format!(" [{m}]"));
+    }
+    text
 }
 
 /// A clock's time in ns.

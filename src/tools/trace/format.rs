@@ -153,18 +153,23 @@ pub fn capture(conv: Conv, expr: &str, string_size: u32) -> String {
         }
         | Conv::Hex { bits } => format!("(uint{bits})({expr})"),
         Conv::Char => format!("(uint8)({expr})"),
-        Conv::KSym => format!("ksym({expr})"),
-        Conv::USym => format!("usym({expr})"),
+        // Symbolized when printed (with offset, and module for user addresses).
+        Conv::KSym | Conv::USym => format!("(uint64)({expr})"),
     }
 }
 
-/// The message: the pieces with the captured values.
-pub fn render(pieces: &[Piece], values: &[Value]) -> String {
+/// The message: the pieces with the captured values; `symbol` renders `%K`/`%U` addresses.
+pub fn render(pieces: &[Piece], values: &[Value], symbol: &dyn Fn(Conv, u64) -> String) -> String {
     let mut values = values.iter();
     let mut out = String::new();
     for p in pieces {
         match p {
             Piece::Text(t) => out.push_str(t),
+            Piece::Conv(c @ (Conv::KSym | Conv::USym)) => {
+                if let Some(Value::Int(addr)) = values.next() {
+                    out.push_str(&symbol(*c, addr.value as u64));
+                }
+            }
             Piece::Conv(c) => {
                 if let Some(v) = values.next() {
                     out.push_str(&value(*c, v));
@@ -220,7 +225,17 @@ mod tests {
             Value::str("a.txt"),
             Value::Int(Int::unsigned(65)),
         ];
-        assert_eq!(render(&p, &values), "read -1 bytes, 100% dead %5d a.txtA");
+        let none = |_: Conv, _: u64| String::new();
+        assert_eq!(
+            render(&p, &values, &none),
+            "read -1 bytes, 100% dead %5d a.txtA"
+        );
+        let k = parse("at %K");
+        let sym = |c: Conv, a: u64| format!("{c:?}:{a:x}");
+        assert_eq!(
+            render(&k, &[Value::Int(Int::unsigned(0xff))], &sym),
+            "at KSym:ff"
+        );
     }
 
     #[test]
@@ -235,6 +250,6 @@ mod tests {
             "(uint64)(arg0)"
         );
         assert_eq!(capture(Conv::Str, "arg1", 80), "str(arg1, 80)");
-        assert_eq!(capture(Conv::KSym, "arg0", 80), "ksym(arg0)");
+        assert_eq!(capture(Conv::KSym, "arg0", 80), "(uint64)(arg0)");
     }
 }
