@@ -80,8 +80,7 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
     Ok(out)
 }
 
-/// Translates `expr`; `user_reads` collects nothing here (scry's `str()` picks the address
-/// space), so `argN@user` is just `argN`.
+/// Translates `expr` (`argN@user` is just `argN`: scry's `str()` picks the address space).
 pub fn translate(expr: &str, names: &Names) -> Result<String, String> {
     let toks = tokenize(expr)?;
     let mut out: Vec<String> = Vec::new();
@@ -360,8 +359,9 @@ pub fn parse_signature(sig: &str) -> Vec<(String, String)> {
         .filter(|p| p != "void")
         .map(|p| {
             let split = p
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .map_or(0, |i| i + 1);
+                .char_indices()
+                .rfind(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+                .map_or(0, |(i, c)| i + c.len_utf8());
             let (ty, name) = p.split_at(split);
             (name.to_string(), ty.trim().to_string())
         })
@@ -416,6 +416,41 @@ mod tests {
             translate("$entry(b)", &names).unwrap_err(),
             "$entry(b): no such param"
         );
+    }
+
+    #[test]
+    fn odd_input_is_an_error_or_text_never_a_panic() {
+        let names = Names {
+            params: vec![("a".into(), "int".into())],
+            argdist: Some("p0_".into()),
+        };
+        for input in [
+            "\"",
+            "\"\\",
+            "é + ü",
+            "(((",
+            ")))",
+            "arg99999999999999999999",
+            "$entry(",
+            "$entry(a",
+            "STRCMP(",
+            "STRCMP(\"x\"",
+            "STRCMP(\"x\", (a",
+            "ctx->",
+            "sk->",
+            "->",
+            "@",
+            "(unsigned",
+            "(unsigned long",
+            "a ? b : c",
+            "\u{0}",
+            "",
+        ] {
+            let _ = translate(input, &names);
+            let _ = translate(input, &Names::default());
+            let _ = parse_signature(input);
+            let _ = split_args(input);
+        }
     }
 
     #[test]

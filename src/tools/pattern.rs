@@ -125,6 +125,16 @@ mod tests {
     }
 
     #[test]
+    fn odd_input_never_panics() {
+        for input in [
+            "", ":", "::", "t::", "u::", "(", "[", "\\", "é*", "*:*:*", "t:*",
+        ] {
+            let _ = Pattern::parse(input, false);
+            let _ = Pattern::parse(input, true);
+        }
+    }
+
+    #[test]
     fn errors() {
         let e = |t: &str, r| Pattern::parse(t, r).unwrap_err();
         assert_eq!(

@@ -187,6 +187,29 @@ mod tests {
     }
 
     #[test]
+    fn odd_input_never_panics() {
+        for input in [
+            "",
+            "#",
+            "##",
+            "p::f(",
+            "p::f)",
+            "p::)(",
+            "p:::::",
+            "r::f():",
+            "r::f()::",
+            "t:a:b()#é",
+            "p:c:f(int a:int:a",
+            "u::()",
+            "p::(():int:a",
+        ] {
+            let _ = Spec::parse(input, Mode::Count);
+            let _ = Spec::parse(input, Mode::Histogram);
+        }
+        assert_eq!(Spec::display("$entry(a"), "$entry(a");
+    }
+
+    #[test]
     fn observed_errors() {
         let e = |s: &str, m| Spec::parse(s, m).unwrap_err();
         assert_eq!(

@@ -230,6 +230,34 @@ mod tests {
     }
 
     #[test]
+    fn odd_input_never_panics() {
+        for input in [
+            "",
+            ":",
+            "::",
+            ":::",
+            "p:",
+            "t:",
+            "u:",
+            "u::",
+            "r::+",
+            "f+",
+            "f+0x",
+            "f+0xzz",
+            "f(",
+            "f()(",
+            "f (",
+            "f \"",
+            "f \"%d",
+            "é:ü:ö",
+            "p:c:f+99999999999999999999999",
+            "t:a:b(x) (y) \"%s\"",
+        ] {
+            let _ = Probe::parse(input);
+        }
+    }
+
+    #[test]
     fn observed_errors() {
         let e = |s: &str| Probe::parse(s).unwrap_err();
         assert_eq!(
