@@ -42,6 +42,16 @@ pub struct Fallback {
     pub rest: String,
 }
 
+/// `-p PID` names a live process (else every later step would fail in its own words).
+pub fn check_pid(pid: Option<u32>) -> Result<(), End> {
+    match pid {
+        Some(p) if !std::path::Path::new(&format!("/proc/{p}")).exists() => Err(End::Error(
+            format!("cannot trace process {p}: there is no such process"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 impl Run {
     /// Runs the program with output to `sink`; `started` is called once everything is
     /// attached (the tool's banner), with the number of targets attached when the program

@@ -12,7 +12,7 @@ use scry_runtime::LiveCatalog;
 
 use super::args::{self, parse};
 use super::cexpr::{self, Names};
-use super::driver::Run;
+use super::driver::{self, Run};
 use super::end::End;
 use super::summary::SummarySink;
 use spec::{Mode, Spec};
@@ -80,6 +80,7 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         return Err(End::Error("at least one specifier is required".into()));
     }
     let pid = a.pid.filter(|&p| p != 0);
+    driver::check_pid(pid)?;
     let catalog = LiveCatalog::new();
     let mut program = String::new();
     for (i, s) in specs.iter().enumerate() {

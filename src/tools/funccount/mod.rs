@@ -9,7 +9,7 @@ use clap::Parser;
 use scry_runtime::LiveCatalog;
 
 use super::args::{self, parse};
-use super::driver::{Fallback, Run};
+use super::driver::{self, Fallback, Run};
 use super::end::End;
 use super::pattern::Pattern;
 use super::program;
@@ -56,6 +56,7 @@ pub fn command() -> clap::Command {
 pub fn run(argv: &[OsString]) -> Result<(), End> {
     let a: Args = parse("funccount", USAGE, argv)?;
     let pid = a.pid.filter(|&p| p != 0);
+    driver::check_pid(pid)?;
     let pattern = Pattern::parse(&a.pattern, a.regexp)?;
     let catalog = LiveCatalog::new();
     let targets = targets::expand(&pattern, &catalog, pid, Symbols::FirstPerAddressAndName)?;

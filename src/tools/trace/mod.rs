@@ -15,7 +15,7 @@ use scry_runtime::LiveCatalog;
 
 use super::args::{self, parse, usage_error};
 use super::cexpr::{self, Names};
-use super::driver::Run;
+use super::driver::{self, Run};
 use super::end::End;
 use events::{Events, Layout, Time};
 use probe::{Place, Probe};
@@ -121,6 +121,7 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         .collect::<Result<Vec<_>, _>>()?;
     let catalog = LiveCatalog::new();
     let pid = a.pid.filter(|&p| p != 0);
+    driver::check_pid(pid)?;
     let mut program = String::new();
     let mut layout_probes = Vec::new();
     for (i, p) in probes.iter().enumerate() {
