@@ -11,6 +11,9 @@ pub struct Names {
     /// with the prefix of the maps that keep entry values (`@PREFIXstart[tid]`,
     /// `@PREFIXentryK[tid]`).
     pub argdist: Option<String>,
+    /// trace `-B`: a `STRCMP` literal is a C array initializer (`"{0x6C, 0x00}"`) whose bytes
+    /// but the last are compared.
+    pub binary_strcmp: bool,
 }
 
 /// A token of a C expression.
@@ -246,11 +249,44 @@ fn strcmp(toks: &[Tok], names: &Names) -> Result<(String, usize), String> {
     }
     let inner: Vec<String> = toks[4..end].iter().map(|t| t.text().to_string()).collect();
     let expr = translate(&join(&inner), names)?;
-    let len = lit.len() - 2;
-    Ok((
-        format!("(strncmp(str({expr}), {lit}, {len}) == 0)"),
-        end + 1,
-    ))
+    let text = if names.binary_strcmp {
+        let bytes = byte_array(lit).ok_or_else(|| {
+            format!("with -B, STRCMP's literal is a C array of bytes like \"{{0x6C, 0x00}}\", not {lit}")
+        })?;
+        let compared: Vec<String> = bytes[..bytes.len().saturating_sub(1)]
+            .iter()
+            .enumerate()
+            .map(|(k, b)| format!("*(uint8 *)({expr} + {k}) == {b}"))
+            .collect();
+        if compared.is_empty() {
+            "1".to_string()
+        } else {
+            format!("({})", compared.join(" && "))
+        }
+    } else {
+        format!("(strncmp(str({expr}), {lit}, {}) == 0)", lit.len() - 2)
+    };
+    Ok((text, end + 1))
+}
+
+/// The bytes of `"{0x6C, 0, 'a'}"`-style literals (hex, decimal or character items).
+fn byte_array(lit: &str) -> Option<Vec<u8>> {
+    let body = lit.strip_prefix("\"{")?.strip_suffix("}\"")?;
+    body.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            if let Some(hex) = item.strip_prefix("0x").or_else(|| item.strip_prefix("0X")) {
+                u8::from_str_radix(hex, 16).ok()
+            } else if let Some(c) = item.strip_prefix('\'').and_then(|c| c.strip_suffix('\'')) {
+                u8::try_from(c.chars().next()?)
+                    .ok()
+                    .filter(|_| c.chars().count() == 1)
+            } else {
+                item.parse().ok()
+            }
+        })
+        .collect()
 }
 
 /// The scry type of a C integer cast made of several words (`unsigned long`), and the
@@ -390,6 +426,15 @@ mod tests {
         );
         assert_eq!(tr("sk->sk_drops"), "sk->sk_drops");
         assert_eq!(tr("ctx->dx + 1"), "reg(\"dx\") + 1");
+        let binary = Names {
+            binary_strcmp: true,
+            ..Names::default()
+        };
+        assert_eq!(
+            translate("STRCMP(\"{0x6C, 0x00, 'a', 7}\", arg4)", &binary).unwrap(),
+            "(*(uint8 *)(arg3 + 0) == 108 && *(uint8 *)(arg3 + 1) == 0 && *(uint8 *)(arg3 + 2) == 97)"
+        );
+        assert!(translate("STRCMP(\"abc\", arg1)", &binary).is_err());
         assert_eq!(tr("myretval + 1"), "myretval + 1");
         assert_eq!(
             tr("STRCMP(\"test.txt\", arg1)"),
@@ -405,6 +450,7 @@ mod tests {
                 ("size".into(), "size_t".into()),
             ],
             argdist: Some("p0_".into()),
+            binary_strcmp: false,
         };
         assert_eq!(translate("fd == 1", &names).unwrap(), "((int32)arg0) == 1");
         assert_eq!(
@@ -423,6 +469,7 @@ mod tests {
         let names = Names {
             params: vec![("a".into(), "int".into())],
             argdist: Some("p0_".into()),
+            binary_strcmp: false,
         };
         for input in [
             "\"",

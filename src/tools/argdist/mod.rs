@@ -143,6 +143,7 @@ fn probe_blocks(
     let names = Names {
         params: s.params.clone(),
         argdist: Some(prefix.clone()),
+        binary_strcmp: false,
     };
     let exprs = s
         .exprs

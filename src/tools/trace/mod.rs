@@ -20,7 +20,7 @@ use super::end::End;
 use events::{Events, Layout, Time};
 use probe::{Place, Probe};
 
-const USAGE: &str = "trace [-h] [-b BUFFER_PAGES] [-p PID] [-L TID] [--uid UID] [-v] [-Z STRING_SIZE] [-S] [-M MAX_EVENTS] [-t] [-u] [-T] [-C] [-c CGROUP_PATH] [-n NAME] [-f MSG_FILTER] [-K] [-U] [-a] [-I header] [-A] probe [probe ...]";
+const USAGE: &str = "trace [-h] [-b BUFFER_PAGES] [-p PID] [-L TID] [--uid UID] [-v] [-Z STRING_SIZE] [-S] [-M MAX_EVENTS] [-t] [-u] [-T] [-C] [-c CGROUP_PATH] [-n NAME] [-f MSG_FILTER] [-B] [-K] [-U] [-a] [-I header] [-A] probe [probe ...]";
 
 /// Attach to functions and print trace messages.
 #[derive(Parser, Debug)]
@@ -80,6 +80,9 @@ struct Args {
     /// print virtual address in stacks
     #[arg(short = 'a', long)]
     address: bool,
+    /// STRCMP literals are C arrays of bytes ("{0x6C, 0x00}"), compared but the last byte
+    #[arg(short = 'B', long = "bin_cmp")]
+    bin_cmp: bool,
     /// additional header files (accepted: types come from BTF and the program's definitions)
     #[arg(short = 'I', long = "include", action = clap::ArgAction::Append)]
     include: Vec<String>,
@@ -188,6 +191,7 @@ fn probe_block(
     let names = Names {
         params: p.params.clone(),
         argdist: None,
+        binary_strcmp: a.bin_cmp,
     };
     let pieces = p.format.as_deref().map(format::parse).unwrap_or_default();
     let convs = format::conversions(&pieces);
