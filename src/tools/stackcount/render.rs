@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::rc::Rc;
 
+use scry_stdlib::folded::{fold, Part};
 use scry_stdlib::value::Frame;
 use scry_stdlib::{MapDump, MapValue, Value};
 
@@ -157,18 +158,13 @@ impl Stacks {
 
 /// `comm;user frames root first;-;kernel frames root first` (no count).
 fn folded(key: &Key, delimited: bool) -> String {
-    let name = |f: &Frame| f.symbol.as_deref().unwrap_or("[unknown]").replace(';', ":");
-    let mut parts = vec![key
-        .process
-        .as_ref()
-        .map(|(c, _)| c.replace(';', ":"))
-        .unwrap_or_default()];
-    parts.extend(key.user.iter().rev().map(name));
+    let comm = key.process.as_ref().map_or("", |(c, _)| c.as_str());
+    let mut parts = vec![Part::Name(comm), Part::Stack(key.user)];
     if delimited {
-        parts.push("-".into());
+        parts.push(Part::Name("-"));
     }
-    parts.extend(key.kernel.iter().rev().map(name));
-    parts.join(";")
+    parts.push(Part::Stack(key.kernel));
+    fold(&parts)
 }
 
 impl Render for Stacks {
