@@ -1,6 +1,8 @@
 //! Pieces of the programs the tools generate: the probe block over a list of targets, its
 //! predicate, and the interval block that prints and clears a summary map.
 
+use super::driver::Fallback;
+use super::pattern::Kind;
 use super::targets::Target;
 
 /// `ATTACH, ATTACH /PRED/ { ACTION }` over every attach point of `targets`, one per line.
@@ -15,6 +17,28 @@ pub fn probe_block(targets: &[Target], conditions: &[String], action: &str) -> S
         format!("\n/{}/", conditions.join(" && "))
     };
     format!("{}{predicate}\n{{ {action} }}\n", attach.join(",\n"))
+}
+
+/// The program counting `targets` with `action` under `conditions`, then `rest`; and its
+/// fallback, each target alone, unless no target could attach alone either (kernel
+/// functions on a kernel without kprobes).
+pub fn counting(
+    targets: &[Target],
+    kind: &Kind,
+    conditions: &[String],
+    action: &str,
+    rest: String,
+) -> (String, Option<Fallback>) {
+    let program = format!("{}{rest}", probe_block(targets, conditions, action));
+    let hopeless = *kind == Kind::Kernel && !scry_runtime::attach::kprobes_available();
+    let fallback = (!hopeless).then(|| Fallback {
+        targets: targets
+            .iter()
+            .map(|t| probe_block(std::slice::from_ref(t), conditions, action))
+            .collect(),
+        rest,
+    });
+    (program, fallback)
 }
 
 /// The block that ends each summary interval, for a map printed and cleared by `print_clear`

@@ -9,7 +9,7 @@ use clap::Parser;
 use scry_runtime::LiveCatalog;
 
 use super::args::{self, parse};
-use super::driver::{self, Fallback, Run};
+use super::driver::{self, Run};
 use super::end::End;
 use super::pattern::Pattern;
 use super::program;
@@ -74,17 +74,7 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         .collect();
     let block = "@counts[probe] = count();";
     let rest = program::rounds("print(@counts); clear(@counts);", a.interval, a.duration);
-    let fallback = Fallback {
-        targets: targets
-            .iter()
-            .map(|t| program::probe_block(std::slice::from_ref(t), &conditions, block))
-            .collect(),
-        rest: rest.clone(),
-    };
-    let program = format!(
-        "{}{rest}",
-        program::probe_block(&targets, &conditions, block)
-    );
+    let (program, fallback) = program::counting(&targets, &pattern.kind, &conditions, block, rest);
     let sink = SummarySink::new(render::Table::new(a.timestamp), Box::new(std::io::stdout()));
     let run = Run {
         tool: "funccount",
@@ -94,7 +84,7 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         max_probes: Some(u64::MAX),
         ringbuf_pages: None,
         map_keys_max: None,
-        fallback: Some(fallback),
+        fallback,
     };
     run.execute(Box::new(sink), |attached| {
         super::say(format_args!(

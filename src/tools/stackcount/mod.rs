@@ -11,7 +11,7 @@ use clap::Parser;
 use scry_runtime::LiveCatalog;
 
 use super::args::{self, parse};
-use super::driver::{self, Fallback, Run};
+use super::driver::{self, Run};
 use super::end::End;
 use super::pattern::{Kind, Pattern};
 use super::program;
@@ -120,17 +120,8 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         .collect();
     let action = format!("@stacks[{}] = count();", keys.expressions().join(", "));
     let rest = program::rounds("print(@stacks); clear(@stacks);", a.interval, a.duration);
-    let fallback = Fallback {
-        targets: targets
-            .iter()
-            .map(|t| program::probe_block(std::slice::from_ref(t), &conditions, &action))
-            .collect(),
-        rest: rest.clone(),
-    };
-    let program = format!(
-        "{}{rest}",
-        program::probe_block(&targets, &conditions, &action)
-    );
+    let (program, fallback) =
+        program::counting(&targets, &pattern.kind, &conditions, &action, rest);
     let style = if a.folded {
         Style::Folded
     } else {
@@ -153,7 +144,7 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         // Distinct stacks of a busy system outgrow bpftrace's 4096 quickly.
         ringbuf_pages: None,
         map_keys_max: Some(STACKS_MAX),
-        fallback: Some(fallback),
+        fallback,
     };
     run.execute(Box::new(sink), |attached| {
         if !a.folded {
