@@ -15,6 +15,7 @@ mod end;
 mod funccount;
 mod install;
 mod pattern;
+mod place;
 mod program;
 mod shell;
 mod stackcount;

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use scry_lang::catalog::Catalog;
 
 use super::pattern::{Kind, Pattern};
+use super::place::resolve_library;
 
 /// One thing counted (a function, `cat:event`, or USDT probe name): the attach points that
 /// probe it (a USDT probe name may belong to several providers).
@@ -55,7 +56,7 @@ pub fn expand(
             found
         }
         Kind::User(lib) => {
-            let path = resolve(catalog, lib, pid)?;
+            let path = resolve_library(catalog, lib, pid)?;
             let mut addresses = HashSet::new();
             let mut names = HashSet::new();
             catalog
@@ -72,7 +73,7 @@ pub fn expand(
                 .collect()
         }
         Kind::Usdt(lib) => {
-            let path = resolve(catalog, lib, pid)?;
+            let path = resolve_library(catalog, lib, pid)?;
             let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
             for p in catalog.usdt_probes(&path)? {
                 if pattern.matches(&p.name) {
@@ -108,13 +109,6 @@ pub fn display_name(probe: &str) -> &str {
         return rest;
     }
     probe.rsplit(':').next().unwrap_or(probe)
-}
-
-/// A library or binary name resolved as BCC does (a path, `/etc/ld.so.cache`, `$PATH`).
-fn resolve(catalog: &dyn Catalog, lib: &str, pid: Option<u32>) -> Result<String, String> {
-    catalog
-        .resolve_binary(lib, pid)
-        .map_err(|_| format!("unable to find library {lib}"))
 }
 
 /// BCC's exclusions from kernel function wildcards: perf's own functions, blacklist

@@ -7,7 +7,6 @@ mod spec;
 use std::ffi::OsString;
 
 use clap::Parser;
-use scry_lang::catalog::Catalog;
 use scry_runtime::LiveCatalog;
 
 use super::args::{self, parse};
@@ -155,12 +154,12 @@ fn probe_blocks(
         .as_deref()
         .map(|f| cexpr::translate(f, &names))
         .transpose()?;
-    let kernel = s.lib.is_empty() || s.kind == 't';
+    let kernel = s.place.in_kernel();
     let mut conditions: Vec<String> = pid.map(|p| format!("pid == {p}")).into_iter().collect();
     if let (Some(t), true) = (a.tid, kernel) {
         conditions.push(format!("tid == {t}"));
     }
-    let (attach, entry_attach) = attach_points(s, pid, catalog)?;
+    let attach = s.place.attach_point(catalog, pid)?;
     let mut out = String::new();
     let uses_entry = s.is_return()
         && s.exprs
@@ -172,10 +171,12 @@ fn probe_blocks(
         for k in 0..s.params.len() {
             saves.push_str(&format!("@{prefix}entry{k}[tid] = arg{k}; "));
         }
-        out.push_str(&format!(
-            "{entry_attach}{} {{ {saves}}}\n",
-            predicate(&conditions)
-        ));
+        let entry = s
+            .place
+            .entry()
+            .ok_or("$latency and $entry() need a return probe")?
+            .attach_point(catalog, pid)?;
+        out.push_str(&format!("{entry}{} {{ {saves}}}\n", predicate(&conditions)));
         conditions.push(format!("@{prefix}start[tid]"));
     }
     let values: Vec<String> = s
@@ -231,43 +232,4 @@ fn typed(ty: &str, expr: &str, string_size: u32) -> String {
         "uint64".to_string()
     };
     format!("({cast})({expr})")
-}
-
-/// The attach point of a specifier, and of its entry (for return probes).
-fn attach_points(
-    s: &Spec,
-    pid: Option<u32>,
-    catalog: &LiveCatalog,
-) -> Result<(String, String), String> {
-    let resolve = |lib: &str| {
-        catalog
-            .resolve_binary(lib, pid)
-            .map_err(|_| format!("unable to find library {lib}"))
-    };
-    let func = &s.func;
-    Ok(match (s.kind, s.lib.is_empty()) {
-        ('t', _) => (format!("tracepoint:{}:{func}", s.lib), String::new()),
-        ('u', _) => {
-            let path = resolve(&s.lib)?;
-            let probe = catalog
-                .usdt_probes(&path)?
-                .into_iter()
-                .find(|p| p.name == *func)
-                .ok_or_else(|| format!("unrecognized USDT probe {func}"))?;
-            (
-                format!("usdt:{path}:{}:{func}", probe.provider),
-                String::new(),
-            )
-        }
-        ('r', true) => (format!("kretprobe:{func}"), format!("kprobe:{func}")),
-        (_, true) => (format!("kprobe:{func}"), String::new()),
-        ('r', false) => {
-            let path = resolve(&s.lib)?;
-            (
-                format!("uretprobe:{path}:{func}"),
-                format!("uprobe:{path}:{func}"),
-            )
-        }
-        (_, false) => (format!("uprobe:{}:{func}", resolve(&s.lib)?), String::new()),
-    })
 }

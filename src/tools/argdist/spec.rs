@@ -2,6 +2,7 @@
 //! (reference §5.2).
 
 use crate::tools::cexpr::{parse_signature, split_args};
+use crate::tools::place::Place;
 
 /// Histogram (`-H`) or frequency count (`-C`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,10 +22,8 @@ pub struct Spec {
     pub mode: Mode,
     /// `p`, `r`, `t` or `u`.
     pub kind: char,
-    /// The library (`p`, `r`, `u`) or tracepoint category (`t`).
-    pub lib: String,
-    /// The function, event or USDT probe.
-    pub func: String,
+    /// Where it attaches.
+    pub place: Place,
     /// Signature parameters: (name, C type).
     pub params: Vec<(String, String)>,
     /// Each expression's C type.
@@ -134,12 +133,30 @@ fn parse(raw: &str, mode: Mode) -> Result<Spec, String> {
             return Err("histograms must have expr".into());
         }
     }
+    let (lib, func) = (fields[1].to_string(), func.to_string());
+    let place = match kind {
+        't' => Place::Tracepoint {
+            category: lib,
+            event: func,
+        },
+        'u' => Place::Usdt { lib, probe: func },
+        _ if lib.is_empty() => Place::Kernel {
+            func,
+            offset: 0,
+            ret: kind == 'r',
+        },
+        _ => Place::User {
+            lib,
+            func,
+            offset: 0,
+            ret: kind == 'r',
+        },
+    };
     Ok(Spec {
         raw: raw.to_string(),
         mode,
         kind,
-        lib: fields[1].to_string(),
-        func: func.to_string(),
+        place,
         params,
         types,
         exprs,
@@ -165,8 +182,13 @@ mod tests {
     fn forms() {
         let s = Spec::parse("p:c:malloc(size_t size):size_t:size:size==16", Mode::Count).unwrap();
         assert_eq!(
-            (s.kind, s.lib.as_str(), s.func.as_str()),
-            ('p', "c", "malloc")
+            s.place,
+            Place::User {
+                lib: "c".into(),
+                func: "malloc".into(),
+                offset: 0,
+                ret: false
+            }
         );
         assert_eq!(s.params, [("size".to_string(), "size_t".to_string())]);
         assert_eq!(s.filter.as_deref(), Some("size==16"));

@@ -10,7 +10,6 @@ use std::ffi::OsString;
 use std::rc::Rc;
 
 use clap::Parser;
-use scry_lang::catalog::Catalog;
 use scry_runtime::LiveCatalog;
 
 use super::args::{self, parse, usage_error};
@@ -18,7 +17,7 @@ use super::cexpr::{self, Names};
 use super::driver::{self, Run};
 use super::end::End;
 use events::{Events, Layout, Time};
-use probe::{Place, Probe};
+use probe::Probe;
 
 const USAGE: &str = "trace [-h] [-b BUFFER_PAGES] [-p PID] [-L TID] [--uid UID] [-v] [-Z STRING_SIZE] [-S] [-M MAX_EVENTS] [-t] [-u] [-T] [-C] [-c CGROUP_PATH] [-n NAME] [-f MSG_FILTER] [-B] [-K] [-U] [-a] [-I header] [-A] probe [probe ...]";
 
@@ -131,7 +130,7 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         let (block, pieces) = probe_block(i, p, &a, pid, &catalog)
             .map_err(|e| format!("error in probe '{}': {e}", p.raw))?;
         program.push_str(&block);
-        layout_probes.push((p.func_name().to_string(), pieces));
+        layout_probes.push((p.place.name().to_string(), pieces));
     }
     if a.ebpf {
         super::say(&program);
@@ -187,7 +186,7 @@ fn probe_block(
     pid: Option<u32>,
     catalog: &LiveCatalog,
 ) -> Result<(String, Vec<format::Piece>), String> {
-    let attach = attach_point(&p.place, pid, catalog)?;
+    let attach = p.place.attach_point(catalog, pid)?;
     let names = Names {
         params: p.params.clone(),
         argdist: None,
@@ -245,49 +244,4 @@ fn probe_block(
         ),
         pieces,
     ))
-}
-
-/// The engine attach point of a probe place (libraries resolved as BCC does).
-fn attach_point(place: &Place, pid: Option<u32>, catalog: &LiveCatalog) -> Result<String, String> {
-    let resolve = |lib: &str| {
-        catalog
-            .resolve_binary(lib, pid)
-            .map_err(|_| format!("unable to find library {lib}"))
-    };
-    let with_offset = |offset: u64| {
-        if offset == 0 {
-            String::new()
-        } else {
-            format!("+{offset}")
-        }
-    };
-    Ok(match place {
-        Place::Kernel {
-            func, ret: true, ..
-        } => format!("kretprobe:{func}"),
-        Place::Kernel { func, offset, .. } => format!("kprobe:{func}{}", with_offset(*offset)),
-        Place::User {
-            lib,
-            func,
-            ret: true,
-            ..
-        } => format!("uretprobe:{}:{func}", resolve(lib)?),
-        Place::User {
-            lib, func, offset, ..
-        } => format!("uprobe:{}:{func}{}", resolve(lib)?, with_offset(*offset)),
-        Place::Tracepoint { category, event } => format!("tracepoint:{category}:{event}"),
-        Place::Usdt { lib, probe } => {
-            let path = resolve(lib)?;
-            let (provider, name) = match probe.split_once(':') {
-                Some((prov, name)) => (Some(prov), name),
-                None => (None, probe.as_str()),
-            };
-            let found = catalog
-                .usdt_probes(&path)?
-                .into_iter()
-                .find(|u| u.name == name && provider.is_none_or(|p| p == u.provider))
-                .ok_or_else(|| format!("unrecognized USDT probe {name}"))?;
-            format!("usdt:{path}:{}:{}", found.provider, found.name)
-        }
-    })
 }

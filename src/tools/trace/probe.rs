@@ -2,28 +2,7 @@
 //! `t:cat:event ...`, `u:lib:[prov:]probe ...` (reference §4.2), parsed as BCC does.
 
 use crate::tools::cexpr::{parse_signature, split_args};
-
-/// Where a probe attaches.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Place {
-    /// `p`/`r` on a kernel function (empty library).
-    Kernel {
-        func: String,
-        offset: u64,
-        ret: bool,
-    },
-    /// `p`/`r` on a function of a library or binary.
-    User {
-        lib: String,
-        func: String,
-        offset: u64,
-        ret: bool,
-    },
-    /// `t:cat:event`.
-    Tracepoint { category: String, event: String },
-    /// `u:lib:[prov:]probe`.
-    Usdt { lib: String, probe: String },
-}
+use crate::tools::place::Place;
 
 /// A parsed probe.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,15 +22,6 @@ pub struct Probe {
 }
 
 impl Probe {
-    /// The FUNC column: the function, the event, or the USDT probe as written.
-    pub fn func_name(&self) -> &str {
-        match &self.place {
-            Place::Kernel { func, .. } | Place::User { func, .. } => func,
-            Place::Tracepoint { event, .. } => event,
-            Place::Usdt { probe, .. } => probe,
-        }
-    }
-
     /// Parses one argument; errors read `error in probe 'RAW': ...`.
     pub fn parse(raw: &str) -> Result<Probe, String> {
         parse(raw).map_err(|e| format!("error in probe '{raw}': {e}"))
@@ -212,10 +182,10 @@ mod tests {
         assert!(matches!(p.place, Place::Kernel { offset: 0x12, .. }));
         let p = Probe::parse("t:sched:sched_switch \"%s -> %s\", args->prev_comm, args->next_comm")
             .unwrap();
-        assert_eq!(p.func_name(), "sched_switch");
+        assert_eq!(p.place.name(), "sched_switch");
         assert_eq!(p.args, ["args->prev_comm", "args->next_comm"]);
         let p = Probe::parse("u:pthread:libpthread:pthread_create (arg4 != 0)").unwrap();
-        assert_eq!(p.func_name(), "libpthread:pthread_create");
+        assert_eq!(p.place.name(), "libpthread:pthread_create");
         let p = Probe::parse(
             "p::SyS_nanosleep(struct timespec *ts) \"sleep for %lld ns\", ts->tv_nsec",
         )
