@@ -67,7 +67,8 @@ impl Place {
     }
 
     /// The engine attach point (`kretprobe:f`, `uprobe:/path:f+off`, `usdt:/path:prov:name`);
-    /// errors in BCC's words.
+    /// errors in BCC's words. As in BCC, only USDT probes look for the library in process
+    /// `pid`; uprobes resolve it on the system (the attachment is then scoped to `pid`).
     pub fn attach_point(&self, catalog: &dyn Catalog, pid: Option<u32>) -> Result<String, String> {
         let offset = |offset: u64| match offset {
             0 => String::new(),
@@ -85,7 +86,7 @@ impl Place {
                 func,
                 ret: true,
                 ..
-            } => format!("uretprobe:{}:{func}", resolve_library(catalog, lib, pid)?),
+            } => format!("uretprobe:{}:{func}", resolve_library(catalog, lib, None)?),
             Place::User {
                 lib,
                 func,
@@ -93,7 +94,7 @@ impl Place {
                 ..
             } => format!(
                 "uprobe:{}:{func}{}",
-                resolve_library(catalog, lib, pid)?,
+                resolve_library(catalog, lib, None)?,
                 offset(*o)
             ),
             Place::Tracepoint { category, event } => format!("tracepoint:{category}:{event}"),

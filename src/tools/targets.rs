@@ -56,7 +56,8 @@ pub fn expand(
             found
         }
         Kind::User(lib) => {
-            let path = resolve_library(catalog, lib, pid)?;
+            // As in BCC, the library is found on the system; only USDT looks in the process.
+            let path = resolve_library(catalog, lib, None)?;
             let mut addresses = HashSet::new();
             let mut names = HashSet::new();
             catalog

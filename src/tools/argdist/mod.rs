@@ -55,6 +55,9 @@ struct Args {
     /// probe specifier to capture count of
     #[arg(short = 'C', long = "count", value_name = "specifier", action = clap::ArgAction::Append)]
     count: Vec<String>,
+    /// print the generated program and exit
+    #[arg(long, hide = true)]
+    ebpf: bool,
     /// additional header files (accepted: types come from BTF)
     #[arg(short = 'I', long = "include", value_name = "header", action = clap::ArgAction::Append)]
     include: Vec<String>,
@@ -88,6 +91,10 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         program.push_str(&block);
     }
     program.push_str(&interval_block(specs.len(), &a));
+    if a.ebpf {
+        super::say(&program);
+        return Ok(());
+    }
     let sink = SummarySink::new(
         render::Blocks::new(specs, a.top),
         Box::new(std::io::stdout()),
