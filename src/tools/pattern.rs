@@ -25,6 +25,9 @@ pub struct Pattern {
     pub regex: Regex,
     /// The regex as text, for `No functions matched by pattern REGEX`.
     pub regex_text: String,
+    /// The engine wildcard that matches the same names, when there is one (see
+    /// [`Pattern::engine_wildcard`]).
+    glob: Option<String>,
 }
 
 impl Pattern {
@@ -45,6 +48,9 @@ impl Pattern {
                 ))
             }
         };
+        // BCC's `*` is the engine's `*` when nothing else in the name has a regex meaning.
+        let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '*' | ':');
+        let glob = (!is_regex && name.chars().all(plain)).then(|| name.clone());
         let regex_text = if is_regex {
             name
         } else {
@@ -61,7 +67,19 @@ impl Pattern {
             kind,
             regex,
             regex_text,
+            glob,
         })
+    }
+
+    /// One engine attach point matching exactly the tracepoints this pattern matches (so the
+    /// engine expands it, faster than a list of them), when BCC's pattern means the same as
+    /// an engine wildcard: tracepoints, no `-r`, only letters, digits, `_` and `*`. (Function
+    /// patterns stay lists: BCC keeps one symbol per address.)
+    pub fn engine_wildcard(&self) -> Option<String> {
+        match self.kind {
+            Kind::Tracepoint => self.glob.as_ref().map(|g| format!("tracepoint:{g}")),
+            _ => None,
+        }
     }
 
     /// Whether `name` matches.
@@ -132,6 +150,22 @@ mod tests {
             let _ = Pattern::parse(input, false);
             let _ = Pattern::parse(input, true);
         }
+    }
+
+    #[test]
+    fn engine_wildcards() {
+        let w = |t: &str, r| Pattern::parse(t, r).unwrap().engine_wildcard();
+        assert_eq!(
+            w("t:syscalls:sys_enter_*", false).as_deref(),
+            Some("tracepoint:syscalls:sys_enter_*")
+        );
+        assert_eq!(
+            w("t:*:sched_switch", false).as_deref(),
+            Some("tracepoint:*:sched_switch")
+        );
+        assert_eq!(w("t:sched:sched_(fork|exec)", true), None);
+        assert_eq!(w("t:sched:sched.x", false), None);
+        assert_eq!(w("c:str*", false), None);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! predicate, and the interval block that prints and clears a summary map.
 
 use super::driver::Fallback;
-use super::pattern::Kind;
+use super::pattern::{Kind, Pattern};
 use super::targets::Target;
 
 /// `ATTACH, ATTACH /PRED/ { ACTION }` over every attach point of `targets`, one per line.
@@ -19,18 +19,25 @@ pub fn probe_block(targets: &[Target], conditions: &[String], action: &str) -> S
     format!("{}{predicate}\n{{ {action} }}\n", attach.join(",\n"))
 }
 
-/// The program counting `targets` with `action` under `conditions`, then `rest`; and its
-/// fallback, each target alone, unless no target could attach alone either (kernel
-/// functions on a kernel without kprobes).
+/// The program counting the `targets` of `pattern` with `action` under `conditions`, then
+/// `rest`; and its fallback, each target alone, unless no target could attach alone either
+/// (kernel functions on a kernel without kprobes).
 pub fn counting(
     targets: &[Target],
-    kind: &Kind,
+    pattern: &Pattern,
     conditions: &[String],
     action: &str,
     rest: String,
 ) -> (String, Option<Fallback>) {
-    let program = format!("{}{rest}", probe_block(targets, conditions, action));
-    let hopeless = *kind == Kind::Kernel && !scry_runtime::attach::kprobes_available();
+    let block = match pattern.engine_wildcard() {
+        Some(glob) => {
+            let all = Target { attach: vec![glob] };
+            probe_block(std::slice::from_ref(&all), conditions, action)
+        }
+        None => probe_block(targets, conditions, action),
+    };
+    let program = format!("{block}{rest}");
+    let hopeless = pattern.kind == Kind::Kernel && !scry_runtime::attach::kprobes_available();
     let fallback = (!hopeless).then(|| Fallback {
         targets: targets
             .iter()

@@ -74,7 +74,7 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         .collect();
     let block = "@counts[probe] = count();";
     let rest = program::rounds("print(@counts); clear(@counts);", a.interval, a.duration);
-    let (program, fallback) = program::counting(&targets, &pattern.kind, &conditions, block, rest);
+    let (program, fallback) = program::counting(&targets, &pattern, &conditions, block, rest);
     let sink = SummarySink::new(render::Table::new(a.timestamp), Box::new(std::io::stdout()));
     let run = Run {
         tool: "funccount",

@@ -120,8 +120,7 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         .collect();
     let action = format!("@stacks[{}] = count();", keys.expressions().join(", "));
     let rest = program::rounds("print(@stacks); clear(@stacks);", a.interval, a.duration);
-    let (program, fallback) =
-        program::counting(&targets, &pattern.kind, &conditions, &action, rest);
+    let (program, fallback) = program::counting(&targets, &pattern, &conditions, &action, rest);
     let style = if a.folded {
         Style::Folded
     } else {
