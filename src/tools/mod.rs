@@ -13,6 +13,7 @@ mod clock;
 mod driver;
 mod end;
 mod funccount;
+mod headers;
 mod install;
 mod pattern;
 mod place;

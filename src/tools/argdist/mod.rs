@@ -58,7 +58,8 @@ struct Args {
     /// print the generated program and exit
     #[arg(long, hide = true)]
     ebpf: bool,
-    /// additional header files (accepted: types come from BTF)
+    /// additional header files (system headers: types come from BTF; local ones, ./x.h or
+    /// /path/x.h: their struct definitions are used)
     #[arg(short = 'I', long = "include", value_name = "header", action = clap::ArgAction::Append)]
     include: Vec<String>,
 }
@@ -84,7 +85,7 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
     let pid = a.pid.filter(|&p| p != 0);
     driver::check_pid(pid)?;
     let catalog = LiveCatalog::new();
-    let mut program = String::new();
+    let mut program = super::headers::preamble(&a.include)?;
     for (i, s) in specs.iter().enumerate() {
         let block = probe_blocks(i, s, &a, pid, &catalog)
             .map_err(|e| format!("error parsing probe '{}': {e}", s.raw))?;

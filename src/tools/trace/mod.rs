@@ -82,7 +82,8 @@ struct Args {
     /// STRCMP literals are C arrays of bytes ("{0x6C, 0x00}"), compared but the last byte
     #[arg(short = 'B', long = "bin_cmp")]
     bin_cmp: bool,
-    /// additional header files (accepted: types come from BTF and the program's definitions)
+    /// additional header files (system headers: types come from BTF; local ones, ./x.h or
+    /// /path/x.h: their struct definitions are used)
     #[arg(short = 'I', long = "include", action = clap::ArgAction::Append)]
     include: Vec<String>,
     /// aggregate identical events, print them when -M events were counted
@@ -124,7 +125,7 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
     let catalog = LiveCatalog::new();
     let pid = a.pid.filter(|&p| p != 0);
     driver::check_pid(pid)?;
-    let mut program = String::new();
+    let mut program = super::headers::preamble(&a.include)?;
     let mut layout_probes = Vec::new();
     for (i, p) in probes.iter().enumerate() {
         let (block, pieces) = probe_block(i, p, &a, pid, &catalog)
