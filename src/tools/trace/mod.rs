@@ -93,7 +93,7 @@ struct Args {
     #[arg(long, hide = true)]
     ebpf: bool,
     /// probe specifier
-    #[arg(required = true)]
+    #[arg(required = true, value_name = "probe")]
     probes: Vec<String>,
 }
 
