@@ -319,6 +319,10 @@ impl Sink for Events {
     }
 
     fn lost(&mut self, events: u64) -> io::Result<()> {
+        // After -M, the events the ring buffer dropped while the session stopped do not count.
+        if self.done.get() {
+            return Ok(());
+        }
         writeln!(io::stderr(), "Possibly lost {events} samples")
     }
 
