@@ -13,6 +13,7 @@ use super::args::{self, parse};
 use super::cexpr::{self, Names};
 use super::driver::{self, Run};
 use super::end::End;
+use super::place::Place;
 use super::summary::SummarySink;
 use spec::{Mode, Spec};
 
@@ -86,10 +87,12 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
     driver::check_pid(pid)?;
     let catalog = LiveCatalog::new();
     let mut program = super::headers::preamble(&a.include)?;
+    let mut attached = Vec::new();
     for (i, s) in specs.iter().enumerate() {
-        let block = probe_blocks(i, s, &a, pid, &catalog)
+        let (block, points) = probe_blocks(i, s, &a, pid, &catalog)
             .map_err(|e| format!("error parsing probe '{}': {e}", s.raw))?;
         program.push_str(&block);
+        attached.extend(points);
     }
     program.push_str(&interval_block(specs.len(), &a));
     if a.ebpf {
@@ -110,7 +113,15 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         fallback: None,
         ringbuf_pages: None,
     };
-    run.execute(Box::new(sink), |_| {})
+    run.execute(Box::new(sink), |_| {
+        if a.verbose {
+            let (kernel, user): (Vec<String>, Vec<String>) = attached
+                .into_iter()
+                .partition(|p| p.starts_with("kprobe:") || p.starts_with("kretprobe:"));
+            super::say(format_args!("open uprobes: [{}]", user.join(", ")));
+            super::say(format_args!("open kprobes: [{}]", kernel.join(", ")));
+        }
+    })
 }
 
 /// The interval block: the time, every map printed (cleared unless `-c`), the end after `-n`
@@ -138,14 +149,15 @@ fn interval_block(maps: usize, a: &Args) -> String {
 }
 
 /// The blocks of specifier `i`: the probe collecting into `@pI` and, for a return probe using
-/// `$latency` or `$entry()`, the entry probe saving what it needs per thread.
+/// `$latency` or `$entry()`, the entry probe saving what it needs per thread; and the attach
+/// points of the function probes (uprobes, kprobes and USDT, for `-v`).
 fn probe_blocks(
     i: usize,
     s: &Spec,
     a: &Args,
     pid: Option<u32>,
     catalog: &LiveCatalog,
-) -> Result<String, String> {
+) -> Result<(String, Vec<String>), String> {
     let prefix = format!("p{i}_");
     let names = Names {
         params: s.params.clone(),
@@ -168,6 +180,7 @@ fn probe_blocks(
         conditions.push(format!("tid == {t}"));
     }
     let attach = s.place.attach_point(catalog, pid)?;
+    let mut points = Vec::new();
     let mut out = String::new();
     let uses_entry = s.is_return()
         && s.exprs
@@ -186,6 +199,7 @@ fn probe_blocks(
             .attach_point(catalog, pid)?;
         out.push_str(&format!("{entry}{} {{ {saves}}}\n", predicate(&conditions)));
         conditions.push(format!("@{prefix}start[tid]"));
+        points.push(entry);
     }
     let values: Vec<String> = s
         .types
@@ -216,7 +230,10 @@ fn probe_blocks(
         "{attach}{} {{ {action}}}\n",
         predicate(&conditions)
     ));
-    Ok(out)
+    if !matches!(s.place, Place::Tracepoint { .. }) {
+        points.push(attach);
+    }
+    Ok((out, points))
 }
 
 fn predicate(conditions: &[String]) -> String {
