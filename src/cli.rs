@@ -8,6 +8,10 @@ use clap::{Parser, ValueEnum};
 #[command(
     override_usage = "scry [OPTIONS] FILENAME [ARGS...]\n       scry [OPTIONS] -e 'PROGRAM' [ARGS...]"
 )]
+#[command(
+    after_help = "BCC tools: scry funccount|stackcount|trace|argdist ARGS (scry --install-tools DIR \
+                  links them under their own names); scry completions SHELL; scry manpages DIR"
+)]
 pub struct Cli {
     /// Program text to run.
     #[arg(short = 'e', value_name = "PROGRAM")]
