@@ -99,10 +99,16 @@ fn install_tools_links_run_the_tools() {
         );
     }
     // -h prints the help on stdout and exits 0.
-    let help = Command::new(dir.join("funccount")).arg("-h").output().unwrap();
+    let help = Command::new(dir.join("funccount"))
+        .arg("-h")
+        .output()
+        .unwrap();
     assert!(help.status.success());
     let text = String::from_utf8_lossy(&help.stdout);
-    assert!(text.contains("Usage: funccount [-h] [-p PID] [-i INTERVAL]"), "{text}");
+    assert!(
+        text.contains("Usage: funccount [-h] [-p PID] [-i INTERVAL]"),
+        "{text}"
+    );
     // Installing again replaces the links.
     let again = Command::new(env!("CARGO_BIN_EXE_scry"))
         .arg("--install-tools")
