@@ -116,7 +116,7 @@ fn histogram(spec: &Spec, dump: &MapDump) -> String {
             1 | 2 => 1,
             i => (i - 1).min(64) as usize,
         };
-        bcc[b] += n;
+        bcc[b] = bcc[b].saturating_add(n);
     }
     let label = match (&spec.label, spec.default_expr) {
         (Some(l), _) => l.clone(),

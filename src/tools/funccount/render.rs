@@ -42,9 +42,10 @@ fn table(dump: &MapDump) -> Vec<u8> {
         let (Some(key), MapValue::Count(n)) = (e.keys.first(), &e.value) else {
             continue;
         };
-        *counts
+        let count = counts
             .entry(display_name(&key_text(key)).to_string())
-            .or_default() += n;
+            .or_default();
+        *count = count.saturating_add(*n);
     }
     let mut rows: Vec<(String, u64)> = counts.into_iter().filter(|(_, n)| *n > 0).collect();
     rows.sort_by_key(|(_, n)| *n);

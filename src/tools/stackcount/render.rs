@@ -179,9 +179,11 @@ impl Render for Stacks {
                 continue;
             };
             let key = self.decode(&e.keys);
-            *counts.entry(self.text(&key)).or_default() += n;
+            let count = counts.entry(self.text(&key)).or_default();
+            *count = count.saturating_add(n);
             if self.folded.is_some() {
-                *kept.entry(folded(&key, self.delimited)).or_default() += n;
+                let count = kept.entry(folded(&key, self.delimited)).or_default();
+                *count = count.saturating_add(n);
             }
         }
         if let Some(lines) = &self.folded {
