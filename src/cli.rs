@@ -10,6 +10,10 @@ use clap::{ArgAction, Parser, ValueEnum};
 #[command(name = "scry", version, about, long_about = None)]
 #[command(allow_negative_numbers = true, args_override_self = true)]
 #[command(override_usage = USAGE, help_template = "{about}\n\nUSAGE:\n    {usage}\n\n{all-args}")]
+#[command(
+    after_help = "BCC tools: scry funccount|stackcount|trace|argdist ARGS (scry --install-tools DIR \
+                  links them under their own names); scry completions SHELL; scry manpages DIR"
+)]
 pub struct Cli {
     /// Program text to run.
     #[arg(short = 'e', value_name = "PROGRAM")]

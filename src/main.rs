@@ -10,6 +10,7 @@ mod list;
 mod pipe;
 mod repl;
 mod settings;
+mod tools;
 mod trace;
 
 use std::io::Read;
@@ -20,6 +21,10 @@ fn main() -> ExitCode {
     if let Err(e) = scry_runtime::wait::block_signals() {
         scry_runtime::eprintln_lossy!("ERROR: cannot set up signal handling: {e}");
         return ExitCode::FAILURE;
+    }
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(code) = tools::dispatch(&argv) {
+        return code;
     }
     let cli = cli::parse();
     match run(cli) {

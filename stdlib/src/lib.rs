@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod decode;
+pub mod folded;
 pub mod hist;
 pub mod json;
 pub mod map;

@@ -66,6 +66,8 @@ pub struct Case {
     pub env: Vec<(String, String)>,
     /// `FIXTURE name`.
     pub fixture: Option<String>,
+    /// `AS name`: run scry through a link called `name` (a BCC tool's name).
+    pub argv0: Option<String>,
     /// `BEFORE words`: started before scry.
     pub before: Option<Vec<String>>,
     /// `STDIN text`: lines given to scry on standard input.
@@ -205,6 +207,7 @@ pub fn parse_case(name: &str, text: &str) -> Result<Case, String> {
                 case.env.push((k.trim().to_string(), v.to_string()));
             }
             "FIXTURE" => case.fixture = Some(rest.trim().to_string()),
+            "AS" => case.argv0 = Some(rest.trim().to_string()),
             "BEFORE" => case.before = Some(words()?),
             "STDIN" => {
                 let s = case.stdin.get_or_insert_with(String::new);
@@ -649,7 +652,16 @@ fn run_scry(
     }
     argv.extend(case.params.iter().map(|a| vars.apply(a, false)));
 
-    let mut cmd = Command::new(&env.scry);
+    let program = match &case.argv0 {
+        Some(name) => {
+            let link = PathBuf::from(vars.apply("{{tmp}}", false)).join(name);
+            std::os::unix::fs::symlink(&env.scry, &link)
+                .map_err(|e| format!("cannot link {}: {e}", link.display()))?;
+            link
+        }
+        None => env.scry.clone(),
+    };
+    let mut cmd = Command::new(&program);
     cmd.args(&argv)
         .env(ATTACHED, "1")
         .env_remove("BPFTRACE_STRLEN")

@@ -44,3 +44,10 @@ pub fn uname() -> (String, String) {
         )
     }
 }
+
+/// Sends SIGTERM to scry itself: the session reads it from its signalfd and ends as on
+/// Ctrl-C (a tool's own end, such as trace's `-M`).
+pub fn terminate_self() {
+    // SAFETY: kill(2) of this process takes no pointers.
+    unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
+}
