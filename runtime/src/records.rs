@@ -55,6 +55,9 @@ pub struct Dispatcher {
     pub opts: ActionOptions,
     args: Vec<Value>,
     text: Vec<u8>,
+    /// Set once the session was told to stop (SIGINT, SIGTERM): `system()` records still
+    /// queued are counted, not run, so that the session ends at once.
+    pub commands_skipped: Option<u64>,
 }
 
 impl Dispatcher {
@@ -64,6 +67,7 @@ impl Dispatcher {
             opts,
             args: Vec::new(),
             text: Vec::new(),
+            commands_skipped: None,
         }
     }
 
@@ -98,6 +102,9 @@ impl Dispatcher {
             ActionKind::Printf(pieces) => {
                 scry_stdlib::printf::format_into(&mut self.text, pieces, args);
                 sink.printf(&self.text)?;
+            }
+            ActionKind::System(_) if self.commands_skipped.is_some() => {
+                *self.commands_skipped.get_or_insert(0) += 1;
             }
             ActionKind::System(pieces) => {
                 let cmd = scry_stdlib::printf::format(pieces, args);

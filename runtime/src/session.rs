@@ -46,6 +46,8 @@ pub struct SessionOptions {
 
 /// Records handled between two looks at the signals.
 const DRAIN_BATCH: usize = 4096;
+/// Time spent handling records between two looks at the signals.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Why a session stopped early.
 #[derive(Debug)]
@@ -394,11 +396,15 @@ impl Session {
         self.drain_at_most(usize::MAX).map(drop)
     }
 
-    /// Handles at most `limit` records; returns whether the ring buffer may hold more.
+    /// Handles at most `limit` records, for at most [`DRAIN_TIME`] (a `system()` record runs
+    /// a command), stopping after an `exit()`; returns whether the ring buffer may hold more.
     fn drain_at_most(&mut self, limit: usize) -> Result<bool, SessionError> {
         let mut handled = 0;
+        let started = std::time::Instant::now();
         let more = loop {
-            if handled == limit {
+            if handled == limit
+                || (limit != usize::MAX && (self.exit_requested || started.elapsed() > DRAIN_TIME))
+            {
                 break true;
             }
             let Some(item) = self.ring.next() else {
@@ -456,7 +462,13 @@ impl Session {
                     Wake::Data => more = self.drain_at_most(DRAIN_BATCH)?,
                     Wake::PrintMaps => self.print_maps()?,
                     Wake::Input => {}
-                    Wake::Stop | Wake::Interrupt | Wake::ProcessExited => return Ok(()),
+                    Wake::Stop | Wake::Interrupt => {
+                        // Told to stop: what is still queued prints, but commands queued by
+                        // system() are not started any more (each may take milliseconds).
+                        self.dispatcher.commands_skipped = Some(0);
+                        return Ok(());
+                    }
+                    Wake::ProcessExited => return Ok(()),
                 }
             }
             if more && !self.exit_requested {
@@ -510,6 +522,11 @@ impl Session {
             self.sink.warning(&format!(
                 "{stacks_lost} stacks were not recorded because a stack map was full or two stacks collided; raise BPFTRACE_MAP_KEYS_MAX (now {})",
                 self.object.stack_maps.first().map_or(0, |s| self.object.maps[s.map].max_entries)
+            ))?;
+        }
+        if let Some(n @ 1..) = self.dispatcher.commands_skipped {
+            self.sink.warning(&format!(
+                "{n} system() commands were not run: the session was stopping"
             ))?;
         }
         let full = self.counter(COUNTER_MAP_FULL);
