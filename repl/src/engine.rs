@@ -284,9 +284,10 @@ impl Engine {
         self.session(|s| Ok(s.waiter()?))
     }
 
-    /// Handles what the probes wrote.
+    /// Handles what the probes wrote, a batch at a time (the session thread goes back to its
+    /// signals and entries between batches; more data wakes it again).
     pub fn drain(&mut self) -> Result<(), String> {
-        self.session(|s| s.drain())
+        self.session(|s| s.drain_batch().map(drop))
     }
 
     /// Whether a probe called `exit()`.

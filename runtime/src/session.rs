@@ -396,6 +396,13 @@ impl Session {
         self.drain_at_most(usize::MAX).map(drop)
     }
 
+    /// Handles the records in the ring buffer for at most [`DRAIN_TIME`] (at most
+    /// [`DRAIN_BATCH`] of them), so that a caller waiting on signals too stays responsive
+    /// however busy the probes are; returns whether more may be waiting.
+    pub fn drain_batch(&mut self) -> Result<bool, SessionError> {
+        self.drain_at_most(DRAIN_BATCH)
+    }
+
     /// Handles at most `limit` records, for at most [`DRAIN_TIME`] (a `system()` record runs
     /// a command), stopping after an `exit()`; returns whether the ring buffer may hold more.
     fn drain_at_most(&mut self, limit: usize) -> Result<bool, SessionError> {
@@ -459,7 +466,7 @@ impl Session {
             more = false;
             for wake in waiter.wait(timeout)? {
                 match wake {
-                    Wake::Data => more = self.drain_at_most(DRAIN_BATCH)?,
+                    Wake::Data => more = self.drain_batch()?,
                     Wake::PrintMaps => self.print_maps()?,
                     Wake::Input => {}
                     Wake::Stop | Wake::Interrupt => {
@@ -472,7 +479,7 @@ impl Session {
                 }
             }
             if more && !self.exit_requested {
-                more = self.drain_at_most(DRAIN_BATCH)?;
+                more = self.drain_batch()?;
             }
             if self.exit_requested {
                 return Ok(());
