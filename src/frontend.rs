@@ -82,21 +82,12 @@ pub fn report(source: &Source, diags: &[Diagnostic], no_warnings: bool) {
 /// Shows a host error: diagnostics at the source (and the verifier log with `-v`); returns
 /// the closing sentence to print as `ERROR:`, if any.
 pub fn show_error(source: &Source, e: HostError, cli: &Cli) -> Option<String> {
-    match e {
-        HostError::Source {
-            diagnostics,
-            summary,
-            log,
-        } => {
-            if let (true, Some(log)) = (cli.verbose, log) {
-                scry_runtime::eprintln_lossy!("{log}");
-            }
-            report(source, &diagnostics, cli.no_warnings);
-            summary
-        }
-        HostError::Message(m) => Some(m),
-        HostError::Io(e) => Some(e.to_string()),
+    let parts = e.into_parts();
+    if let (true, Some(log)) = (cli.verbose, parts.log) {
+        scry_runtime::eprintln_lossy!("{log}");
     }
+    report(source, &parts.diagnostics, cli.no_warnings);
+    parts.sentence
 }
 
 /// `-d`: the typed program and every program's instructions, with the source lines (a closed

@@ -59,13 +59,9 @@ pub fn run(
                 .map_err(HostError::Io)
         })
     };
-    let ran = announced.and_then(|()| host.start(&added)).and_then(|()| {
-        if host.exit_requested() {
-            Ok(())
-        } else {
-            host.run_until_stopped()
-        }
-    });
+    let ran = announced
+        .and_then(|()| host.start(&added))
+        .and_then(|()| host.run_until_stopped());
     if let Err(e) = ran {
         host.abort();
         return failed(&source, e, cli);

@@ -35,26 +35,18 @@ impl Reporter {
 
     /// An error about `source` (which wraps `shown` when given).
     pub fn error(&self, console: &Console, source: &Source, shown: Option<&str>, e: HostError) {
-        match e {
-            HostError::Source {
-                diagnostics,
-                summary,
-                log,
-            } => {
-                if let (true, Some(log)) = (self.verbose, log) {
-                    console.say(&format!("{log}\n"));
-                }
-                let shown_diags: Vec<Diagnostic> = diagnostics
-                    .into_iter()
-                    .filter(|d| d.is_error() || !self.no_warnings)
-                    .collect();
-                self.render(console, source, shown, &shown_diags);
-                if let Some(s) = summary {
-                    console.say(&format!("ERROR: {s}\n"));
-                }
-            }
-            HostError::Message(m) => console.say(&format!("ERROR: {m}\n")),
-            HostError::Io(e) => console.say(&format!("ERROR: {e}\n")),
+        let parts = e.into_parts();
+        if let (true, Some(log)) = (self.verbose, parts.log) {
+            console.say(&format!("{log}\n"));
+        }
+        let shown_diags: Vec<Diagnostic> = parts
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.is_error() || !self.no_warnings)
+            .collect();
+        self.render(console, source, shown, &shown_diags);
+        if let Some(s) = parts.sentence {
+            console.say(&format!("ERROR: {s}\n"));
         }
     }
 

@@ -132,6 +132,37 @@ impl std::fmt::Display for HostError {
 
 impl std::error::Error for HostError {}
 
+/// A host error taken apart for showing: diagnostics at the source (none for an error that is
+/// not about it), the verifier's whole log, and the closing sentence.
+pub struct ErrorParts {
+    /// Errors and warnings at spans of the source.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The verifier's log, for a rejection (`-v` shows it).
+    pub log: Option<String>,
+    /// The sentence to show after the diagnostics (`ERROR: ...`), if any.
+    pub sentence: Option<String>,
+}
+
+impl HostError {
+    /// The error taken apart for showing.
+    pub fn into_parts(self) -> ErrorParts {
+        let (diagnostics, log, sentence) = match self {
+            HostError::Source {
+                diagnostics,
+                summary,
+                log,
+            } => (diagnostics, log, summary),
+            HostError::Message(m) => (Vec::new(), None, Some(m)),
+            HostError::Io(e) => (Vec::new(), None, Some(e.to_string())),
+        };
+        ErrorParts {
+            diagnostics,
+            log,
+            sentence,
+        }
+    }
+}
+
 impl From<SessionError> for HostError {
     fn from(e: SessionError) -> Self {
         match e {
@@ -337,7 +368,8 @@ impl Host {
     }
 
     /// Waits for records and signals until `exit()`, SIGINT/SIGTERM, or the `-c`/`-p`
-    /// process exits (a program of only BEGIN and END waits too, as bpftrace does).
+    /// process exits (a program of only BEGIN and END waits too, as bpftrace does); returns at
+    /// once when `exit()` already ran (in BEGIN).
     pub fn run_until_stopped(&mut self) -> Result<(), HostError> {
         self.session_mut()?
             .run_until_stopped()

@@ -5,7 +5,7 @@ use std::io::{self, Read};
 use scry_ebpf::object::{ActionKind, Object};
 use scry_stdlib::decode::decode;
 use scry_stdlib::names::Names;
-use scry_stdlib::sink::Sink;
+use scry_stdlib::sink::{Message, Sink};
 use scry_stdlib::value::Value;
 
 use crate::load::Loaded;
@@ -101,7 +101,7 @@ impl Dispatcher {
         match &action.kind {
             ActionKind::Printf(pieces) => {
                 scry_stdlib::printf::format_into(&mut self.text, pieces, args);
-                sink.printf(&self.text)?;
+                sink.message(Message::Printf, &self.text)?;
             }
             ActionKind::System(_) if self.commands_skipped.is_some() => {
                 *self.commands_skipped.get_or_insert(0) += 1;
@@ -109,7 +109,7 @@ impl Dispatcher {
             ActionKind::System(pieces) => {
                 let cmd = scry_stdlib::printf::format(pieces, args);
                 let (out, cut) = crate::system_cmd::run(&String::from_utf8_lossy(&cmd))?;
-                sink.syscall(&out)?;
+                sink.message(Message::Syscall, &out)?;
                 if cut {
                     sink.warning(&format!(
                         "system() output cut at {} bytes; the command was killed",
@@ -125,7 +125,7 @@ impl Dispatcher {
                         let mut buf = Vec::new();
                         f.take(self.opts.cat_bytes_max as u64)
                             .read_to_end(&mut buf)?;
-                        sink.cat(&buf)?;
+                        sink.message(Message::Cat, &buf)?;
                     }
                     Err(e) => {
                         sink.error(&format!("failed to open file '{path}': {}", io_reason(&e)))?
@@ -145,7 +145,7 @@ impl Dispatcher {
             }
             ActionKind::Clear(m) => snapshot::clear(object, loaded, *m)?,
             ActionKind::Zero(m) => snapshot::zero(object, loaded, *m)?,
-            ActionKind::Time(fmt) => sink.time(strftime_now(fmt).as_bytes())?,
+            ActionKind::Time(fmt) => sink.message(Message::Time, strftime_now(fmt).as_bytes())?,
             ActionKind::Exit => return Ok(Effect::Exit),
             ActionKind::UserPid => {
                 return Ok(Effect::UserProcess(
@@ -161,7 +161,7 @@ impl Dispatcher {
                         _ => None,
                     })
                     .collect();
-                sink.join(&parts.join(sep.as_bytes()))?;
+                sink.message(Message::Join, &parts.join(sep.as_bytes()))?;
             }
             ActionKind::Watch(program) => {
                 return Ok(Effect::Watch {

@@ -152,20 +152,6 @@ impl Session {
         globals.update(&slot.to_le_bytes(), &value.to_le_bytes())
     }
 
-    /// Attach points of the whole program, BEGIN and END included, as bpftrace counts them.
-    pub fn probe_count(&self) -> usize {
-        self.object
-            .programs
-            .iter()
-            .map(|p| match p.trigger {
-                Trigger::Attached | Trigger::WatchSetup => p.attaches.len(),
-                // Counted by its setup program.
-                Trigger::Watched => 0,
-                Trigger::Begin | Trigger::End => 1,
-            })
-            .sum()
-    }
-
     /// Runs the programs of `trigger` (BEGIN or END) once each and handles what they wrote.
     pub fn run_special(&mut self, trigger: Trigger) -> Result<(), SessionError> {
         self.run_programs(0..self.loaded.programs.len(), trigger)

@@ -95,11 +95,7 @@ impl Run {
         };
         let ran = attached.and_then(|attached| {
             started(attached);
-            if host.exit_requested() {
-                Ok(())
-            } else {
-                host.run_until_stopped()
-            }
+            host.run_until_stopped()
         });
         if let Err(e) = ran {
             host.abort();
@@ -174,19 +170,10 @@ impl Fallback {
 
 /// A host error shown: diagnostics at the generated program, or the engine's sentence.
 fn shown(source: &Source, e: HostError) -> End {
-    match e {
-        HostError::Source {
-            diagnostics,
-            summary,
-            ..
-        } => {
-            crate::frontend::report(source, &diagnostics, false);
-            match summary {
-                Some(s) => End::Error(s),
-                None => End::Shown,
-            }
-        }
-        HostError::Message(m) => End::Error(m),
-        HostError::Io(e) => End::Error(e.to_string()),
+    let parts = e.into_parts();
+    crate::frontend::report(source, &parts.diagnostics, false);
+    match parts.sentence {
+        Some(s) => End::Error(s),
+        None => End::Shown,
     }
 }

@@ -4,6 +4,7 @@
 
 use std::io::{self, Write};
 
+use scry_stdlib::sink::Message;
 use scry_stdlib::{MapDump, Sink, Value};
 
 /// Renders a tool's maps in its layout.
@@ -33,23 +34,7 @@ impl<R: Render> Sink for SummarySink<R> {
         Ok(())
     }
 
-    fn printf(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.out.write_all(bytes)
-    }
-
-    fn time(&mut self, text: &[u8]) -> io::Result<()> {
-        self.out.write_all(text)
-    }
-
-    fn cat(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.out.write_all(bytes)
-    }
-
-    fn syscall(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.out.write_all(bytes)
-    }
-
-    fn join(&mut self, bytes: &[u8]) -> io::Result<()> {
+    fn message(&mut self, _kind: Message, bytes: &[u8]) -> io::Result<()> {
         self.out.write_all(bytes)
     }
 

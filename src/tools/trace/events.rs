@@ -11,6 +11,7 @@ use std::rc::Rc;
 
 use scry_runtime::symbols::kernel::KernelSymbols;
 use scry_runtime::symbols::user::UserSymbols;
+use scry_stdlib::sink::Message;
 use scry_stdlib::value::Frame;
 use scry_stdlib::{MapDump, Sink, Value};
 
@@ -266,23 +267,7 @@ impl Sink for Events {
         Ok(())
     }
 
-    fn printf(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.out.write_all(bytes)
-    }
-
-    fn time(&mut self, text: &[u8]) -> io::Result<()> {
-        self.out.write_all(text)
-    }
-
-    fn cat(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.out.write_all(bytes)
-    }
-
-    fn syscall(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.out.write_all(bytes)
-    }
-
-    fn join(&mut self, bytes: &[u8]) -> io::Result<()> {
+    fn message(&mut self, _kind: Message, bytes: &[u8]) -> io::Result<()> {
         self.out.write_all(bytes)
     }
 

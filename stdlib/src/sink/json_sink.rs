@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::{Output, Sink};
+use super::{Message, Output, Sink};
 use crate::json;
 use crate::map::MapDump;
 use crate::value::Value;
@@ -17,11 +17,6 @@ impl JsonSink {
     pub fn new(out: Output) -> Self {
         JsonSink { out }
     }
-
-    /// A `{"type": kind, "data": "..."}` line.
-    fn message(&mut self, kind: &str, bytes: &[u8]) -> io::Result<()> {
-        self.out.write_all(&json::message(kind, bytes))
-    }
 }
 
 impl Sink for JsonSink {
@@ -30,24 +25,8 @@ impl Sink for JsonSink {
             .write_all(&json::count_message("attached_probes", "probes", probes))
     }
 
-    fn printf(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.message("printf", bytes)
-    }
-
-    fn time(&mut self, text: &[u8]) -> io::Result<()> {
-        self.message("time", text)
-    }
-
-    fn cat(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.message("cat", bytes)
-    }
-
-    fn syscall(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.message("syscall", bytes)
-    }
-
-    fn join(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.message("join", bytes)
+    fn message(&mut self, kind: Message, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(&json::message(kind.json_type(), bytes))
     }
 
     fn value(&mut self, v: &Value) -> io::Result<()> {

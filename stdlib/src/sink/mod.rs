@@ -28,21 +28,42 @@ pub enum Format {
     Json,
 }
 
+/// Which action produced a [`Sink::message`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// One `printf` (formatted by [`crate::printf::format`]).
+    Printf,
+    /// `time()` (formatted with strftime).
+    Time,
+    /// The contents `cat()` read.
+    Cat,
+    /// The output of a command `system()` ran.
+    Syscall,
+    /// The line `join()` built (text output ends it with a newline).
+    Join,
+}
+
+impl Message {
+    /// The record type of the message in bpftrace's JSON output.
+    pub fn json_type(self) -> &'static str {
+        match self {
+            Message::Printf => "printf",
+            Message::Time => "time",
+            Message::Cat => "cat",
+            Message::Syscall => "syscall",
+            Message::Join => "join",
+        }
+    }
+}
+
 /// Receives everything a session prints. Buffering and flushing are the writer's business
 /// (`-B`). Warnings, errors and notes about the run go to stderr unless a sink says otherwise.
 pub trait Sink {
     /// `Attaching N probes...`: the probes are about to attach.
     fn attached(&mut self, probes: u64) -> io::Result<()>;
-    /// The output of one `printf` (already formatted by [`crate::printf::format`]).
-    fn printf(&mut self, bytes: &[u8]) -> io::Result<()>;
-    /// The output of `time()` (already formatted with strftime).
-    fn time(&mut self, text: &[u8]) -> io::Result<()>;
-    /// The contents `cat()` read.
-    fn cat(&mut self, bytes: &[u8]) -> io::Result<()>;
-    /// The output of a command run by `system()`.
-    fn syscall(&mut self, bytes: &[u8]) -> io::Result<()>;
-    /// The line `join()` built.
-    fn join(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// Text a program's action produced (`printf`, `time`, `cat`, `system`, `join`), already
+    /// formatted.
+    fn message(&mut self, kind: Message, bytes: &[u8]) -> io::Result<()>;
     /// `print(value)`.
     fn value(&mut self, v: &Value) -> io::Result<()>;
     /// `print(@map, top, div)`, and each map at exit (with `top` and `div` 0); hists too.
@@ -93,10 +114,10 @@ mod tests {
         let capture = Capture::new();
         let mut s = new(format, Output::new(Box::new(capture.clone())));
         s.attached(1).unwrap();
-        s.printf(b"hi 5\n").unwrap();
-        s.time(b"12:00:00\n").unwrap();
+        s.message(Message::Printf, b"hi 5\n").unwrap();
+        s.message(Message::Time, b"12:00:00\n").unwrap();
         s.value(&Value::int(123)).unwrap();
-        s.join(b"/usr/bin/true a").unwrap();
+        s.message(Message::Join, b"/usr/bin/true a").unwrap();
         s.lost(3).unwrap();
         s.exit_newlines().unwrap();
         let cnt = MapDump {
@@ -122,8 +143,8 @@ mod tests {
         let capture = Capture::new();
         let mut s = TextSink::new(Output::new(Box::new(capture.clone())));
         s.attached(3).unwrap();
-        s.cat(b"hello").unwrap();
-        s.syscall(b"hi\n").unwrap();
+        s.message(Message::Cat, b"hello").unwrap();
+        s.message(Message::Syscall, b"hi\n").unwrap();
         assert_eq!(capture.take(), b"Attaching 3 probes...\nhellohi\n");
     }
 

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::{Output, Sink};
+use super::{Message, Output, Sink};
 use crate::map::MapDump;
 use crate::text;
 use crate::value::Value;
@@ -27,25 +27,12 @@ impl Sink for TextSink {
         }
     }
 
-    fn printf(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.out.write_all(bytes)
-    }
-
-    fn time(&mut self, text: &[u8]) -> io::Result<()> {
-        self.out.write_all(text)
-    }
-
-    fn cat(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.out.write_all(bytes)
-    }
-
-    fn syscall(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.out.write_all(bytes)
-    }
-
-    fn join(&mut self, bytes: &[u8]) -> io::Result<()> {
+    fn message(&mut self, kind: Message, bytes: &[u8]) -> io::Result<()> {
         self.out.write_all(bytes)?;
-        self.out.write_all(b"\n")
+        if kind == Message::Join {
+            self.out.write_all(b"\n")?;
+        }
+        Ok(())
     }
 
     fn value(&mut self, v: &Value) -> io::Result<()> {
