@@ -183,7 +183,7 @@ pub struct Host {
     opts: HostOptions,
     catalog: LiveCatalog,
     env: Environment,
-    /// Everything loaded so far (the session's copy once it runs).
+    /// The object before the session exists (then the session holds it: one copy).
     object: Object,
     sources: Vec<Source>,
     /// Until the session exists.
@@ -210,7 +210,11 @@ impl Host {
     /// Parses, checks and compiles `source` against everything added so far.
     pub fn check(&mut self, source: &Source) -> Result<Checked, HostError> {
         let entry = self.sources.len();
-        let (catalog, env, object, opts) = (&mut self.catalog, &self.env, &self.object, &self.opts);
+        let object = match &self.session {
+            Some(session) => &session.object,
+            None => &self.object,
+        };
+        let (catalog, env, opts) = (&mut self.catalog, &self.env, &self.opts);
         let run = move || {
             let compiled = scry_lang::compile_in(&source.text, &*catalog, &opts.check, env);
             if !compiled.ok() {
@@ -311,11 +315,12 @@ impl Host {
             }
         }
         self.env.learn(&checked.typed);
-        self.object = checked.object;
+        // The session holds the object now; the host keeps no second copy.
+        self.object = Object::default();
         self.sources.push(source);
         Ok(Added {
             entry: checked.entry,
-            probes: probe_count(&self.object, added.clone()),
+            probes: probe_count(&checked.object, added.clone()),
             programs: added,
             blocks: checked.blocks,
         })
@@ -347,13 +352,13 @@ impl Host {
     /// Removes probe block `block` for good: its probes detach, its END does not run. The
     /// maps it wrote stay.
     pub fn detach(&mut self, block: usize) -> Result<(), HostError> {
-        if block >= self.object.blocks.len() {
+        if block >= self.object().blocks.len() {
             return Err(HostError::Message(format!(
                 "there is no probe block {block}"
             )));
         }
         let programs: Vec<usize> = self
-            .object
+            .object()
             .programs
             .iter()
             .enumerate()
@@ -408,7 +413,10 @@ impl Host {
 
     /// Everything compiled and loaded so far.
     pub fn object(&self) -> &Object {
-        &self.object
+        match &self.session {
+            Some(session) => &session.object,
+            None => &self.object,
+        }
     }
 
     /// The sources added so far, by entry.
@@ -448,7 +456,8 @@ impl Host {
         let Some(session) = &self.session else {
             return 0;
         };
-        self.object
+        session
+            .object
             .programs
             .iter()
             .enumerate()

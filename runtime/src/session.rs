@@ -217,8 +217,13 @@ impl Session {
             self.removed.resize(i + 1, false);
         }
         self.removed[i] = true;
-        // Nothing runs it again; an fd that cannot close is only a leak.
+        // Nothing runs it again; an fd that cannot close is only a leak. Its instructions are
+        // not needed any more either (the index stays).
         let _ = self.loaded.unload_program(i);
+        if let Some(p) = self.object.programs.get_mut(i) {
+            p.insns = Vec::new();
+            p.spans = Vec::new();
+        }
     }
 
     /// Whether program `i` was removed.
