@@ -9,7 +9,8 @@ pub enum StackMode {
     Perf,
 }
 
-/// An aggregation kept in a map. `signed` says how the aggregated values compare and print.
+/// An aggregation kept in a map. `signed` says how the aggregated values compare and print:
+/// a sum's is its first value's; avg, min, max and stats are always signed (bpftrace 0.17).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Agg {
     Count,
@@ -33,6 +34,15 @@ impl Agg {
             Agg::Stats { .. } => "stats",
             Agg::Hist => "hist",
             Agg::Lhist { .. } => "lhist",
+        }
+    }
+
+    /// Whether `other` may feed the same map as `self`: the same function (values of either
+    /// signedness mix; the first call's signedness stays), and for lhist the same buckets.
+    pub fn same_function(self, other: Agg) -> bool {
+        match (self, other) {
+            (Agg::Lhist { .. }, _) => self == other,
+            _ => std::mem::discriminant(&self) == std::mem::discriminant(&other),
         }
     }
 
@@ -164,6 +174,7 @@ impl Type {
             (Type::KStack { .. }, Type::KStack { .. })
             | (Type::UStack { .. }, Type::UStack { .. }) => self == other,
             (Type::Pointer { .. }, Type::Pointer { .. }) => true,
+            (Type::Agg(a), Type::Agg(b)) => a.same_function(*b),
             _ => self == other,
         }
     }

@@ -2,7 +2,7 @@
 
 use scry_lang::ast::Expr;
 use scry_lang::token::BinOp;
-use scry_lang::types::{Agg, Type};
+use scry_lang::types::Agg;
 
 use super::error;
 use super::gen::{Gen, R};
@@ -212,10 +212,9 @@ impl Gen<'_, '_> {
         let user_key_size: usize = m.keys.iter().map(|k| layout::size_of(&k.ty)).sum();
         if matches!(agg, Agg::Hist | Agg::Lhist { .. }) {
             self.asm.emit(Insn::load(Size::DW, R0, R10, val));
-            let signed = matches!(self.ty(&args[0]), Type::Int { signed: true, .. });
             match agg {
                 Agg::Lhist { min, max, step } => self.lhist_bucket(min, max, step),
-                _ => self.hist_bucket(signed),
+                _ => self.hist_bucket(),
             }
             self.asm
                 .emit(Insn::store(Size::DW, R10, key + user_key_size as i16, R0));
@@ -284,16 +283,15 @@ impl Gen<'_, '_> {
         Ok(())
     }
 
-    /// r0 = the log2 bucket of r0: 0 for negatives (when signed), 1 for 0, 2 + log2(v) above.
-    fn hist_bucket(&mut self, signed: bool) {
+    /// r0 = the log2 bucket of r0, read as signed whatever its type (bpftrace 0.17): 0 for
+    /// negatives, 1 for 0, 2 + log2(v) above.
+    fn hist_bucket(&mut self) {
         let done = self.asm.label();
-        if signed {
-            let nonneg = self.asm.label();
-            self.asm.jump_if_imm(Cond::Sge, R0, 0, nonneg);
-            self.asm.emit(Insn::mov_imm(R0, 0));
-            self.asm.jump(done);
-            self.asm.place(nonneg);
-        }
+        let nonneg = self.asm.label();
+        self.asm.jump_if_imm(Cond::Sge, R0, 0, nonneg);
+        self.asm.emit(Insn::mov_imm(R0, 0));
+        self.asm.jump(done);
+        self.asm.place(nonneg);
         let positive = self.asm.label();
         self.asm.jump_if_imm(Cond::Ne, R0, 0, positive);
         self.asm.emit(Insn::mov_imm(R0, 1));

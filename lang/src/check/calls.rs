@@ -960,12 +960,13 @@ impl Checker<'_> {
                     return Agg::Sum { signed: true };
                 }
                 let signed = int_arg(self);
+                // Only a sum takes its argument's signedness (docs/integers.md).
                 match name {
                     "sum" => Agg::Sum { signed },
-                    "avg" => Agg::Avg { signed },
-                    "min" => Agg::Min { signed },
-                    "max" => Agg::Max { signed },
-                    _ => Agg::Stats { signed },
+                    "avg" => Agg::Avg { signed: true },
+                    "min" => Agg::Min { signed: true },
+                    "max" => Agg::Max { signed: true },
+                    _ => Agg::Stats { signed: true },
                 }
             }
         }
