@@ -82,7 +82,11 @@ impl Checker<'_> {
                 let a = self.expr(then);
                 let b = self.expr(otherwise);
                 if a.is_int() && b.is_int() {
-                    crate::int::binary_type(BinOp::BitOr, a.is_signed(), b.is_signed())
+                    // 64 bits, of the first branch's signedness (bpftrace 0.17).
+                    Type::Int {
+                        bits: 64,
+                        signed: a.is_signed(),
+                    }
                 } else if a.compatible(&b) {
                     a.widen(&b)
                 } else {
@@ -356,9 +360,17 @@ impl Checker<'_> {
                 );
                 Type::None
             }
-            (UnOp::Not, t) if t.is_int() || t.is_pointer() || self.is_int_agg(t) => Type::U64,
-            // Negation and complement keep the operand's type (docs/integers.md).
-            (UnOp::Neg | UnOp::BitNot, t) if t.is_int() => t.clone(),
+            // `!` is unsigned of the operand's width; `-` and `~` compute in the operand's
+            // width and give 64 bits of its signedness (docs/integers.md).
+            (UnOp::Not, Type::Int { bits, .. }) => Type::Int {
+                bits: *bits,
+                signed: false,
+            },
+            (UnOp::Not, t) if t.is_pointer() || self.is_int_agg(t) => Type::U64,
+            (UnOp::Neg | UnOp::BitNot, Type::Int { signed, .. }) => Type::Int {
+                bits: 64,
+                signed: *signed,
+            },
             (op, t) => {
                 self.err(
                     span,
