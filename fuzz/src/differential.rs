@@ -8,7 +8,8 @@ use scry_fuzz::diff::{self, Options};
 const USAGE: &str = "usage: scry-fuzz --differential [--seed N] [--programs N] [--seconds N]
                  [--jobs N] [--statements N] [--minimise N] [--scry PATH] [--bpftrace PATH]
                  [--findings DIR]
-       scry-fuzz --differential --print SEED   print the program of one seed";
+       scry-fuzz --differential --print SEED   print the program of one seed
+       scry-fuzz --differential --check FILE   run one program under both tools and compare";
 
 /// Runs the mode; the exit status is 1 when there were mismatches.
 pub fn main(args: &[String]) -> i32 {
@@ -49,6 +50,23 @@ pub fn main(args: &[String]) -> i32 {
             "--scry" => Ok(opts.scry = PathBuf::from(value)),
             "--bpftrace" => Ok(opts.bpftrace = PathBuf::from(value)),
             "--findings" => Ok(findings = PathBuf::from(value)),
+            "--check" => {
+                let text = std::fs::read_to_string(value).unwrap_or_default();
+                let file =
+                    std::env::temp_dir().join(format!("scry-diff-check-{}.bt", std::process::id()));
+                let (scry, bpftrace) = diff::run_both(&opts, &file, &text);
+                let _ = std::fs::remove_file(&file);
+                let verdict = if diff::disagree(&scry, &bpftrace) {
+                    "disagree"
+                } else {
+                    "agree"
+                };
+                println!(
+                    "--- scry:\n{}--- bpftrace:\n{}{verdict}",
+                    scry.stdout, bpftrace.stdout
+                );
+                std::process::exit(i32::from(verdict == "disagree"))
+            }
             "--print" => num().map(|n| {
                 print!("{}", diff::program(n, opts.statements));
                 std::process::exit(0)

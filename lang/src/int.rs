@@ -44,12 +44,12 @@ pub fn convert(v: u64, to: &Type) -> u64 {
     }
 }
 
-/// `-v`, computed in the width of the operand's type `ty` and extended by its signedness.
+/// `-v` in the type `ty` of the operand, which is the result's type.
 pub fn negate(v: u64, ty: &Type) -> u64 {
     convert(v.wrapping_neg(), ty)
 }
 
-/// `~v`, computed in the width of the operand's type `ty` and extended by its signedness.
+/// `~v` in the type `ty` of the operand, which is the result's type.
 pub fn complement(v: u64, ty: &Type) -> u64 {
     convert(!v, ty)
 }
@@ -118,7 +118,7 @@ mod tests {
     }
 
     #[test]
-    fn unary_operators_compute_in_the_operand_width() {
+    fn unary_operators_stay_in_the_operand_type() {
         assert_eq!(negate(1, &Type::U64), u64::MAX);
         assert_eq!(negate(1, &U8), 255);
         assert_eq!(negate(1, &I8), u64::MAX);

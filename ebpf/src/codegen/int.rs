@@ -142,16 +142,16 @@ impl Gen<'_, '_> {
 
     fn unary(&mut self, op: UnOp, operand: &Expr, e: &Expr) -> R<()> {
         match op {
-            // Both compute in the operand's width.
+            // Both keep the operand's type.
             UnOp::Neg => {
                 self.int(operand)?;
                 self.asm.emit(Insn::alu_imm(Alu::Neg, R0, 0));
-                self.narrow(&self.ty(operand));
+                self.narrow(&self.ty(e));
             }
             UnOp::BitNot => {
                 self.int(operand)?;
                 self.asm.emit(Insn::alu_imm(Alu::Xor, R0, -1));
-                self.narrow(&self.ty(operand));
+                self.narrow(&self.ty(e));
             }
             UnOp::Not => {
                 self.int(operand)?;

@@ -139,7 +139,11 @@ impl<'r> ProgramGen<'r> {
     }
 
     fn new_var(&mut self) -> String {
-        let (e, t) = self.expr(3);
+        let (mut e, t) = self.expr(3);
+        if t.bits < 64 && (e.starts_with('-') || e.starts_with('~')) {
+            // 0.17 gives such a variable 64 bits (and the value of the narrow type).
+            e = format!("({})({e})", t.name());
+        }
         self.vars.push(t);
         format!("$v{} = {e};", self.vars.len() - 1)
     }
@@ -314,10 +318,7 @@ impl<'r> ProgramGen<'r> {
             2 => {
                 let (e, t) = self.expr(d);
                 if t.bits == 64 || !t.signed {
-                    (
-                        format!("{}({e})", self.rng.s(&["-", "~"])),
-                        Ty { bits: 64, ..t },
-                    )
+                    (format!("{}({e})", self.rng.s(&["-", "~"])), t)
                 } else {
                     (format!("!({e})"), Ty { signed: false, ..t })
                 }

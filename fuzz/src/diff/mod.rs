@@ -51,6 +51,7 @@ pub struct Mismatch {
     pub program: String,
     /// The smallest program found that still disagrees the same way (`None`: not minimised).
     pub minimised: Option<String>,
+    /// What the tools did on the minimised program, or else on the program.
     pub scry: Output,
     pub bpftrace: Output,
 }
@@ -126,7 +127,9 @@ pub fn campaign(opts: &Options, progress: &(dyn Fn(u64, usize) + Sync)) -> Repor
     mismatches.sort_by_key(|m| m.seed);
     let file = opts.work_dir.join("minimise.bt");
     for m in mismatches.iter_mut().take(opts.minimise) {
-        m.minimised = Some(shrink(opts, &file, m));
+        let small = shrink(opts, &file, m);
+        (m.scry, m.bpftrace) = run_both(opts, &file, &small);
+        m.minimised = Some(small);
     }
     Report {
         programs: done.into_inner(),
@@ -134,7 +137,8 @@ pub fn campaign(opts: &Options, progress: &(dyn Fn(u64, usize) + Sync)) -> Repor
     }
 }
 
-fn run_both(opts: &Options, file: &Path, text: &str) -> (Output, Output) {
+/// Runs `text` under both tools (written to `file`): scry's output, then bpftrace's.
+pub fn run_both(opts: &Options, file: &Path, text: &str) -> (Output, Output) {
     if let Err(e) = std::fs::write(file, text) {
         let failed = Output {
             stdout: String::new(),
@@ -149,7 +153,8 @@ fn run_both(opts: &Options, file: &Path, text: &str) -> (Output, Output) {
     )
 }
 
-fn disagree(scry: &Output, bpftrace: &Output) -> bool {
+/// Whether the tools disagree: in success, or in what they print.
+pub fn disagree(scry: &Output, bpftrace: &Output) -> bool {
     scry.success != bpftrace.success || scry.stdout != bpftrace.stdout
 }
 

@@ -360,17 +360,14 @@ impl Checker<'_> {
                 );
                 Type::None
             }
-            // `!` is unsigned of the operand's width; `-` and `~` compute in the operand's
-            // width and give 64 bits of its signedness (docs/integers.md).
+            // `!` is unsigned of the operand's width; `-` and `~` keep the operand's type
+            // (docs/integers.md).
             (UnOp::Not, Type::Int { bits, .. }) => Type::Int {
                 bits: *bits,
                 signed: false,
             },
             (UnOp::Not, t) if t.is_pointer() || self.is_int_agg(t) => Type::U64,
-            (UnOp::Neg | UnOp::BitNot, Type::Int { signed, .. }) => Type::Int {
-                bits: 64,
-                signed: *signed,
-            },
+            (UnOp::Neg | UnOp::BitNot, t) if t.is_int() => t.clone(),
             (op, t) => {
                 self.err(
                     span,
