@@ -98,8 +98,9 @@ pub fn main(args: &[String]) -> i32 {
         println!("mismatch, written to {}:\n{m}", path.display());
     }
     println!(
-        "{} programs, {} mismatches (seeds {}..)",
+        "{} programs ({} refused by both), {} mismatches (seeds {}..)",
         report.programs,
+        report.both_failed,
         report.mismatches.len(),
         opts.seed
     );

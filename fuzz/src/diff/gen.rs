@@ -86,7 +86,9 @@ const LITERALS: &[&str] = &[
 
 const ARITH: &[&str] = &["+", "-", "*", "&", "|", "^"];
 const COMPARE: &[&str] = &["<", "<=", ">", ">=", "==", "!="];
-const FORMATS: &[&str] = &["%d", "%u", "%x", "%ld", "%lu", "%lx", "%lld", "%llu"];
+const FORMATS: &[&str] = &[
+    "%d", "%u", "%x", "%ld", "%lu", "%lx", "%lld", "%llu", "%5d", "%-6u", "%08x", "%3lu",
+];
 
 /// A generator of one program.
 pub struct ProgramGen<'r> {
@@ -133,6 +135,11 @@ impl<'r> ProgramGen<'r> {
             11 => {
                 let (e, _) = self.expr(3);
                 format!("print({e});")
+            }
+            12 | 13 => {
+                let (c, _) = self.expr(3);
+                let (a, b) = (self.printf(), self.printf());
+                format!("if ({c}) {{ {a} }} else {{ {b} }}")
             }
             _ => self.printf(),
         }
@@ -216,7 +223,9 @@ impl<'r> ProgramGen<'r> {
     }
 
     fn aggregate(&mut self) -> String {
-        const FUNCS: &[&str] = &["count", "sum", "avg", "stats", "min", "max", "hist"];
+        const FUNCS: &[&str] = &[
+            "count", "sum", "avg", "stats", "min", "max", "hist", "lhist",
+        ];
         let i = self.rng.below(self.aggs.len() + 1);
         let f = match self.aggs.get(i) {
             Some(f) => *f,
@@ -240,6 +249,7 @@ impl<'r> ProgramGen<'r> {
                     signed: true,
                 },
             ),
+            "lhist" => format!("{e}, 0, 1000, 50"),
             _ => e,
         };
         format!("@a{i} = {f}({arg});")
@@ -386,6 +396,13 @@ impl<'r> ProgramGen<'r> {
                 (format!("({a} {} {b})", self.rng.s(&["==", "!="])), Ty::U64)
             }
             4 => (format!("-{}", self.rng.pick(LITERALS)), Ty::I64),
+            5 if self.rng.one_in(4) => {
+                let t = Ty {
+                    bits: *self.rng.pick(&WIDTHS),
+                    signed: self.rng.one_in(2),
+                };
+                (format!("sizeof({})", t.name()), Ty::U64)
+            }
             _ => (self.rng.pick(LITERALS).to_string(), Ty::I64),
         }
     }

@@ -73,6 +73,9 @@ impl std::fmt::Display for Mismatch {
 pub struct Report {
     /// Programs run under both tools.
     pub programs: u64,
+    /// Programs both tools refused (they agree, but test little: the generator should make
+    /// none).
+    pub both_failed: u64,
     pub mismatches: Vec<Mismatch>,
 }
 
@@ -88,11 +91,12 @@ pub fn campaign(opts: &Options, progress: &(dyn Fn(u64, usize) + Sync)) -> Repor
     let _ = std::fs::create_dir_all(&opts.work_dir);
     let next = AtomicU64::new(0);
     let done = AtomicU64::new(0);
+    let both_failed = AtomicU64::new(0);
     let found = Mutex::new(Vec::new());
     let start = Instant::now();
     std::thread::scope(|s| {
         for job in 0..opts.jobs.max(1) {
-            let (next, done, found) = (&next, &done, &found);
+            let (next, done, found, both_failed) = (&next, &done, &found, &both_failed);
             s.spawn(move || {
                 let file = opts.work_dir.join(format!("job{job}.bt"));
                 loop {
@@ -104,6 +108,9 @@ pub fn campaign(opts: &Options, progress: &(dyn Fn(u64, usize) + Sync)) -> Repor
                     let seed = opts.seed.wrapping_add(i);
                     let text = program(seed, opts.statements);
                     let (scry, bpftrace) = run_both(opts, &file, &text);
+                    if !scry.success && !bpftrace.success {
+                        both_failed.fetch_add(1, Ordering::Relaxed);
+                    }
                     if disagree(&scry, &bpftrace) {
                         let mut found = found.lock().expect("mismatch list");
                         found.push(Mismatch {
@@ -133,6 +140,7 @@ pub fn campaign(opts: &Options, progress: &(dyn Fn(u64, usize) + Sync)) -> Repor
     }
     Report {
         programs: done.into_inner(),
+        both_failed: both_failed.into_inner(),
         mismatches,
     }
 }
