@@ -123,6 +123,12 @@ impl<'r> ProgramGen<'r> {
         format!("BEGIN {{\n{}\n  exit();\n}}\n", self.lines.join("\n"))
     }
 
+    /// One expression of at most `depth` levels, over the variables and maps defined so far
+    /// (none in a new generator: then it is made of constants).
+    pub fn expression(&mut self, depth: usize) -> String {
+        self.expr(depth).0
+    }
+
     fn statement(&mut self) -> String {
         match self.rng.below(20) {
             0..=2 => self.new_var(),

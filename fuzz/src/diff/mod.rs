@@ -85,6 +85,13 @@ pub fn program(seed: u64, statements: usize) -> String {
     gen::ProgramGen::new(&mut rng).program(statements)
 }
 
+/// An integer expression of seed `seed` made only of constants (literals, casts, operators),
+/// with defined divisions and shifts: what the tests evaluate in the kernel against the model.
+pub fn constant_expression(seed: u64) -> String {
+    let mut rng = Rng::new(seed);
+    gen::ProgramGen::new(&mut rng).expression(4)
+}
+
 /// Runs the campaign: `opts.jobs` threads take programs in turn; each mismatch is kept, and
 /// the first `opts.minimise` are minimised. `progress` hears the count of programs done.
 pub fn campaign(opts: &Options, progress: &(dyn Fn(u64, usize) + Sync)) -> Report {

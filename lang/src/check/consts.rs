@@ -2,59 +2,77 @@
 //! division by zero or a shift by 64 or more that is known when the program is compiled is
 //! reported at its span instead of computing an undefined value.
 
-use super::Checker;
-use crate::ast::{Expr, ExprKind, UnOp};
+use super::{Checker, TypedProgram};
+use crate::ast::{BaseType, Expr, ExprKind, UnOp};
 use crate::diag::Diagnostic;
 use crate::int::{self, Undefined};
 use crate::token::BinOp;
+use crate::types::Type;
+
+impl TypedProgram {
+    /// The value of `e` when it is a constant integer expression: literals (string literals
+    /// compared with `==` and `!=` too), `sizeof` of integer types, and casts, unary and binary operators and ternaries
+    /// over constants.
+    pub fn constant(&self, e: &Expr) -> Option<u64> {
+        fold(&self.types, e)
+    }
+}
+
+/// [`TypedProgram::constant`], given the types of the expressions by [`crate::ast::ExprId`].
+fn fold(types: &[Type], e: &Expr) -> Option<u64> {
+    let type_of = |e: &Expr| &types[e.id.0 as usize];
+    match &e.kind {
+        ExprKind::Int(n) => Some(*n),
+        ExprKind::SizeofType(t) => match t.base {
+            _ if t.pointer_depth > 0 => Some(8),
+            BaseType::Int { bits, .. } => Some(u64::from(bits / 8)),
+            _ => None,
+        },
+        ExprKind::Cast { operand, .. } => Some(int::convert(fold(types, operand)?, type_of(e))),
+        ExprKind::Unary { op, operand } => {
+            let v = fold(types, operand)?;
+            let ty = type_of(operand);
+            match op {
+                UnOp::Neg => Some(int::negate(v, ty)),
+                UnOp::BitNot => Some(int::complement(v, ty)),
+                UnOp::Not => Some(u64::from(v == 0)),
+                UnOp::Deref => None,
+            }
+        }
+        ExprKind::Binary { op, lhs, rhs } => {
+            if let (ExprKind::Str(a), ExprKind::Str(b), BinOp::Eq | BinOp::Ne) =
+                (&lhs.kind, &rhs.kind, op)
+            {
+                return Some(u64::from((a == b) == (*op == BinOp::Eq)));
+            }
+            let (lt, rt) = (type_of(lhs), type_of(rhs));
+            if !(lt.is_int() && rt.is_int()) {
+                return None;
+            }
+            let (a, b) = (fold(types, lhs)?, fold(types, rhs)?);
+            int::binary(*op, a, b, lt.is_signed() && rt.is_signed()).ok()
+        }
+        ExprKind::Ternary {
+            cond,
+            then,
+            otherwise,
+        } => {
+            let branch = if fold(types, cond)? != 0 {
+                then
+            } else {
+                otherwise
+            };
+            Some(int::convert(fold(types, branch)?, type_of(e)))
+        }
+        _ => None,
+    }
+}
 
 impl Checker<'_> {
-    /// The value of `e` when it is a constant integer expression whose type is already
-    /// recorded: literals, and casts, unary and binary operators and ternaries over constants.
-    pub(super) fn constant(&self, e: &Expr) -> Option<u64> {
-        match &e.kind {
-            ExprKind::Int(n) => Some(*n),
-            ExprKind::Cast { operand, .. } => {
-                Some(int::convert(self.constant(operand)?, self.type_of(e)))
-            }
-            ExprKind::Unary { op, operand } => {
-                let v = self.constant(operand)?;
-                let ty = self.type_of(operand);
-                match op {
-                    UnOp::Neg => Some(int::negate(v, ty)),
-                    UnOp::BitNot => Some(int::complement(v, ty)),
-                    UnOp::Not => Some(u64::from(v == 0)),
-                    UnOp::Deref => None,
-                }
-            }
-            ExprKind::Binary { op, lhs, rhs } => {
-                let (a, b) = (self.constant(lhs)?, self.constant(rhs)?);
-                if !(self.type_of(lhs).is_int() && self.type_of(rhs).is_int()) {
-                    return None;
-                }
-                let signed = self.type_of(lhs).is_signed() && self.type_of(rhs).is_signed();
-                int::binary(*op, a, b, signed).ok()
-            }
-            ExprKind::Ternary {
-                cond,
-                then,
-                otherwise,
-            } => {
-                let branch = if self.constant(cond)? != 0 {
-                    then
-                } else {
-                    otherwise
-                };
-                Some(int::convert(self.constant(branch)?, self.type_of(e)))
-            }
-            _ => None,
-        }
-    }
-
     /// Reports `_ op rhs` when the operation is undefined for a constant right operand:
     /// division by zero, or a shift by 64 or more.
     pub(super) fn check_defined(&mut self, op: BinOp, rhs: &Expr) {
-        let Some(b) = self.constant(rhs) else {
+        let Some(b) = fold(&self.types, rhs) else {
             return;
         };
         let d = match int::binary(op, 1, b, false) {
@@ -73,9 +91,5 @@ impl Checker<'_> {
             Ok(_) => return,
         };
         self.error(d);
-    }
-
-    fn type_of(&self, e: &Expr) -> &crate::types::Type {
-        &self.types[e.id.0 as usize]
     }
 }
