@@ -1,6 +1,6 @@
 //! `scry-fuzz --differential`: the command line of the differential fuzzer (`scry_fuzz::diff`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use scry_fuzz::diff::{self, Options};
@@ -23,60 +23,28 @@ pub fn main(args: &[String]) -> i32 {
         time_limit: None,
         jobs: 2,
         statements: 30,
-        scry: root.join("target/debug/scry"),
+        // The scry built with this fuzzer, in the same target directory.
+        scry: std::env::current_exe()
+            .ok()
+            .and_then(|e| Some(e.parent()?.join("scry")))
+            .unwrap_or_else(|| PathBuf::from("scry")),
         bpftrace: PathBuf::from("bpftrace"),
         work_dir: std::env::temp_dir().join(format!("scry-diff-fuzz-{}", std::process::id())),
         minimise: 20,
     };
     let mut findings = root.join("fuzz/findings/differential");
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let Some(value) = it.next() else {
-            eprintln!("{flag} needs a value\n{USAGE}");
-            return 2;
-        };
-        let num = || {
-            value
-                .parse::<u64>()
-                .map_err(|e| format!("{flag} {value}: {e}"))
-        };
-        let parsed = match flag.as_str() {
-            "--seed" => num().map(|n| opts.seed = n),
-            "--programs" => num().map(|n| opts.programs = n),
-            "--seconds" => num().map(|n| opts.time_limit = Some(Duration::from_secs(n))),
-            "--jobs" => num().map(|n| opts.jobs = n as usize),
-            "--statements" => num().map(|n| opts.statements = n as usize),
-            "--minimise" => num().map(|n| opts.minimise = n as usize),
-            "--scry" => Ok(opts.scry = PathBuf::from(value)),
-            "--bpftrace" => Ok(opts.bpftrace = PathBuf::from(value)),
-            "--findings" => Ok(findings = PathBuf::from(value)),
-            "--check" => {
-                let text = std::fs::read_to_string(value).unwrap_or_default();
-                let file =
-                    std::env::temp_dir().join(format!("scry-diff-check-{}.bt", std::process::id()));
-                let (scry, bpftrace) = diff::run_both(&opts, &file, &text);
-                let _ = std::fs::remove_file(&file);
-                let verdict = if diff::disagree(&scry, &bpftrace) {
-                    "disagree"
-                } else {
-                    "agree"
-                };
-                println!(
-                    "--- scry:\n{}--- bpftrace:\n{}{verdict}",
-                    scry.stdout, bpftrace.stdout
-                );
-                std::process::exit(i32::from(verdict == "disagree"))
-            }
-            "--print" => num().map(|n| {
-                print!("{}", diff::program(n, opts.statements));
-                std::process::exit(0)
-            }),
-            _ => Err(USAGE.to_string()),
-        };
-        if let Err(e) = parsed {
-            eprintln!("{e}");
-            return 2;
+    let mut action = None;
+    if let Err(e) = parse(args, &mut opts, &mut findings, &mut action) {
+        eprintln!("{e}\n{USAGE}");
+        return 2;
+    }
+    match action {
+        Some(Action::Print(seed)) => {
+            print!("{}", diff::program(seed, opts.statements));
+            return 0;
         }
+        Some(Action::Check(file)) => return check(&opts, &file),
+        None => {}
     }
     if opts.programs == u64::MAX && opts.time_limit.is_none() {
         opts.programs = 1000;
@@ -105,4 +73,66 @@ pub fn main(args: &[String]) -> i32 {
         opts.seed
     );
     i32::from(!report.mismatches.is_empty())
+}
+
+/// What to do instead of a campaign.
+enum Action {
+    /// `--print SEED`.
+    Print(u64),
+    /// `--check FILE`.
+    Check(PathBuf),
+}
+
+fn parse(
+    args: &[String],
+    opts: &mut Options,
+    findings: &mut PathBuf,
+    action: &mut Option<Action>,
+) -> Result<(), String> {
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let num = || {
+            value
+                .parse::<u64>()
+                .map_err(|e| format!("{flag} {value}: {e}"))
+        };
+        match flag.as_str() {
+            "--seed" => opts.seed = num()?,
+            "--programs" => opts.programs = num()?,
+            "--seconds" => opts.time_limit = Some(Duration::from_secs(num()?)),
+            "--jobs" => opts.jobs = num()? as usize,
+            "--statements" => opts.statements = num()? as usize,
+            "--minimise" => opts.minimise = num()? as usize,
+            "--scry" => opts.scry = PathBuf::from(value),
+            "--bpftrace" => opts.bpftrace = PathBuf::from(value),
+            "--findings" => *findings = PathBuf::from(value),
+            "--print" => *action = Some(Action::Print(num()?)),
+            "--check" => *action = Some(Action::Check(PathBuf::from(value))),
+            _ => return Err(format!("unknown argument '{flag}'")),
+        }
+    }
+    Ok(())
+}
+
+/// `--check FILE`: runs one program under both tools; the status is 1 when they disagree.
+fn check(opts: &Options, file: &Path) -> i32 {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{}: {e}", file.display());
+            return 2;
+        }
+    };
+    let copy = std::env::temp_dir().join(format!("scry-diff-check-{}.bt", std::process::id()));
+    let (scry, bpftrace) = diff::run_both(opts, &copy, &text);
+    let _ = std::fs::remove_file(&copy);
+    let disagree = diff::disagree(&scry, &bpftrace);
+    println!(
+        "--- scry:\n{}--- bpftrace:\n{}{}",
+        scry.stdout,
+        bpftrace.stdout,
+        if disagree { "disagree" } else { "agree" }
+    );
+    i32::from(disagree)
 }
