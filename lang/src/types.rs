@@ -9,16 +9,16 @@ pub enum StackMode {
     Perf,
 }
 
-/// An aggregation kept in a map. `signed` says how the aggregated values compare and print:
-/// a sum's is its first value's; avg, min, max and stats are always signed (bpftrace 0.17).
+/// An aggregation kept in a map. A sum's `signed` is its first value's signedness; avg, min,
+/// max and stats are always signed (bpftrace 0.17, docs/integers.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Agg {
     Count,
     Sum { signed: bool },
-    Avg { signed: bool },
-    Min { signed: bool },
-    Max { signed: bool },
-    Stats { signed: bool },
+    Avg,
+    Min,
+    Max,
+    Stats,
     Hist,
     Lhist { min: i64, max: i64, step: i64 },
 }
@@ -28,12 +28,22 @@ impl Agg {
         match self {
             Agg::Count => "count",
             Agg::Sum { .. } => "sum",
-            Agg::Avg { .. } => "avg",
-            Agg::Min { .. } => "min",
-            Agg::Max { .. } => "max",
-            Agg::Stats { .. } => "stats",
+            Agg::Avg => "avg",
+            Agg::Min => "min",
+            Agg::Max => "max",
+            Agg::Stats => "stats",
             Agg::Hist => "hist",
             Agg::Lhist { .. } => "lhist",
+        }
+    }
+
+    /// Whether its values compare and print as signed (read as a number: count, hist and lhist
+    /// are not).
+    pub fn signed(self) -> bool {
+        match self {
+            Agg::Sum { signed } => signed,
+            Agg::Avg | Agg::Min | Agg::Max | Agg::Stats => true,
+            Agg::Count | Agg::Hist | Agg::Lhist { .. } => false,
         }
     }
 
@@ -50,7 +60,7 @@ impl Agg {
     pub fn reads_as_int(self) -> bool {
         matches!(
             self,
-            Agg::Count | Agg::Sum { .. } | Agg::Avg { .. } | Agg::Min { .. } | Agg::Max { .. }
+            Agg::Count | Agg::Sum { .. } | Agg::Avg | Agg::Min | Agg::Max
         )
     }
 }

@@ -82,7 +82,7 @@ impl Gen<'_, '_> {
         let end = self.asm.label();
         self.asm.jump_if_imm(Cond::Eq, R0, 0, end);
         match m.value {
-            ValueLayout::Agg(Agg::Avg { .. }) => {
+            ValueLayout::Agg(Agg::Avg) => {
                 self.asm.emit(Insn::load(Size::DW, R1, R0, 0));
                 self.asm.emit(Insn::load(Size::DW, R0, R0, 8));
                 self.asm.emit(Insn::alu_reg(Alu::Div, R0, R1));
@@ -232,7 +232,7 @@ impl Gen<'_, '_> {
                 self.asm.emit(Insn::alu_reg(Alu::Add, R2, R1));
                 self.asm.emit(Insn::store(Size::DW, R0, 0, R2));
             }
-            Agg::Avg { .. } | Agg::Stats { .. } => {
+            Agg::Avg | Agg::Stats => {
                 self.asm.emit(Insn::load(Size::DW, R2, R0, 0));
                 self.asm.emit(Insn::alu_imm(Alu::Add, R2, 1));
                 self.asm.emit(Insn::store(Size::DW, R0, 0, R2));
@@ -240,18 +240,17 @@ impl Gen<'_, '_> {
                 self.asm.emit(Insn::alu_reg(Alu::Add, R2, R1));
                 self.asm.emit(Insn::store(Size::DW, R0, 8, R2));
             }
-            Agg::Min { signed } | Agg::Max { signed } => {
+            // Signed comparisons, whatever the values' types (docs/integers.md).
+            Agg::Min | Agg::Max => {
                 let keep = self.asm.label();
                 let replace = self.asm.label();
-                let is_min = matches!(agg, Agg::Min { .. });
                 self.asm.emit(Insn::load(Size::DW, R2, R0, 8));
                 self.asm.jump_if_imm(Cond::Eq, R2, 0, replace);
                 self.asm.emit(Insn::load(Size::DW, R2, R0, 0));
-                let better = match (is_min, signed) {
-                    (true, true) => Cond::Slt,
-                    (true, false) => Cond::Lt,
-                    (false, true) => Cond::Sgt,
-                    (false, false) => Cond::Gt,
+                let better = if agg == Agg::Min {
+                    Cond::Slt
+                } else {
+                    Cond::Sgt
                 };
                 self.asm.jump_if_reg(better, R1, R2, replace);
                 self.asm.jump(keep);
@@ -265,11 +264,11 @@ impl Gen<'_, '_> {
         self.asm.place(absent);
         self.asm.emit(Insn::load(Size::DW, R1, R10, val));
         match agg {
-            Agg::Avg { .. } | Agg::Stats { .. } => {
+            Agg::Avg | Agg::Stats => {
                 self.asm.emit(Insn::store_imm(Size::DW, R10, init, 1));
                 self.asm.emit(Insn::store(Size::DW, R10, init + 8, R1));
             }
-            Agg::Min { .. } | Agg::Max { .. } => {
+            Agg::Min | Agg::Max => {
                 self.asm.emit(Insn::store(Size::DW, R10, init, R1));
                 self.asm.emit(Insn::store_imm(Size::DW, R10, init + 8, 1));
             }

@@ -647,7 +647,7 @@ impl Checker<'_> {
             for i in 1..c.args.len() {
                 self.int_arg(c, i);
             }
-            if c.args.len() > 1 && matches!(t, Type::Agg(Agg::Stats { .. })) {
+            if c.args.len() > 1 && matches!(t, Type::Agg(Agg::Stats)) {
                 self.warn(
                     c.span,
                     "print() top and div arguments are ignored for stats maps",
@@ -963,10 +963,10 @@ impl Checker<'_> {
                 // Only a sum takes its argument's signedness (docs/integers.md).
                 match name {
                     "sum" => Agg::Sum { signed },
-                    "avg" => Agg::Avg { signed: true },
-                    "min" => Agg::Min { signed: true },
-                    "max" => Agg::Max { signed: true },
-                    _ => Agg::Stats { signed: true },
+                    "avg" => Agg::Avg,
+                    "min" => Agg::Min,
+                    "max" => Agg::Max,
+                    _ => Agg::Stats,
                 }
             }
         }
