@@ -1,9 +1,7 @@
 //! Running one program under one tool, with a time limit.
 
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What a tool printed and how it ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,52 +16,17 @@ pub struct Output {
 
 /// Runs `tool program_file` and waits at most `limit`.
 pub fn run(tool: &Path, program_file: &Path, limit: Duration) -> Output {
-    let child = Command::new(tool)
-        .arg(program_file)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            return Output {
-                stdout: String::new(),
-                stderr: format!("cannot run {}: {e}", tool.display()),
-                success: false,
-            }
-        }
+    let r = crate::process::run(tool, &[program_file.display().to_string()], limit);
+    let stderr = if r.timed_out {
+        format!("killed after {} s", limit.as_secs())
+    } else {
+        let text = String::from_utf8_lossy(&r.stderr);
+        text.lines().take(12).collect::<Vec<_>>().join("\n")
     };
-    let read = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = r.read_to_string(&mut s);
-            s
-        })
-    };
-    let out = read(Box::new(child.stdout.take().expect("piped stdout")));
-    let err = read(Box::new(child.stderr.take().expect("piped stderr")));
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(5)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-        }
-    };
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
     Output {
-        stdout: normalise(&stdout),
-        stderr: match status {
-            Some(_) => stderr.lines().take(12).collect::<Vec<_>>().join("\n"),
-            None => format!("killed after {} s", limit.as_secs()),
-        },
-        success: status.is_some_and(|s| s.success()),
+        stdout: normalise(&String::from_utf8_lossy(&r.stdout)),
+        stderr,
+        success: r.code == Some(0),
     }
 }
 
