@@ -99,8 +99,13 @@ pub struct ProgramGen<'r> {
     maps: Vec<bool>,
     /// Aggregation maps `@a{i}`, by function.
     aggs: Vec<&'static str>,
+    /// Keyed integer maps `@k{i}[key]`: signedness and the keys written (deleted at the end:
+    /// 0.17 prints entries of equal values in hash order).
+    keyed: Vec<(bool, Vec<&'static str>)>,
     lines: Vec<String>,
 }
+
+const KEYS: &[&str] = &["0", "1", "2", "-1", "100"];
 
 impl<'r> ProgramGen<'r> {
     /// A generator drawing from `rng`.
@@ -110,6 +115,7 @@ impl<'r> ProgramGen<'r> {
             vars: Vec::new(),
             maps: Vec::new(),
             aggs: Vec::new(),
+            keyed: Vec::new(),
             lines: Vec::new(),
         }
     }
@@ -119,6 +125,11 @@ impl<'r> ProgramGen<'r> {
         for _ in 0..statements {
             let s = self.statement();
             self.lines.push(format!("  {s}"));
+        }
+        for (i, (_, keys)) in self.keyed.iter().enumerate() {
+            for k in keys {
+                self.lines.push(format!("  delete(@k{i}[{k}]);"));
+            }
         }
         format!("BEGIN {{\n{}\n  exit();\n}}\n", self.lines.join("\n"))
     }
@@ -146,6 +157,14 @@ impl<'r> ProgramGen<'r> {
                 let (c, _) = self.expr(3);
                 let (a, b) = (self.printf(), self.printf());
                 format!("if ({c}) {{ {a} }} else {{ {b} }}")
+            }
+            14 => self.store_keyed(),
+            15 => {
+                let i = self.vars.len();
+                self.vars.push(Ty::I64);
+                let n = self.rng.range(1, 3);
+                let body = self.printf();
+                format!("$v{i} = 0; while ($v{i} < {n}) {{ {body} $v{i}++; }}")
             }
             _ => self.printf(),
         }
@@ -207,6 +226,35 @@ impl<'r> ProgramGen<'r> {
             self.maps.push(t.signed);
         }
         format!("@m{i} = {e};")
+    }
+
+    fn store_keyed(&mut self) -> String {
+        let i = self.rng.below(self.keyed.len() + 1);
+        let key = *self.rng.pick(KEYS);
+        let statement = match self.keyed.get(i).map(|k| k.0) {
+            Some(_) if self.rng.one_in(3) => {
+                let (op, rhs, _) = self.operator_and_rhs(2);
+                format!("@k{i}[{key}] {op}= {rhs};")
+            }
+            Some(signed) => {
+                let (e, t) = self.expr(3);
+                let e = if t.bits == 64 || t.signed == signed {
+                    e
+                } else {
+                    cast(&e, t, Ty::I64)
+                };
+                format!("@k{i}[{key}] = {e};")
+            }
+            None => {
+                let (e, t) = self.expr(3);
+                self.keyed.push((t.signed, Vec::new()));
+                format!("@k{i}[{key}] = {e};")
+            }
+        };
+        if !self.keyed[i].1.contains(&key) {
+            self.keyed[i].1.push(key);
+        }
+        statement
     }
 
     fn update_map(&mut self) -> String {
@@ -395,6 +443,14 @@ impl<'r> ProgramGen<'r> {
                 let i = self.rng.below(self.maps.len());
                 let signed = self.maps[i];
                 (format!("@m{i}"), Ty { bits: 64, signed })
+            }
+            3 if !self.keyed.is_empty() && self.rng.one_in(2) => {
+                let i = self.rng.below(self.keyed.len());
+                let signed = self.keyed[i].0;
+                (
+                    format!("@k{i}[{}]", self.rng.pick(KEYS)),
+                    Ty { bits: 64, signed },
+                )
             }
             3 => {
                 let s = |r: &mut Rng| r.s(&["\"a\"", "\"ab\"", "\"b\"", "\"\""]);
