@@ -5,7 +5,7 @@ use crate::ast::{Block, Expr, ExprKind, Stmt, StmtKind};
 use crate::diag::Diagnostic;
 use crate::span::Span;
 use crate::token::BinOp;
-use crate::types::{Agg, Type};
+use crate::types::Type;
 
 /// A value's type as a map key: integers are stored as 64 bits.
 fn key_type(t: &Type) -> Type {
@@ -240,7 +240,7 @@ impl Checker<'_> {
         match t {
             Type::Agg(a) if a.reads_as_int() => Type::Int {
                 bits: 64,
-                signed: !matches!(a, Agg::Count | Agg::Sum { signed: false }),
+                signed: a.signed(),
             },
             Type::Agg(a) => {
                 self.err(
