@@ -107,6 +107,7 @@ fn generated_integer_programs_print_what_bpftrace_prints() {
         bpftrace: "bpftrace".into(),
         work_dir: work_dir.clone(),
         minimise: 3,
+        findings: None,
     };
     let report = scry_fuzz::diff::campaign(&opts, &|_, _| {});
     let _ = std::fs::remove_dir_all(&work_dir);

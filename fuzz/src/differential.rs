@@ -31,10 +31,10 @@ pub fn main(args: &[String]) -> i32 {
         bpftrace: PathBuf::from("bpftrace"),
         work_dir: std::env::temp_dir().join(format!("scry-diff-fuzz-{}", std::process::id())),
         minimise: 20,
+        findings: Some(root.join("fuzz/findings/differential")),
     };
-    let mut findings = root.join("fuzz/findings/differential");
     let mut action = None;
-    if let Err(e) = parse(args, &mut opts, &mut findings, &mut action) {
+    if let Err(e) = parse(args, &mut opts, &mut action) {
         eprintln!("{e}\n{USAGE}");
         return 2;
     }
@@ -60,10 +60,7 @@ pub fn main(args: &[String]) -> i32 {
     });
     let _ = std::fs::remove_dir_all(&opts.work_dir);
     for m in &report.mismatches {
-        let _ = std::fs::create_dir_all(&findings);
-        let path = findings.join(format!("seed-{}.txt", m.seed));
-        let _ = std::fs::write(&path, m.to_string());
-        println!("mismatch, written to {}:\n{m}", path.display());
+        println!("mismatch:\n{m}");
     }
     println!(
         "{} programs ({} refused by both), {} mismatches (seeds {}..)",
@@ -83,12 +80,7 @@ enum Action {
     Check(PathBuf),
 }
 
-fn parse(
-    args: &[String],
-    opts: &mut Options,
-    findings: &mut PathBuf,
-    action: &mut Option<Action>,
-) -> Result<(), String> {
+fn parse(args: &[String], opts: &mut Options, action: &mut Option<Action>) -> Result<(), String> {
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -106,7 +98,7 @@ fn parse(
             "--minimise" => opts.minimise = num()? as usize,
             "--scry" => opts.scry = PathBuf::from(value),
             "--bpftrace" => opts.bpftrace = PathBuf::from(value),
-            "--findings" => *findings = PathBuf::from(value),
+            "--findings" => opts.findings = Some(PathBuf::from(value)),
             "--print" => *action = Some(Action::Print(num()?)),
             "--check" => *action = Some(Action::Check(PathBuf::from(value))),
             _ => return Err(format!("unknown argument '{flag}'")),

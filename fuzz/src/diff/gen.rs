@@ -151,7 +151,12 @@ impl<'r> ProgramGen<'r> {
             9 | 10 => self.aggregate(),
             11 => {
                 let (e, _) = self.expr(3);
-                format!("print({e});")
+                if e.starts_with("@k") {
+                    // 0.17 refuses print(@k[key]) (scry prints the value).
+                    format!("print({e} | 0);")
+                } else {
+                    format!("print({e});")
+                }
             }
             12 | 13 => {
                 let (c, _) = self.expr(3);

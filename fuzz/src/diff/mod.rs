@@ -41,6 +41,9 @@ pub struct Options {
     pub work_dir: PathBuf,
     /// Most mismatches minimised (each takes up to a minute).
     pub minimise: usize,
+    /// Where each mismatch is written (`seed-N.txt`) as soon as it is found, and again once
+    /// minimised.
+    pub findings: Option<PathBuf>,
 }
 
 /// One program on which the tools disagree.
@@ -119,14 +122,16 @@ pub fn campaign(opts: &Options, progress: &(dyn Fn(u64, usize) + Sync)) -> Repor
                         both_failed.fetch_add(1, Ordering::Relaxed);
                     }
                     if disagree(&scry, &bpftrace) {
-                        let mut found = found.lock().expect("mismatch list");
-                        found.push(Mismatch {
+                        let m = Mismatch {
                             seed,
                             program: text,
                             minimised: None,
                             scry,
                             bpftrace,
-                        });
+                        };
+                        save(opts, &m);
+                        let mut found = found.lock().expect("mismatch list");
+                        found.push(m);
                         progress(done.load(Ordering::Relaxed), found.len());
                     }
                     let n = done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -144,11 +149,20 @@ pub fn campaign(opts: &Options, progress: &(dyn Fn(u64, usize) + Sync)) -> Repor
         let small = shrink(opts, &file, m);
         (m.scry, m.bpftrace) = run_both(opts, &file, &small);
         m.minimised = Some(small);
+        save(opts, m);
     }
     Report {
         programs: done.into_inner(),
         both_failed: both_failed.into_inner(),
         mismatches,
+    }
+}
+
+/// Writes `m` to `opts.findings`, if given.
+fn save(opts: &Options, m: &Mismatch) {
+    if let Some(dir) = &opts.findings {
+        let _ = std::fs::create_dir_all(dir);
+        let _ = std::fs::write(dir.join(format!("seed-{}.txt", m.seed)), m.to_string());
     }
 }
 
