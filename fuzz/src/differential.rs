@@ -63,9 +63,10 @@ pub fn main(args: &[String]) -> i32 {
         println!("mismatch:\n{m}");
     }
     println!(
-        "{} programs ({} refused by both), {} mismatches (seeds {}..)",
+        "{} programs ({} refused by both, {} disagreeing once only), {} mismatches (seeds {}..)",
         report.programs,
         report.both_failed,
+        report.flaky,
         report.mismatches.len(),
         opts.seed
     );

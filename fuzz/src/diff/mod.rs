@@ -79,6 +79,8 @@ pub struct Report {
     /// Programs both tools refused (they agree, but test little: the generator should make
     /// none).
     pub both_failed: u64,
+    /// Programs on which the tools disagreed once and agreed when run again.
+    pub flaky: u64,
     pub mismatches: Vec<Mismatch>,
 }
 
@@ -102,11 +104,13 @@ pub fn campaign(opts: &Options, progress: &(dyn Fn(u64, usize) + Sync)) -> Repor
     let next = AtomicU64::new(0);
     let done = AtomicU64::new(0);
     let both_failed = AtomicU64::new(0);
+    let flaky = AtomicU64::new(0);
     let found = Mutex::new(Vec::new());
     let start = Instant::now();
     std::thread::scope(|s| {
         for job in 0..opts.jobs.max(1) {
-            let (next, done, found, both_failed) = (&next, &done, &found, &both_failed);
+            let (next, done, found, both_failed, flaky) =
+                (&next, &done, &found, &both_failed, &flaky);
             s.spawn(move || {
                 let file = opts.work_dir.join(format!("job{job}.bt"));
                 loop {
@@ -117,11 +121,17 @@ pub fn campaign(opts: &Options, progress: &(dyn Fn(u64, usize) + Sync)) -> Repor
                     }
                     let seed = opts.seed.wrapping_add(i);
                     let text = program(seed, opts.statements);
-                    let (scry, bpftrace) = run_both(opts, &file, &text);
+                    let (mut scry, mut bpftrace) = run_both(opts, &file, &text);
+                    if disagree(&scry, &bpftrace) {
+                        // Once more: under load bpftrace sometimes fails with no message.
+                        flaky.fetch_add(1, Ordering::Relaxed);
+                        (scry, bpftrace) = run_both(opts, &file, &text);
+                    }
                     if !scry.success && !bpftrace.success {
                         both_failed.fetch_add(1, Ordering::Relaxed);
                     }
                     if disagree(&scry, &bpftrace) {
+                        flaky.fetch_sub(1, Ordering::Relaxed);
                         let m = Mismatch {
                             seed,
                             program: text,
@@ -154,6 +164,7 @@ pub fn campaign(opts: &Options, progress: &(dyn Fn(u64, usize) + Sync)) -> Repor
     Report {
         programs: done.into_inner(),
         both_failed: both_failed.into_inner(),
+        flaky: flaky.into_inner(),
         mismatches,
     }
 }
