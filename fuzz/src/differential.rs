@@ -9,7 +9,8 @@ const USAGE: &str = "usage: scry-fuzz --differential [--seed N] [--programs N] [
                  [--jobs N] [--statements N] [--minimise N] [--scry PATH] [--bpftrace PATH]
                  [--findings DIR]
        scry-fuzz --differential --print SEED   print the program of one seed
-       scry-fuzz --differential --check FILE   run one program under both tools and compare";
+       scry-fuzz --differential --check FILE   run one program under both tools and compare
+                                               (and minimise it if they disagree)";
 
 /// Runs the mode; the exit status is 1 when there were mismatches.
 pub fn main(args: &[String]) -> i32 {
@@ -119,7 +120,6 @@ fn check(opts: &Options, file: &Path) -> i32 {
     };
     let copy = std::env::temp_dir().join(format!("scry-diff-check-{}.bt", std::process::id()));
     let (scry, bpftrace) = diff::run_both(opts, &copy, &text);
-    let _ = std::fs::remove_file(&copy);
     let disagree = diff::disagree(&scry, &bpftrace);
     println!(
         "--- scry:\n{}--- bpftrace:\n{}{}",
@@ -127,5 +127,16 @@ fn check(opts: &Options, file: &Path) -> i32 {
         bpftrace.stdout,
         if disagree { "disagree" } else { "agree" }
     );
+    if disagree && opts.minimise > 0 {
+        let m = diff::Mismatch {
+            seed: 0,
+            program: text,
+            minimised: None,
+            scry,
+            bpftrace,
+        };
+        println!("minimised:\n{}", diff::shrink(opts, &copy, &m));
+    }
+    let _ = std::fs::remove_file(&copy);
     i32::from(disagree)
 }

@@ -199,7 +199,7 @@ pub fn disagree(scry: &Output, bpftrace: &Output) -> bool {
 }
 
 /// The smallest program found that disagrees as `m` does (the same tools succeed).
-fn shrink(opts: &Options, file: &Path, m: &Mismatch) -> String {
+pub fn shrink(opts: &Options, file: &Path, m: &Mismatch) -> String {
     let budget = Budget {
         tests: 150,
         deadline: Instant::now() + Duration::from_secs(90),

@@ -1,14 +1,20 @@
-//! Minimising a program on which scry and bpftrace disagree: delta debugging over its lines,
-//! then replacing parenthesised subexpressions by `0`, `1` or their inside, outermost first,
-//! while the disagreement stays.
+//! Minimising a program on which scry and bpftrace disagree: delta debugging over its
+//! statement lines (the first line, `BEGIN {`, and the last two, `exit(); }`, stay: without
+//! `exit()` bpftrace 0.17 runs until killed, a disagreement of its own), then replacing
+//! parenthesised subexpressions by `0`, `1` or their inside, outermost first, while the
+//! disagreement stays.
 
 use crate::minimise::{ddmin, Budget};
 
 /// The smallest program found for which `still` holds.
 pub fn shrink(program: &str, budget: Budget, still: &mut dyn FnMut(&str) -> bool) -> String {
     let mut used = 0;
-    let lines = program.split_inclusive('\n').map(str::to_string).collect();
-    let mut cur = ddmin(lines, budget, &mut used, still).concat();
+    let lines: Vec<&str> = program.split_inclusive('\n').collect();
+    let (head, tail) = (1.min(lines.len()), lines.len().saturating_sub(2).max(1));
+    let frame = |body: &str| format!("{}{body}{}", lines[..head].concat(), lines[tail..].concat());
+    let body = lines[head..tail].iter().map(|l| l.to_string()).collect();
+    let body = ddmin(body, budget, &mut used, &mut |b: &str| still(&frame(b))).concat();
+    let mut cur = frame(&body);
     'again: loop {
         for (open, close) in groups(&cur) {
             let inner = cur[open + 1..close].to_string();
@@ -77,10 +83,10 @@ mod tests {
             tests: 1000,
             deadline: std::time::Instant::now() + std::time::Duration::from_secs(10),
         };
-        let program = "a;\nprint((5 + (7 * 2)));\nb;\n";
+        let program = "BEGIN {\na;\nprint((5 + (7 * 2)));\nb;\nexit();\n}\n";
         let out = shrink(program, budget, &mut |c| {
             c.contains('7') && c.contains("print")
         });
-        assert_eq!(out, "print(5 + 7 * 2);\n");
+        assert_eq!(out, "BEGIN {\nprint(5 + 7 * 2);\nexit();\n}\n");
     }
 }
