@@ -16,6 +16,10 @@
 //! `SCRY_DIFF_BLESS=1` rewrites the `.expected` files of `differs` cases from scry's output.
 //!
 //! The suite needs root and bpftrace; without them it fails, saying how to get them.
+//!
+//! A second test runs the differential fuzzer of integer semantics (`scry-fuzz
+//! --differential`, fuzz/README.md) over a bounded number of generated programs:
+//! `SCRY_DIFF_FUZZ_PROGRAMS` (default 200) programs from seed `SCRY_DIFF_FUZZ_SEED` (default 1).
 
 #[path = "differential/runner.rs"]
 mod runner;
@@ -78,5 +82,52 @@ fn scry_prints_what_bpftrace_prints() {
         "{} differential case(s) failed:\n{}",
         failures.len(),
         failures.join("\n")
+    );
+}
+
+#[test]
+fn generated_integer_programs_print_what_bpftrace_prints() {
+    if let Err(why) = runner::check_environment() {
+        panic!("{why}");
+    }
+    let number = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let work_dir = std::env::temp_dir().join(format!("scry-diff-fuzz-test-{}", std::process::id()));
+    let opts = scry_fuzz::diff::Options {
+        seed: number("SCRY_DIFF_FUZZ_SEED", 1),
+        programs: number("SCRY_DIFF_FUZZ_PROGRAMS", 200),
+        time_limit: None,
+        jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        statements: 30,
+        scry: Path::new(env!("CARGO_BIN_EXE_scry")).to_path_buf(),
+        bpftrace: "bpftrace".into(),
+        work_dir: work_dir.clone(),
+        minimise: 3,
+        findings: None,
+    };
+    let report = scry_fuzz::diff::campaign(&opts, &|_, _| {});
+    let _ = std::fs::remove_dir_all(&work_dir);
+    let _ = writeln!(
+        std::io::stderr(),
+        "differential fuzzing: {} programs from seed {}, {} mismatches",
+        report.programs,
+        opts.seed,
+        report.mismatches.len()
+    );
+    assert_eq!(
+        report.both_failed, 0,
+        "generated programs that both tools refuse: the generator must make valid programs"
+    );
+    let shown: Vec<String> = report.mismatches.iter().map(ToString::to_string).collect();
+    assert!(
+        shown.is_empty(),
+        "{} generated program(s) print differently (reproduce one with \
+         `scry-fuzz --differential --seed SEED --programs 1`):\n{}",
+        shown.len(),
+        shown.join("\n")
     );
 }

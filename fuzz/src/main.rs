@@ -6,11 +6,10 @@
 //! crashes and hangs (no answer within the time limit) are findings: each is minimised and
 //! written to `fuzz/findings/`. See `fuzz/README.md`.
 
+mod differential;
 mod exec;
 mod gen;
-mod minimise;
 mod mutate;
-mod rng;
 mod target;
 
 use std::collections::{BTreeMap, HashSet};
@@ -19,11 +18,13 @@ use std::time::{Duration, Instant};
 
 use exec::{Verdict, Worker};
 use rng::Rng;
+use scry_fuzz::{minimise, rng};
 
 const USAGE: &str = "usage: scry-fuzz [--seed N] [--seconds N] [--iterations N] [--timeout-ms N]
                  [--findings DIR] [--corpus DIR] [--no-save-corpus]
        scry-fuzz --reproduce FILE...   run files in-process and print what happened
-       scry-fuzz --sample SEED COUNT   print generated programs and their diagnostics";
+       scry-fuzz --sample SEED COUNT   print generated programs and their diagnostics
+       scry-fuzz --differential ...    scry against bpftrace 0.17 (--differential --help)";
 
 /// Command-line settings.
 struct Args {
@@ -183,6 +184,9 @@ fn main() {
     if argv.first().map(String::as_str) == Some("--sample") {
         sample(&argv[1..]);
         return;
+    }
+    if argv.first().map(String::as_str) == Some("--differential") {
+        std::process::exit(differential::main(&argv[1..]));
     }
     if argv.first().map(String::as_str) == Some("--reproduce") {
         std::process::exit(reproduce(&argv[1..]));

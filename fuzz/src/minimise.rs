@@ -13,7 +13,8 @@ pub struct Budget {
 }
 
 impl Budget {
-    fn spent(&self, used: usize) -> bool {
+    /// Whether `used` tests, or the time, exhaust the budget.
+    pub fn spent(&self, used: usize) -> bool {
         used >= self.tests || Instant::now() >= self.deadline
     }
 }
@@ -29,8 +30,8 @@ pub fn minimise(input: &str, budget: Budget, fails: &mut dyn FnMut(&str) -> bool
     chars.concat()
 }
 
-/// Classic complement-removal ddmin over `units`.
-fn ddmin(
+/// Classic complement-removal ddmin over `units`, counting tests in `used`.
+pub fn ddmin(
     mut cur: Vec<String>,
     budget: Budget,
     used: &mut usize,

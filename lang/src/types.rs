@@ -9,15 +9,16 @@ pub enum StackMode {
     Perf,
 }
 
-/// An aggregation kept in a map. `signed` says how the aggregated values compare and print.
+/// An aggregation kept in a map. A sum's `signed` is its first value's signedness; avg, min,
+/// max and stats are always signed (bpftrace 0.17, docs/integers.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Agg {
     Count,
     Sum { signed: bool },
-    Avg { signed: bool },
-    Min { signed: bool },
-    Max { signed: bool },
-    Stats { signed: bool },
+    Avg,
+    Min,
+    Max,
+    Stats,
     Hist,
     Lhist { min: i64, max: i64, step: i64 },
 }
@@ -27,12 +28,31 @@ impl Agg {
         match self {
             Agg::Count => "count",
             Agg::Sum { .. } => "sum",
-            Agg::Avg { .. } => "avg",
-            Agg::Min { .. } => "min",
-            Agg::Max { .. } => "max",
-            Agg::Stats { .. } => "stats",
+            Agg::Avg => "avg",
+            Agg::Min => "min",
+            Agg::Max => "max",
+            Agg::Stats => "stats",
             Agg::Hist => "hist",
             Agg::Lhist { .. } => "lhist",
+        }
+    }
+
+    /// Whether its values compare and print as signed (read as a number: count, hist and lhist
+    /// are not).
+    pub fn signed(self) -> bool {
+        match self {
+            Agg::Sum { signed } => signed,
+            Agg::Avg | Agg::Min | Agg::Max | Agg::Stats => true,
+            Agg::Count | Agg::Hist | Agg::Lhist { .. } => false,
+        }
+    }
+
+    /// Whether `other` may feed the same map as `self`: the same function (values of either
+    /// signedness mix; the first call's signedness stays), and for lhist the same buckets.
+    pub fn same_function(self, other: Agg) -> bool {
+        match (self, other) {
+            (Agg::Lhist { .. }, _) => self == other,
+            _ => std::mem::discriminant(&self) == std::mem::discriminant(&other),
         }
     }
 
@@ -40,7 +60,7 @@ impl Agg {
     pub fn reads_as_int(self) -> bool {
         matches!(
             self,
-            Agg::Count | Agg::Sum { .. } | Agg::Avg { .. } | Agg::Min { .. } | Agg::Max { .. }
+            Agg::Count | Agg::Sum { .. } | Agg::Avg | Agg::Min | Agg::Max
         )
     }
 }
@@ -164,6 +184,7 @@ impl Type {
             (Type::KStack { .. }, Type::KStack { .. })
             | (Type::UStack { .. }, Type::UStack { .. }) => self == other,
             (Type::Pointer { .. }, Type::Pointer { .. }) => true,
+            (Type::Agg(a), Type::Agg(b)) => a.same_function(*b),
             _ => self == other,
         }
     }

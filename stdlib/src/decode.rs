@@ -5,7 +5,7 @@
 use std::net::Ipv4Addr;
 
 use scry_ebpf::layout;
-use scry_lang::types::{Agg, StackMode, Type};
+use scry_lang::types::{StackMode, Type};
 
 use crate::names::Names;
 use crate::value::{Int, TextKind, Value};
@@ -20,7 +20,7 @@ pub fn decode(ty: &Type, bytes: &[u8], names: &dyn Names) -> Value {
     match ty {
         Type::Int { signed, .. } => Value::Int(read_int(bytes, 8, *signed)),
         Type::Pointer { .. } => Value::Int(read_int(bytes, 8, false)),
-        Type::Agg(agg) => Value::Int(read_int(bytes, 8, agg_signed(*agg))),
+        Type::Agg(agg) => Value::Int(read_int(bytes, 8, agg.signed())),
         Type::Str(n) => Value::str(slice(bytes, 0, *n)),
         Type::Buffer(n) => {
             let len = (u64_at(bytes, 0) as usize).min(*n);
@@ -86,18 +86,6 @@ pub fn decode(ty: &Type, bytes: &[u8], names: &dyn Names) -> Value {
         Type::None | Type::Args | Type::Record(_) | Type::DataLoc => {
             text(TextKind::Other, String::new())
         }
-    }
-}
-
-/// Whether an aggregation read as a number is signed (`count`, `hist` and `lhist` are not).
-fn agg_signed(agg: Agg) -> bool {
-    match agg {
-        Agg::Sum { signed }
-        | Agg::Avg { signed }
-        | Agg::Min { signed }
-        | Agg::Max { signed }
-        | Agg::Stats { signed } => signed,
-        Agg::Count | Agg::Hist | Agg::Lhist { .. } => false,
     }
 }
 
@@ -239,7 +227,7 @@ mod tests {
         };
         assert_eq!(decode(&ptr, &le(16), &TestNames), Value::uint(16));
         assert_eq!(
-            decode(&Type::Agg(Agg::Count), &le(3), &TestNames),
+            decode(&Type::Agg(scry_lang::types::Agg::Count), &le(3), &TestNames),
             Value::uint(3)
         );
     }

@@ -98,7 +98,7 @@ pub fn map(dump: &MapDump, top: u64, div: u64) -> Vec<u8> {
     }
     let div = div.max(1);
     let kind = match dump.value {
-        ValueLayout::Agg(Agg::Avg { .. } | Agg::Stats { .. }) => "stats",
+        ValueLayout::Agg(Agg::Avg | Agg::Stats) => "stats",
         ValueLayout::Agg(Agg::Hist | Agg::Lhist { .. }) => "hist",
         _ => "map",
     };
@@ -419,8 +419,8 @@ mod tests {
             count: c,
             total: Int::signed(t),
         };
-        let a = ValueLayout::Agg(Agg::Avg { signed: true });
-        let st = ValueLayout::Agg(Agg::Stats { signed: true });
+        let a = ValueLayout::Agg(Agg::Avg);
+        let st = ValueLayout::Agg(Agg::Stats);
         let out: Vec<u8> = [
             dump("a", a.clone(), vec![(vec![], avg(2, 14))]),
             dump(

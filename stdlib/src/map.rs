@@ -115,7 +115,7 @@ impl MapDump {
         let mut entries: Vec<&Entry> = self.entries.iter().collect();
         entries.sort_by(|a, b| cmp_keys(&a.keys, &b.keys));
         entries.sort_by(|a, b| a.value.cmp_value(&b.value).unwrap_or(Ordering::Equal));
-        let ignores_top = matches!(self.value, ValueLayout::Agg(Agg::Stats { .. }));
+        let ignores_top = matches!(self.value, ValueLayout::Agg(Agg::Stats));
         let top = usize::try_from(top).unwrap_or(usize::MAX);
         if top > 0 && !ignores_top && entries.len() > top {
             entries.drain(..entries.len() - top);
@@ -141,26 +141,27 @@ pub fn merge_percpu(agg: Agg, per_cpu: &[&[u8]]) -> MapValue {
     match agg {
         Agg::Count | Agg::Hist | Agg::Lhist { .. } => MapValue::Count(sum_at(0)),
         Agg::Sum { signed } => MapValue::Sum(int(sum_at(0), signed)),
-        Agg::Avg { signed } => MapValue::Avg {
+        Agg::Avg => MapValue::Avg {
             count: sum_at(0),
-            total: int(sum_at(8), signed),
+            total: int(sum_at(8), true),
         },
-        Agg::Stats { signed } => MapValue::Stats {
+        Agg::Stats => MapValue::Stats {
             count: sum_at(0),
-            total: int(sum_at(8), signed),
+            total: int(sum_at(8), true),
         },
-        Agg::Min { signed } | Agg::Max { signed } => {
+        Agg::Min | Agg::Max => {
+            let signed = agg.signed();
             let set = per_cpu
                 .iter()
                 .filter(|v| u64_at(v, 8) != 0)
                 .map(|v| int(u64_at(v, 0), signed));
-            let pick = if matches!(agg, Agg::Min { .. }) {
+            let pick = if matches!(agg, Agg::Min) {
                 set.min_by(|a, b| a.cmp_value(*b))
             } else {
                 set.max_by(|a, b| a.cmp_value(*b))
             };
             let v = pick.unwrap_or(int(0, signed));
-            if matches!(agg, Agg::Min { .. }) {
+            if matches!(agg, Agg::Min) {
                 MapValue::Min(v)
             } else {
                 MapValue::Max(v)
@@ -173,7 +174,7 @@ pub fn merge_percpu(agg: Agg, per_cpu: &[&[u8]]) -> MapValue {
 fn agg_value_size(agg: Agg) -> usize {
     match agg {
         Agg::Count | Agg::Sum { .. } | Agg::Hist | Agg::Lhist { .. } => 8,
-        Agg::Avg { .. } | Agg::Stats { .. } | Agg::Min { .. } | Agg::Max { .. } => 16,
+        Agg::Avg | Agg::Stats | Agg::Min | Agg::Max => 16,
     }
 }
 
@@ -277,7 +278,7 @@ mod tests {
         );
         let (a, b) = (words(&[1, -7]), words(&[1, -2]));
         assert_eq!(
-            merge_percpu(Agg::Stats { signed: true }, &[&a, &b]),
+            merge_percpu(Agg::Stats, &[&a, &b]),
             MapValue::Stats {
                 count: 2,
                 total: Int::signed(-9)
@@ -291,18 +292,9 @@ mod tests {
     fn min_max_skip_unset_cpus() {
         let (a, b, c) = (words(&[-5, 1]), words(&[0, 0]), words(&[-3, 1]));
         let all: [&[u8]; 3] = [&a, &b, &c];
-        assert_eq!(
-            merge_percpu(Agg::Max { signed: true }, &all),
-            MapValue::Max(Int::signed(-3))
-        );
-        assert_eq!(
-            merge_percpu(Agg::Min { signed: true }, &all),
-            MapValue::Min(Int::signed(-5))
-        );
-        assert_eq!(
-            merge_percpu(Agg::Max { signed: true }, &[&b]),
-            MapValue::Max(Int::signed(0))
-        );
+        assert_eq!(merge_percpu(Agg::Max, &all), MapValue::Max(Int::signed(-3)));
+        assert_eq!(merge_percpu(Agg::Min, &all), MapValue::Min(Int::signed(-5)));
+        assert_eq!(merge_percpu(Agg::Max, &[&b]), MapValue::Max(Int::signed(0)));
     }
 
     #[test]
@@ -434,7 +426,7 @@ mod tests {
         };
         let d = MapDump {
             name: "s".into(),
-            value: ValueLayout::Agg(Agg::Stats { signed: true }),
+            value: ValueLayout::Agg(Agg::Stats),
             entries: vec![entry(1, stats(1, 3)), entry(2, stats(2, -9))],
         };
         assert_eq!(order(&d, 0), [2, 1]);

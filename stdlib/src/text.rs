@@ -137,10 +137,7 @@ pub fn map(dump: &MapDump, top: u64, div: u64) -> Vec<u8> {
         }
     }
     out.push(b'\n');
-    if matches!(
-        dump.value,
-        ValueLayout::Agg(Agg::Avg { .. } | Agg::Stats { .. })
-    ) {
+    if matches!(dump.value, ValueLayout::Agg(Agg::Avg | Agg::Stats)) {
         out.push(b'\n');
     }
     out
@@ -397,7 +394,7 @@ mod tests {
         // @mx["a"] = max(5); @mx["b"] = max(7); print(@mx, 1, 2)
         let mx = dump(
             "mx",
-            ValueLayout::Agg(Agg::Max { signed: true }),
+            ValueLayout::Agg(Agg::Max),
             vec![
                 (vec![Value::str("a")], MapValue::Max(Int::signed(5))),
                 (vec![Value::str("b")], MapValue::Max(Int::signed(7))),
@@ -434,12 +431,12 @@ mod tests {
             ),
             dump(
                 "mn",
-                ValueLayout::Agg(Agg::Min { signed: true }),
+                ValueLayout::Agg(Agg::Min),
                 vec![(vec![], MapValue::Min(si(-3)))],
             ),
             dump(
                 "mnk",
-                ValueLayout::Agg(Agg::Min { signed: true }),
+                ValueLayout::Agg(Agg::Min),
                 vec![
                     (vec![Value::str("a")], MapValue::Min(si(3))),
                     (vec![Value::str("b")], MapValue::Min(si(-2))),
@@ -447,7 +444,7 @@ mod tests {
             ),
             dump(
                 "mx2",
-                ValueLayout::Agg(Agg::Max { signed: true }),
+                ValueLayout::Agg(Agg::Max),
                 vec![(vec![], MapValue::Max(si(7)))],
             ),
             dump(
@@ -477,7 +474,7 @@ mod tests {
         // @mx = max(-5); @mx = max(-3): 0.17 prints an empty line (bug); we print the value.
         let mx = dump(
             "mx",
-            ValueLayout::Agg(Agg::Max { signed: true }),
+            ValueLayout::Agg(Agg::Max),
             vec![(vec![], MapValue::Max(si(-3)))],
         );
         assert_eq!(s(map(&mx, 0, 0)), "@mx: -3\n");
@@ -549,8 +546,8 @@ mod tests {
             count: c,
             total: Int::signed(t),
         };
-        let a = ValueLayout::Agg(Agg::Avg { signed: true });
-        let st = ValueLayout::Agg(Agg::Stats { signed: true });
+        let a = ValueLayout::Agg(Agg::Avg);
+        let st = ValueLayout::Agg(Agg::Stats);
         let i = |v| vec![Value::int(v)];
         let out: Vec<u8> = [
             dump("a", a.clone(), vec![(vec![], avg(2, 14))]),
@@ -600,14 +597,7 @@ mod tests {
         let empty = |v| dump("e", v, vec![]);
         assert_eq!(s(map(&empty(ValueLayout::Plain(Type::I64)), 0, 0)), "\n");
         assert_eq!(s(map(&empty(HIST), 0, 0)), "\n");
-        assert_eq!(
-            s(map(
-                &empty(ValueLayout::Agg(Agg::Stats { signed: true })),
-                0,
-                0
-            )),
-            "\n\n"
-        );
+        assert_eq!(s(map(&empty(ValueLayout::Agg(Agg::Stats)), 0, 0)), "\n\n");
         // zero()ed maps: @h = hist(1); @hk[1] = hist(4); @s = stats(1); @v = avg(2); zero(...)
         let zero_hist = MapValue::Hist(BTreeMap::from([(2, 0)]));
         assert_eq!(
@@ -630,7 +620,7 @@ mod tests {
             count: 0,
             total: Int::signed(0),
         };
-        let st = ValueLayout::Agg(Agg::Stats { signed: true });
+        let st = ValueLayout::Agg(Agg::Stats);
         assert_eq!(
             s(map(&dump("s", st, vec![(vec![], stats)]), 0, 0)),
             "@s: count 0, average 0, total 0\n\n"

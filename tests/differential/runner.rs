@@ -1,13 +1,14 @@
 //! Loading, running and comparing the cases of the differential suite (`tests/differential.rs`).
 
 use std::fmt::Write as _;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use scry_fuzz::process::{run, Run};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long one tool may take on one case before it is killed.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -60,15 +61,6 @@ pub enum Outcome {
     SkippedButPasses,
     /// A report of what differed.
     Fail(String),
-}
-
-/// What one tool did.
-struct Run {
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-    /// Exit code; `None` when killed by a signal or by the timeout.
-    code: Option<i32>,
-    timed_out: bool,
 }
 
 /// Fails, saying how to fix it, when the suite cannot run here: bpftrace missing or not 0.17,
@@ -221,8 +213,8 @@ fn run_case(scry: &Path, case: &Case, run_skipped: bool, bless: bool) -> Outcome
     }
     let argv = case.argv();
     let (ours, theirs) = thread::scope(|s| {
-        let theirs = s.spawn(|| run(Path::new("bpftrace"), &argv));
-        let ours = run(scry, &argv);
+        let theirs = s.spawn(|| run(Path::new("bpftrace"), &argv, TIMEOUT));
+        let ours = run(scry, &argv, TIMEOUT);
         (ours, theirs.join().expect("bpftrace runner thread"))
     });
     let outcome = compare(case, &ours, &theirs, bless);
@@ -350,61 +342,6 @@ fn diff(want: &[u8], got: &[u8], source: &str) -> String {
         }
     }
     out
-}
-
-/// Runs `tool argv`, collecting stdout and stderr, killing it after [`TIMEOUT`].
-fn run(tool: &Path, argv: &[String]) -> Run {
-    let child = Command::new(tool)
-        .args(argv)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            return Run {
-                stdout: Vec::new(),
-                stderr: format!("cannot run {}: {e}", tool.display()).into_bytes(),
-                code: None,
-                timed_out: false,
-            }
-        }
-    };
-    let mut stdout_pipe = child.stdout.take().expect("piped stdout");
-    let mut stderr_pipe = child.stderr.take().expect("piped stderr");
-    thread::scope(|s| {
-        let stdout = s.spawn(move || {
-            let mut b = Vec::new();
-            let _ = stdout_pipe.read_to_end(&mut b);
-            b
-        });
-        let stderr = s.spawn(move || {
-            let mut b = Vec::new();
-            let _ = stderr_pipe.read_to_end(&mut b);
-            b
-        });
-        let start = Instant::now();
-        let mut timed_out = false;
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break Some(status),
-                Ok(None) if start.elapsed() > TIMEOUT => {
-                    timed_out = true;
-                    let _ = child.kill();
-                    break child.wait().ok();
-                }
-                Ok(None) => thread::sleep(Duration::from_millis(5)),
-                Err(_) => break None,
-            }
-        };
-        Run {
-            stdout: stdout.join().unwrap_or_default(),
-            stderr: stderr.join().unwrap_or_default(),
-            code: status.and_then(|s| s.code()),
-            timed_out,
-        }
-    })
 }
 
 #[cfg(test)]

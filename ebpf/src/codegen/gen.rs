@@ -382,7 +382,14 @@ impl<'g, 'a> Gen<'g, 'a> {
                 let slot = self.vars[name];
                 let ty = self.ty(target);
                 if let Some(op) = op {
-                    self.load_var_then(slot, value, op)?;
+                    self.load_var_then(slot, value, op, &ty)?;
+                    self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
+                    return Ok(());
+                }
+                if ty.is_int() {
+                    // Converted to the variable's type, which its first value fixed.
+                    self.int(value)?;
+                    self.narrow(&ty);
                     self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
                     return Ok(());
                 }

@@ -142,13 +142,16 @@ impl Gen<'_, '_> {
 
     fn unary(&mut self, op: UnOp, operand: &Expr, e: &Expr) -> R<()> {
         match op {
+            // Both keep the operand's type.
             UnOp::Neg => {
                 self.int(operand)?;
                 self.asm.emit(Insn::alu_imm(Alu::Neg, R0, 0));
+                self.narrow(&self.ty(e));
             }
             UnOp::BitNot => {
                 self.int(operand)?;
                 self.asm.emit(Insn::alu_imm(Alu::Xor, R0, -1));
+                self.narrow(&self.ty(e));
             }
             UnOp::Not => {
                 self.int(operand)?;
@@ -227,8 +230,12 @@ impl Gen<'_, '_> {
         Ok(())
     }
 
-    /// r0 = r0 op r1.
+    /// r0 = r0 op r1. A shift amount is taken modulo 64, as the CPU does (the verifier refuses
+    /// a shift by an amount it knows to be 64 or more; the checker refuses constant ones).
     pub fn op_reg(&mut self, op: BinOp, signed: bool) {
+        if matches!(op, BinOp::Shl | BinOp::Shr) {
+            self.asm.emit(Insn::alu_imm(Alu::And, R1, 63));
+        }
         if let Some(alu) = alu_of(op) {
             self.asm.emit(Insn::alu_reg(alu, R0, R1));
         } else if let Some(c) = cond_of(op, signed) {
@@ -251,12 +258,13 @@ impl Gen<'_, '_> {
         }
     }
 
-    /// `$x op= value`: r0 = slot op value.
-    pub fn load_var_then(&mut self, slot: i16, value: &Expr, op: BinOp) -> R<()> {
+    /// `$x op= value`: r0 = slot op value, converted to `ty`, the variable's type.
+    pub fn load_var_then(&mut self, slot: i16, value: &Expr, op: BinOp, ty: &Type) -> R<()> {
         self.int(value)?;
         self.asm.emit(Insn::mov(R1, R0));
         self.asm.emit(Insn::load(Size::DW, R0, R10, slot));
         self.op_reg(op, false);
+        self.narrow(ty);
         Ok(())
     }
 
@@ -266,10 +274,12 @@ impl Gen<'_, '_> {
             ExprKind::Var(name) => {
                 let slot = self.vars[name];
                 self.asm.emit(Insn::load(Size::DW, R0, R10, slot));
+                self.asm.emit(Insn::mov(R1, R0));
                 self.asm.emit(Insn::alu_imm(Alu::Add, R0, delta));
+                self.narrow(&self.ty(target));
                 self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
                 if !prefix {
-                    self.asm.emit(Insn::alu_imm(Alu::Sub, R0, delta));
+                    self.asm.emit(Insn::mov(R0, R1));
                 }
                 Ok(())
             }

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use scry_lang::ast::{Expr, ExprKind, Program};
 use scry_lang::token::BinOp;
-use scry_lang::types::{Agg, Type};
+use scry_lang::types::Agg;
 
 use super::error;
 use super::gen::{Gen, R};
@@ -100,7 +100,7 @@ impl Gen<'_, '_> {
         let end = self.asm.label();
         self.asm.jump_if_imm(Cond::Eq, R0, 0, end);
         match m.value {
-            ValueLayout::Agg(Agg::Avg { .. }) => {
+            ValueLayout::Agg(Agg::Avg) => {
                 self.asm.emit(Insn::load(Size::DW, R1, R0, 0));
                 self.asm.emit(Insn::load(Size::DW, R0, R0, 8));
                 self.asm.emit(Insn::alu_reg(Alu::Div, R0, R1));
@@ -230,10 +230,9 @@ impl Gen<'_, '_> {
         let user_key_size: usize = m.keys.iter().map(|k| layout::size_of(&k.ty)).sum();
         if matches!(agg, Agg::Hist | Agg::Lhist { .. }) {
             self.asm.emit(Insn::load(Size::DW, R0, R10, val));
-            let signed = matches!(self.ty(&args[0]), Type::Int { signed: true, .. });
             match agg {
                 Agg::Lhist { min, max, step } => self.lhist_bucket(min, max, step),
-                _ => self.hist_bucket(signed),
+                _ => self.hist_bucket(),
             }
             self.asm
                 .emit(Insn::store(Size::DW, R10, key + user_key_size as i16, R0));
@@ -251,7 +250,7 @@ impl Gen<'_, '_> {
                 self.asm.emit(Insn::alu_reg(Alu::Add, R2, R1));
                 self.asm.emit(Insn::store(Size::DW, R0, 0, R2));
             }
-            Agg::Avg { .. } | Agg::Stats { .. } => {
+            Agg::Avg | Agg::Stats => {
                 self.asm.emit(Insn::load(Size::DW, R2, R0, 0));
                 self.asm.emit(Insn::alu_imm(Alu::Add, R2, 1));
                 self.asm.emit(Insn::store(Size::DW, R0, 0, R2));
@@ -259,18 +258,17 @@ impl Gen<'_, '_> {
                 self.asm.emit(Insn::alu_reg(Alu::Add, R2, R1));
                 self.asm.emit(Insn::store(Size::DW, R0, 8, R2));
             }
-            Agg::Min { signed } | Agg::Max { signed } => {
+            // Signed comparisons, whatever the values' types (docs/integers.md).
+            Agg::Min | Agg::Max => {
                 let keep = self.asm.label();
                 let replace = self.asm.label();
-                let is_min = matches!(agg, Agg::Min { .. });
                 self.asm.emit(Insn::load(Size::DW, R2, R0, 8));
                 self.asm.jump_if_imm(Cond::Eq, R2, 0, replace);
                 self.asm.emit(Insn::load(Size::DW, R2, R0, 0));
-                let better = match (is_min, signed) {
-                    (true, true) => Cond::Slt,
-                    (true, false) => Cond::Lt,
-                    (false, true) => Cond::Sgt,
-                    (false, false) => Cond::Gt,
+                let better = if agg == Agg::Min {
+                    Cond::Slt
+                } else {
+                    Cond::Sgt
                 };
                 self.asm.jump_if_reg(better, R1, R2, replace);
                 self.asm.jump(keep);
@@ -284,11 +282,11 @@ impl Gen<'_, '_> {
         self.asm.place(absent);
         self.asm.emit(Insn::load(Size::DW, R1, R10, val));
         match agg {
-            Agg::Avg { .. } | Agg::Stats { .. } => {
+            Agg::Avg | Agg::Stats => {
                 self.asm.emit(Insn::store_imm(Size::DW, R10, init, 1));
                 self.asm.emit(Insn::store(Size::DW, R10, init + 8, R1));
             }
-            Agg::Min { .. } | Agg::Max { .. } => {
+            Agg::Min | Agg::Max => {
                 self.asm.emit(Insn::store(Size::DW, R10, init, R1));
                 self.asm.emit(Insn::store_imm(Size::DW, R10, init + 8, 1));
             }
@@ -302,16 +300,15 @@ impl Gen<'_, '_> {
         Ok(())
     }
 
-    /// r0 = the log2 bucket of r0: 0 for negatives (when signed), 1 for 0, 2 + log2(v) above.
-    fn hist_bucket(&mut self, signed: bool) {
+    /// r0 = the log2 bucket of r0, read as signed whatever its type (bpftrace 0.17): 0 for
+    /// negatives, 1 for 0, 2 + log2(v) above.
+    fn hist_bucket(&mut self) {
         let done = self.asm.label();
-        if signed {
-            let nonneg = self.asm.label();
-            self.asm.jump_if_imm(Cond::Sge, R0, 0, nonneg);
-            self.asm.emit(Insn::mov_imm(R0, 0));
-            self.asm.jump(done);
-            self.asm.place(nonneg);
-        }
+        let nonneg = self.asm.label();
+        self.asm.jump_if_imm(Cond::Sge, R0, 0, nonneg);
+        self.asm.emit(Insn::mov_imm(R0, 0));
+        self.asm.jump(done);
+        self.asm.place(nonneg);
         let positive = self.asm.label();
         self.asm.jump_if_imm(Cond::Ne, R0, 0, positive);
         self.asm.emit(Insn::mov_imm(R0, 1));

@@ -689,7 +689,7 @@ impl Checker<'_> {
             for i in 1..c.args.len() {
                 self.int_arg(c, i);
             }
-            if c.args.len() > 1 && matches!(t, Type::Agg(Agg::Stats { .. })) {
+            if c.args.len() > 1 && matches!(t, Type::Agg(Agg::Stats)) {
                 self.warn(
                     c.span,
                     "print() top and div arguments are ignored for stats maps",
@@ -1010,12 +1010,13 @@ impl Checker<'_> {
                     return Agg::Sum { signed: true };
                 }
                 let signed = int_arg(self);
+                // Only a sum takes its argument's signedness (docs/integers.md).
                 match name {
                     "sum" => Agg::Sum { signed },
-                    "avg" => Agg::Avg { signed },
-                    "min" => Agg::Min { signed },
-                    "max" => Agg::Max { signed },
-                    _ => Agg::Stats { signed },
+                    "avg" => Agg::Avg,
+                    "min" => Agg::Min,
+                    "max" => Agg::Max,
+                    _ => Agg::Stats,
                 }
             }
         }

@@ -26,13 +26,8 @@ impl Checker<'_> {
     fn expr_inner(&mut self, e: &Expr) -> Type {
         match &e.kind {
             ExprKind::Error => Type::None,
-            ExprKind::Int(n) => {
-                if *n > i64::MAX as u64 {
-                    Type::U64
-                } else {
-                    Type::I64
-                }
-            }
+            // Every literal is int64; one above i64::MAX wraps (bpftrace 0.17).
+            ExprKind::Int(_) => Type::I64,
             ExprKind::Str(s) => {
                 let size = s.len() + 1;
                 if size > self.opts.strlen {
@@ -86,7 +81,13 @@ impl Checker<'_> {
                 self.condition(&ct, cond.span, "ternary condition");
                 let a = self.expr(then);
                 let b = self.expr(otherwise);
-                if a.compatible(&b) {
+                if a.is_int() && b.is_int() {
+                    // 64 bits, of the first branch's signedness (bpftrace 0.17).
+                    Type::Int {
+                        bits: 64,
+                        signed: a.is_signed(),
+                    }
+                } else if a.compatible(&b) {
                     a.widen(&b)
                 } else {
                     self.err(
@@ -359,12 +360,14 @@ impl Checker<'_> {
                 );
                 Type::None
             }
-            (UnOp::Not, t) if t.is_int() || t.is_pointer() || self.is_int_agg(t) => Type::I64,
-            (UnOp::Neg, t) if t.is_int() => Type::I64,
-            (UnOp::BitNot, t) if t.is_int() => Type::Int {
-                bits: 64,
-                signed: t.is_signed(),
+            // `!` is unsigned of the operand's width; `-` and `~` keep the operand's type
+            // (docs/integers.md).
+            (UnOp::Not, Type::Int { bits, .. }) => Type::Int {
+                bits: *bits,
+                signed: false,
             },
+            (UnOp::Not, t) if t.is_pointer() || self.is_int_agg(t) => Type::U64,
+            (UnOp::Neg | UnOp::BitNot, t) if t.is_int() => t.clone(),
             (op, t) => {
                 self.err(
                     span,
@@ -402,7 +405,7 @@ impl Checker<'_> {
                     );
                 }
             }
-            return Type::I64;
+            return crate::int::binary_type(op, lt.is_signed(), rt.is_signed());
         }
         if let (Type::Agg(_), _) | (_, Type::Agg(_)) = (lt, rt) {
             self.error(
@@ -459,7 +462,7 @@ impl Checker<'_> {
                 );
             }
         }
-        Type::I64
+        Type::U64
     }
 
     fn binop_ptr(&mut self, op: BinOp, lt: &Type, rt: &Type, span: Span) -> Type {
@@ -504,10 +507,7 @@ impl Checker<'_> {
         let non_negative_literal = |e: &Expr| matches!(e.kind, ExprKind::Int(_));
         let mut lsign = lt.is_signed();
         let mut rsign = rt.is_signed();
-        let signed = match op {
-            BinOp::Shl | BinOp::Shr => lsign,
-            _ => lsign && rsign,
-        };
+        let result = crate::int::binary_type(op, lsign, rsign);
         if lsign != rsign {
             if lsign && non_negative_literal(lhs) {
                 lsign = false;
@@ -549,10 +549,8 @@ impl Checker<'_> {
                 );
             }
         }
-        if matches!(op, BinOp::Div | BinOp::Mod) && matches!(rhs.kind, ExprKind::Int(0)) {
-            self.err(rhs.span, format!("division by zero in '{}'", op.as_str()));
-        }
-        Type::Int { bits: 64, signed }
+        self.check_defined(op, rhs);
+        result
     }
 
     fn cast(&mut self, ty: &TypeName, from: &Type, span: Span) -> Type {

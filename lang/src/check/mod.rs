@@ -6,6 +6,7 @@
 
 mod builtins;
 mod calls;
+mod consts;
 mod expr;
 mod include;
 mod stmt;

@@ -5,7 +5,7 @@ use crate::ast::{Block, Expr, ExprKind, Stmt, StmtKind};
 use crate::diag::Diagnostic;
 use crate::span::Span;
 use crate::token::BinOp;
-use crate::types::{Agg, Type};
+use crate::types::Type;
 
 /// A value's type as a map key: integers are stored as 64 bits.
 fn key_type(t: &Type) -> Type {
@@ -133,8 +133,9 @@ impl Checker<'_> {
                         );
                         return;
                     }
+                    // A map first written by `op=` is unsigned (bpftrace 0.17).
                     vt = self.arith_result(
-                        &current.unwrap_or(Type::I64),
+                        &current.unwrap_or(Type::U64),
                         &vt,
                         op,
                         target,
@@ -142,7 +143,11 @@ impl Checker<'_> {
                         span,
                     );
                 }
-                let vt = self.storable(vt, value, self.diags.len() > before);
+                let vt = match self.storable(vt, value, self.diags.len() > before) {
+                    // Integer map values are 64-bit; the first store fixes the signedness.
+                    Type::Int { signed, .. } => Type::Int { bits: 64, signed },
+                    t => t,
+                };
                 self.define_map(name, key_types, vt.clone(), target.span, value.span);
                 self.types[target.id.0 as usize] = vt;
             }
@@ -180,8 +185,8 @@ impl Checker<'_> {
                     vt = self.arith_result(&current, &vt, op, target, value, span);
                 }
                 let vt = self.storable(vt, value, self.diags.len() > before);
-                self.define_var(name, vt.clone(), target.span, value.span);
-                self.types[target.id.0 as usize] = vt;
+                let kept = self.define_var(name, vt, target.span, value.span);
+                self.types[target.id.0 as usize] = kept;
             }
             ExprKind::TupleIndex { .. } => {
                 self.expr(target);
@@ -235,7 +240,7 @@ impl Checker<'_> {
         match t {
             Type::Agg(a) if a.reads_as_int() => Type::Int {
                 bits: 64,
-                signed: !matches!(a, Agg::Count),
+                signed: a.signed(),
             },
             Type::Agg(a) => {
                 self.err(
@@ -259,25 +264,35 @@ impl Checker<'_> {
         }
     }
 
-    fn define_var(&mut self, name: &str, t: Type, span: Span, value_span: Span) {
+    /// Records (first assignment) or checks a variable's type, and returns the type the
+    /// variable holds: an integer variable keeps the type of its first value, later integers
+    /// are converted to it; strings and buffers grow to the longest.
+    fn define_var(&mut self, name: &str, t: Type, span: Span, value_span: Span) -> Type {
         if t == Type::None {
-            return;
+            return t;
         }
         match self.vars.get(name).cloned() {
-            Some((old, first)) if !old.compatible(&t) => self.error(
-                Diagnostic::error(
-                    value_span,
-                    format!(
-                        "Type mismatch for ${name}: trying to assign value of type '{t}' when variable already contains a value of type '{old}'"
-                    ),
-                )
-                .with_note(first, format!("${name} was first assigned here")),
-            ),
+            Some((old, first)) if !old.compatible(&t) => {
+                self.error(
+                    Diagnostic::error(
+                        value_span,
+                        format!(
+                            "Type mismatch for ${name}: trying to assign value of type '{t}' when variable already contains a value of type '{old}'"
+                        ),
+                    )
+                    .with_note(first, format!("${name} was first assigned here")),
+                );
+                old
+            }
+            Some((old, _)) if old.is_int() => old,
             Some((old, first)) => {
-                self.vars.insert(name.to_string(), (old.widen(&t), first));
+                let widened = old.widen(&t);
+                self.vars.insert(name.to_string(), (widened.clone(), first));
+                widened
             }
             None => {
-                self.vars.insert(name.to_string(), (t, span));
+                self.vars.insert(name.to_string(), (t.clone(), span));
+                t
             }
         }
     }
