@@ -206,6 +206,9 @@ impl Gen<'_, '_> {
         if !is_scalar(&lt) || !is_scalar(&rt) {
             return self.compare_mem(op, lhs, rhs);
         }
+        if matches!(op, BinOp::Add | BinOp::Sub) && lt.is_pointer() != rt.is_pointer() {
+            return self.pointer_offset(op, lhs, rhs);
+        }
         let signed = lt.is_signed() && rt.is_signed();
         // A small constant right operand needs no spill.
         if let Some(imm) = small_const(rhs) {
@@ -215,6 +218,39 @@ impl Gen<'_, '_> {
         }
         self.operands(lhs, rhs)?;
         self.op_reg(op, signed);
+        Ok(())
+    }
+
+    /// `p + n`, `n + p`, `p - n`: the address `n` elements of `*p` away, as in C.
+    fn pointer_offset(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr) -> R<()> {
+        let (ptr, count_in_r1) = match self.ty(lhs) {
+            t @ Type::Pointer { .. } => (t, true),
+            _ => (self.ty(rhs), false),
+        };
+        let Type::Pointer { to, .. } = &ptr else {
+            return Err(error(
+                lhs.span,
+                "internal error: pointer arithmetic without a pointer",
+            ));
+        };
+        let scale = match &**to {
+            Type::Record(name) => self.b.typed.cdefs.records.get(name).map(|r| r.size),
+            Type::None => None,
+            t => Some(t.size()),
+        }
+        .filter(|&n| n > 0)
+        .ok_or_else(|| {
+            error(
+                lhs.span.to(rhs.span),
+                format!("arithmetic on a pointer to {to} needs the size of {to}, which is unknown"),
+            )
+        })?;
+        self.operands(lhs, rhs)?;
+        if scale > 1 {
+            let reg = if count_in_r1 { R1 } else { R0 };
+            self.asm.emit(Insn::alu_imm(Alu::Mul, reg, scale as i32));
+        }
+        self.op_reg(op, false);
         Ok(())
     }
 
