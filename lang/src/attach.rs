@@ -633,7 +633,7 @@ impl Resolver<'_, '_> {
                 return Err(self.err_at(
                     self.last(),
                     format!(
-                        "offset {offset} is outside function '{}' ({} bytes)",
+                        "Offset outside the function bounds ('{}' size is {}): +{offset}",
                         s.name, s.size
                     ),
                 ));

@@ -128,7 +128,7 @@ impl Checker<'_> {
                             }
                             Ok(None) => self.err(
                                 args[0].span,
-                                format!("Could not resolve kernel symbol: {sym}"),
+                                format!("Failed to resolve kernel symbol: {sym}"),
                             ),
                             Err(msg) => self.err(args[0].span, msg),
                         }

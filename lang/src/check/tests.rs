@@ -76,7 +76,7 @@ fn kaddr_is_a_compile_time_constant() {
     );
     assert_eq!(
         errors("BEGIN { @ = kaddr(\"nope\"); }"),
-        ["Could not resolve kernel symbol: nope"]
+        ["Failed to resolve kernel symbol: nope"]
     );
 }
 
