@@ -581,7 +581,7 @@ impl Resolver<'_, '_> {
         if let Ok(address) = crate::lexer::parse_int(spec) {
             return Ok(vec![self.one(
                 format!("{kind}:{shown}:{address}"),
-                self.user_address(path, address)?,
+                self.user_address(shown, path, address)?,
             )]);
         }
         let (func, offset) = match spec.split_once('+') {
@@ -659,8 +659,9 @@ impl Resolver<'_, '_> {
 
     /// A uprobe at `address` of the file at `path`: inside a function it is that function plus
     /// an offset (so the offset is checked to start an instruction when it attaches); outside
-    /// every function it is refused, as bpftrace refuses it, unless `--unsafe`.
-    fn user_address(&self, path: String, address: u64) -> Result<Target, Diagnostic> {
+    /// every function it is refused, as bpftrace refuses it, unless `--unsafe` (the message
+    /// names the file as written, `shown`).
+    fn user_address(&self, shown: &str, path: String, address: u64) -> Result<Target, Diagnostic> {
         let syms = self.catalog(self.cx.catalog.user_symbols(&path))?;
         let inside = syms
             .iter()
@@ -683,7 +684,7 @@ impl Resolver<'_, '_> {
             None => Err(self
                 .err_at(
                     self.last(),
-                    format!("Could not resolve address: {path}:{address:#x}"),
+                    format!("Could not resolve address: {shown}:{address:#x}"),
                 )
                 .with_hint("the address is inside no function of the file's symbol table; --unsafe attaches there anyway")),
         }
