@@ -395,14 +395,12 @@ impl Session {
     }
 
     /// Handles at most `limit` records, for at most [`DRAIN_TIME`] (a `system()` record runs
-    /// a command), stopping after an `exit()`; returns whether the ring buffer may hold more.
+    /// a command); returns whether the ring buffer may hold more.
     fn drain_at_most(&mut self, limit: usize) -> Result<bool, SessionError> {
         let mut handled = 0;
         let started = std::time::Instant::now();
         let more = loop {
-            if handled == limit
-                || (limit != usize::MAX && (self.exit_requested || started.elapsed() > DRAIN_TIME))
-            {
+            if handled == limit || (limit != usize::MAX && started.elapsed() > DRAIN_TIME) {
                 break true;
             }
             let Some(item) = self.ring.next() else {
