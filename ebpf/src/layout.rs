@@ -27,7 +27,7 @@ pub fn size_of(ty: &Type) -> usize {
         Type::Buffer(n) => 8 + n,
         Type::Inet => 24,
         Type::Tuple(ts) => ts.iter().map(size_of).sum(),
-        Type::Array { of, len } => of.size() * *len as usize,
+        Type::Array { .. } | Type::Struct(_) => ty.size(),
         Type::None | Type::Args | Type::Record(_) | Type::DataLoc => 0,
     };
     raw.next_multiple_of(8)

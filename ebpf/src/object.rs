@@ -246,8 +246,10 @@ pub const COUNTER_LOST_EVENTS: u32 = 0;
 pub const COUNTER_MAP_FULL: u32 = 1;
 /// Stacks not recorded: the stack map was full or two stacks collided.
 pub const COUNTER_STACK_LOST: u32 = 2;
+/// Array reads whose index (known only at run time) was out of bounds: they read 0.
+pub const COUNTER_INDEX_OUT_OF_BOUNDS: u32 = 3;
 /// How many counter slots exist.
-pub const COUNTERS: u32 = 3;
+pub const COUNTERS: u32 = 4;
 
 /// Name of the LRU hash map of pids already announced by an [`ActionKind::UserPid`] record.
 pub const USER_PIDS_MAP: &str = "user_pids";

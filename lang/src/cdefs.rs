@@ -98,53 +98,105 @@ impl CDefs {
     }
 
     fn add_record(&mut self, d: &CDefinition) -> Result<(), String> {
-        let is_union = d.kind == CDefKind::Union;
+        let prefix = if d.kind == CDefKind::Union {
+            "union"
+        } else {
+            "struct"
+        };
+        let name = format!("{prefix} {}", d.name);
+        let record = self.record_layout(&name, &d.body, d.kind == CDefKind::Union)?;
+        self.records.insert(name, record);
+        Ok(())
+    }
+
+    /// Lays out the fields of a struct or union body. A nested definition (`struct { int a; }
+    /// x;`) becomes a record of its own, named after its field (`struct foo::x`); one without
+    /// a field name is an anonymous member, whose fields are the outer record's.
+    fn record_layout(&mut self, name: &str, body: &str, is_union: bool) -> Result<CRecord, String> {
         let mut fields = Vec::new();
         let mut offset = 0usize;
         let mut size = 0usize;
         let mut align = 1usize;
-        for decl in d.body.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            let (ty, name) = self.parse_decl(decl)?;
-            let (fsize, falign) = self.layout(&ty)?;
-            let at = if is_union {
-                0
-            } else {
-                offset.next_multiple_of(falign)
+        for decl in split_fields(body) {
+            // Each declarator is laid out on its own; an anonymous member as one block.
+            let blocks = match nested_definition(decl) {
+                Some((kind, inner, declarators)) => {
+                    let outer = name.split_once(' ').map_or(name, |(_, n)| n);
+                    let inner_name = match declarator_name(declarators) {
+                        Some(field) => format!("{kind} {outer}::{field}"),
+                        None => format!("{kind} {outer}::{}", fields.len()),
+                    };
+                    let record = self.record_layout(&inner_name, inner, kind == "union")?;
+                    self.records.insert(inner_name.clone(), record.clone());
+                    if declarators.is_empty() {
+                        // An anonymous member: its fields belong to the outer record.
+                        vec![record]
+                    } else {
+                        self.single_fields(&inner_name, declarators)?
+                    }
+                }
+                None => {
+                    let (base, declarators) = split_base(decl)?;
+                    self.single_fields(base, declarators)?
+                }
             };
-            fields.push(CField {
-                name,
-                ty,
-                offset: at,
-            });
-            offset = at + fsize;
-            size = size.max(offset);
-            align = align.max(falign);
+            for block in blocks {
+                let at = if is_union {
+                    0
+                } else {
+                    offset.next_multiple_of(block.align)
+                };
+                fields.extend(block.fields.into_iter().map(|f| CField {
+                    offset: at + f.offset,
+                    ..f
+                }));
+                offset = at + block.size;
+                size = size.max(offset);
+                align = align.max(block.align);
+            }
         }
-        let prefix = if is_union { "union" } else { "struct" };
-        self.records.insert(
-            format!("{prefix} {}", d.name),
-            CRecord {
-                size: size.next_multiple_of(align),
-                align,
-                fields,
-            },
-        );
-        Ok(())
+        Ok(CRecord {
+            size: size.next_multiple_of(align),
+            align,
+            fields,
+        })
     }
 
-    /// `unsigned long x`, `char name[16]`, `struct foo *next` to (type, name).
+    /// Each of `declarators` (`x, *y, z[4]`) of base type `base` as a block of one field.
+    fn single_fields(&self, base: &str, declarators: &str) -> Result<Vec<CRecord>, String> {
+        declarators
+            .split(',')
+            .map(|d| {
+                let (ty, name) = self.parse_decl(&format!("{base} {}", d.trim()))?;
+                let (size, align) = self.layout(&ty)?;
+                Ok(CRecord {
+                    size,
+                    align,
+                    fields: vec![CField {
+                        name,
+                        ty,
+                        offset: 0,
+                    }],
+                })
+            })
+            .collect()
+    }
+
+    /// `unsigned long x`, `char name[16]`, `int grid[2][3]`, `struct foo *next` to (type, name).
     fn parse_decl(&self, decl: &str) -> Result<(Type, String), String> {
-        let (decl, array) = match decl.strip_suffix(']') {
-            Some(d) => {
-                let open = d
-                    .rfind('[')
-                    .ok_or_else(|| format!("cannot parse field '{decl}'"))?;
-                let n = crate::lexer::parse_int(d[open + 1..].trim())
-                    .map_err(|_| format!("array size in '{decl}' is not an integer"))?;
-                (d[..open].trim(), Some(n as u32))
-            }
-            None => (decl, None),
-        };
+        let mut decl = decl.trim();
+        let mut dims = Vec::new();
+        while let Some(d) = decl.strip_suffix(']') {
+            let open = d
+                .rfind('[')
+                .ok_or_else(|| format!("cannot parse field '{decl}'"))?;
+            let n = crate::lexer::parse_int(d[open + 1..].trim())
+                .map_err(|_| format!("array size in '{decl}' is not an integer"))?;
+            dims.push(
+                u32::try_from(n).map_err(|_| format!("array size in '{decl}' is too large"))?,
+            );
+            decl = d[..open].trim();
+        }
         let name_start = crate::lexer::trailing_word_start(decl);
         let name = &decl[name_start..];
         let base = decl[..name_start].trim();
@@ -160,10 +212,21 @@ impl CDefs {
                 space: AddrSpace::Unknown,
             };
         }
-        if let Some(len) = array {
-            ty = Type::Array {
-                of: Box::new(ty),
-                len,
+        // The innermost dimension was stripped first. A plain `char` array reads as a string,
+        // as in bpftrace; other byte arrays (`unsigned char`, `uint8_t`) are arrays of integers.
+        let plain_char = depth == 0
+            && base
+                .split_whitespace()
+                .filter(|w| !matches!(*w, "const" | "volatile"))
+                .eq(["char"]);
+        for (i, len) in dims.into_iter().enumerate() {
+            ty = if i == 0 && plain_char {
+                Type::Str(len as usize)
+            } else {
+                Type::Array {
+                    of: Box::new(ty),
+                    len,
+                }
             };
         }
         Ok((ty, name.to_string()))
@@ -198,21 +261,17 @@ impl CDefs {
 
     /// (size, alignment) of a type as C lays it out on x86-64.
     pub fn layout(&self, ty: &Type) -> Result<(usize, usize), String> {
-        Ok(match ty {
-            Type::Int { bits, .. } => (*bits as usize / 8, *bits as usize / 8),
-            Type::Pointer { .. } => (8, 8),
-            Type::Array { of, len } => {
-                let (s, a) = self.layout(of)?;
-                (s * *len as usize, a)
+        let mut missing = None;
+        ty.c_layout(&mut |name| {
+            let r = self.records.get(name).map(|r| (r.size, r.align));
+            if r.is_none() {
+                missing = Some(name.to_string());
             }
-            Type::Record(name) => {
-                let r = self
-                    .records
-                    .get(name)
-                    .ok_or_else(|| format!("{name} is not defined"))?;
-                (r.size, r.align)
-            }
-            other => return Err(format!("type {other} cannot be a struct field")),
+            r
+        })
+        .ok_or_else(|| match missing {
+            Some(name) => format!("{name} is not defined"),
+            None => format!("type {ty} cannot be a struct field"),
         })
     }
 }
@@ -238,6 +297,69 @@ fn c_int_type(words: &[&str]) -> Option<Type> {
         _ => return None,
     };
     Some(Type::Int { bits, signed })
+}
+
+/// The declarations of a struct body, split at the `;`s outside nested braces.
+fn split_fields(body: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, c) in body.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ';' if depth == 0 => {
+                out.push(body[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(body[start..].trim());
+    out.retain(|d| !d.is_empty());
+    out
+}
+
+/// `struct { ... } x` (or `union { ... }`, with or without a tag): the kind, the body and the
+/// declarators after it.
+fn nested_definition(decl: &str) -> Option<(&str, &str, &str)> {
+    let (kind, rest) = decl.split_once(char::is_whitespace).unwrap_or((decl, ""));
+    if !matches!(kind, "struct" | "union") {
+        return None;
+    }
+    let open = rest.find('{')?;
+    if !rest[..open]
+        .trim()
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return None;
+    }
+    let close = rest.rfind('}')?;
+    Some((kind, &rest[open + 1..close], rest[close + 1..].trim()))
+}
+
+/// The name the first of `declarators` declares: `x` of `*x[4], y`.
+fn declarator_name(declarators: &str) -> Option<&str> {
+    let d = declarators.split(',').next()?.split('[').next()?;
+    let name = d
+        .trim_start_matches(|c: char| c == '*' || c.is_whitespace())
+        .trim();
+    is_ident(name).then_some(name)
+}
+
+/// `unsigned int a, *b` to its base type (`unsigned int`) and declarators (`a, *b`).
+fn split_base(decl: &str) -> Result<(&str, &str), String> {
+    let first = decl.split(',').next().unwrap_or(decl);
+    let mut end = first.trim_end();
+    while let Some(d) = end.strip_suffix(']') {
+        end = d.rfind('[').map_or("", |o| d[..o].trim_end());
+    }
+    let name_start = crate::lexer::trailing_word_start(end);
+    let base = end[..name_start].trim_end_matches(|c: char| c == '*' || c.is_whitespace());
+    if base.is_empty() {
+        return Err(format!("cannot parse field '{decl}'"));
+    }
+    Ok((base, &decl[base.len()..]))
 }
 
 fn is_ident(s: &str) -> bool {
@@ -288,6 +410,39 @@ mod tests {
             ]
         );
         assert_eq!(s.size, 48);
+    }
+
+    #[test]
+    fn nested_arrays_and_declarator_lists() {
+        let (c, d) = CDefs::from_definitions(&[def(
+            CDefKind::Struct,
+            "f",
+            "struct { int m[1]; } y; struct { int n; } a; int g[2][3]; char s[4]; uint8_t b[4]; \
+             union { long l; char c; }; short p, *q;",
+        )]);
+        assert!(d.is_empty(), "{d:?}");
+        let f = &c.records["struct f"];
+        let shown: Vec<_> = f
+            .fields
+            .iter()
+            .map(|f| format!("{} {} {}", f.name, f.ty, f.offset))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "y struct f::y 0",
+                "a struct f::a 4",
+                "g int32[2][3] 8",
+                "s string[4] 32",
+                "b unsigned int8[4] 36",
+                "l int64 40",
+                "c int8 40",
+                "p int16 48",
+                "q int16 * 56",
+            ]
+        );
+        assert_eq!(f.size, 64);
+        assert_eq!(c.records["struct f::y"].size, 4);
     }
 
     #[test]

@@ -73,6 +73,25 @@ pub enum AddrSpace {
     Unknown,
 }
 
+/// A C struct or union held by value: its layout, nested structs expanded (structs behind
+/// pointers stay [`Type::Record`] names), so that it is stored, printed and decoded on its own.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StructType {
+    /// `struct foo`, `union bar`.
+    pub name: String,
+    pub size: usize,
+    pub align: usize,
+    pub fields: Vec<StructField>,
+}
+
+/// A field of a [`StructType`], at its byte offset.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StructField {
+    pub name: String,
+    pub ty: Type,
+    pub offset: usize,
+}
+
 /// The type of a value.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Type {
@@ -109,8 +128,10 @@ pub enum Type {
         to: Box<Type>,
         space: AddrSpace,
     },
-    /// A C struct or union, by name (`struct task_struct`).
+    /// A C struct or union, by name (`struct task_struct`): what a pointer points to.
     Record(String),
+    /// A C struct or union held by value (`*(struct foo *)p`, a field that is a struct).
+    Struct(Box<StructType>),
     Array {
         of: Box<Type>,
         len: u32,
@@ -216,9 +237,42 @@ impl Type {
             Type::Inet => 24,
             Type::Macaddr => 6,
             Type::Array { of, len } => of.size() * *len as usize,
+            Type::Struct(s) => s.size,
             Type::Agg(_) => 8,
             _ => 8,
         }
+    }
+}
+
+impl Type {
+    /// (size, alignment) of a value of this type laid out as C does on x86-64, `record` giving
+    /// those of a struct or union by name; `None` for what C cannot lay out (a string literal's
+    /// bytes count as a char array, a tuple as a struct of its elements).
+    pub fn c_layout(
+        &self,
+        record: &mut dyn FnMut(&str) -> Option<(usize, usize)>,
+    ) -> Option<(usize, usize)> {
+        Some(match self {
+            Type::Int { bits, .. } => (*bits as usize / 8, *bits as usize / 8),
+            Type::Pointer { .. } => (8, 8),
+            Type::Str(n) => (*n, 1),
+            Type::Array { of, len } => {
+                let (s, a) = of.c_layout(record)?;
+                (s * *len as usize, a)
+            }
+            Type::Record(name) => record(name)?,
+            Type::Struct(s) => (s.size, s.align),
+            Type::Tuple(ts) => {
+                let (mut size, mut align) = (0usize, 1usize);
+                for t in ts {
+                    let (s, a) = t.c_layout(record)?;
+                    size = size.next_multiple_of(a) + s;
+                    align = align.max(a);
+                }
+                (size.next_multiple_of(align), align)
+            }
+            _ => return None,
+        })
     }
 }
 
@@ -256,7 +310,17 @@ impl fmt::Display for Type {
             Type::Strerror => f.write_str("strerror"),
             Type::Pointer { to, .. } => write!(f, "{to} *"),
             Type::Record(name) => f.write_str(name),
-            Type::Array { of, len } => write!(f, "{of}[{len}]"),
+            Type::Struct(s) => f.write_str(&s.name),
+            // C order: `int32[2][3]` is two arrays of three.
+            Type::Array { .. } => {
+                let mut t = self;
+                let mut dims = String::new();
+                while let Type::Array { of, len } = t {
+                    dims.push_str(&format!("[{len}]"));
+                    t = of;
+                }
+                write!(f, "{t}{dims}")
+            }
             Type::Args => f.write_str("args"),
             Type::DataLoc => f.write_str("__data_loc char[]"),
             Type::Agg(a) => f.write_str(a.name()),

@@ -10,8 +10,8 @@ use std::os::fd::{AsFd, AsRawFd};
 use aya::maps::{Map as AyaMap, MapData, RingBuf};
 use scry_ebpf::codegen::{GLOBAL_CPID, GLOBAL_START_NS};
 use scry_ebpf::object::{
-    Object, SyscallFanIn, Trigger, COUNTER_LOST_EVENTS, COUNTER_MAP_FULL, COUNTER_STACK_LOST,
-    TRACEPOINT_PROBE_ID,
+    Object, SyscallFanIn, Trigger, COUNTER_INDEX_OUT_OF_BOUNDS, COUNTER_LOST_EVENTS,
+    COUNTER_MAP_FULL, COUNTER_STACK_LOST, TRACEPOINT_PROBE_ID,
 };
 use scry_lang::attach::Target;
 use scry_stdlib::sink::Sink;
@@ -523,6 +523,13 @@ impl Session {
         if let Some(n @ 1..) = self.dispatcher.commands_skipped {
             self.sink.warning(&format!(
                 "{n} system() commands were not run: the session was stopping"
+            ))?;
+        }
+        let outside = self.counter(COUNTER_INDEX_OUT_OF_BOUNDS);
+        if outside > 0 {
+            self.sink.warning(&format!(
+                "{outside} array read{} had an index out of bounds and gave 0",
+                if outside == 1 { "" } else { "s" }
             ))?;
         }
         let full = self.counter(COUNTER_MAP_FULL);

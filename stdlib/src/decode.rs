@@ -1,6 +1,7 @@
 //! Decoding the bytes of a map key, map value or record argument into a [`Value`], following
 //! `scry_ebpf::layout`: integers as 8 bytes (already sign- or zero-extended), strings as their
-//! buffer, tuples field by field at 8-aligned offsets, opaque values as the ids that name them.
+//! buffer, tuples field by field at 8-aligned offsets, opaque values as the ids that name them;
+//! C arrays and structs as C lays them out.
 
 use std::net::Ipv4Addr;
 
@@ -32,21 +33,7 @@ pub fn decode(ty: &Type, bytes: &[u8], names: &dyn Names) -> Value {
                 .map(|f| decode(&f.ty, bytes.get(f.offset..).unwrap_or(&[]), names))
                 .collect(),
         ),
-        Type::Array { of, len } => {
-            let size = of.size();
-            Value::Array(
-                (0..*len as usize)
-                    .map(|i| {
-                        let elem = bytes.get(i * size..).unwrap_or(&[]);
-                        match &**of {
-                            // Array elements are raw C data, not widened to 8 bytes.
-                            Type::Int { signed, .. } => Value::Int(read_int(elem, size, *signed)),
-                            other => decode(other, elem, names),
-                        }
-                    })
-                    .collect(),
-            )
-        }
+        Type::Array { .. } | Type::Struct(_) => decode_c(ty, bytes, names),
         Type::Probe => text(TextKind::Probe, names.probe_name(u64_at(bytes, 0))),
         Type::Username => text(TextKind::Username, names.username(u64_at(bytes, 0))),
         Type::Ksym => text(TextKind::Ksym, names.ksym(u64_at(bytes, 0))),
@@ -86,6 +73,32 @@ pub fn decode(ty: &Type, bytes: &[u8], names: &dyn Names) -> Value {
         Type::None | Type::Args | Type::Record(_) | Type::DataLoc => {
             text(TextKind::Other, String::new())
         }
+    }
+}
+
+/// Decodes C data (an array, a struct, and what they hold): integers at their own width, not
+/// widened to 8 bytes; elements and fields where C lays them out.
+fn decode_c(ty: &Type, bytes: &[u8], names: &dyn Names) -> Value {
+    match ty {
+        Type::Int { bits, signed } => Value::Int(read_int(bytes, *bits as usize / 8, *signed)),
+        Type::Array { of, len } => {
+            let size = of.size();
+            Value::Array(
+                (0..*len as usize)
+                    .map(|i| decode_c(of, bytes.get(i * size..).unwrap_or(&[]), names))
+                    .collect(),
+            )
+        }
+        Type::Struct(s) => Value::Struct(
+            s.fields
+                .iter()
+                .map(|f| {
+                    let at = bytes.get(f.offset..).unwrap_or(&[]);
+                    (f.name.clone(), decode_c(&f.ty, at, names))
+                })
+                .collect(),
+        ),
+        other => decode(other, bytes, names),
     }
 }
 

@@ -63,6 +63,20 @@ pub fn value(v: &Value) -> Vec<u8> {
             out.push(b']');
             out
         }
+        // `{ "a": 1, "b": 2 }` (bpftrace 0.17).
+        Value::Struct(fields) => {
+            let mut out = b"{ ".to_vec();
+            for (i, (name, item)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                out.extend(quoted(name.as_bytes()));
+                out.extend_from_slice(b": ");
+                out.extend(value(item));
+            }
+            out.extend_from_slice(b" }");
+            out
+        }
     }
 }
 

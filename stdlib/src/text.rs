@@ -66,6 +66,25 @@ fn write_value(out: &mut Vec<u8>, v: &Value, as_key: bool) {
             }
             out.extend_from_slice(close);
         }
+        // `{ .a = 1, .b = 2 }`; as a map key `{.a=1,.b=2}` (bpftrace 0.17).
+        Value::Struct(fields) => {
+            let (open, eq, sep, close): (&[u8], &[u8], &[u8], &[u8]) = if as_key {
+                (b"{", b"=", b",", b"}")
+            } else {
+                (b"{ ", b" = ", b", ", b" }")
+            };
+            out.extend_from_slice(open);
+            for (i, (name, item)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(sep);
+                }
+                out.push(b'.');
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(eq);
+                write_value(out, item, as_key);
+            }
+            out.extend_from_slice(close);
+        }
     }
 }
 

@@ -106,6 +106,8 @@ pub enum Value {
     Tuple(Vec<Value>),
     /// A C array (printed `[1,2,3]`).
     Array(Vec<Value>),
+    /// A C struct or union: its fields by name, in order (printed `{ .a = 1, .b = 2 }`).
+    Struct(Vec<(String, Value)>),
     /// An opaque value already resolved to text (`probe`, `username`, `ksym`, `inet`, ...).
     Text(TextKind, String),
     /// A kernel or user stack, innermost frame first.
@@ -201,6 +203,12 @@ impl Value {
             (Value::Tuple(a), Value::Tuple(b)) | (Value::Array(a), Value::Array(b)) => {
                 cmp_keys(a, b)
             }
+            (Value::Struct(a), Value::Struct(b)) => a
+                .iter()
+                .zip(b)
+                .map(|((_, x), (_, y))| x.cmp_key(y))
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal),
             _ => Ordering::Equal,
         }
     }

@@ -147,12 +147,13 @@ impl Gen<'_, '_> {
         match name {
             "sizeof" => {
                 let t = self.ty(&args[0]);
+                // C sizes (a tuple laid out as a struct of its elements, as bpftrace does);
+                // what C cannot hold, as scry stores it.
                 let size = match &args[0].kind {
                     ExprKind::Str(s) => s.len() + 1,
-                    _ => match t {
-                        Type::Int { bits, .. } => bits as usize / 8,
-                        Type::Str(n) => n,
-                        other => layout::size_of(&other),
+                    _ => match self.b.typed.cdefs.layout(&t) {
+                        Ok((size, _)) => size,
+                        Err(_) => layout::size_of(&t),
                     },
                 };
                 self.load_const(size as u64);

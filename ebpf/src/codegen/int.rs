@@ -209,6 +209,9 @@ impl Gen<'_, '_> {
         if matches!(op, BinOp::Add | BinOp::Sub) && lt.is_pointer() != rt.is_pointer() {
             return self.pointer_offset(op, lhs, rhs);
         }
+        if op == BinOp::Sub && lt.is_pointer() && rt.is_pointer() {
+            return self.pointer_difference(lhs, rhs);
+        }
         let signed = lt.is_signed() && rt.is_signed();
         // A small constant right operand needs no spill.
         if let Some(imm) = small_const(rhs) {
@@ -227,31 +230,58 @@ impl Gen<'_, '_> {
             t @ Type::Pointer { .. } => (t, true),
             _ => (self.ty(rhs), false),
         };
-        let Type::Pointer { to, .. } = &ptr else {
+        let scale = self.element_size(&ptr, lhs.span.to(rhs.span))?;
+        self.operands(lhs, rhs)?;
+        self.scale(if count_in_r1 { R1 } else { R0 }, scale);
+        self.op_reg(op, false);
+        Ok(())
+    }
+
+    /// `p - q`: the number of elements of `*p` between two pointers of one type (the byte
+    /// difference divided as a signed number).
+    fn pointer_difference(&mut self, lhs: &Expr, rhs: &Expr) -> R<()> {
+        let size = self.element_size(&self.ty(lhs), lhs.span.to(rhs.span))?;
+        self.operands(lhs, rhs)?;
+        self.asm.emit(Insn::alu_reg(Alu::Sub, R0, R1));
+        if size > 1 {
+            let positive = self.asm.label();
+            let end = self.asm.label();
+            self.asm.jump_if_imm(Cond::Sge, R0, 0, positive);
+            self.asm.emit(Insn::alu_imm(Alu::Neg, R0, 0));
+            self.asm.emit(Insn::alu_imm(Alu::Div, R0, size as i32));
+            self.asm.emit(Insn::alu_imm(Alu::Neg, R0, 0));
+            self.asm.jump(end);
+            self.asm.place(positive);
+            self.asm.emit(Insn::alu_imm(Alu::Div, R0, size as i32));
+            self.asm.place(end);
+        }
+        Ok(())
+    }
+
+    /// The size of the elements a pointer of type `ptr` points to (the checker made sure it is
+    /// known).
+    pub fn element_size(&self, ptr: &Type, span: scry_lang::span::Span) -> R<usize> {
+        let Type::Pointer { to, .. } = ptr else {
             return Err(error(
-                lhs.span,
+                span,
                 "internal error: pointer arithmetic without a pointer",
             ));
         };
-        let scale = match &**to {
-            Type::Record(name) => self.b.typed.cdefs.records.get(name).map(|r| r.size),
-            Type::None => None,
-            t => Some(t.size()),
-        }
-        .filter(|&n| n > 0)
-        .ok_or_else(|| {
-            error(
-                lhs.span.to(rhs.span),
-                format!("arithmetic on a pointer to {to} needs the size of {to}, which is unknown"),
-            )
-        })?;
-        self.operands(lhs, rhs)?;
+        self.b
+            .typed
+            .cdefs
+            .layout(to)
+            .ok()
+            .map(|(size, _)| size)
+            .filter(|&n| n > 0)
+            .ok_or_else(|| error(span, format!("the size of {to} is unknown")))
+    }
+
+    /// reg *= scale (no instruction for 1).
+    pub fn scale(&mut self, reg: Reg, scale: usize) {
         if scale > 1 {
-            let reg = if count_in_r1 { R1 } else { R0 };
             self.asm.emit(Insn::alu_imm(Alu::Mul, reg, scale as i32));
         }
-        self.op_reg(op, false);
-        Ok(())
     }
 
     /// Evaluates both operands: `lhs` into r0 and `rhs` into r1 (`lhs` waits in a stack slot
@@ -298,6 +328,11 @@ impl Gen<'_, '_> {
     pub fn load_var_then(&mut self, slot: i16, value: &Expr, op: BinOp, ty: &Type) -> R<()> {
         self.int(value)?;
         self.asm.emit(Insn::mov(R1, R0));
+        if ty.is_pointer() {
+            // A pointer moves by whole elements.
+            let size = self.element_size(ty, value.span)?;
+            self.scale(R1, size);
+        }
         self.asm.emit(Insn::load(Size::DW, R0, R10, slot));
         self.op_reg(op, false);
         self.narrow(ty);
@@ -305,7 +340,15 @@ impl Gen<'_, '_> {
     }
 
     fn incdec(&mut self, target: &Expr, increment: bool, prefix: bool) -> R<()> {
-        let delta = if increment { 1 } else { -1 };
+        let ty = self.ty(target);
+        // A pointer moves by one element.
+        let step = match ty {
+            Type::Pointer { .. } => self.element_size(&ty, target.span)?,
+            _ => 1,
+        };
+        let delta = i32::try_from(step)
+            .map_err(|_| error(target.span, "this element is too large to step over"))?;
+        let delta = if increment { delta } else { -delta };
         match &target.kind {
             ExprKind::Var(name) => {
                 let slot = self.vars[name];
@@ -346,7 +389,7 @@ impl Gen<'_, '_> {
             }
             return Ok(());
         }
-        self.record_field_int(e)
+        self.place_int(e)
     }
 
     fn index_int(&mut self, base: &Expr, index: &Expr, e: &Expr) -> R<()> {
@@ -354,13 +397,19 @@ impl Gen<'_, '_> {
             base: inner, field, ..
         } = &base.kind
         {
-            if matches!(self.ty(inner), Type::Args) {
+            if let (Type::Args, Some(i)) = (self.ty(inner), self.constant_index(index)) {
                 let f = self.tp_field(field, e)?;
-                let (ExprKind::Int(i), FieldShape::Array { len }) = (&index.kind, &f.shape) else {
-                    return Err(error(e.span, "tracepoint arrays take a constant index"));
+                let FieldShape::Array { len } = &f.shape else {
+                    return Err(error(e.span, format!("args->{field} is not an array")));
                 };
+                if i >= u64::from(*len) {
+                    return Err(error(
+                        index.span,
+                        format!("the index {i} is out of bounds for array of size {len}"),
+                    ));
+                }
                 let elem = (f.size / (*len).max(1)) as usize;
-                let off = f.offset as usize + elem * *i as usize;
+                let off = f.offset as usize + elem * i as usize;
                 self.asm
                     .emit(Insn::load(Size::of_bytes(elem), R0, R6, off as i16));
                 if f.signed {
@@ -372,7 +421,7 @@ impl Gen<'_, '_> {
                 return Ok(());
             }
         }
-        Err(error(e.span, "indexing this value is not supported yet"))
+        self.place_int(e)
     }
 
     /// The tracepoint field `name` of this program's record.

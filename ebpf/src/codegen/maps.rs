@@ -111,6 +111,20 @@ impl Gen<'_, '_> {
         Ok(())
     }
 
+    /// r0 = the address of the value of `@name[keys]` in the map, 0 when absent (C data is
+    /// read from there in place, not copied to the stack first).
+    pub fn map_value_address(&mut self, name: &str, keys: &[Expr], e: &Expr) -> R<()> {
+        let m = self.user_map(name, e)?;
+        let key = self.build_key(&m, keys, e)?;
+        self.lookup(m.map, key);
+        // The verifier allows arithmetic on the value's address once it is checked.
+        let found = self.asm.label();
+        self.asm.jump_if_imm(Cond::Ne, R0, 0, found);
+        self.asm.emit(Insn::mov_imm(R0, 0));
+        self.asm.place(found);
+        Ok(())
+    }
+
     /// Copies the value of `@name[keys]` (zeroes when absent) to the stack at `dst`.
     pub fn map_read_mem(
         &mut self,
@@ -157,6 +171,11 @@ impl Gen<'_, '_> {
                 self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
                 self.int(value)?;
                 self.asm.emit(Insn::mov(R1, R0));
+                if ty.is_pointer() {
+                    // A pointer moves by whole elements.
+                    let size = self.element_size(&ty, value.span)?;
+                    self.scale(R1, size);
+                }
                 self.asm.emit(Insn::load(Size::DW, R0, R10, slot));
                 self.op_reg(op, ty.is_signed());
                 self.asm.emit(Insn::store(Size::DW, R10, slot, R0));

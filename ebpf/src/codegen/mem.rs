@@ -130,8 +130,13 @@ impl Gen<'_, '_> {
                 self.asm.emit(Insn::call(Helper::ProbeReadKernel));
             }
             ExprKind::Field { base, .. } if !matches!(self.ty(base), Type::Args) => {
-                self.record_field_mem(e, dst, dst_size)?
+                self.place_mem(e, dst, dst_size)?
             }
+            ExprKind::Index { .. }
+            | ExprKind::Unary {
+                op: scry_lang::ast::UnOp::Deref,
+                ..
+            } => self.place_mem(e, dst, dst_size)?,
             ExprKind::Param(n) => {
                 let v = self.param(*n);
                 self.store_bytes(dst, v.as_bytes(), dst_size);

@@ -8,13 +8,13 @@
 
 mod actions;
 mod builtins;
-mod fields;
 mod frame;
 mod gen;
 mod int;
 mod library;
 mod maps;
 mod mem;
+mod place;
 mod usdt;
 mod watch;
 

@@ -245,7 +245,7 @@ impl Checker<'_> {
             "macaddr" => {
                 if self.arity(&c, 1, 1) {
                     let t = self.expr(&args[0]);
-                    let ok = matches!(&t, Type::Array { len: 6, .. })
+                    let ok = matches!(&t, Type::Array { len: 6, .. } | Type::Str(6))
                         || matches!(&t, Type::Pointer { .. })
                         || t.is_int();
                     if !ok && t != Type::None {

@@ -71,6 +71,12 @@ fn fold(types: &[Type], e: &Expr) -> Option<u64> {
 impl Checker<'_> {
     /// Reports `_ op rhs` when the operation is undefined for a constant right operand:
     /// division by zero, or a shift by 64 or more.
+    /// The value of `e` when it is a constant integer expression (see
+    /// [`TypedProgram::constant`]), given the types checked so far.
+    pub(super) fn constant(&self, e: &Expr) -> Option<u64> {
+        fold(&self.types, e)
+    }
+
     pub(super) fn check_defined(&mut self, op: BinOp, rhs: &Expr) {
         let Some(b) = fold(&self.types, rhs) else {
             return;

@@ -10,7 +10,7 @@ use crate::probe::ProbeKind;
 use crate::span::Span;
 use crate::token::BinOp;
 use crate::tracepoint_format::{FieldShape, TracepointField};
-use crate::types::{AddrSpace, Type};
+use crate::types::{AddrSpace, StructField, StructType, Type};
 
 /// Builtins that bpftrace added after 0.17, for a clearer "unknown identifier".
 const NEWER_BUILTINS: &[&str] = &["jiffies", "ncpus", "ppid", "pcomm", "usermode"];
@@ -292,6 +292,10 @@ impl Checker<'_> {
                         );
                         Type::None
                     }
+                    Some(t) if t.is_pointer() => {
+                        self.element_size(&t, span);
+                        t
+                    }
                     Some(t) if !t.is_int() => {
                         self.err(
                             span,
@@ -317,10 +321,14 @@ impl Checker<'_> {
                     }
                 }
             }
-            ExprKind::Var(name) => match self.vars.get(name) {
-                Some((t, _)) if t.is_int() => t.clone(),
+            ExprKind::Var(name) => match self.vars.get(name).cloned() {
+                Some((t, _)) if t.is_int() => t,
+                // A pointer moves by one element.
+                Some((t, _)) if t.is_pointer() => {
+                    self.element_size(&t, span);
+                    t
+                }
                 Some((t, _)) => {
-                    let t = t.clone();
                     self.err(
                         span,
                         format!("The {op} operator can not be used on expressions of type '{t}'"),
@@ -352,7 +360,7 @@ impl Checker<'_> {
         let t = self.expr(operand);
         match (op, &t) {
             (_, Type::None) => Type::None,
-            (UnOp::Deref, Type::Pointer { to, .. }) => (**to).clone(),
+            (UnOp::Deref, Type::Pointer { to, .. }) => self.c_value(to, span),
             (UnOp::Deref, Type::Int { .. }) => {
                 self.error(
                     Diagnostic::error(span, "cannot dereference an integer")
@@ -454,6 +462,20 @@ impl Checker<'_> {
             );
             return Type::None;
         }
+        if let Type::Struct(st) = lt {
+            self.error(
+                Diagnostic::error(
+                    span,
+                    format!(
+                        "{} values can not be compared with '{}'",
+                        st.name,
+                        op.as_str()
+                    ),
+                )
+                .with_hint("compare their fields, e.g. $a.x == $b.x"),
+            );
+            return Type::None;
+        }
         if let (Type::Array { of: a, len: la }, Type::Array { of: b, len: lb }) = (lt, rt) {
             if la != lb || a != b || !a.is_int() {
                 self.err(
@@ -465,7 +487,9 @@ impl Checker<'_> {
         Type::U64
     }
 
-    fn binop_ptr(&mut self, op: BinOp, lt: &Type, rt: &Type, span: Span) -> Type {
+    /// Pointer arithmetic as C does it: `p + n`, `n + p`, `p - n` move by whole elements of
+    /// `*p`; `p - q` of two pointers to one type counts the elements between them.
+    pub(super) fn binop_ptr(&mut self, op: BinOp, lt: &Type, rt: &Type, span: Span) -> Type {
         let both = lt.is_pointer() && rt.is_pointer();
         match op {
             _ if op.is_comparison() => Type::I64,
@@ -474,11 +498,13 @@ impl Checker<'_> {
                     && (lt.is_pointer() && rt.is_int()
                         || (op == BinOp::Add && rt.is_pointer() && lt.is_int())) =>
             {
-                if lt.is_pointer() {
-                    lt.clone()
-                } else {
-                    rt.clone()
-                }
+                let ptr = if lt.is_pointer() { lt } else { rt };
+                self.element_size(ptr, span);
+                ptr.clone()
+            }
+            BinOp::Sub if pointee(lt) == pointee(rt) => {
+                self.element_size(lt, span);
+                Type::I64
             }
             _ => {
                 self.err(
@@ -491,6 +517,30 @@ impl Checker<'_> {
                 Type::None
             }
         }
+    }
+
+    /// The size of the elements `ptr` points to (what `p + 1` moves by); an error at `span`
+    /// when it is unknown.
+    pub(super) fn element_size(&mut self, ptr: &Type, span: Span) -> Option<usize> {
+        let to = pointee(ptr)?;
+        let size = self.c_layout(to).map(|(s, _)| s).filter(|&s| s > 0);
+        if size.is_none() {
+            self.error(
+                Diagnostic::error(
+                    span,
+                    format!(
+                        "arithmetic on a pointer to {to} needs the size of {to}, which is unknown"
+                    ),
+                )
+                .with_hint("cast the pointer to a pointer to a sized type first, e.g. (uint8 *)p"),
+            );
+        }
+        size
+    }
+
+    /// (size, alignment) of `ty` as C lays it out, structs and unions from the preamble or BTF.
+    pub(super) fn c_layout(&mut self, ty: &Type) -> Option<(usize, usize)> {
+        ty.c_layout(&mut |name| self.record(name).map(|r| (r.size, r.align)))
     }
 
     /// Integer arithmetic with bpftrace's rules: 64-bit, signed only if both sides are, and
@@ -643,10 +693,25 @@ impl Checker<'_> {
                     Type::None
                 }
             },
-            Type::Record(name) if !arrow => {
-                self.record_field(name, field, AddrSpace::Unknown, span)
-            }
-            Type::Record(name) => {
+            Type::Struct(st) if !arrow => match st.fields.iter().find(|f| f.name == field) {
+                Some(f) => f.ty.clone(),
+                None => {
+                    let names: Vec<&str> = st.fields.iter().map(|f| f.name.as_str()).collect();
+                    self.error(
+                        Diagnostic::error(
+                            span,
+                            format!(
+                                "Struct/union of type '{}' does not contain a field named '{field}'",
+                                st.name
+                            ),
+                        )
+                        .with_suggestion(field, names),
+                    );
+                    Type::None
+                }
+            },
+            Type::Struct(st) => {
+                let name = &st.name;
                 self.error(
                     Diagnostic::error(
                         span,
@@ -711,11 +776,7 @@ impl Checker<'_> {
                     to: to.clone(),
                     space,
                 },
-                // C char arrays read as strings, as in bpftrace.
-                Type::Array { of, len } if matches!(**of, Type::Int { bits: 8, .. }) => {
-                    Type::Str(*len as usize)
-                }
-                t => t.clone(),
+                t => self.c_value(t, span),
             },
             None => {
                 let names: Vec<&str> = rec.fields.iter().map(|f| f.name.as_str()).collect();
@@ -943,31 +1004,113 @@ impl Checker<'_> {
             );
             return Type::None;
         }
-        match base {
-            Type::Array { of, len } => {
-                match index.kind {
-                    ExprKind::Int(n) if n >= *len as u64 => self.err(
-                        span,
-                        format!("the index {n} is out of bounds for array of size {len}"),
-                    ),
-                    ExprKind::Int(_) => {}
-                    _ => self.err(
-                        index.span,
-                        "The array index operator [] only accepts literal integer indices.",
-                    ),
-                }
-                (**of).clone()
+        let (elem, len) = match base {
+            Type::Array { of, len } => ((**of).clone(), *len as u64),
+            Type::Str(n) => (
+                Type::Int {
+                    bits: 8,
+                    signed: true,
+                },
+                *n as u64,
+            ),
+            Type::Pointer { to, .. } => {
+                self.element_size(base, span);
+                return self.c_value(to, span);
             }
-            Type::Pointer { to, .. } => (**to).clone(),
-            Type::Str(_) => Type::Int {
-                bits: 8,
-                signed: true,
-            },
             t => {
                 self.err(span, format!("The array index operator [] can only be used on arrays and pointers, found {t}."));
-                Type::None
+                return Type::None;
+            }
+        };
+        // A constant index is checked here; any other at run time.
+        if let Some(i) = self.constant_index(index) {
+            if i >= len {
+                self.error(
+                    Diagnostic::error(
+                        span,
+                        format!(
+                            "the index {} is out of bounds for array of size {len}",
+                            i as i64
+                        ),
+                    )
+                    .with_label(format!("valid indexes are 0 to {}", len.saturating_sub(1))),
+                );
             }
         }
+        elem
+    }
+
+    /// The value of an index known when compiling: a constant expression or a positional
+    /// parameter.
+    fn constant_index(&mut self, e: &Expr) -> Option<u64> {
+        match e.kind {
+            ExprKind::Param(n) => self.param_int(n, e.span).map(|v| v as u64),
+            _ => self.constant(e),
+        }
+    }
+
+    /// The type of a C value of type `ty` read from memory: a struct or union held by value
+    /// is laid out with its fields (nested ones too); what points stays a name.
+    pub(super) fn c_value(&mut self, ty: &Type, span: Span) -> Type {
+        self.c_value_at(ty, span, 0)
+    }
+
+    fn c_value_at(&mut self, ty: &Type, span: Span, depth: usize) -> Type {
+        const MAX_NESTING: usize = 32;
+        match ty {
+            Type::Record(name) if depth < MAX_NESTING => {
+                let Some(r) = self.record(name) else {
+                    self.error(
+                        Diagnostic::error(span, format!("Unknown struct/union: '{name}'"))
+                            .with_hint(
+                                "define it before the probes: struct name { type field; ... }",
+                            ),
+                    );
+                    return Type::None;
+                };
+                let mut fields = Vec::with_capacity(r.fields.len());
+                for f in &r.fields {
+                    let ty = self.c_value_at(&f.ty, span, depth + 1);
+                    if ty == Type::None {
+                        return Type::None;
+                    }
+                    fields.push(StructField {
+                        name: f.name.clone(),
+                        ty,
+                        offset: f.offset,
+                    });
+                }
+                Type::Struct(Box::new(StructType {
+                    name: name.clone(),
+                    size: r.size,
+                    align: r.align,
+                    fields,
+                }))
+            }
+            Type::Record(name) => {
+                self.err(
+                    span,
+                    format!("{name} nests structs more than {MAX_NESTING} deep"),
+                );
+                Type::None
+            }
+            Type::Array { of, len } => match self.c_value_at(of, span, depth + 1) {
+                Type::None => Type::None,
+                of => Type::Array {
+                    of: Box::new(of),
+                    len: *len,
+                },
+            },
+            t => t.clone(),
+        }
+    }
+}
+
+/// What a pointer type points to.
+fn pointee(t: &Type) -> Option<&Type> {
+    match t {
+        Type::Pointer { to, .. } => Some(to),
+        _ => None,
     }
 }
 

@@ -220,6 +220,9 @@ impl Checker<'_> {
         value: &Expr,
         span: Span,
     ) -> Type {
+        if current.is_pointer() && vt.is_int() && matches!(op, BinOp::Add | BinOp::Sub) {
+            return self.binop_ptr(op, current, vt, span);
+        }
         if !(current.is_int() && vt.is_int()) {
             self.err(
                 span,

@@ -91,13 +91,8 @@ fn kernel_structs_come_from_the_catalog() {
             fields: vec![
                 crate::cdefs::CField {
                     name: "comm".into(),
-                    ty: Type::Array {
-                        of: Box::new(Type::Int {
-                            bits: 8,
-                            signed: false,
-                        }),
-                        len: 16,
-                    },
+                    // The catalog gives C char arrays as strings.
+                    ty: Type::Str(16),
                     offset: 0,
                 },
                 crate::cdefs::CField {

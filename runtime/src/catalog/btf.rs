@@ -286,10 +286,17 @@ impl KernelBtf {
                     space: AddrSpace::Kernel,
                 }
             }
-            BtfTy::Array(a) => Type::Array {
-                of: Box::new(self.convert(a.get_type_id()?, depth + 1)?),
-                len: u32::try_from(a.len()).ok()?,
-            },
+            BtfTy::Array(a) => {
+                let len = u32::try_from(a.len()).ok()?;
+                match self.convert(a.get_type_id()?, depth + 1)? {
+                    // C char arrays read as strings, as in bpftrace.
+                    Type::Int { bits: 8, .. } => Type::Str(len as usize),
+                    of => Type::Array {
+                        of: Box::new(of),
+                        len,
+                    },
+                }
+            }
             BtfTy::Struct(s) => Type::Record(self.record_name("struct", id, &s)),
             BtfTy::Union(s) => Type::Record(self.record_name("union", id, &s)),
             BtfTy::Fwd(f) => {

@@ -552,10 +552,17 @@ impl<'a> Types<'_, 'a> {
                     space: AddrSpace::User,
                 }
             }
-            gimli::DW_TAG_array_type => Type::Array {
-                of: Box::new(self.convert(self.type_of(&t).as_ref(), depth + 1)?),
-                len: u32::try_from(self.array_len(&t)?).ok()?,
-            },
+            gimli::DW_TAG_array_type => {
+                let len = u32::try_from(self.array_len(&t)?).ok()?;
+                match self.convert(self.type_of(&t).as_ref(), depth + 1)? {
+                    // C char arrays read as strings, as in bpftrace.
+                    Type::Int { bits: 8, .. } => Type::Str(len as usize),
+                    of => Type::Array {
+                        of: Box::new(of),
+                        len,
+                    },
+                }
+            }
             gimli::DW_TAG_structure_type | gimli::DW_TAG_union_type | gimli::DW_TAG_class_type => {
                 let name = self.record_name(&t);
                 if t.attr(gimli::DW_AT_declaration).is_none() && !self.records.contains_key(&name) {
