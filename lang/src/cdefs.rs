@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::ast::{CDefKind, CDefinition};
 use crate::diag::Diagnostic;
-use crate::types::{AddrSpace, Type};
+use crate::types::{AddrSpace, Bitfield, Type};
 
 /// A field of a C struct or union, with its byte offset.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -12,6 +12,8 @@ pub struct CField {
     pub name: String,
     pub ty: Type,
     pub offset: usize,
+    /// For a bitfield: where its bits are in the integer of type `ty` at `offset`.
+    pub bitfield: Option<Bitfield>,
 }
 
 /// The layout of a C struct or union.
@@ -62,7 +64,7 @@ impl CDefs {
             };
             if let Err(msg) = result {
                 diags.push(Diagnostic::error(d.span, msg).with_hint(
-                    "fields are written `type name;`, `type name[N];` or `type *name;`",
+                    "fields are written `type name;`, `type name[N];`, `type *name;` or `type name:BITS;`",
                 ));
             }
         }
@@ -114,7 +116,8 @@ impl CDefs {
     /// a field name is an anonymous member, whose fields are the outer record's.
     fn record_layout(&mut self, name: &str, body: &str, is_union: bool) -> Result<CRecord, String> {
         let mut fields = Vec::new();
-        let mut offset = 0usize;
+        // Bits used so far (bitfields share the bytes of their storage units).
+        let mut bits = 0usize;
         let mut size = 0usize;
         let mut align = 1usize;
         for decl in split_fields(body) {
@@ -141,17 +144,46 @@ impl CDefs {
                 }
             };
             for block in blocks {
-                let at = if is_union {
-                    0
-                } else {
-                    offset.next_multiple_of(block.align)
+                let end = match block.fields.as_slice() {
+                    // A bitfield takes the next bits of a storage unit of its type, or starts
+                    // the next unit when it would straddle one (as GCC lays them out on x86-64).
+                    [f @ CField {
+                        bitfield: Some(b), ..
+                    }] => {
+                        let unit = block.size * 8;
+                        let width = usize::from(b.width);
+                        let mut at = if is_union { 0 } else { bits };
+                        if at / unit != (at + width - 1) / unit {
+                            at = at.next_multiple_of(unit);
+                        }
+                        let start = at / unit * block.size;
+                        fields.push(CField {
+                            offset: start,
+                            bitfield: Some(Bitfield {
+                                shift: (at - start * 8) as u8,
+                                width: b.width,
+                            }),
+                            ..f.clone()
+                        });
+                        at + width
+                    }
+                    _ => {
+                        let at = if is_union {
+                            0
+                        } else {
+                            bits.div_ceil(8).next_multiple_of(block.align)
+                        };
+                        fields.extend(block.fields.into_iter().map(|f| CField {
+                            offset: at + f.offset,
+                            ..f
+                        }));
+                        (at + block.size) * 8
+                    }
                 };
-                fields.extend(block.fields.into_iter().map(|f| CField {
-                    offset: at + f.offset,
-                    ..f
-                }));
-                offset = at + block.size;
-                size = size.max(offset);
+                if !is_union {
+                    bits = end;
+                }
+                size = size.max(end.div_ceil(8));
                 align = align.max(block.align);
             }
         }
@@ -162,13 +194,36 @@ impl CDefs {
         })
     }
 
-    /// Each of `declarators` (`x, *y, z[4]`) of base type `base` as a block of one field.
+    /// Each of `declarators` (`x, *y, z[4]`, `flags:4`) of base type `base` as a block of one
+    /// field; a bitfield's block is its storage unit, its field the bitfield at bit 0.
     fn single_fields(&self, base: &str, declarators: &str) -> Result<Vec<CRecord>, String> {
         declarators
             .split(',')
             .map(|d| {
+                let (d, width) = match d.split_once(':') {
+                    Some((d, w)) => (d, Some(w.trim())),
+                    None => (d, None),
+                };
                 let (ty, name) = self.parse_decl(&format!("{base} {}", d.trim()))?;
                 let (size, align) = self.layout(&ty)?;
+                let bitfield = match (width, &ty) {
+                    (None, _) => None,
+                    (Some(w), Type::Int { bits, .. }) => {
+                        let width = crate::lexer::parse_int(w)
+                            .ok()
+                            .and_then(|w| u8::try_from(w).ok())
+                            .filter(|w| (1..=*bits).contains(w))
+                            .ok_or_else(|| {
+                                format!(
+                                    "the width of bitfield '{name}' must be 1 to {bits}, not '{w}'"
+                                )
+                            })?;
+                        Some(Bitfield { shift: 0, width })
+                    }
+                    (Some(_), t) => {
+                        return Err(format!("bitfield '{name}' has type {t}, not an integer"))
+                    }
+                };
                 Ok(CRecord {
                     size,
                     align,
@@ -176,6 +231,7 @@ impl CDefs {
                         name,
                         ty,
                         offset: 0,
+                        bitfield,
                     }],
                 })
             })
@@ -349,7 +405,7 @@ fn declarator_name(declarators: &str) -> Option<&str> {
 
 /// `unsigned int a, *b` to its base type (`unsigned int`) and declarators (`a, *b`).
 fn split_base(decl: &str) -> Result<(&str, &str), String> {
-    let first = decl.split(',').next().unwrap_or(decl);
+    let first = decl.split([',', ':']).next().unwrap_or(decl);
     let mut end = first.trim_end();
     while let Some(d) = end.strip_suffix(']') {
         end = d.rfind('[').map_or("", |o| d[..o].trim_end());
@@ -443,6 +499,55 @@ mod tests {
         );
         assert_eq!(f.size, 64);
         assert_eq!(c.records["struct f::y"].size, 4);
+    }
+
+    #[test]
+    fn bitfields_as_gcc_lays_them_out() {
+        let (c, d) = CDefs::from_definitions(&[
+            def(
+                CDefKind::Struct,
+                "a",
+                "unsigned int a:4, b:8, c:3, d:1, e:16",
+            ),
+            def(
+                CDefKind::Struct,
+                "b",
+                "short a:4, b:8, c:3, d:1; int e:9, f:15, g:1, h:2, i:5; char z",
+            ),
+        ]);
+        assert!(d.is_empty(), "{d:?}");
+        let shown = |r: &CRecord| -> Vec<(usize, u8, u8)> {
+            r.fields
+                .iter()
+                .map(|f| {
+                    let b = f.bitfield.unwrap_or(Bitfield { shift: 0, width: 0 });
+                    (f.offset, b.shift, b.width)
+                })
+                .collect()
+        };
+        let a = &c.records["struct a"];
+        assert_eq!(
+            shown(a),
+            [(0, 0, 4), (0, 4, 8), (0, 12, 3), (0, 15, 1), (0, 16, 16)]
+        );
+        assert_eq!(a.size, 4);
+        let b = &c.records["struct b"];
+        assert_eq!(
+            shown(b),
+            [
+                (0, 0, 4),
+                (0, 4, 8),
+                (0, 12, 3),
+                (0, 15, 1),
+                (0, 16, 9),
+                (4, 0, 15),
+                (4, 15, 1),
+                (4, 16, 2),
+                (4, 18, 5),
+                (7, 0, 0)
+            ]
+        );
+        assert_eq!(b.size, 8);
     }
 
     #[test]

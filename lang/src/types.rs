@@ -90,6 +90,29 @@ pub struct StructField {
     pub name: String,
     pub ty: Type,
     pub offset: usize,
+    /// For a bitfield: where its bits are in the value of `ty` read at `offset`.
+    pub bitfield: Option<Bitfield>,
+}
+
+/// The bits of a C bitfield: `width` bits from bit `shift` (the lowest is 0) of the storage
+/// unit, an integer of the field's type read at the field's offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Bitfield {
+    pub shift: u8,
+    pub width: u8,
+}
+
+impl Bitfield {
+    /// The field's value in a storage unit `raw`, sign-extended when `signed`.
+    pub fn extract(self, raw: u64, signed: bool) -> u64 {
+        let up = 64 - u32::from(self.shift) - u32::from(self.width);
+        let down = 64 - u32::from(self.width);
+        if signed {
+            (((raw << up) as i64) >> down) as u64
+        } else {
+            (raw << up) >> down
+        }
+    }
 }
 
 /// The type of a value.

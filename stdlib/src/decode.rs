@@ -94,7 +94,19 @@ fn decode_c(ty: &Type, bytes: &[u8], names: &dyn Names) -> Value {
                 .iter()
                 .map(|f| {
                     let at = bytes.get(f.offset..).unwrap_or(&[]);
-                    (f.name.clone(), decode_c(&f.ty, at, names))
+                    let value = match (f.bitfield, &f.ty) {
+                        (Some(b), Type::Int { bits, signed }) => {
+                            let raw = read_int(at, *bits as usize / 8, false).bits();
+                            let v = b.extract(raw, *signed);
+                            Value::Int(if *signed {
+                                Int::signed(v as i64)
+                            } else {
+                                Int::unsigned(v)
+                            })
+                        }
+                        _ => decode_c(&f.ty, at, names),
+                    };
+                    (f.name.clone(), value)
                 })
                 .collect(),
         ),

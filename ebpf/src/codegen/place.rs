@@ -5,7 +5,7 @@
 //! load of the bytes. Structs and unions are the program's own and the kernel's (from BTF).
 
 use scry_lang::ast::{Expr, ExprKind, UnOp};
-use scry_lang::types::{AddrSpace, Type};
+use scry_lang::types::{AddrSpace, Bitfield, Type};
 
 use super::error;
 use super::gen::{Gen, R};
@@ -212,8 +212,45 @@ impl Gen<'_, '_> {
             Place::Memory { user } => self.read_pointer(R0, size, user)?,
             Place::Stack(at) => self.asm.emit(Insn::load(Size::of_bytes(size), R0, R10, at)),
         }
-        self.narrow(&ty);
+        match self.bitfield_of(e) {
+            // Its bits, moved to the top and back down, sign-extended when signed.
+            Some(b) => {
+                let up = 64 - i32::from(b.shift) - i32::from(b.width);
+                if up > 0 {
+                    self.asm.emit(Insn::alu_imm(Alu::Lsh, R0, up));
+                }
+                let down = if ty.is_signed() { Alu::Arsh } else { Alu::Rsh };
+                self.asm
+                    .emit(Insn::alu_imm(down, R0, 64 - i32::from(b.width)));
+            }
+            None => self.narrow(&ty),
+        }
         Ok(())
+    }
+
+    /// The bits of field expression `e` when it is a bitfield.
+    fn bitfield_of(&self, e: &Expr) -> Option<Bitfield> {
+        let ExprKind::Field { base, field, .. } = &e.kind else {
+            return None;
+        };
+        match self.ty(base) {
+            Type::Pointer { to, .. } => match *to {
+                Type::Record(name) => {
+                    self.b
+                        .typed
+                        .cdefs
+                        .records
+                        .get(&name)?
+                        .fields
+                        .iter()
+                        .find(|f| f.name == *field)?
+                        .bitfield
+                }
+                _ => None,
+            },
+            Type::Struct(st) => st.fields.iter().find(|f| f.name == *field)?.bitfield,
+            _ => None,
+        }
     }
 
     /// Copies the C value `e` (a string, an array, a struct) to the stack at `dst`,

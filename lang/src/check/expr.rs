@@ -1078,6 +1078,7 @@ impl Checker<'_> {
                         name: f.name.clone(),
                         ty,
                         offset: f.offset,
+                        bitfield: f.bitfield,
                     });
                 }
                 Type::Struct(Box::new(StructType {

@@ -94,6 +94,7 @@ fn kernel_structs_come_from_the_catalog() {
                     // The catalog gives C char arrays as strings.
                     ty: Type::Str(16),
                     offset: 0,
+                    bitfield: None,
                 },
                 crate::cdefs::CField {
                     name: "pid".into(),
@@ -102,6 +103,7 @@ fn kernel_structs_come_from_the_catalog() {
                         signed: true,
                     },
                     offset: 16,
+                    bitfield: None,
                 },
             ],
         },

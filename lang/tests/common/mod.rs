@@ -103,6 +103,7 @@ pub fn handle_request() -> UserFunction {
         name: name.into(),
         ty,
         offset,
+        bitfield: None,
     };
     UserFunction {
         params: vec![
@@ -184,6 +185,7 @@ pub fn task_struct() -> CRecord {
         name: name.into(),
         ty,
         offset,
+        bitfield: None,
     };
     let i32t = Type::Int {
         bits: 32,

@@ -3,10 +3,10 @@
 
 use std::fmt;
 
-use btf_rs::{Btf, BtfType, Struct, Type as BtfTy};
+use btf_rs::{Btf, BtfType, Member, Struct, Type as BtfTy};
 use scry_lang::catalog::{KernelFunction, KernelParam};
 use scry_lang::cdefs::{CField, CRecord};
-use scry_lang::types::{AddrSpace, Type};
+use scry_lang::types::{AddrSpace, Bitfield, Type};
 
 /// Where the running kernel describes its types.
 const VMLINUX: &str = "/sys/kernel/btf/vmlinux";
@@ -215,10 +215,12 @@ impl KernelBtf {
             return;
         }
         for m in &s.members {
-            let bitfield =
-                m.bitfield_size().is_some_and(|n| n > 0) || !m.bit_offset().is_multiple_of(8);
             let Some(id) = m.get_type_id() else { continue };
-            if bitfield {
+            let width = m.bitfield_size().unwrap_or(0);
+            if width > 0 || !m.bit_offset().is_multiple_of(8) {
+                if let Some(f) = self.bitfield(m, id, base, width) {
+                    out.push(f);
+                }
                 continue;
             }
             let offset = base + (m.bit_offset() / 8) as usize;
@@ -232,9 +234,38 @@ impl KernelBtf {
                 continue;
             }
             if let Some(ty) = self.convert(id, 0) {
-                out.push(CField { name, ty, offset });
+                out.push(CField {
+                    name,
+                    ty,
+                    offset,
+                    bitfield: None,
+                });
             }
         }
+    }
+
+    /// A bitfield member: its storage unit (an integer of its type, aligned as its type) and
+    /// its bits there; `None` when its bits straddle two units (packed structs).
+    fn bitfield(&self, m: &Member, id: u32, base: usize, width: u32) -> Option<CField> {
+        let ty = self.convert(id, 0)?;
+        let Type::Int { bits, .. } = ty else {
+            return None;
+        };
+        let (bit, unit) = (m.bit_offset(), u32::from(bits));
+        let start = bit / unit * unit;
+        let shift = bit - start;
+        if width == 0 || shift + width > unit {
+            return None;
+        }
+        Some(CField {
+            name: self.0.resolve_name(m).ok().filter(|n| !n.is_empty())?,
+            ty,
+            offset: base + (start / 8) as usize,
+            bitfield: Some(Bitfield {
+                shift: shift as u8,
+                width: width as u8,
+            }),
+        })
     }
 
     /// Follows typedefs and qualifiers to the type they name: (its id, the type).

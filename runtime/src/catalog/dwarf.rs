@@ -623,7 +623,12 @@ impl<'a> Types<'_, 'a> {
             match self.string(&m, gimli::DW_AT_name) {
                 Some(name) if !name.is_empty() => {
                     if let Some(ty) = self.convert(ty.as_ref(), 0) {
-                        out.push(CField { name, ty, offset });
+                        out.push(CField {
+                            name,
+                            ty,
+                            offset,
+                            bitfield: None,
+                        });
                     }
                 }
                 _ => {
