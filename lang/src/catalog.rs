@@ -125,6 +125,13 @@ pub trait Catalog {
     /// separate debug file's); `Ok(None)` when the DWARF does not describe `func`, `Err` when
     /// the file has no DWARF that scry can read.
     fn user_function(&self, path: &str, func: &str) -> Result<Option<UserFunction>, String>;
+    /// The struct or union `name` (`struct foo`) as the DWARF of the ELF file at `path`
+    /// describes it, with the records its fields reach, by name; empty when the DWARF does not
+    /// define it, `Err` when the file has no DWARF that scry can read.
+    fn user_record(&self, path: &str, name: &str) -> Result<BTreeMap<String, CRecord>, String>;
+    /// The value of enumerator `name` of a kernel enum (BTF); `Ok(None)` when the kernel has
+    /// none of that name.
+    fn kernel_enum_value(&self, name: &str) -> Result<Option<i64>, String>;
     /// Whether the header an `#include` names exists: a `quoted` one (`"name"`) is searched
     /// in the current directory first, then both kinds in `dirs` (`-I`) and the system's
     /// include directories.
@@ -145,6 +152,8 @@ pub struct MemoryCatalog {
     cgroups: BTreeMap<String, u64>,
     binaries: BTreeMap<String, (Vec<UserSymbol>, Vec<UsdtProbe>)>,
     user_functions: BTreeMap<(String, String), UserFunction>,
+    user_records: BTreeMap<(String, String), CRecord>,
+    kernel_enums: BTreeMap<String, i64>,
     headers: Vec<String>,
 }
 
@@ -176,6 +185,19 @@ impl MemoryCatalog {
     /// Adds a kernel struct or union (as BTF would describe it), by its full name.
     pub fn add_kernel_record(&mut self, name: &str, record: CRecord) -> &mut Self {
         self.kernel_records.insert(name.to_string(), record);
+        self
+    }
+
+    /// Adds a struct or union the DWARF of the binary at `path` defines.
+    pub fn add_user_record(&mut self, path: &str, name: &str, record: CRecord) -> &mut Self {
+        self.user_records
+            .insert((path.to_string(), name.to_string()), record);
+        self
+    }
+
+    /// Adds an enumerator of a kernel enum (as BTF would describe it).
+    pub fn add_kernel_enum(&mut self, name: &str, value: i64) -> &mut Self {
+        self.kernel_enums.insert(name.to_string(), value);
         self
     }
 
@@ -294,6 +316,18 @@ impl Catalog for MemoryCatalog {
 
     fn kernel_record(&self, name: &str) -> Result<Option<CRecord>, String> {
         Ok(self.kernel_records.get(name).cloned())
+    }
+
+    fn user_record(&self, path: &str, name: &str) -> Result<BTreeMap<String, CRecord>, String> {
+        Ok(self
+            .user_records
+            .get(&(path.to_string(), name.to_string()))
+            .map(|r| BTreeMap::from([(name.to_string(), r.clone())]))
+            .unwrap_or_default())
+    }
+
+    fn kernel_enum_value(&self, name: &str) -> Result<Option<i64>, String> {
+        Ok(self.kernel_enums.get(name).copied())
     }
 
     fn cgroup_id(&self, path: &str) -> Result<u64, String> {

@@ -1,6 +1,6 @@
 //! C definitions from the program's preamble: struct/union layouts and enum constants.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ast::{CDefKind, CDefinition};
 use crate::diag::Diagnostic;
@@ -33,18 +33,6 @@ pub struct CDefs {
 }
 
 impl CDefs {
-    /// Adds the definitions of `earlier` that this set does not define itself.
-    pub fn inherit(&mut self, earlier: &CDefs) {
-        for (name, r) in &earlier.records {
-            self.records
-                .entry(name.clone())
-                .or_insert_with(|| r.clone());
-        }
-        for (name, v) in &earlier.enum_constants {
-            self.enum_constants.entry(name.clone()).or_insert(*v);
-        }
-    }
-
     /// Adds every definition of `later`, replacing this set's of the same name.
     pub fn extend(&mut self, later: &CDefs) {
         self.records
@@ -53,9 +41,11 @@ impl CDefs {
             .extend(later.enum_constants.iter().map(|(k, v)| (k.clone(), *v)));
     }
 
-    /// Parses the preamble's definitions, in order (later ones may use earlier ones).
-    pub fn from_definitions(defs: &[CDefinition]) -> (CDefs, Vec<Diagnostic>) {
-        let mut out = CDefs::default();
+    /// Parses the preamble's definitions, in order (later ones may use earlier ones), over
+    /// `known`: definitions they may use without defining them (an earlier source's, the
+    /// kernel's), which they may also redefine.
+    pub fn from_definitions(defs: &[CDefinition], known: CDefs) -> (CDefs, Vec<Diagnostic>) {
+        let mut out = known;
         let mut diags = Vec::new();
         for d in defs {
             let result = match d.kind {
@@ -69,6 +59,33 @@ impl CDefs {
             }
         }
         (out, diags)
+    }
+
+    /// The structs and unions the bodies of `defs` name (`struct task_struct t;`) that `defs`
+    /// do not define themselves.
+    pub fn records_named(defs: &[CDefinition]) -> BTreeSet<String> {
+        let mut named = BTreeSet::new();
+        for d in defs.iter().filter(|d| d.kind != CDefKind::Enum) {
+            let words: Vec<&str> = d
+                .body
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| !w.is_empty())
+                .collect();
+            for pair in words.windows(2) {
+                if matches!(pair[0], "struct" | "union") {
+                    named.insert(format!("{} {}", pair[0], pair[1]));
+                }
+            }
+        }
+        for d in defs {
+            let kind = if d.kind == CDefKind::Union {
+                "union"
+            } else {
+                "struct"
+            };
+            named.remove(&format!("{kind} {}", d.name));
+        }
+        named
     }
 
     fn add_enum(&mut self, body: &str) -> Result<(), String> {
@@ -440,14 +457,17 @@ mod tests {
 
     #[test]
     fn struct_layout() {
-        let (c, d) = CDefs::from_definitions(&[
-            def(CDefKind::Struct, "in", "char c; long x;"),
-            def(
-                CDefKind::Struct,
-                "s",
-                "int a; char name[5]; struct in inner; struct s *next; unsigned short u",
-            ),
-        ]);
+        let (c, d) = CDefs::from_definitions(
+            &[
+                def(CDefKind::Struct, "in", "char c; long x;"),
+                def(
+                    CDefKind::Struct,
+                    "s",
+                    "int a; char name[5]; struct in inner; struct s *next; unsigned short u",
+                ),
+            ],
+            CDefs::default(),
+        );
         assert!(d.is_empty(), "{d:?}");
         let s = &c.records["struct s"];
         let offs: Vec<_> = s
@@ -475,7 +495,7 @@ mod tests {
             "f",
             "struct { int m[1]; } y; struct { int n; } a; int g[2][3]; char s[4]; uint8_t b[4]; \
              union { long l; char c; }; short p, *q;",
-        )]);
+        )], CDefs::default());
         assert!(d.is_empty(), "{d:?}");
         let f = &c.records["struct f"];
         let shown: Vec<_> = f
@@ -503,18 +523,21 @@ mod tests {
 
     #[test]
     fn bitfields_as_gcc_lays_them_out() {
-        let (c, d) = CDefs::from_definitions(&[
-            def(
-                CDefKind::Struct,
-                "a",
-                "unsigned int a:4, b:8, c:3, d:1, e:16",
-            ),
-            def(
-                CDefKind::Struct,
-                "b",
-                "short a:4, b:8, c:3, d:1; int e:9, f:15, g:1, h:2, i:5; char z",
-            ),
-        ]);
+        let (c, d) = CDefs::from_definitions(
+            &[
+                def(
+                    CDefKind::Struct,
+                    "a",
+                    "unsigned int a:4, b:8, c:3, d:1, e:16",
+                ),
+                def(
+                    CDefKind::Struct,
+                    "b",
+                    "short a:4, b:8, c:3, d:1; int e:9, f:15, g:1, h:2, i:5; char z",
+                ),
+            ],
+            CDefs::default(),
+        );
         assert!(d.is_empty(), "{d:?}");
         let shown = |r: &CRecord| -> Vec<(usize, u8, u8)> {
             r.fields
@@ -552,7 +575,10 @@ mod tests {
 
     #[test]
     fn enum_values() {
-        let (c, _) = CDefs::from_definitions(&[def(CDefKind::Enum, "e", "A = 3, B, C = -1, D")]);
+        let (c, _) = CDefs::from_definitions(
+            &[def(CDefKind::Enum, "e", "A = 3, B, C = -1, D")],
+            CDefs::default(),
+        );
         assert_eq!(c.enum_constants["A"], 3);
         assert_eq!(c.enum_constants["B"], 4);
         assert_eq!(c.enum_constants["C"], -1);

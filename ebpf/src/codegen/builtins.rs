@@ -108,6 +108,9 @@ impl Gen<'_, '_> {
                     self.read_pointer(R0, 8, self.kind.is_user())?;
                 } else if let Some(v) = self.b.typed.cdefs.enum_constants.get(name) {
                     self.load_const(*v as u64);
+                } else if let Some(v) = self.b.typed.constants.get(&e.id) {
+                    // An enumerator of a kernel enum, found by the checker.
+                    self.load_const(*v);
                 } else {
                     return Err(error(
                         e.span,

@@ -42,7 +42,7 @@ impl Checker<'_> {
                 }
                 Type::Str(size)
             }
-            ExprKind::Ident(name) => self.ident(name, e.span),
+            ExprKind::Ident(name) => self.ident(name, e),
             ExprKind::Var(name) => match self.vars.get(name) {
                 Some((t, _)) => t.clone(),
                 None => {
@@ -178,7 +178,8 @@ impl Checker<'_> {
         })
     }
 
-    fn ident(&mut self, name: &str, span: Span) -> Type {
+    fn ident(&mut self, name: &str, e: &Expr) -> Type {
+        let span = e.span;
         if let Some(t) = builtin_type(name) {
             if name == "cpid" && !self.opts.has_child {
                 self.error(
@@ -215,8 +216,12 @@ impl Checker<'_> {
             }
             return t;
         }
-        if let Some(v) = self.cdefs.enum_constants.get(name) {
-            let _ = v;
+        if self.cdefs.enum_constants.contains_key(name) {
+            return Type::I64;
+        }
+        // An enumerator of a kernel enum (BTF).
+        if let Ok(Some(v)) = self.catalog.kernel_enum_value(name) {
+            self.constants.insert(e.id, v as u64);
             return Type::I64;
         }
         let err = Diagnostic::error(span, format!("Unknown identifier: '{name}'"));
@@ -748,6 +753,21 @@ impl Checker<'_> {
             .or(self.kernel_records.get(name))
         {
             return Some(r.clone());
+        }
+        // A uprobe's binary may define it in its DWARF.
+        if let Some(i) = self.current {
+            for a in &self.attaches[i] {
+                let crate::attach::Target::User { path, .. } = &a.target else {
+                    continue;
+                };
+                let found = self.catalog.user_record(path, name).unwrap_or_default();
+                if let Some(r) = found.get(name).cloned() {
+                    for (n, record) in found {
+                        self.kernel_records.entry(n).or_insert(record);
+                    }
+                    return Some(r);
+                }
+            }
         }
         let r = self.catalog.kernel_record(name).ok().flatten()?;
         self.kernel_records.insert(name.to_string(), r.clone());

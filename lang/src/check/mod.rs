@@ -147,8 +147,17 @@ pub fn check_in(
     opts: &CheckOptions,
     env: &Environment,
 ) -> (TypedProgram, Vec<Diagnostic>) {
-    let (mut cdefs, mut diags) = CDefs::from_definitions(&program.preamble.c_defs);
-    cdefs.inherit(&env.cdefs);
+    // The preamble may hold the kernel's structs by value (`struct foo { struct task_struct
+    // t; }`): those it names are looked up in BTF first.
+    let mut known = env.cdefs.clone();
+    for name in CDefs::records_named(&program.preamble.c_defs) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = known.records.entry(name) {
+            if let Ok(Some(r)) = catalog.kernel_record(slot.key()) {
+                slot.insert(r);
+            }
+        }
+    }
+    let (mut cdefs, mut diags) = CDefs::from_definitions(&program.preamble.c_defs, known);
     include::check(
         &program.preamble.includes,
         catalog,

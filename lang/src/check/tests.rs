@@ -125,3 +125,47 @@ fn kernel_structs_come_from_the_catalog() {
         "Struct/union of type 'struct task_struct' does not contain a field named 'nope'"
     );
 }
+
+#[test]
+fn kernel_enumerators_and_records_the_preamble_holds() {
+    let mut c = catalog();
+    let pair = crate::cdefs::CRecord {
+        size: 8,
+        align: 4,
+        fields: vec![crate::cdefs::CField {
+            name: "m".into(),
+            ty: Type::Int {
+                bits: 32,
+                signed: true,
+            },
+            offset: 4,
+            bitfield: None,
+        }],
+    };
+    c.add_kernel_enum("BTF_VAR_STATIC", 0)
+        .add_kernel_record("struct pair", pair.clone())
+        .add_binary(
+            "/bin/app",
+            vec![crate::catalog::UserSymbol {
+                name: "main".into(),
+                address: 0x1000,
+                size: 16,
+                is_function: true,
+            }],
+            vec![],
+        )
+        .add_user_record("/bin/app", "struct point", pair);
+    let src = "struct foo { char c; struct pair p; }
+        BEGIN { @e = BTF_VAR_STATIC; @s = sizeof(struct foo); }
+        uprobe:/bin/app:main { @m = ((struct point *)arg0)->m; @f = ((struct foo *)arg0)->p.m; }";
+    let (p, d) = crate::parse(src);
+    assert!(d.is_empty(), "{d:?}");
+    let (t, d) = check(&p, &c, &CheckOptions::default());
+    assert!(d.iter().all(|d| !d.is_error()), "{d:?}");
+    assert_eq!(t.maps["e"].value, Type::I64);
+    // The preamble's struct holds the kernel's by value; the uprobe's binary defines its own.
+    assert_eq!(t.cdefs.records["struct foo"].size, 12);
+    assert_eq!(t.cdefs.records["struct foo"].fields[1].offset, 4);
+    assert!(t.cdefs.records.contains_key("struct point"));
+    assert_eq!(t.maps["m"].value, Type::I64);
+}

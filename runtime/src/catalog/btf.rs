@@ -64,6 +64,38 @@ impl KernelBtf {
         })
     }
 
+    /// The value of enumerator `name` of a kernel enum.
+    pub(crate) fn enum_value(&self, name: &str) -> Option<i64> {
+        // Type ids run from 1 up to the last type.
+        let mut id = 1;
+        while let Ok(t) = self.0.resolve_type_by_id(id) {
+            let found = match &t {
+                BtfTy::Enum(e) => e
+                    .members
+                    .iter()
+                    .find(|m| self.0.resolve_name(*m).is_ok_and(|n| n == name))
+                    .map(|m| {
+                        if e.is_signed() {
+                            i64::from(m.val() as i32)
+                        } else {
+                            i64::from(m.val())
+                        }
+                    }),
+                BtfTy::Enum64(e) => e
+                    .members
+                    .iter()
+                    .find(|m| self.0.resolve_name(*m).is_ok_and(|n| n == name))
+                    .map(|m| m.val() as i64),
+                _ => None,
+            };
+            if found.is_some() {
+                return found;
+            }
+            id += 1;
+        }
+        None
+    }
+
     /// The BTF id of kernel function `name` (what fentry/fexit programs are loaded for).
     pub(crate) fn function_id(&self, name: &str) -> Option<u32> {
         let ids = self.0.resolve_ids_by_name(name).ok()?;
@@ -365,11 +397,12 @@ mod tests {
         };
         let task = btf.record("struct task_struct").expect("task_struct");
         assert!(task.size > 1000);
-        // The kernel builds with -funsigned-char since 6.2; either way it is 16 bytes.
-        assert!(matches!(
-            &field(&task, "comm").ty,
-            Type::Array { of, len: 16 } if matches!(**of, Type::Int { bits: 8, .. })
-        ));
+        // A char array reads as a string (the kernel builds with -funsigned-char since 6.2).
+        assert_eq!(field(&task, "comm").ty, Type::Str(16));
+        // Bitfields: the storage unit and the bits there.
+        let bits = field(&task, "in_execve");
+        assert!(matches!(bits.ty, Type::Int { .. }));
+        assert_eq!(bits.bitfield.map(|b| b.width), Some(1));
         assert_eq!(
             field(&task, "real_parent").ty,
             Type::Pointer {

@@ -35,6 +35,8 @@ pub(crate) struct DwarfIndex {
     data: Vec<u8>,
     /// Function name (its linkage name when it has one) to (unit offset, DIE offset in unit).
     functions: HashMap<String, (usize, usize)>,
+    /// Struct and union definitions by full name (`struct foo`), the same way.
+    records: HashMap<String, (usize, usize)>,
 }
 
 impl fmt::Debug for DwarfIndex {
@@ -121,15 +123,47 @@ impl DwarfIndex {
                 }
             }
         };
-        let functions = index(path, &data)?;
-        Ok(DwarfIndex { data, functions })
+        let (functions, records) = index(path, &data)?;
+        Ok(DwarfIndex {
+            data,
+            functions,
+            records,
+        })
     }
 
     /// The parameters of function `name`; `None` when the DWARF does not describe it.
     pub(crate) fn function(&self, path: &str, name: &str) -> Result<Option<UserFunction>, String> {
-        let Some(&(unit_offset, die_offset)) = self.functions.get(name) else {
+        let Some(&at) = self.functions.get(name) else {
             return Ok(None);
         };
+        self.in_unit(path, at, |types, die| types.function(die))
+            .map(Some)
+    }
+
+    /// The struct or union `name` (`struct foo`) and the records its fields reach; empty when
+    /// the DWARF does not define it.
+    pub(crate) fn record(
+        &self,
+        path: &str,
+        name: &str,
+    ) -> Result<BTreeMap<String, CRecord>, String> {
+        let Some(&at) = self.records.get(name) else {
+            return Ok(BTreeMap::new());
+        };
+        self.in_unit(path, at, |mut types, die| {
+            types.pending.push_back(die);
+            types.read_pending()?;
+            Ok(types.records)
+        })
+    }
+
+    /// Runs `read` over the types of the unit at `unit_offset`, on the DIE at `die_offset`.
+    fn in_unit<T>(
+        &self,
+        path: &str,
+        (unit_offset, die_offset): (usize, usize),
+        read: impl FnOnce(Types<'_, '_>, UnitOffset) -> Result<T, gimli::Error>,
+    ) -> Result<T, String> {
         let file = object::File::parse(&*self.data)
             .map_err(|e| format!("'{path}' is not a readable ELF file: {e}"))?;
         let dwarf = load(&file);
@@ -145,10 +179,7 @@ impl DwarfIndex {
             pending: VecDeque::new(),
             records: BTreeMap::new(),
         };
-        types
-            .function(UnitOffset(die_offset))
-            .map(Some)
-            .map_err(|e| gimli_error(path, e))
+        read(types, UnitOffset(die_offset)).map_err(|e| gimli_error(path, e))
     }
 
     /// Whether the DWARF describes function `name`.
@@ -158,12 +189,17 @@ impl DwarfIndex {
     }
 }
 
-/// Every function definition the DWARF in `data` describes, by name.
-fn index(path: &str, data: &[u8]) -> Result<HashMap<String, (usize, usize)>, String> {
+/// Where the DWARF describes things, by name: (unit offset, DIE offset in unit).
+type Index = HashMap<String, (usize, usize)>;
+
+/// Every function definition and every named struct and union definition the DWARF in `data`
+/// describes, by name.
+fn index(path: &str, data: &[u8]) -> Result<(Index, Index), String> {
     let file = object::File::parse(data)
         .map_err(|e| format!("'{path}' is not a readable ELF file: {e}"))?;
     let dwarf = load(&file);
     let mut functions = HashMap::new();
+    let mut records = HashMap::new();
     let mut units = dwarf.units();
     while let Some(header) = units.next().map_err(|e| gimli_error(path, e))? {
         // Units of `.debug_info`: their offsets are in that section.
@@ -178,9 +214,20 @@ fn index(path: &str, data: &[u8]) -> Result<HashMap<String, (usize, usize)>, Str
         };
         let mut cursor = unit.entries();
         while let Some(entry) = cursor.next_dfs().map_err(|e| gimli_error(path, e))? {
-            if entry.tag() != gimli::DW_TAG_subprogram
-                || entry.attr(gimli::DW_AT_declaration).is_some()
+            if entry.attr(gimli::DW_AT_declaration).is_some() {
+                continue;
+            }
+            if matches!(
+                entry.tag(),
+                gimli::DW_TAG_structure_type | gimli::DW_TAG_union_type
+            ) && types.string(entry, gimli::DW_AT_name).is_some()
             {
+                records
+                    .entry(types.record_name(entry))
+                    .or_insert((unit_offset.0, entry.offset().0));
+                continue;
+            }
+            if entry.tag() != gimli::DW_TAG_subprogram {
                 continue;
             }
             let name = types
@@ -194,7 +241,7 @@ fn index(path: &str, data: &[u8]) -> Result<HashMap<String, (usize, usize)>, Str
             }
         }
     }
-    Ok(functions)
+    Ok((functions, records))
 }
 
 /// Reads the types of one unit.
@@ -345,6 +392,15 @@ impl<'a> Types<'_, 'a> {
                 size: u32::try_from(size).unwrap_or(u32::MAX),
             });
         }
+        self.read_pending()?;
+        Ok(UserFunction {
+            params: out,
+            records: self.records,
+        })
+    }
+
+    /// Reads the layouts of the records waiting in `pending` (and those they reach).
+    fn read_pending(&mut self) -> Result<(), gimli::Error> {
         while let Some(offset) = self.pending.pop_front() {
             if self.records.len() >= MAX_RECORDS {
                 break;
@@ -357,10 +413,7 @@ impl<'a> Types<'_, 'a> {
             let record = self.read_record(&die)?;
             self.records.insert(name, record);
         }
-        Ok(UserFunction {
-            params: out,
-            records: self.records,
-        })
+        Ok(())
     }
 
     /// The `DW_TAG_formal_parameter` children of `die`, up to `...`.

@@ -11,7 +11,7 @@ mod ld_cache;
 mod tracefs;
 
 use std::cell::{OnceCell, RefCell};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -183,6 +183,21 @@ impl Catalog for LiveCatalog {
             ),
             Err(e) => Err(e.clone()),
         }
+    }
+
+    fn user_record(&self, path: &str, name: &str) -> Result<BTreeMap<String, CRecord>, String> {
+        let index = cached_in(&self.dwarf, path.to_string(), || {
+            Ok(Arc::new(dwarf::DwarfIndex::open(path)))
+        })?;
+        match &*index {
+            Ok(index) => index.record(path, name),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    fn kernel_enum_value(&self, name: &str) -> Result<Option<i64>, String> {
+        let btf = self.btf.get_or_init(btf::KernelBtf::open).as_ref()?;
+        Ok(btf.enum_value(name))
     }
 
     fn header_exists(&self, name: &str, quoted: bool, dirs: &[String]) -> bool {
