@@ -217,3 +217,207 @@ fn model_values(src: &str) -> Vec<u64> {
 fn loops_and_variables_run_in_the_kernel() {
     assert_eq!(eval("1; $i = 0; $s = 0; while ($i < 10) { $i++; if ($i == 3) { continue; } $s += $i; if ($i == 8) { break; } } @r = $s"), 33);
 }
+
+/// The property test of pointer and C data arithmetic: random programs over typed pointers
+/// (every integer width and sign, and a struct) walked with `+`, `-`, `+=`, `-=`, `++` and
+/// `--` on variables and maps, pointer differences, and reads through pointers, array indexes
+/// (constant and run-time, two dimensions) and struct fields of kernel memory that does not
+/// change (read-only data), computed in the kernel must equal a C model of the same program.
+#[test]
+fn random_pointer_programs_match_a_c_model() {
+    const PROGRAMS: u64 = 120;
+    const PER_PROGRAM: usize = 20;
+    let memory = rodata(256);
+    assert!(
+        memory.iter().any(|&b| b != 0),
+        "read-only data reads as zeros"
+    );
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for seed in 0..PROGRAMS {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5eed);
+        let generated: Vec<(String, u64)> = (0..PER_PROGRAM)
+            .map(|i| pointer_case(&mut rng, i, &memory))
+            .collect();
+        let body: String = generated.iter().map(|(s, _)| s.as_str()).collect();
+        let src = format!("{C_STRUCT} BEGIN {{ {body} }}");
+        let mut got = run(&src);
+        got.sort_unstable();
+        assert_eq!(got.len(), PER_PROGRAM, "{src}");
+        for ((stmts, want), (_, got)) in generated.iter().zip(&got) {
+            cases += 1;
+            if got != want {
+                failures.push(format!("{stmts}: kernel {got:#x}, model {want:#x}"));
+            }
+        }
+    }
+    assert!(cases >= 2000);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The struct the generated programs read: `s` of `SIZE` bytes, with its fields' offsets.
+const C_STRUCT: &str = "struct s { char a; int b; short c[3]; int g[2][2]; unsigned long d; };";
+const S_SIZE: u64 = 40;
+
+/// Where the read-only data the programs read starts.
+const RODATA: &str = "kaddr(\"__start_rodata\")";
+
+/// The first `n` bytes of the kernel's read-only data, read one byte at a time.
+fn rodata(n: u64) -> Vec<u8> {
+    let src = format!(
+        "BEGIN {{ $b = (uint8 *){RODATA}; $i = 0; while ($i < {n}) {{ @r[$i] = $b[$i]; $i++; }} }}"
+    );
+    let mut bytes = run(&src);
+    bytes.sort_unstable();
+    bytes.into_iter().map(|(_, b)| b as u8).collect()
+}
+
+/// A small deterministic random number generator (splitmix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Integer types: (name, size, signed).
+const INTS: &[(&str, u64, bool)] = &[
+    ("int8", 1, true),
+    ("uint8", 1, false),
+    ("int16", 2, true),
+    ("uint16", 2, false),
+    ("int32", 4, true),
+    ("uint32", 4, false),
+    ("int64", 8, true),
+    ("uint64", 8, false),
+];
+
+/// The C value of the integer of `size` bytes at `offset` of `memory`, as 64 bits.
+fn c_int(memory: &[u8], offset: u64, size: u64, signed: bool) -> u64 {
+    let mut raw = 0u64;
+    for i in 0..size {
+        raw |= u64::from(memory[(offset + i) as usize]) << (8 * i);
+    }
+    let shift = 64 - 8 * size as u32;
+    if signed {
+        (((raw << shift) as i64) >> shift) as u64
+    } else {
+        raw
+    }
+}
+
+/// One generated case `i`: statements ending in `@r[i] = ...;`, and the value C gives.
+fn pointer_case(rng: &mut Rng, i: usize, memory: &[u8]) -> (String, u64) {
+    let (ty, size, _) = INTS[rng.below(INTS.len() as u64) as usize];
+    // The struct is a pointee too.
+    let (ty, size) = if rng.below(5) == 0 {
+        ("struct s", S_SIZE)
+    } else {
+        (ty, size)
+    };
+    match rng.below(5) {
+        // A pointer variable walked by whole elements.
+        0 | 1 => {
+            let base = rng.below(1 << 40);
+            let mut s = format!("$p{i} = ({ty} *){base}; ");
+            let mut at = base as i64;
+            for _ in 0..rng.below(6) {
+                let k = rng.below(50) as i64;
+                let (stmt, delta) = match rng.below(7) {
+                    0 => (format!("$p{i} += {k}; "), k),
+                    1 => (format!("$p{i} -= {k}; "), -k),
+                    2 => (format!("$p{i}++; "), 1),
+                    3 => (format!("--$p{i}; "), -1),
+                    4 => (format!("$p{i} = $p{i} + {k}; "), k),
+                    5 => (format!("$p{i} = {k} + $p{i}; "), k),
+                    _ => (format!("$p{i} = $p{i} - {k}; "), -k),
+                };
+                s.push_str(&stmt);
+                at = at.wrapping_add(delta.wrapping_mul(size as i64));
+            }
+            // The address itself, or the elements between it and the start.
+            if rng.below(2) == 0 {
+                s.push_str(&format!("@r[{i}] = (uint64)$p{i};"));
+                (s, at as u64)
+            } else {
+                s.push_str(&format!("@r[{i}] = $p{i} - ({ty} *){base};"));
+                (s, ((at - base as i64) / size as i64) as u64)
+            }
+        }
+        // A pointer in a map walked the same way (one map per pointee type).
+        2 => {
+            let map = format!("@m_{}", ty.replace(' ', "_"));
+            let base = rng.below(1 << 40);
+            let mut s = format!("{map}[{i}] = ({ty} *){base}; ");
+            let mut at = base as i64;
+            for _ in 0..1 + rng.below(4) {
+                let k = rng.below(50) as i64;
+                let (stmt, delta) = match rng.below(4) {
+                    0 => (format!("{map}[{i}] += {k}; "), k),
+                    1 => (format!("{map}[{i}] -= {k}; "), -k),
+                    2 => (format!("{map}[{i}]++; "), 1),
+                    _ => (format!("{map}[{i}]--; "), -1),
+                };
+                s.push_str(&stmt);
+                at = at.wrapping_add(delta.wrapping_mul(size as i64));
+            }
+            s.push_str(&format!("@r[{i}] = (uint64){map}[{i}];"));
+            (s, at as u64)
+        }
+        // An integer read through a pointer: p[k], *(p + k), a walked pointer indexed.
+        3 => {
+            let (ty, size, signed) = INTS[rng.below(INTS.len() as u64) as usize];
+            let count = memory.len() as u64 / size;
+            let k = rng.below(count);
+            let expr = match rng.below(3) {
+                0 => format!("(({ty} *){RODATA})[{k}]"),
+                1 => format!("*(({ty} *){RODATA} + {k})"),
+                _ => {
+                    let j = rng.below(k + 1);
+                    format!("(({ty} *){RODATA} + {j})[$k{i} - {j}]")
+                }
+            };
+            let s = format!("$k{i} = {k}; @r[{i}] = {expr};");
+            (s, c_int(memory, k * size, size, signed))
+        }
+        // A field of a struct in an array of structs: constant and run-time indexes.
+        _ => {
+            let n = rng.below(memory.len() as u64 / S_SIZE);
+            let base = format!("((struct s *){RODATA})[{n}]");
+            let at = n * S_SIZE;
+            let (expr, offset, size, signed) = match rng.below(5) {
+                0 => (format!("{base}.a"), 0, 1, true),
+                1 => (format!("{base}.b"), 4, 4, true),
+                2 => {
+                    let c = rng.below(3);
+                    (
+                        format!("$j{i} = {c}; @r[{i}] = {base}.c[$j{i}]"),
+                        8 + 2 * c,
+                        2,
+                        true,
+                    )
+                }
+                3 => {
+                    let (x, y) = (rng.below(2), rng.below(2));
+                    (format!("{base}.g[{x}][{y}]"), 16 + 8 * x + 4 * y, 4, true)
+                }
+                _ => (format!("{base}.d"), 32, 8, false),
+            };
+            let s = if expr.contains("@r[") {
+                format!("{expr};")
+            } else {
+                format!("@r[{i}] = {expr};")
+            };
+            (s, c_int(memory, at + offset, size, signed))
+        }
+    }
+}

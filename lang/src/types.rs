@@ -227,7 +227,8 @@ impl Type {
             }
             (Type::KStack { .. }, Type::KStack { .. })
             | (Type::UStack { .. }, Type::UStack { .. }) => self == other,
-            (Type::Pointer { .. }, Type::Pointer { .. }) => true,
+            // A pointer steps by its pointee's size: pointers to other types do not mix.
+            (Type::Pointer { to: a, .. }, Type::Pointer { to: b, .. }) => a == b,
             (Type::Agg(a), Type::Agg(b)) => a.same_function(*b),
             _ => self == other,
         }
