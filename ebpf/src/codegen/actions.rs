@@ -61,7 +61,7 @@ impl Gen<'_, '_> {
                 let m = self.user_map(map, e)?;
                 let key = self.build_key(&m, keys, e)?;
                 self.asm.emit_all(Insn::ld_map(R1, m.map as u32));
-                self.asm.emit(Insn::mov(R2, R10));
+                self.asm.emit(Insn::mov(R2, self.frame.fp));
                 self.asm.emit(Insn::alu_imm(Alu::Add, R2, key as i32));
                 self.asm.emit(Insn::call(Helper::MapDeleteElem));
             }
@@ -80,7 +80,7 @@ impl Gen<'_, '_> {
         // Every field is written whole (strings zero-padded), so the record needs no zeroing.
         let off = self.alloc(size, e.span)?;
         self.load_const(id);
-        self.asm.emit(Insn::store(Size::DW, R10, off, R0));
+        self.asm.emit(Insn::store(Size::DW, self.frame.fp, off, R0));
         for (a, f) in args.iter().zip(&fields) {
             self.store_value(a, off + f.offset as i16, &f.ty.clone())?;
         }
@@ -97,7 +97,7 @@ impl Gen<'_, '_> {
     ) -> R<()> {
         self.asm
             .emit_all(Insn::ld_map(R1, self.b.obj.ringbuf as u32));
-        self.asm.emit(Insn::mov(R2, R10));
+        self.asm.emit(Insn::mov(R2, self.frame.fp));
         self.asm.emit(Insn::alu_imm(Alu::Add, R2, off as i32));
         self.asm.emit(Insn::mov_imm(R3, size as i32));
         self.asm.emit(Insn::mov_imm(R4, 0));

@@ -35,9 +35,10 @@ impl Gen<'_, '_> {
             "elapsed" => {
                 self.global(GLOBAL_START_NS)?;
                 let slot = self.alloc(8, e.span)?;
-                self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
+                self.asm
+                    .emit(Insn::store(Size::DW, self.frame.fp, slot, R0));
                 self.asm.emit(Insn::call(Helper::KtimeGetBootNs));
-                self.asm.emit(Insn::load(Size::DW, R1, R10, slot));
+                self.asm.emit(Insn::load(Size::DW, R1, self.frame.fp, slot));
                 self.asm.emit(Insn::alu_reg(Alu::Sub, R0, R1));
             }
             "cpid" => self.global(GLOBAL_CPID)?,
@@ -49,7 +50,7 @@ impl Gen<'_, '_> {
             // The program's context pointer (pt_regs, perf event data, ...), kept in r6.
             "ctx" => self.asm.emit(Insn::mov(R0, R6)),
             "probe" => match (self.probe_slot, self.probe_id) {
-                (Some(slot), _) => self.asm.emit(Insn::load(Size::DW, R0, R10, slot)),
+                (Some(slot), _) => self.asm.emit(Insn::load(Size::DW, R0, self.frame.fp, slot)),
                 (None, Some(id)) => self.load_const(id),
                 (None, None) => {
                     return Err(error(
@@ -132,10 +133,10 @@ impl Gen<'_, '_> {
     pub(super) fn global(&mut self, slot: u32) -> R<()> {
         let key = self.alloc(8, self.asm.span)?;
         self.asm
-            .emit(Insn::store_imm(Size::W, R10, key, slot as i32));
+            .emit(Insn::store_imm(Size::W, self.frame.fp, key, slot as i32));
         self.asm
             .emit_all(Insn::ld_map(R1, self.b.obj.globals as u32));
-        self.asm.emit(Insn::mov(R2, R10));
+        self.asm.emit(Insn::mov(R2, self.frame.fp));
         self.asm.emit(Insn::alu_imm(Alu::Add, R2, key as i32));
         self.asm.emit(Insn::call(Helper::MapLookupElem));
         let end = self.asm.label();

@@ -18,6 +18,9 @@ use crate::object::{FanInCall, ProgramSpec, SyscallFanIn, Trigger};
 
 pub(crate) type R<T> = Result<T, Diagnostic>;
 
+/// The immediate of the scratch prologue's `r9 += ...` until the frame's size is known.
+const SCRATCH_END: i32 = i32::MAX;
+
 /// Generates one program.
 pub(crate) struct Gen<'g, 'a> {
     pub b: &'g mut Builder<'a>,
@@ -44,12 +47,35 @@ pub(crate) struct Gen<'g, 'a> {
 
 impl<'g, 'a> Gen<'g, 'a> {
     /// Compiles probe `index` of the source being compiled, block `block` of the object, for
-    /// the attach points of `group`.
+    /// the attach points of `group`. Its values live on the BPF stack; a program that needs
+    /// more than the stack is compiled again over a scratch map (the object is put back as it
+    /// was first).
     pub fn compile_program(
         b: &'g mut Builder<'a>,
         probe: &Probe,
-        (index, block): (usize, usize),
+        ids: (usize, usize),
         group: Group,
+    ) -> R<ProgramSpec> {
+        let saved = (b.obj.clone(), b.user_map_index.clone());
+        let mut overflowed = false;
+        match Gen::compile_in(b, probe, ids, &group, Frame::default(), &mut overflowed) {
+            Err(_) if overflowed => {
+                (b.obj, b.user_map_index) = saved;
+                Gen::compile_in(b, probe, ids, &group, Frame::scratch(), &mut overflowed)
+            }
+            r => r,
+        }
+    }
+
+    /// [`Gen::compile_program`] in `frame`; on error, `overflowed` says whether the frame was
+    /// too small.
+    fn compile_in(
+        b: &'g mut Builder<'a>,
+        probe: &Probe,
+        (index, block): (usize, usize),
+        group: &Group,
+        frame: Frame,
+        overflowed: &mut bool,
     ) -> R<ProgramSpec> {
         let prog_type = prog_type(group.kind).map_err(|m| error(group_span(probe), m))?;
         let first = group.attaches[0];
@@ -86,7 +112,7 @@ impl<'g, 'a> Gen<'g, 'a> {
         let mut g = Gen {
             b,
             asm,
-            frame: Frame::default(),
+            frame,
             kind: group.kind,
             tp_fields,
             tp_category,
@@ -100,41 +126,20 @@ impl<'g, 'a> Gen<'g, 'a> {
                 _ => None,
             },
         };
-        g.asm.span = probe.span;
-        g.asm.emit(Insn::mov(R6, R1));
-        let fan_in = match &group.fan_in {
-            Some((event, calls)) => Some(g.fan_in_prologue(event, calls, probe)?),
-            None => None,
-        };
-        // A uprobe_multi link's cookie is the probe id of the attach point that fired.
-        if g.b.opts.uprobe_multi
-            && matches!(group.kind, ProbeKind::Uprobe | ProbeKind::Uretprobe)
-            && group.attaches.len() > 1
-            && super::uses_ident(probe, "probe")
-        {
-            for a in &group.attaches {
-                g.b.probe_id(&a.name);
+        let fan_in = match g.body(probe, index, group) {
+            Ok(fan_in) => fan_in,
+            Err(d) => {
+                *overflowed = g.frame.overflowed();
+                return Err(d);
             }
-            let slot = g.alloc(8, probe.span)?;
-            g.asm.emit(Insn::mov(R1, R6));
-            g.asm.emit(Insn::call(Helper::GetAttachCookie));
-            g.asm.emit(Insn::store(Size::DW, R10, slot, R0));
-            g.probe_slot = Some(slot);
-        }
-        g.alloc_vars(index, probe)?;
-        if let Some(pred) = &probe.predicate {
-            g.asm.span = pred.span;
-            g.jump_if_false(pred, exit)?;
-        }
-        g.block(&probe.body)?;
-        g.asm.span = probe.body.span;
-        g.asm.place(exit);
-        g.asm.emit(Insn::mov_imm(R0, 0));
-        g.asm.emit(Insn::exit());
-        let (insns, spans) = g
+        };
+        let (mut insns, spans) = g
             .asm
             .finish()
             .map_err(|_| error(probe.span, "this probe's code is too long: a jump exceeds the 32767-instruction reach of BPF jumps"))?;
+        if g.frame.is_scratch() {
+            size_scratch(&mut g.b.obj, g.frame.peak, &mut insns);
+        }
         let trigger = match group.kind {
             ProbeKind::Begin => Trigger::Begin,
             ProbeKind::End => Trigger::End,
@@ -162,6 +167,68 @@ impl<'g, 'a> Gen<'g, 'a> {
         })
     }
 
+    /// The program from its first instruction to its exit; the raw_syscalls fan-in it
+    /// serves, if any.
+    fn body(&mut self, probe: &Probe, index: usize, group: &Group) -> R<Option<SyscallFanIn>> {
+        self.asm.span = probe.span;
+        self.asm.emit(Insn::mov(R6, R1));
+        if self.frame.is_scratch() {
+            self.scratch_prologue();
+        }
+        let fan_in = match &group.fan_in {
+            Some((event, calls)) => Some(self.fan_in_prologue(event, calls, probe)?),
+            None => None,
+        };
+        // A uprobe_multi link's cookie is the probe id of the attach point that fired.
+        if self.b.opts.uprobe_multi
+            && matches!(group.kind, ProbeKind::Uprobe | ProbeKind::Uretprobe)
+            && group.attaches.len() > 1
+            && super::uses_ident(probe, "probe")
+        {
+            for a in &group.attaches {
+                self.b.probe_id(&a.name);
+            }
+            let slot = self.alloc(8, probe.span)?;
+            self.asm.emit(Insn::mov(R1, R6));
+            self.asm.emit(Insn::call(Helper::GetAttachCookie));
+            self.asm
+                .emit(Insn::store(Size::DW, self.frame.fp, slot, R0));
+            self.probe_slot = Some(slot);
+        }
+        self.alloc_vars(index, probe)?;
+        if let Some(pred) = &probe.predicate {
+            self.asm.span = pred.span;
+            self.jump_if_false(pred, self.exit)?;
+        }
+        self.block(&probe.body)?;
+        self.asm.span = probe.body.span;
+        self.asm.place(self.exit);
+        self.asm.emit(Insn::mov_imm(R0, 0));
+        self.asm.emit(Insn::exit());
+        Ok(fan_in)
+    }
+
+    /// Makes r9 the frame pointer of a program whose frame is a scratch map value: the end of
+    /// this CPU's value (the immediate is set to the frame's size once it is known).
+    fn scratch_prologue(&mut self) {
+        let map = self.b.obj.maps.len();
+        self.b.obj.maps.push(crate::object::MapSpec {
+            name: format!("scratch{}", self.b.obj.programs.len()),
+            kind: crate::object::MapKind::PerCpuArray,
+            key_size: 4,
+            value_size: super::frame::SCRATCH_SIZE as u32,
+            max_entries: 1,
+        });
+        self.asm.emit(Insn::store_imm(Size::W, R10, -8, 0));
+        self.asm.emit_all(Insn::ld_map(R1, map as u32));
+        self.asm.emit(Insn::mov(R2, R10));
+        self.asm.emit(Insn::alu_imm(Alu::Add, R2, -8));
+        self.asm.emit(Insn::call(Helper::MapLookupElem));
+        self.asm.jump_if_imm(Cond::Eq, R0, 0, self.exit);
+        self.asm.emit(Insn::mov(R9, R0));
+        self.asm.emit(Insn::alu_imm(Alu::Add, R9, SCRATCH_END));
+    }
+
     /// The start of a raw_syscalls program standing for many `syscalls:` tracepoints: look the
     /// call's number up in the filter map; go on only for traced calls, keeping the probe id.
     fn fan_in_prologue(
@@ -183,15 +250,16 @@ impl<'g, 'a> Gen<'g, 'a> {
         self.asm.emit(Insn::load(Size::DW, R1, R6, 8));
         self.asm
             .jump_if_imm(Cond::Ge, R1, crate::syscalls::MAX_NUMBER as i32, self.exit);
-        self.asm.emit(Insn::store(Size::W, R10, key, R1));
+        self.asm.emit(Insn::store(Size::W, self.frame.fp, key, R1));
         self.asm.emit_all(Insn::ld_map(R1, filter_map as u32));
-        self.asm.emit(Insn::mov(R2, R10));
+        self.asm.emit(Insn::mov(R2, self.frame.fp));
         self.asm.emit(Insn::alu_imm(Alu::Add, R2, key as i32));
         self.asm.emit(Insn::call(Helper::MapLookupElem));
         self.asm.jump_if_imm(Cond::Eq, R0, 0, self.exit);
         self.asm.emit(Insn::load(Size::DW, R0, R0, 0));
         self.asm.jump_if_imm(Cond::Eq, R0, 0, self.exit);
-        self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
+        self.asm
+            .emit(Insn::store(Size::DW, self.frame.fp, slot, R0));
         self.probe_slot = Some(slot);
         Ok(SyscallFanIn {
             raw: Attach {
@@ -227,17 +295,20 @@ impl<'g, 'a> Gen<'g, 'a> {
         Ok(())
     }
 
-    /// A stack slot of `bytes`, or an error at `span` when the frame is full.
+    /// A frame slot of `bytes`, or an error at `span` when the frame is full.
     pub fn alloc(&mut self, bytes: usize, span: scry_lang::span::Span) -> R<i16> {
+        // Only a scratch frame's overflow is reported: a stack frame's makes the program
+        // compile again over a scratch map.
         self.frame.alloc(bytes).ok_or_else(|| {
             error(
                 span,
                 format!(
-                    "this probe needs more than the 512 bytes of stack a BPF program has (at least {} here)",
+                    "this probe needs more than the {} bytes a per-CPU scratch map value may hold for its values (at least {} here)",
+                    self.frame.capacity(),
                     self.frame.peak
                 ),
             )
-            .with_hint("use fewer or shorter strings at once (str(x, N) limits a string), or split the work over several probes")
+            .with_hint("use fewer or smaller values at once (str(x, N) limits a string), or split the work over several probes")
         })
     }
 
@@ -245,7 +316,7 @@ impl<'g, 'a> Gen<'g, 'a> {
     pub fn zero(&mut self, off: i16, size: usize) {
         for i in (0..size).step_by(8) {
             self.asm
-                .emit(Insn::store_imm(Size::DW, R10, off + i as i16, 0));
+                .emit(Insn::store_imm(Size::DW, self.frame.fp, off + i as i16, 0));
         }
     }
 
@@ -383,14 +454,16 @@ impl<'g, 'a> Gen<'g, 'a> {
                 let ty = self.ty(target);
                 if let Some(op) = op {
                     self.load_var_then(slot, value, op, &ty)?;
-                    self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
+                    self.asm
+                        .emit(Insn::store(Size::DW, self.frame.fp, slot, R0));
                     return Ok(());
                 }
                 if ty.is_int() {
                     // Converted to the variable's type, which its first value fixed.
                     self.int(value)?;
                     self.narrow(&ty);
-                    self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
+                    self.asm
+                        .emit(Insn::store(Size::DW, self.frame.fp, slot, R0));
                     return Ok(());
                 }
                 self.store_value(value, slot, &ty)
@@ -404,7 +477,7 @@ impl<'g, 'a> Gen<'g, 'a> {
         let vt = self.ty(value);
         if is_scalar(&vt) || is_scalar(dst_ty) {
             self.int(value)?;
-            self.asm.emit(Insn::store(Size::DW, R10, off, R0));
+            self.asm.emit(Insn::store(Size::DW, self.frame.fp, off, R0));
             return Ok(());
         }
         self.write_mem(value, off, dst_ty)
@@ -418,6 +491,22 @@ impl<'g, 'a> Gen<'g, 'a> {
             .get(n as usize - 1)
             .cloned()
             .unwrap_or_default()
+    }
+}
+
+/// Sizes the scratch map of the program being added to `obj` to what its frame used at most
+/// (`used`), and points its r9 at the value's end.
+fn size_scratch(obj: &mut crate::object::Object, used: usize, insns: &mut [Insn]) {
+    let used = used.max(8);
+    if let Some(end) = insns
+        .iter_mut()
+        .find(|i| **i == Insn::alu_imm(Alu::Add, R9, SCRATCH_END))
+    {
+        *end = Insn::alu_imm(Alu::Add, R9, used as i32);
+    }
+    let name = format!("scratch{}", obj.programs.len());
+    if let Some(map) = obj.maps.iter_mut().rev().find(|m| m.name == name) {
+        map.value_size = used as u32;
     }
 }
 

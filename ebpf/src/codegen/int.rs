@@ -31,7 +31,7 @@ impl Gen<'_, '_> {
             ExprKind::Ident(name) => return self.builtin_int(name, e),
             ExprKind::Var(name) => {
                 let slot = self.vars[name];
-                self.asm.emit(Insn::load(Size::DW, R0, R10, slot));
+                self.asm.emit(Insn::load(Size::DW, R0, self.frame.fp, slot));
             }
             ExprKind::Map { name, keys } => return self.map_read_int(name, keys, e),
             ExprKind::Call { name, args, .. } => return self.call_int(name, args, e),
@@ -63,8 +63,12 @@ impl Gen<'_, '_> {
                 let (off, _) = self.mem_operand(base)?;
                 let fields = layout::tuple_fields(&self.ty(base), 0);
                 let f = &fields[*index as usize];
-                self.asm
-                    .emit(Insn::load(Size::DW, R0, R10, off + f.offset as i16));
+                self.asm.emit(Insn::load(
+                    Size::DW,
+                    R0,
+                    self.frame.fp,
+                    off + f.offset as i16,
+                ));
             }
             ExprKind::IncDec {
                 target,
@@ -289,10 +293,11 @@ impl Gen<'_, '_> {
     fn operands(&mut self, lhs: &Expr, rhs: &Expr) -> R<()> {
         self.int(lhs)?;
         let slot = self.alloc(8, lhs.span)?;
-        self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
+        self.asm
+            .emit(Insn::store(Size::DW, self.frame.fp, slot, R0));
         self.int(rhs)?;
         self.asm.emit(Insn::mov(R1, R0));
-        self.asm.emit(Insn::load(Size::DW, R0, R10, slot));
+        self.asm.emit(Insn::load(Size::DW, R0, self.frame.fp, slot));
         Ok(())
     }
 
@@ -333,7 +338,7 @@ impl Gen<'_, '_> {
             let size = self.element_size(ty, value.span)?;
             self.scale(R1, size);
         }
-        self.asm.emit(Insn::load(Size::DW, R0, R10, slot));
+        self.asm.emit(Insn::load(Size::DW, R0, self.frame.fp, slot));
         self.op_reg(op, false);
         self.narrow(ty);
         Ok(())
@@ -352,11 +357,12 @@ impl Gen<'_, '_> {
         match &target.kind {
             ExprKind::Var(name) => {
                 let slot = self.vars[name];
-                self.asm.emit(Insn::load(Size::DW, R0, R10, slot));
+                self.asm.emit(Insn::load(Size::DW, R0, self.frame.fp, slot));
                 self.asm.emit(Insn::mov(R1, R0));
                 self.asm.emit(Insn::alu_imm(Alu::Add, R0, delta));
                 self.narrow(&self.ty(target));
-                self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
+                self.asm
+                    .emit(Insn::store(Size::DW, self.frame.fp, slot, R0));
                 if !prefix {
                     self.asm.emit(Insn::mov(R0, R1));
                 }
@@ -463,9 +469,10 @@ impl Gen<'_, '_> {
     /// r0 = *(size *)addr, addr in `reg`, read with probe_read (0 on a fault).
     pub fn read_pointer(&mut self, reg: Reg, size: usize, user: bool) -> R<()> {
         let slot = self.alloc(8, self.asm.span)?;
-        self.asm.emit(Insn::store_imm(Size::DW, R10, slot, 0));
+        self.asm
+            .emit(Insn::store_imm(Size::DW, self.frame.fp, slot, 0));
         self.asm.emit(Insn::mov(R3, reg));
-        self.asm.emit(Insn::mov(R1, R10));
+        self.asm.emit(Insn::mov(R1, self.frame.fp));
         self.asm.emit(Insn::alu_imm(Alu::Add, R1, slot as i32));
         self.asm.emit(Insn::mov_imm(R2, size as i32));
         self.asm.emit(Insn::call(if user {
@@ -474,7 +481,7 @@ impl Gen<'_, '_> {
             Helper::ProbeReadKernel
         }));
         self.asm
-            .emit(Insn::load(Size::of_bytes(size), R0, R10, slot));
+            .emit(Insn::load(Size::of_bytes(size), R0, self.frame.fp, slot));
         Ok(())
     }
 }

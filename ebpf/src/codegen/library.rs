@@ -72,9 +72,13 @@ impl Gen<'_, '_> {
                     None => 0,
                 };
                 self.int(&args[0])?;
-                self.asm.emit(Insn::store(Size::DW, R10, dst, R0));
-                self.asm
-                    .emit(Insn::store_imm(Size::DW, R10, dst + 8, filter as i32));
+                self.asm.emit(Insn::store(Size::DW, self.frame.fp, dst, R0));
+                self.asm.emit(Insn::store_imm(
+                    Size::DW,
+                    self.frame.fp,
+                    dst + 8,
+                    filter as i32,
+                ));
             }
             "buf" => self.buf(args, e, dst)?,
             "macaddr" => {
@@ -86,7 +90,7 @@ impl Gen<'_, '_> {
                 self.zero(dst, dst_size);
                 self.int(&args[0])?;
                 self.asm.emit(Insn::mov(R1, R0));
-                self.asm.emit(Insn::mov(R2, R10));
+                self.asm.emit(Insn::mov(R2, self.frame.fp));
                 self.asm.emit(Insn::alu_imm(Alu::Add, R2, dst as i32));
                 self.asm.emit(Insn::mov_imm(R3, dst_size as i32));
                 self.asm.emit(Insn::call(Helper::DPath));
@@ -120,7 +124,8 @@ impl Gen<'_, '_> {
             } else if ty.is_int() || ty.is_pointer() {
                 self.int(a)?;
                 let slot = self.alloc(8, a.span)?;
-                self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
+                self.asm
+                    .emit(Insn::store(Size::DW, self.frame.fp, slot, R0));
                 slots.push((slot, false));
             } else {
                 return Err(error(a.span, "debugf() prints integers and strings only"));
@@ -128,13 +133,14 @@ impl Gen<'_, '_> {
         }
         for (reg, &(slot, by_address)) in [R3, R4, R5].into_iter().zip(&slots) {
             if by_address {
-                self.asm.emit(Insn::mov(reg, R10));
+                self.asm.emit(Insn::mov(reg, self.frame.fp));
                 self.asm.emit(Insn::alu_imm(Alu::Add, reg, slot as i32));
             } else {
-                self.asm.emit(Insn::load(Size::DW, reg, R10, slot));
+                self.asm
+                    .emit(Insn::load(Size::DW, reg, self.frame.fp, slot));
             }
         }
-        self.asm.emit(Insn::mov(R1, R10));
+        self.asm.emit(Insn::mov(R1, self.frame.fp));
         self.asm.emit(Insn::alu_imm(Alu::Add, R1, fmt_slot as i32));
         self.asm.emit(Insn::mov_imm(R2, text.len() as i32));
         self.asm.emit(Insn::call(Helper::TracePrintk));
@@ -161,10 +167,11 @@ impl Gen<'_, '_> {
         self.zero(dst, 24);
         if args.len() == 2 {
             self.int(&args[0])?;
-            self.asm.emit(Insn::store(Size::DW, R10, dst, R0));
+            self.asm.emit(Insn::store(Size::DW, self.frame.fp, dst, R0));
         } else {
             let family = if len == 16 { AF_INET6 } else { AF_INET };
-            self.asm.emit(Insn::store_imm(Size::DW, R10, dst, family));
+            self.asm
+                .emit(Insn::store_imm(Size::DW, self.frame.fp, dst, family));
         }
         self.bytes_of(addr, dst + 8, len.min(16), true)
     }
@@ -181,7 +188,7 @@ impl Gen<'_, '_> {
         };
         self.zero(dst, 8 + cap);
         self.asm
-            .emit(Insn::store_imm(Size::DW, R10, dst, len as i32));
+            .emit(Insn::store_imm(Size::DW, self.frame.fp, dst, len as i32));
         self.bytes_of(&args[0], dst + 8, len, false)
     }
 
@@ -192,13 +199,13 @@ impl Gen<'_, '_> {
         match self.ty(e) {
             Type::Int { .. } if int_is_value => {
                 self.int(e)?;
-                self.asm.emit(Insn::store(Size::W, R10, dst, R0));
+                self.asm.emit(Insn::store(Size::W, self.frame.fp, dst, R0));
             }
             Type::Pointer { .. } | Type::Int { .. } => {
                 let user = self.pointer_is_user(e);
                 self.int(e)?;
                 self.asm.emit(Insn::mov(R3, R0));
-                self.asm.emit(Insn::mov(R1, R10));
+                self.asm.emit(Insn::mov(R1, self.frame.fp));
                 self.asm.emit(Insn::alu_imm(Alu::Add, R1, dst as i32));
                 self.asm.emit(Insn::mov_imm(R2, len as i32));
                 self.asm.emit(Insn::call(if user {
@@ -236,7 +243,8 @@ impl Gen<'_, '_> {
         let rec = self.alloc(8, e.span)?;
         let ptr = self.alloc(8, e.span)?;
         self.int(&args[0])?;
-        self.asm.emit(Insn::store(Size::DW, R10, argv, R0));
+        self.asm
+            .emit(Insn::store(Size::DW, self.frame.fp, argv, R0));
         self.asm
             .emit_all(Insn::ld_map(R1, self.b.obj.ringbuf as u32));
         self.asm.emit(Insn::mov_imm(R2, size as i32));
@@ -248,23 +256,23 @@ impl Gen<'_, '_> {
         self.bump_counter(COUNTER_LOST_EVENTS)?;
         self.asm.jump(end);
         self.asm.place(reserved);
-        self.asm.emit(Insn::store(Size::DW, R10, rec, R0));
+        self.asm.emit(Insn::store(Size::DW, self.frame.fp, rec, R0));
         self.load_const(id);
-        self.asm.emit(Insn::load(Size::DW, R1, R10, rec));
+        self.asm.emit(Insn::load(Size::DW, R1, self.frame.fp, rec));
         self.asm.emit(Insn::store(Size::DW, R1, 0, R0));
         // Slot i is left empty from label `empty[i]` on: the chain marks i..JOIN_ARGS.
         let empty: Vec<_> = (0..JOIN_ARGS).map(|_| self.asm.label()).collect();
         let submit = self.asm.label();
         for (i, f) in fields.iter().enumerate() {
-            self.asm.emit(Insn::mov(R1, R10));
+            self.asm.emit(Insn::mov(R1, self.frame.fp));
             self.asm.emit(Insn::alu_imm(Alu::Add, R1, ptr as i32));
             self.asm.emit(Insn::mov_imm(R2, 8));
-            self.asm.emit(Insn::load(Size::DW, R3, R10, argv));
+            self.asm.emit(Insn::load(Size::DW, R3, self.frame.fp, argv));
             self.asm.emit(Insn::alu_imm(Alu::Add, R3, 8 * i as i32));
             self.asm.emit(Insn::call(read));
-            self.asm.emit(Insn::load(Size::DW, R3, R10, ptr));
+            self.asm.emit(Insn::load(Size::DW, R3, self.frame.fp, ptr));
             self.asm.jump_if_imm(Cond::Eq, R3, 0, empty[i]);
-            self.asm.emit(Insn::load(Size::DW, R1, R10, rec));
+            self.asm.emit(Insn::load(Size::DW, R1, self.frame.fp, rec));
             self.asm.emit(Insn::alu_imm(Alu::Add, R1, f.offset as i32));
             self.asm.emit(Insn::mov_imm(R2, JOIN_ARG_SIZE as i32));
             self.asm.emit(Insn::call(read_str));
@@ -272,12 +280,12 @@ impl Gen<'_, '_> {
         self.asm.jump(submit);
         for (label, f) in empty.into_iter().zip(&fields) {
             self.asm.place(label);
-            self.asm.emit(Insn::load(Size::DW, R1, R10, rec));
+            self.asm.emit(Insn::load(Size::DW, R1, self.frame.fp, rec));
             self.asm
                 .emit(Insn::store_imm(Size::B, R1, f.offset as i16, 0));
         }
         self.asm.place(submit);
-        self.asm.emit(Insn::load(Size::DW, R1, R10, rec));
+        self.asm.emit(Insn::load(Size::DW, R1, self.frame.fp, rec));
         self.asm.emit(Insn::mov_imm(R2, 0));
         self.asm.emit(Insn::call(Helper::RingbufSubmit));
         self.asm.place(end);
@@ -302,7 +310,7 @@ impl Gen<'_, '_> {
                     }
                     for (j, b) in lit.iter().enumerate() {
                         self.asm
-                            .emit(Insn::load(Size::B, R1, R10, h + (i + j) as i16));
+                            .emit(Insn::load(Size::B, R1, self.frame.fp, h + (i + j) as i16));
                         if j == 0 {
                             self.asm.jump_if_imm(Cond::Eq, R1, 0, missing);
                         }
@@ -317,10 +325,11 @@ impl Gen<'_, '_> {
                 for i in 0..hsize {
                     let next = self.asm.label();
                     for j in 0..nsize.min(hsize - i) {
-                        self.asm.emit(Insn::load(Size::B, R2, R10, n + j as i16));
+                        self.asm
+                            .emit(Insn::load(Size::B, R2, self.frame.fp, n + j as i16));
                         self.asm.jump_if_imm(Cond::Eq, R2, 0, found);
                         self.asm
-                            .emit(Insn::load(Size::B, R1, R10, h + (i + j) as i16));
+                            .emit(Insn::load(Size::B, R1, self.frame.fp, h + (i + j) as i16));
                         self.asm.jump_if_imm(Cond::Eq, R1, 0, missing);
                         self.asm.jump_if_reg(Cond::Ne, R1, R2, next);
                     }

@@ -56,7 +56,7 @@ impl Gen<'_, '_> {
     /// r0 = map_lookup_elem(map, r10 + key).
     fn lookup(&mut self, map: usize, key: i16) {
         self.asm.emit_all(Insn::ld_map(R1, map as u32));
-        self.asm.emit(Insn::mov(R2, R10));
+        self.asm.emit(Insn::mov(R2, self.frame.fp));
         self.asm.emit(Insn::alu_imm(Alu::Add, R2, key as i32));
         self.asm.emit(Insn::call(Helper::MapLookupElem));
     }
@@ -64,9 +64,9 @@ impl Gen<'_, '_> {
     /// map_update_elem(map, r10 + key, r10 + value, BPF_ANY), counting failures (map full).
     fn update(&mut self, map: usize, key: i16, value: i16) -> R<()> {
         self.asm.emit_all(Insn::ld_map(R1, map as u32));
-        self.asm.emit(Insn::mov(R2, R10));
+        self.asm.emit(Insn::mov(R2, self.frame.fp));
         self.asm.emit(Insn::alu_imm(Alu::Add, R2, key as i32));
-        self.asm.emit(Insn::mov(R3, R10));
+        self.asm.emit(Insn::mov(R3, self.frame.fp));
         self.asm.emit(Insn::alu_imm(Alu::Add, R3, value as i32));
         self.asm.emit(Insn::mov_imm(R4, BPF_ANY));
         self.asm.emit(Insn::call(Helper::MapUpdateElem));
@@ -81,7 +81,7 @@ impl Gen<'_, '_> {
     pub fn bump_counter(&mut self, slot: u32) -> R<()> {
         let key = self.alloc(8, self.asm.span)?;
         self.asm
-            .emit(Insn::store_imm(Size::W, R10, key, slot as i32));
+            .emit(Insn::store_imm(Size::W, self.frame.fp, key, slot as i32));
         self.lookup(self.b.obj.counters, key);
         let end = self.asm.label();
         self.asm.jump_if_imm(Cond::Eq, R0, 0, end);
@@ -144,7 +144,7 @@ impl Gen<'_, '_> {
         for i in (0..value_size).step_by(8) {
             self.asm.emit(Insn::load(Size::DW, R1, R0, i as i16));
             self.asm
-                .emit(Insn::store(Size::DW, R10, dst + i as i16, R1));
+                .emit(Insn::store(Size::DW, self.frame.fp, dst + i as i16, R1));
         }
         self.asm.place(end);
         Ok(())
@@ -168,7 +168,8 @@ impl Gen<'_, '_> {
         match op {
             Some(op) => {
                 self.map_read_int(name, keys, value)?;
-                self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
+                self.asm
+                    .emit(Insn::store(Size::DW, self.frame.fp, slot, R0));
                 self.int(value)?;
                 self.asm.emit(Insn::mov(R1, R0));
                 if ty.is_pointer() {
@@ -176,9 +177,10 @@ impl Gen<'_, '_> {
                     let size = self.element_size(&ty, value.span)?;
                     self.scale(R1, size);
                 }
-                self.asm.emit(Insn::load(Size::DW, R0, R10, slot));
+                self.asm.emit(Insn::load(Size::DW, R0, self.frame.fp, slot));
                 self.op_reg(op, ty.is_signed());
-                self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
+                self.asm
+                    .emit(Insn::store(Size::DW, self.frame.fp, slot, R0));
             }
             None => {
                 if layout::size_of(&ty) > 8 {
@@ -213,7 +215,8 @@ impl Gen<'_, '_> {
         self.asm.emit(Insn::mov(R0, R1));
         self.asm.jump(end);
         self.asm.place(absent);
-        self.asm.emit(Insn::store_imm(Size::DW, R10, slot, delta));
+        self.asm
+            .emit(Insn::store_imm(Size::DW, self.frame.fp, slot, delta));
         self.update(m.map, key, slot)?;
         self.asm.emit(Insn::mov_imm(R0, delta));
         self.asm.place(end);
@@ -239,30 +242,37 @@ impl Gen<'_, '_> {
         // The aggregated value first: building the key calls helpers.
         let val = self.alloc(8, call.span)?;
         match agg {
-            Agg::Count => self.asm.emit(Insn::store_imm(Size::DW, R10, val, 1)),
+            Agg::Count => self
+                .asm
+                .emit(Insn::store_imm(Size::DW, self.frame.fp, val, 1)),
             _ => {
                 self.int(&args[0])?;
-                self.asm.emit(Insn::store(Size::DW, R10, val, R0));
+                self.asm.emit(Insn::store(Size::DW, self.frame.fp, val, R0));
             }
         }
         let key = self.build_key(&m, keys, call)?;
         let user_key_size: usize = m.keys.iter().map(|k| layout::size_of(&k.ty)).sum();
         if matches!(agg, Agg::Hist | Agg::Lhist { .. }) {
-            self.asm.emit(Insn::load(Size::DW, R0, R10, val));
+            self.asm.emit(Insn::load(Size::DW, R0, self.frame.fp, val));
             match agg {
                 Agg::Lhist { min, max, step } => self.lhist_bucket(min, max, step),
                 _ => self.hist_bucket(),
             }
+            self.asm.emit(Insn::store(
+                Size::DW,
+                self.frame.fp,
+                key + user_key_size as i16,
+                R0,
+            ));
             self.asm
-                .emit(Insn::store(Size::DW, R10, key + user_key_size as i16, R0));
-            self.asm.emit(Insn::store_imm(Size::DW, R10, val, 1));
+                .emit(Insn::store_imm(Size::DW, self.frame.fp, val, 1));
         }
         let init = self.alloc(16, call.span)?;
         self.lookup(m.map, key);
         let absent = self.asm.label();
         let end = self.asm.label();
         self.asm.jump_if_imm(Cond::Eq, R0, 0, absent);
-        self.asm.emit(Insn::load(Size::DW, R1, R10, val));
+        self.asm.emit(Insn::load(Size::DW, R1, self.frame.fp, val));
         match agg {
             Agg::Count | Agg::Sum { .. } | Agg::Hist | Agg::Lhist { .. } => {
                 self.asm.emit(Insn::load(Size::DW, R2, R0, 0));
@@ -299,19 +309,25 @@ impl Gen<'_, '_> {
         }
         self.asm.jump(end);
         self.asm.place(absent);
-        self.asm.emit(Insn::load(Size::DW, R1, R10, val));
+        self.asm.emit(Insn::load(Size::DW, R1, self.frame.fp, val));
         match agg {
             Agg::Avg | Agg::Stats => {
-                self.asm.emit(Insn::store_imm(Size::DW, R10, init, 1));
-                self.asm.emit(Insn::store(Size::DW, R10, init + 8, R1));
+                self.asm
+                    .emit(Insn::store_imm(Size::DW, self.frame.fp, init, 1));
+                self.asm
+                    .emit(Insn::store(Size::DW, self.frame.fp, init + 8, R1));
             }
             Agg::Min | Agg::Max => {
-                self.asm.emit(Insn::store(Size::DW, R10, init, R1));
-                self.asm.emit(Insn::store_imm(Size::DW, R10, init + 8, 1));
+                self.asm
+                    .emit(Insn::store(Size::DW, self.frame.fp, init, R1));
+                self.asm
+                    .emit(Insn::store_imm(Size::DW, self.frame.fp, init + 8, 1));
             }
             _ => {
-                self.asm.emit(Insn::store(Size::DW, R10, init, R1));
-                self.asm.emit(Insn::store_imm(Size::DW, R10, init + 8, 0));
+                self.asm
+                    .emit(Insn::store(Size::DW, self.frame.fp, init, R1));
+                self.asm
+                    .emit(Insn::store_imm(Size::DW, self.frame.fp, init + 8, 0));
             }
         }
         self.update(m.map, key, init)?;

@@ -25,7 +25,7 @@ impl Gen<'_, '_> {
         let ty = self.ty(e);
         if is_scalar(&ty) {
             self.int(e)?;
-            self.asm.emit(Insn::store(Size::DW, R10, dst, R0));
+            self.asm.emit(Insn::store(Size::DW, self.frame.fp, dst, R0));
             return Ok(());
         }
         let dst_size = layout::size_of(dst_ty).max(layout::size_of(&ty));
@@ -33,7 +33,7 @@ impl Gen<'_, '_> {
             ExprKind::Str(bytes) => self.store_bytes(dst, bytes, dst_size),
             ExprKind::Ident(name) if name == "comm" => {
                 self.zero(dst, dst_size);
-                self.asm.emit(Insn::mov(R1, R10));
+                self.asm.emit(Insn::mov(R1, self.frame.fp));
                 self.asm.emit(Insn::alu_imm(Alu::Add, R1, dst as i32));
                 self.asm.emit(Insn::mov_imm(R2, 16));
                 self.asm.emit(Insn::call(Helper::GetCurrentComm));
@@ -82,10 +82,11 @@ impl Gen<'_, '_> {
             // A user address and the pid whose address space it is in.
             ExprKind::Ident(_) | ExprKind::Call { .. } if ty == Type::Usym => {
                 self.int(e)?;
-                self.asm.emit(Insn::store(Size::DW, R10, dst, R0));
+                self.asm.emit(Insn::store(Size::DW, self.frame.fp, dst, R0));
                 self.asm.emit(Insn::call(Helper::GetCurrentPidTgid));
                 self.asm.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
-                self.asm.emit(Insn::store(Size::DW, R10, dst + 8, R0));
+                self.asm
+                    .emit(Insn::store(Size::DW, self.frame.fp, dst + 8, R0));
                 self.note_user_pid(dst + 8)?;
             }
             ExprKind::Call { name, args, .. } if name == "strftime" => {
@@ -99,9 +100,9 @@ impl Gen<'_, '_> {
                     formats.len() - 1
                 });
                 self.int(&args[1])?;
-                self.asm.emit(Insn::store(Size::DW, R10, dst, R0));
+                self.asm.emit(Insn::store(Size::DW, self.frame.fp, dst, R0));
                 self.asm
-                    .emit(Insn::store_imm(Size::DW, R10, dst + 8, id as i32));
+                    .emit(Insn::store_imm(Size::DW, self.frame.fp, dst + 8, id as i32));
             }
             ExprKind::Call { name, args, .. } if name == "str" => {
                 // The checker sized the result (BPFTRACE_STRLEN, the length argument): at most
@@ -121,7 +122,7 @@ impl Gen<'_, '_> {
                     ));
                 };
                 self.zero(dst, dst_size);
-                self.asm.emit(Insn::mov(R1, R10));
+                self.asm.emit(Insn::mov(R1, self.frame.fp));
                 self.asm.emit(Insn::alu_imm(Alu::Add, R1, dst as i32));
                 self.asm
                     .emit(Insn::mov_imm(R2, (f.size as usize).min(dst_size) as i32));
@@ -156,7 +157,7 @@ impl Gen<'_, '_> {
         self.asm
             .emit(Insn::mov_imm(R3, if user { BPF_F_USER_STACK } else { 0 }));
         self.asm.emit(Insn::call(Helper::GetStackid));
-        self.asm.emit(Insn::store(Size::DW, R10, dst, R0));
+        self.asm.emit(Insn::store(Size::DW, self.frame.fp, dst, R0));
         let ok = self.asm.label();
         self.asm.jump_if_imm(Cond::Sge, R0, 0, ok);
         self.bump_counter(crate::object::COUNTER_STACK_LOST)?;
@@ -164,7 +165,8 @@ impl Gen<'_, '_> {
         if user {
             self.asm.emit(Insn::call(Helper::GetCurrentPidTgid));
             self.asm.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
-            self.asm.emit(Insn::store(Size::DW, R10, dst + 8, R0));
+            self.asm
+                .emit(Insn::store(Size::DW, self.frame.fp, dst + 8, R0));
             self.note_user_pid(dst + 8)?;
         }
         Ok(())
@@ -180,26 +182,28 @@ impl Gen<'_, '_> {
         let (map, action) = self.b.user_pid_note();
         let rec = self.alloc(16, self.asm.span)?;
         let done = self.asm.label();
-        self.asm.emit(Insn::load(Size::DW, R1, R10, pid_slot));
-        self.asm.emit(Insn::store(Size::DW, R10, rec + 8, R1));
+        self.asm
+            .emit(Insn::load(Size::DW, R1, self.frame.fp, pid_slot));
+        self.asm
+            .emit(Insn::store(Size::DW, self.frame.fp, rec + 8, R1));
         self.asm.emit_all(Insn::ld_map(R1, map as u32));
-        self.asm.emit(Insn::mov(R2, R10));
+        self.asm.emit(Insn::mov(R2, self.frame.fp));
         self.asm.emit(Insn::alu_imm(Alu::Add, R2, (rec + 8) as i32));
         self.asm.emit(Insn::call(Helper::MapLookupElem));
         self.asm.jump_if_imm(Cond::Ne, R0, 0, done);
         // Only the CPU whose insert succeeds announces the pid.
         self.asm.emit_all(Insn::ld_map(R1, map as u32));
-        self.asm.emit(Insn::mov(R2, R10));
+        self.asm.emit(Insn::mov(R2, self.frame.fp));
         self.asm.emit(Insn::alu_imm(Alu::Add, R2, (rec + 8) as i32));
         self.asm.emit(Insn::mov(R3, R2));
         self.asm.emit(Insn::mov_imm(R4, BPF_NOEXIST));
         self.asm.emit(Insn::call(Helper::MapUpdateElem));
         self.asm.jump_if_imm(Cond::Ne, R0, 0, done);
         self.load_const(action);
-        self.asm.emit(Insn::store(Size::DW, R10, rec, R0));
+        self.asm.emit(Insn::store(Size::DW, self.frame.fp, rec, R0));
         self.asm
             .emit_all(Insn::ld_map(R1, self.b.obj.ringbuf as u32));
-        self.asm.emit(Insn::mov(R2, R10));
+        self.asm.emit(Insn::mov(R2, self.frame.fp));
         self.asm.emit(Insn::alu_imm(Alu::Add, R2, rec as i32));
         self.asm.emit(Insn::mov_imm(R3, 16));
         self.asm.emit(Insn::mov_imm(R4, 0));
@@ -209,7 +213,8 @@ impl Gen<'_, '_> {
         // The `-c` child stops until user space has read its memory map (the session sends
         // SIGCONT then): it may otherwise exit, and lose its mappings, before the record is read.
         self.global(super::GLOBAL_CPID)?;
-        self.asm.emit(Insn::load(Size::DW, R1, R10, rec + 8));
+        self.asm
+            .emit(Insn::load(Size::DW, R1, self.frame.fp, rec + 8));
         self.asm.jump_if_reg(Cond::Ne, R0, R1, done);
         self.asm.emit(Insn::mov_imm(R1, SIGSTOP));
         self.asm.emit(Insn::call(Helper::SendSignal));
@@ -217,7 +222,7 @@ impl Gen<'_, '_> {
         self.asm.place(failed);
         // Not announced: forget the pid so that its next event tries again.
         self.asm.emit_all(Insn::ld_map(R1, map as u32));
-        self.asm.emit(Insn::mov(R2, R10));
+        self.asm.emit(Insn::mov(R2, self.frame.fp));
         self.asm.emit(Insn::alu_imm(Alu::Add, R2, (rec + 8) as i32));
         self.asm.emit(Insn::call(Helper::MapDeleteElem));
         self.bump_counter(crate::object::COUNTER_LOST_EVENTS)?;
@@ -244,17 +249,22 @@ impl Gen<'_, '_> {
         buf.truncate(size.next_multiple_of(8));
         for (i, chunk) in buf.chunks(4).enumerate() {
             let v = i32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-            self.asm
-                .emit(Insn::store_imm(Size::W, R10, dst + (i * 4) as i16, v));
+            self.asm.emit(Insn::store_imm(
+                Size::W,
+                self.frame.fp,
+                dst + (i * 4) as i16,
+                v,
+            ));
         }
     }
 
     /// Copies `size` bytes (a multiple of 8) between stack slots.
     pub fn copy_stack(&mut self, dst: i16, src: i16, size: usize) {
         for i in (0..size).step_by(8) {
-            self.asm.emit(Insn::load(Size::DW, R1, R10, src + i as i16));
             self.asm
-                .emit(Insn::store(Size::DW, R10, dst + i as i16, R1));
+                .emit(Insn::load(Size::DW, R1, self.frame.fp, src + i as i16));
+            self.asm
+                .emit(Insn::store(Size::DW, self.frame.fp, dst + i as i16, R1));
         }
     }
 
@@ -303,8 +313,12 @@ impl Gen<'_, '_> {
                 self.copy_stack(dst, off, copied);
                 // str(s, n) keeps n characters: end the string there.
                 if limit <= copied {
-                    self.asm
-                        .emit(Insn::store_imm(Size::B, R10, dst + limit as i16 - 1, 0));
+                    self.asm.emit(Insn::store_imm(
+                        Size::B,
+                        self.frame.fp,
+                        dst + limit as i16 - 1,
+                        0,
+                    ));
                 }
             }
             _ => {
@@ -319,7 +333,7 @@ impl Gen<'_, '_> {
 
     /// probe_read_*_str(r10 + dst, size, r3).
     fn probe_read_str(&mut self, dst: i16, size: usize, user: bool) {
-        self.asm.emit(Insn::mov(R1, R10));
+        self.asm.emit(Insn::mov(R1, self.frame.fp));
         self.asm.emit(Insn::alu_imm(Alu::Add, R1, dst as i32));
         self.asm.emit(Insn::mov_imm(R2, size as i32));
         let helper = if user {
@@ -356,7 +370,8 @@ impl Gen<'_, '_> {
                     self.asm.jump(differ);
                 }
                 for (i, b) in want.iter().enumerate().take(size) {
-                    self.asm.emit(Insn::load(Size::B, R1, R10, off + i as i16));
+                    self.asm
+                        .emit(Insn::load(Size::B, R1, self.frame.fp, off + i as i16));
                     self.asm.jump_if_imm(Cond::Ne, R1, *b as i32, differ);
                 }
             }
@@ -366,8 +381,10 @@ impl Gen<'_, '_> {
                 let same = self.asm.label();
                 let n = asz.min(bsz);
                 for i in 0..n {
-                    self.asm.emit(Insn::load(Size::B, R1, R10, a + i as i16));
-                    self.asm.emit(Insn::load(Size::B, R2, R10, b + i as i16));
+                    self.asm
+                        .emit(Insn::load(Size::B, R1, self.frame.fp, a + i as i16));
+                    self.asm
+                        .emit(Insn::load(Size::B, R2, self.frame.fp, b + i as i16));
                     self.asm.jump_if_reg(Cond::Ne, R1, R2, differ);
                     if is_str {
                         self.asm.jump_if_imm(Cond::Eq, R1, 0, same);
@@ -411,8 +428,10 @@ impl Gen<'_, '_> {
         let same = self.asm.label();
         let end = self.asm.label();
         for i in 0..(n as usize).min(asz).min(bsz) {
-            self.asm.emit(Insn::load(Size::B, R1, R10, a + i as i16));
-            self.asm.emit(Insn::load(Size::B, R2, R10, b + i as i16));
+            self.asm
+                .emit(Insn::load(Size::B, R1, self.frame.fp, a + i as i16));
+            self.asm
+                .emit(Insn::load(Size::B, R2, self.frame.fp, b + i as i16));
             self.asm.jump_if_reg(Cond::Ne, R1, R2, differ);
             self.asm.jump_if_imm(Cond::Eq, R1, 0, same);
         }

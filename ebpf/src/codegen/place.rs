@@ -140,7 +140,8 @@ impl Gen<'_, '_> {
         }
         let slot = self.alloc(8, index.span)?;
         self.int(index)?;
-        self.asm.emit(Insn::store(Size::DW, R10, slot, R0));
+        self.asm
+            .emit(Insn::store(Size::DW, self.frame.fp, slot, R0));
         let user = match bt {
             Type::Pointer { .. } => {
                 let user = self.pointer_is_user(base);
@@ -150,13 +151,13 @@ impl Gen<'_, '_> {
             _ => match self.place(base)? {
                 Place::Memory { user } => user,
                 Place::Stack(at) => {
-                    self.asm.emit(Insn::mov(R0, R10));
+                    self.asm.emit(Insn::mov(R0, self.frame.fp));
                     self.asm.emit(Insn::alu_imm(Alu::Add, R0, i32::from(at)));
                     false
                 }
             },
         };
-        self.asm.emit(Insn::load(Size::DW, R1, R10, slot));
+        self.asm.emit(Insn::load(Size::DW, R1, self.frame.fp, slot));
         if let Some(len) = len {
             let inside = self.asm.label();
             let done = self.asm.label();
@@ -210,7 +211,10 @@ impl Gen<'_, '_> {
         };
         match self.place(e)? {
             Place::Memory { user } => self.read_pointer(R0, size, user)?,
-            Place::Stack(at) => self.asm.emit(Insn::load(Size::of_bytes(size), R0, R10, at)),
+            Place::Stack(at) => {
+                self.asm
+                    .emit(Insn::load(Size::of_bytes(size), R0, self.frame.fp, at))
+            }
         }
         match self.bitfield_of(e) {
             // Its bits, moved to the top and back down, sign-extended when signed.
@@ -261,7 +265,7 @@ impl Gen<'_, '_> {
         match self.place(e)? {
             Place::Memory { user } => {
                 self.asm.emit(Insn::mov(R3, R0));
-                self.asm.emit(Insn::mov(R1, R10));
+                self.asm.emit(Insn::mov(R1, self.frame.fp));
                 self.asm.emit(Insn::alu_imm(Alu::Add, R1, dst as i32));
                 self.asm.emit(Insn::mov_imm(R2, size as i32));
                 self.asm.emit(Insn::call(if user {
@@ -281,10 +285,18 @@ impl Gen<'_, '_> {
         for width in [8, 4, 2, 1] {
             while size - done >= width {
                 let at = done as i16;
-                self.asm
-                    .emit(Insn::load(Size::of_bytes(width), R1, R10, src + at));
-                self.asm
-                    .emit(Insn::store(Size::of_bytes(width), R10, dst + at, R1));
+                self.asm.emit(Insn::load(
+                    Size::of_bytes(width),
+                    R1,
+                    self.frame.fp,
+                    src + at,
+                ));
+                self.asm.emit(Insn::store(
+                    Size::of_bytes(width),
+                    self.frame.fp,
+                    dst + at,
+                    R1,
+                ));
                 done += width;
             }
         }

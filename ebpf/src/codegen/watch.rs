@@ -72,11 +72,11 @@ pub(crate) fn setup_program(
         g.b.action(ActionKind::Watch(program), &[Type::U64, Type::U64]);
     let rec = g.alloc(size, span)?;
     g.load_const(id);
-    g.asm.emit(Insn::store(Size::DW, R10, rec, R0));
+    g.asm.emit(Insn::store(Size::DW, g.frame.fp, rec, R0));
     g.asm.emit(Insn::load(Size::DW, R0, R6, reg));
     g.asm.emit(Insn::store(
         Size::DW,
-        R10,
+        g.frame.fp,
         rec + fields[0].offset as i16,
         R0,
     ));
@@ -84,7 +84,7 @@ pub(crate) fn setup_program(
     g.asm.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
     g.asm.emit(Insn::store(
         Size::DW,
-        R10,
+        g.frame.fp,
         rec + fields[1].offset as i16,
         R0,
     ));
