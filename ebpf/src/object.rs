@@ -241,6 +241,41 @@ pub struct Object {
     pub globals: usize,
 }
 
+/// How long an object's lists are, to put it back as it was with [`Object::rewind`].
+#[derive(Clone, Copy, Debug)]
+pub struct ObjectMark([usize; 9]);
+
+impl Object {
+    /// The object's size now.
+    pub fn mark(&self) -> ObjectMark {
+        ObjectMark([
+            self.maps.len(),
+            self.blocks.len(),
+            self.programs.len(),
+            self.user_maps.len(),
+            self.actions.len(),
+            self.probe_names.len(),
+            self.strftime_formats.len(),
+            self.cgroup_path_filters.len(),
+            self.stack_maps.len(),
+        ])
+    }
+
+    /// Drops what was added since `mark` (everything in an object is appended).
+    pub fn rewind(&mut self, mark: ObjectMark) {
+        let [maps, blocks, programs, user_maps, actions, probes, strftime, cgroup, stacks] = mark.0;
+        self.maps.truncate(maps);
+        self.blocks.truncate(blocks);
+        self.programs.truncate(programs);
+        self.user_maps.truncate(user_maps);
+        self.actions.truncate(actions);
+        self.probe_names.truncate(probes);
+        self.strftime_formats.truncate(strftime);
+        self.cgroup_path_filters.truncate(cgroup);
+        self.stack_maps.truncate(stacks);
+    }
+}
+
 /// Slots of [`Object::counters`].
 pub const COUNTER_LOST_EVENTS: u32 = 0;
 pub const COUNTER_MAP_FULL: u32 = 1;

@@ -80,3 +80,31 @@ fn codegen_snapshots() {
         failed.join("\n")
     );
 }
+
+/// A program compiled again over a scratch map keeps nothing of its first attempt: one printf
+/// action, one scratch map sized to what the frame used.
+#[test]
+fn scratch_frame_rewinds_the_first_attempt() {
+    let src =
+        "struct big { long a[80]; } BEGIN { $b = *(struct big *)0; printf(\"%d\\n\", $b.a[79]); }";
+    let catalog = common::catalog();
+    let compiled = scry_lang::compile(src, &catalog, &CheckOptions::default());
+    let object = compile(
+        &compiled.program,
+        &compiled.typed,
+        &CompileOptions::default(),
+    )
+    .unwrap_or_else(|d| panic!("{}", d.message));
+    assert_eq!(object.actions.len(), 1);
+    let scratch: Vec<_> = object
+        .maps
+        .iter()
+        .filter(|m| m.name.starts_with("scratch"))
+        .collect();
+    assert_eq!(scratch.len(), 1);
+    assert!(
+        (640..1024).contains(&scratch[0].value_size),
+        "{:?}",
+        scratch[0]
+    );
+}

@@ -48,19 +48,19 @@ pub(crate) struct Gen<'g, 'a> {
 impl<'g, 'a> Gen<'g, 'a> {
     /// Compiles probe `index` of the source being compiled, block `block` of the object, for
     /// the attach points of `group`. Its values live on the BPF stack; a program that needs
-    /// more than the stack is compiled again over a scratch map (the object is put back as it
-    /// was first).
+    /// more than the stack is compiled again over a scratch map (what the first attempt added
+    /// to the object is dropped first).
     pub fn compile_program(
         b: &'g mut Builder<'a>,
         probe: &Probe,
         ids: (usize, usize),
         group: Group,
     ) -> R<ProgramSpec> {
-        let saved = (b.obj.clone(), b.user_map_index.clone());
+        let mark = b.obj.mark();
         let mut overflowed = false;
         match Gen::compile_in(b, probe, ids, &group, Frame::default(), &mut overflowed) {
             Err(_) if overflowed => {
-                (b.obj, b.user_map_index) = saved;
+                b.obj.rewind(mark);
                 Gen::compile_in(b, probe, ids, &group, Frame::scratch(), &mut overflowed)
             }
             r => r,
