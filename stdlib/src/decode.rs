@@ -302,6 +302,63 @@ mod tests {
     }
 
     #[test]
+    fn structs_are_c_data() {
+        use scry_lang::types::{Bitfield, StructField, StructType};
+        let int = |bits, signed| Type::Int { bits, signed };
+        let field = |name: &str, ty, offset, bitfield| StructField {
+            name: name.into(),
+            ty,
+            offset,
+            bitfield,
+        };
+        // struct { char c; short h; int lo:4, hi:3; short a[2]; }
+        let ty = Type::Struct(Box::new(StructType {
+            name: "struct t".into(),
+            size: 12,
+            align: 4,
+            fields: vec![
+                field("c", int(8, true), 0, None),
+                field("h", int(16, true), 2, None),
+                field(
+                    "lo",
+                    int(32, false),
+                    4,
+                    Some(Bitfield { shift: 0, width: 4 }),
+                ),
+                field(
+                    "hi",
+                    int(32, true),
+                    4,
+                    Some(Bitfield { shift: 4, width: 3 }),
+                ),
+                field(
+                    "a",
+                    Type::Array {
+                        of: Box::new(int(16, false)),
+                        len: 2,
+                    },
+                    8,
+                    None,
+                ),
+            ],
+        }));
+        let bytes = [0xfe, 0, 0x34, 0x12, 0x7b, 0, 0, 0, 1, 0, 0xff, 0xff];
+        assert_eq!(
+            decode(&ty, &bytes, &TestNames),
+            Value::Struct(vec![
+                ("c".into(), Value::int(-2)),
+                ("h".into(), Value::int(0x1234)),
+                ("lo".into(), Value::uint(0xb)),
+                ("hi".into(), Value::int(-1)),
+                (
+                    "a".into(),
+                    Value::Array(vec![Value::uint(1), Value::uint(0xffff)])
+                ),
+            ])
+        );
+    }
+
+    #[test]
     fn opaque_values() {
         let n = &TestNames;
         assert_eq!(

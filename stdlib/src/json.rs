@@ -264,6 +264,16 @@ mod tests {
             s(print_value(&Value::Buffer(b"ab\n\x01\xff c".to_vec()))),
             "{\"type\": \"value\", \"data\": \"ab\\\\x0a\\\\x01\\\\xff c\"}\n"
         );
+        // bpftrace 0.17 -f json: print(*(struct Foo *)arg0), a struct of an int and a string.
+        let foo = Value::Struct(vec![
+            ("m".into(), Value::int(2)),
+            ("s".into(), Value::str("x")),
+            ("a".into(), Value::Array(vec![Value::int(1), Value::int(2)])),
+        ]);
+        assert_eq!(
+            s(print_value(&foo)),
+            "{\"type\": \"value\", \"data\": { \"m\": 2, \"s\": \"x\", \"a\": [1,2] }}\n"
+        );
         // 0.17 prints the strerror text unquoted (invalid JSON); we quote it.
         let e = Value::Text(TextKind::Strerror, "No such file or directory".into());
         assert_eq!(

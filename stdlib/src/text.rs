@@ -291,6 +291,16 @@ mod tests {
         );
         let arr = Value::Array(vec![Value::int(3), Value::int(4), Value::int(5)]);
         assert_eq!(s(value(&arr)), "[3,4,5]");
+        // bpftrace 0.17: @s = *(struct Foo *)arg0 and @k[*(struct Foo *)arg0], nested.
+        let foo = Value::Struct(vec![
+            (
+                "y".into(),
+                Value::Struct(vec![("m".into(), Value::Array(vec![Value::int(2)]))]),
+            ),
+            ("a".into(), Value::Struct(vec![("n".into(), Value::int(3))])),
+        ]);
+        assert_eq!(s(value(&foo)), "{ .y = { .m = [2] }, .a = { .n = 3 } }");
+        assert_eq!(s(key(&foo)), "{.y={.m=[2]},.a={.n=3}}");
         assert_eq!(s(key(&Value::uint(u64::MAX))), "-1");
     }
 
