@@ -221,7 +221,7 @@ impl CDefs {
                     Some((d, w)) => (d, Some(w.trim())),
                     None => (d, None),
                 };
-                let (ty, name) = self.parse_decl(&format!("{base} {}", d.trim()))?;
+                let (mut ty, name) = self.parse_decl(&format!("{base} {}", d.trim()))?;
                 let (size, align) = self.layout(&ty)?;
                 let bitfield = match (width, &ty) {
                     (None, _) => None,
@@ -235,6 +235,12 @@ impl CDefs {
                                     "the width of bitfield '{name}' must be 1 to {bits}, not '{w}'"
                                 )
                             })?;
+                        // Read as unsigned, as bpftrace 0.17 reads every bitfield (C leaves
+                        // the signedness of a plain `int` bitfield to the compiler).
+                        ty = Type::Int {
+                            bits: *bits,
+                            signed: false,
+                        };
                         Some(Bitfield { shift: 0, width })
                     }
                     (Some(_), t) => {

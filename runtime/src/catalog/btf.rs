@@ -279,9 +279,13 @@ impl KernelBtf {
     /// A bitfield member: its storage unit (an integer of its type, aligned as its type) and
     /// its bits there; `None` when its bits straddle two units (packed structs).
     fn bitfield(&self, m: &Member, id: u32, base: usize, width: u32) -> Option<CField> {
-        let ty = self.convert(id, 0)?;
-        let Type::Int { bits, .. } = ty else {
+        // Read as unsigned, as bpftrace 0.17 reads every bitfield.
+        let Type::Int { bits, .. } = self.convert(id, 0)? else {
             return None;
+        };
+        let ty = Type::Int {
+            bits,
+            signed: false,
         };
         let (bit, unit) = (m.bit_offset(), u32::from(bits));
         let start = bit / unit * unit;
