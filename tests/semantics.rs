@@ -378,9 +378,14 @@ fn pointer_case(rng: &mut Rng, i: usize, memory: &[u8]) -> (String, u64) {
             let (ty, size, signed) = INTS[rng.below(INTS.len() as u64) as usize];
             let count = memory.len() as u64 / size;
             let k = rng.below(count);
-            let expr = match rng.below(3) {
+            let expr = match rng.below(4) {
                 0 => format!("(({ty} *){RODATA})[{k}]"),
                 1 => format!("*(({ty} *){RODATA} + {k})"),
+                // A negative index from a pointer past the element.
+                2 => {
+                    let j = rng.below(count - k) + 1;
+                    format!("(({ty} *){RODATA} + {})[-{j}]", k + j)
+                }
                 _ => {
                     let j = rng.below(k + 1);
                     format!("(({ty} *){RODATA} + {j})[$k{i} - {j}]")

@@ -117,25 +117,27 @@ impl Gen<'_, '_> {
             }
         };
         if let Some(i) = self.constant_index(index) {
-            let place = match bt {
-                Type::Pointer { .. } => {
-                    let user = self.pointer_is_user(base);
-                    self.int(base)?;
-                    Place::Memory { user }
+            if let Type::Pointer { .. } = bt {
+                // Any index, negative ones too: the address wraps as C's does.
+                let user = self.pointer_is_user(base);
+                self.int(base)?;
+                let offset = (i as i64).wrapping_mul(size as i64);
+                match i32::try_from(offset) {
+                    Ok(0) => {}
+                    Ok(o) => self.asm.emit(Insn::alu_imm(Alu::Add, R0, o)),
+                    Err(_) => {
+                        self.asm.emit_all(Insn::ld_imm64(R1, offset as u64));
+                        self.asm.emit(Insn::alu_reg(Alu::Add, R0, R1));
+                    }
                 }
-                _ => self.place(base)?,
-            };
+                return Ok(Place::Memory { user });
+            }
+            // The checker made sure it is inside the array.
+            let place = self.place(base)?;
             let offset = usize::try_from(i)
                 .ok()
                 .and_then(|i| i.checked_mul(size))
                 .ok_or_else(|| error(index.span, "this index is too large"))?;
-            if let Place::Memory { .. } = place {
-                if i32::try_from(offset).is_err() {
-                    self.asm.emit_all(Insn::ld_imm64(R1, offset as u64));
-                    self.asm.emit(Insn::alu_reg(Alu::Add, R0, R1));
-                    return Ok(place);
-                }
-            }
             return self.offset_place(place, offset, e);
         }
         let slot = self.alloc(8, index.span)?;
