@@ -221,8 +221,10 @@ fn loops_and_variables_run_in_the_kernel() {
 /// The property test of pointer and C data arithmetic: random programs over typed pointers
 /// (every integer width and sign, and a struct) walked with `+`, `-`, `+=`, `-=`, `++` and
 /// `--` on variables and maps, pointer differences, and reads through pointers, array indexes
-/// (constant and run-time, two dimensions) and struct fields of kernel memory that does not
-/// change (read-only data), computed in the kernel must equal a C model of the same program.
+/// (constant, negative and run-time, two dimensions) and struct fields of kernel memory that
+/// does not change (read-only data), in place or from copies of structs in variables and maps
+/// (half the programs outgrow the BPF stack and run over a scratch map), computed in the
+/// kernel must equal a C model of the same program.
 #[test]
 fn random_pointer_programs_match_a_c_model() {
     const PROGRAMS: u64 = 120;
@@ -240,7 +242,13 @@ fn random_pointer_programs_match_a_c_model() {
             .map(|i| pointer_case(&mut rng, i, &memory))
             .collect();
         let body: String = generated.iter().map(|(s, _)| s.as_str()).collect();
-        let src = format!("{C_STRUCT} BEGIN {{ {body} }}");
+        // Every other program holds 480 bytes more: its frame is a scratch map.
+        let pad = if seed % 2 == 0 {
+            format!("$pad = *(struct pad *){RODATA}; ")
+        } else {
+            String::new()
+        };
+        let src = format!("{C_STRUCT} struct pad {{ char b[480]; }} BEGIN {{ {pad}{body} }}");
         let mut got = run(&src);
         got.sort_unstable();
         assert_eq!(got.len(), PER_PROGRAM, "{src}");
@@ -394,10 +402,16 @@ fn pointer_case(rng: &mut Rng, i: usize, memory: &[u8]) -> (String, u64) {
             let s = format!("$k{i} = {k}; @r[{i}] = {expr};");
             (s, c_int(memory, k * size, size, signed))
         }
-        // A field of a struct in an array of structs: constant and run-time indexes.
+        // A field of a struct in an array of structs, read in memory or from a copy of the
+        // struct in a variable or a map: constant and run-time indexes.
         _ => {
             let n = rng.below(memory.len() as u64 / S_SIZE);
-            let base = format!("((struct s *){RODATA})[{n}]");
+            let element = format!("((struct s *){RODATA})[{n}]");
+            let (prefix, base) = match rng.below(3) {
+                0 => (String::new(), element),
+                1 => (format!("$v{i} = {element}; "), format!("$v{i}")),
+                _ => (format!("@v[{i}] = {element}; "), format!("@v[{i}]")),
+            };
             let at = n * S_SIZE;
             let (expr, offset, size, signed) = match rng.below(5) {
                 0 => (format!("{base}.a"), 0, 1, true),
@@ -418,9 +432,9 @@ fn pointer_case(rng: &mut Rng, i: usize, memory: &[u8]) -> (String, u64) {
                 _ => (format!("{base}.d"), 32, 8, false),
             };
             let s = if expr.contains("@r[") {
-                format!("{expr};")
+                format!("{prefix}{expr};")
             } else {
-                format!("@r[{i}] = {expr};")
+                format!("{prefix}@r[{i}] = {expr};")
             };
             (s, c_int(memory, at + offset, size, signed))
         }
