@@ -242,13 +242,13 @@ fn random_pointer_programs_match_a_c_model() {
             .map(|i| pointer_case(&mut rng, i, &memory))
             .collect();
         let body: String = generated.iter().map(|(s, _)| s.as_str()).collect();
-        // Every other program holds 480 bytes more: its frame is a scratch map.
+        // Every other program holds 500 bytes more: its frame is a scratch map.
         let pad = if seed % 2 == 0 {
             format!("$pad = *(struct pad *){RODATA}; ")
         } else {
             String::new()
         };
-        let src = format!("{C_STRUCT} struct pad {{ char b[480]; }} BEGIN {{ {pad}{body} }}");
+        let src = format!("{C_STRUCT} struct pad {{ char b[500]; }} BEGIN {{ {pad}{body} }}");
         let mut got = run(&src);
         got.sort_unstable();
         assert_eq!(got.len(), PER_PROGRAM, "{src}");
