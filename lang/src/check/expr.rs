@@ -776,8 +776,16 @@ impl Checker<'_> {
 
     fn record_field(&mut self, name: &str, field: &str, space: AddrSpace, span: Span) -> Type {
         let Some(rec) = self.record(name) else {
+            let uprobe = self
+                .kinds()
+                .iter()
+                .any(|k| matches!(k, ProbeKind::Uprobe | ProbeKind::Uretprobe));
             let why = match self.catalog.kernel_record(name) {
                 Err(msg) => msg,
+                Ok(_) if uprobe => {
+                    "neither the program, the traced binary's DWARF nor the kernel's BTF defines it"
+                        .to_string()
+                }
                 Ok(_) => "neither the program nor the kernel's BTF defines it".to_string(),
             };
             self.error(
