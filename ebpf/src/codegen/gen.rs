@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use scry_lang::ast::{Block, Expr, ExprKind, Probe, Stmt, StmtKind};
 use scry_lang::attach::Attach;
 use scry_lang::diag::Diagnostic;
+use scry_lang::functions::Gen as FnGen;
 use scry_lang::probe::ProbeKind;
 use scry_lang::tracepoint_format::TracepointField;
 use scry_lang::types::Type;
@@ -253,6 +254,16 @@ impl<'g, 'a> Gen<'g, 'a> {
         self.b.typed.type_of(e.id).clone()
     }
 
+    /// How call `e` is compiled: the key of the signature the checker resolved it to.
+    pub fn call_gen(&self, e: &Expr) -> R<FnGen> {
+        self.b
+            .typed
+            .calls
+            .get(&e.id)
+            .copied()
+            .ok_or_else(|| error(e.span, "internal error: a call the checker did not resolve"))
+    }
+
     pub fn block(&mut self, block: &Block) -> R<()> {
         for s in &block.stmts {
             let mark = self.frame.mark();
@@ -343,7 +354,7 @@ impl<'g, 'a> Gen<'g, 'a> {
     /// branch's effect (`nsecs ? printf("yes\n") : printf("no\n")`).
     fn effect(&mut self, e: &Expr) -> R<()> {
         match &e.kind {
-            ExprKind::Call { name, args, .. } if self.action_call(e, name, args)? => return Ok(()),
+            ExprKind::Call { args, .. } if self.action_call(e, args)? => return Ok(()),
             ExprKind::Ternary {
                 cond,
                 then,
