@@ -2,6 +2,7 @@
 
 use crate::catalog::Catalog;
 use crate::diag::Diagnostic;
+use crate::glob::glob_match;
 use crate::probe::{
     find_event, ProbeKind, HARDWARE_EVENTS, ITER_KINDS, SOFTWARE_EVENTS, TIME_UNITS,
 };
@@ -264,29 +265,6 @@ pub fn ambiguous_functions(syms: &[crate::catalog::UserSymbol]) -> std::collecti
         }
     }
     ambiguous
-}
-
-/// `*` matches any run of characters (possibly empty); everything else matches itself.
-pub fn glob_match(pattern: &str, s: &str) -> bool {
-    let (p, s) = (pattern.as_bytes(), s.as_bytes());
-    let (mut pi, mut si) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while si < s.len() {
-        if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, si));
-            pi += 1;
-        } else if pi < p.len() && p[pi] == s[si] {
-            pi += 1;
-            si += 1;
-        } else if let Some((sp, ss)) = star {
-            pi = sp + 1;
-            si = ss + 1;
-            star = Some((sp, ss + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
 }
 
 fn is_wild(s: &str) -> bool {
@@ -976,16 +954,6 @@ pub fn shown_target<'a>(written: &'a str, resolved: &'a str) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn globbing() {
-        assert!(glob_match("sys_enter_*", "sys_enter_read"));
-        assert!(glob_match("*", ""));
-        assert!(glob_match("a*b*c", "axxbyyc"));
-        assert!(!glob_match("a*b", "axxc"));
-        assert!(glob_match("block_rq_i*", "block_rq_issue"));
-        assert!(!glob_match("vfs_read", "vfs_readv"));
-    }
 
     #[test]
     fn fields_respect_quotes() {

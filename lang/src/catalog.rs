@@ -320,7 +320,7 @@ impl Catalog for MemoryCatalog {
         Ok(self
             .binaries
             .keys()
-            .filter(|p| crate::attach::glob_match(pattern, p))
+            .filter(|p| crate::glob::glob_match(pattern, p))
             .cloned()
             .collect())
     }
