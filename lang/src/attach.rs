@@ -495,6 +495,21 @@ impl Resolver<'_, '_> {
         self.catalog(self.cx.catalog.file_offset(path, vaddr))
     }
 
+    /// A `fn+offset` uprobe's offset must start an instruction: an error at the function's
+    /// field otherwise.
+    fn instruction_start(
+        &self,
+        path: &str,
+        address: u64,
+        offset: u64,
+        name: &str,
+    ) -> Result<(), Diagnostic> {
+        self.cx
+            .catalog
+            .instruction_start(path, address, offset, name)
+            .map_err(|why| self.err_at(self.last(), why))
+    }
+
     /// The uprobe/usdt target path, honouring `-p` for the 2-field form.
     fn binary(&self, target: &str) -> Result<String, Diagnostic> {
         let kind = self.kind.name();
@@ -616,6 +631,9 @@ impl Resolver<'_, '_> {
                     ),
                 ));
             }
+            if offset > 0 {
+                self.instruction_start(&path, s.address, offset, &s.name)?;
+            }
             let suffix = if offset > 0 {
                 format!("+{offset}")
             } else {
@@ -636,7 +654,7 @@ impl Resolver<'_, '_> {
     }
 
     /// A uprobe at `address` of the file at `path`: inside a function it is that function plus
-    /// an offset (so the offset is checked to start an instruction when it attaches); outside
+    /// an offset (which must start an instruction); outside
     /// every function it is refused, as bpftrace refuses it, unless `--unsafe` (the message
     /// names the file as written, `shown`).
     fn user_address(&self, shown: &str, path: String, address: u64) -> Result<Target, Diagnostic> {
@@ -645,13 +663,18 @@ impl Resolver<'_, '_> {
             .iter()
             .find(|s| s.is_function && address >= s.address && address - s.address < s.size);
         match inside {
-            Some(s) => Ok(Target::User {
+            Some(s) => {
+                if address > s.address {
+                    self.instruction_start(&path, s.address, address - s.address, &s.name)?;
+                }
+                Ok(Target::User {
                 symbol: Some(s.name.clone()),
                 address: s.address,
-                offset: address - s.address,
-                file_offset: self.file_offset(&path, address)?,
-                path,
-            }),
+                    offset: address - s.address,
+                    file_offset: self.file_offset(&path, address)?,
+                    path,
+                })
+            }
             None if self.cx.unsafe_mode => Ok(Target::User {
                 file_offset: self.file_offset(&path, address)?,
                 path,
