@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use scry_lang::arch::syscalls;
 use scry_lang::ast::{Block, Expr, ExprKind, Probe, Stmt, StmtKind};
 use scry_lang::attach::Attach;
 use scry_lang::diag::Diagnostic;
@@ -177,13 +178,13 @@ impl<'g, 'a> Gen<'g, 'a> {
             kind: crate::object::MapKind::Array,
             key_size: 4,
             value_size: 8,
-            max_entries: crate::syscalls::MAX_NUMBER,
+            max_entries: syscalls::MAX_NUMBER,
         });
         let key = self.alloc(8, probe.span)?;
         let slot = self.alloc(8, probe.span)?;
         self.asm.emit(Insn::load(Size::DW, R1, R6, 8));
         self.asm
-            .jump_if_imm(Cond::Ge, R1, crate::syscalls::MAX_NUMBER as i32, self.exit);
+            .jump_if_imm(Cond::Ge, R1, syscalls::MAX_NUMBER as i32, self.exit);
         self.asm.emit(Insn::store(Size::W, R10, key, R1));
         self.asm.emit_all(Insn::ld_map(R1, filter_map as u32));
         self.asm.emit(Insn::mov(R2, R10));

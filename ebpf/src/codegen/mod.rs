@@ -343,7 +343,7 @@ fn syscall_fan_in<'a>(
                 .map(|n| (true, n))
                 .or_else(|| event.strip_prefix("sys_exit_").map(|n| (false, n)))
                 .and_then(|(is_enter, name)| {
-                    let nr = crate::syscalls::number(name)?;
+                    let nr = scry_lang::arch::syscalls::number(name)?;
                     let id = typed.tracepoint_ids.get(&format!("{category}:{event}"))?;
                     Some((is_enter, (nr, *id)))
                 }),
