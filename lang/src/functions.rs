@@ -10,6 +10,10 @@ use std::borrow::Cow;
 use crate::probe::ProbeKind;
 use crate::types::{AddrSpace, Type};
 
+use Arg::{Int, IntOrPointer, Literal};
+use ProbeKind as K;
+use Probes::Any;
+
 /// `max_args` of a function that takes any number of arguments after its first ones.
 pub const VARIADIC: usize = usize::MAX;
 
@@ -198,10 +202,6 @@ const fn sig(
 const fn only(kinds: &'static [ProbeKind]) -> Probes {
     Probes::Only(Cow::Borrowed(kinds))
 }
-
-use Arg::{Int, IntOrPointer, Literal};
-use ProbeKind as K;
-use Probes::Any;
 
 const NONE: Returns = Returns::Type(Type::None);
 const U64: Returns = Returns::Type(Type::U64);
