@@ -3,6 +3,7 @@
 use std::io::{IsTerminal, Write};
 
 use scry_ebpf::codegen::CompileOptions;
+use scry_ebpf::object::Object;
 use scry_lang::check::CheckOptions;
 use scry_lang::diag::Diagnostic;
 use scry_lang::report::{render_all, RenderOptions};
@@ -92,12 +93,13 @@ pub fn show_error(source: &Source, e: HostError, cli: &Cli) -> Option<String> {
 
 /// `-d`: the typed program and every program's instructions, with the source lines (a closed
 /// output pipe ends scry quietly).
-pub fn dump(source: &Source, checked: &Checked) -> Result<(), String> {
+pub fn dump(source: &Source, checked: &Checked, object: &Object) -> Result<(), String> {
     let mut out = scry_lang::dump::dump(&checked.program, &checked.typed);
+    let object = checked.preview(object);
     for i in checked.programs.clone() {
-        let p = &checked.object.programs[i];
+        let p = &object.programs[i];
         out += &format!("\n{} ({} instructions)\n", p.name, p.insns.len());
-        out += &checked.object.disassemble(i, &source.text);
+        out += &object.disassemble(i, &source.text);
     }
     crate::pipe::print(&out)
 }

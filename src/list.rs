@@ -1,7 +1,8 @@
 //! `-l [PATTERN]` and `-lv`: the probes this machine offers.
 
-use scry_lang::attach::{glob_match, shown_target};
+use scry_lang::attach::shown_target;
 use scry_lang::catalog::Catalog;
+use scry_lang::glob::glob_match;
 use scry_lang::probe::{ProbeKind, HARDWARE_EVENTS, SOFTWARE_EVENTS, TIME_UNITS};
 use scry_runtime::LiveCatalog;
 

@@ -42,7 +42,7 @@ pub fn run(
     };
     frontend::report(&source, &checked.warnings, cli.no_warnings);
     if cli.dry_run {
-        frontend::dump(&source, &checked)?;
+        frontend::dump(&source, &checked, host.object())?;
         return Ok(ExitCode::SUCCESS);
     }
     let added = match host.load(source.clone(), checked) {

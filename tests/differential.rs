@@ -11,9 +11,10 @@
 //! - `// skip: REASON`: a known scry bug outside the printing code; the case is listed as
 //!   skipped and not run.
 //!
-//! Environment: `SCRY_DIFF_FILTER=text` runs only the cases whose name contains `text`;
-//! `SCRY_DIFF_RUN_SKIPPED=1` runs skipped cases too (and reports those that pass now);
-//! `SCRY_DIFF_BLESS=1` rewrites the `.expected` files of `differs` cases from scry's output.
+//! The runner is `scry_cases`: `SCRY_CASES=text` runs only the cases whose name contains
+//! `text`; `SCRY_RUN_SKIPPED=1` runs skipped cases too (and reports those that pass now);
+//! `SCRY_BLESS=1` rewrites the `.expected` files of `differs` cases from scry's output;
+//! `SCRY_JOBS=n` runs `n` cases at once (one per core).
 //!
 //! The suite needs root and bpftrace; without them it fails, saying how to get them.
 //!
@@ -27,7 +28,7 @@ mod runner;
 use std::io::Write;
 use std::path::Path;
 
-use runner::{Case, Outcome};
+use runner::Case;
 
 #[test]
 fn scry_prints_what_bpftrace_prints() {
@@ -36,52 +37,20 @@ fn scry_prints_what_bpftrace_prints() {
     if let Err(why) = runner::check_environment() {
         panic!("{why}");
     }
-    let filter = std::env::var("SCRY_DIFF_FILTER").unwrap_or_default();
-    let run_skipped = std::env::var_os("SCRY_DIFF_RUN_SKIPPED").is_some();
-    let bless = std::env::var_os("SCRY_DIFF_BLESS").is_some();
     let cases: Vec<Case> = runner::load_cases(&dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
         .into_iter()
-        .filter(|c| c.name.contains(&filter))
+        .filter(|c| scry_cases::selected(&c.name))
         .collect();
-    assert!(!cases.is_empty(), "no case matches {filter:?}");
-
-    let results = runner::run_all(scry, &cases, run_skipped, bless);
-
-    // Written to the real stderr so that the summary shows even when the test passes (libtest
-    // captures only the print macros).
-    let mut err = std::io::stderr().lock();
-    let mut failures = Vec::new();
-    let (mut passed, mut skipped) = (0, 0);
-    for (case, outcome) in cases.iter().zip(&results) {
-        match outcome {
-            Outcome::Pass => passed += 1,
-            Outcome::Skipped(why) => {
-                skipped += 1;
-                let _ = writeln!(err, "differential: skipped {}: {why}", case.name);
-            }
-            Outcome::SkippedButPasses => {
-                skipped += 1;
-                let _ = writeln!(
-                    err,
-                    "differential: {} is marked skip but passes now: drop its `// skip:` line",
-                    case.name
-                );
-            }
-            Outcome::Fail(report) => failures.push(format!("--- {}\n{report}", case.name)),
-        }
-    }
-    let _ = writeln!(
-        err,
-        "differential: {passed} passed, {skipped} skipped, {} failed, of {} cases",
-        failures.len(),
-        cases.len()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} differential case(s) failed:\n{}",
-        failures.len(),
-        failures.join("\n")
+    assert!(!cases.is_empty(), "no case is selected");
+    // Two tools per case, each case's two in parallel: one case per core at a time.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    scry_cases::run(
+        "differential",
+        &cases,
+        scry_cases::jobs(cores),
+        |c| &c.name,
+        |c| runner::run_case(scry, c),
     );
 }
 

@@ -9,4 +9,3 @@ pub mod codegen;
 pub mod insn;
 pub mod layout;
 pub mod object;
-pub mod syscalls;

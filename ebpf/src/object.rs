@@ -302,7 +302,70 @@ pub struct StackMap {
     pub map: usize,
 }
 
+/// How long each of an object's lists is: where what a source adds begins. Since the lists
+/// only grow, taking back what a source added is cutting them to these lengths.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lengths {
+    pub maps: usize,
+    pub blocks: usize,
+    pub programs: usize,
+    pub user_maps: usize,
+    pub actions: usize,
+    pub probe_names: usize,
+    pub strftime_formats: usize,
+    pub cgroup_path_filters: usize,
+    pub stack_maps: usize,
+}
+
 impl Object {
+    /// The length of every list now.
+    pub fn lengths(&self) -> Lengths {
+        Lengths {
+            maps: self.maps.len(),
+            blocks: self.blocks.len(),
+            programs: self.programs.len(),
+            user_maps: self.user_maps.len(),
+            actions: self.actions.len(),
+            probe_names: self.probe_names.len(),
+            strftime_formats: self.strftime_formats.len(),
+            cgroup_path_filters: self.cgroup_path_filters.len(),
+            stack_maps: self.stack_maps.len(),
+        }
+    }
+
+    /// Takes out everything appended after `at`, as an object of its own (its entries keep
+    /// their indexes' meaning: they continue this object's); this object is as it was at `at`.
+    pub fn split_off(&mut self, at: &Lengths) -> Object {
+        Object {
+            maps: self.maps.split_off(at.maps),
+            blocks: self.blocks.split_off(at.blocks),
+            programs: self.programs.split_off(at.programs),
+            user_maps: self.user_maps.split_off(at.user_maps),
+            actions: self.actions.split_off(at.actions),
+            probe_names: self.probe_names.split_off(at.probe_names),
+            strftime_formats: self.strftime_formats.split_off(at.strftime_formats),
+            cgroup_path_filters: self.cgroup_path_filters.split_off(at.cgroup_path_filters),
+            stack_maps: self.stack_maps.split_off(at.stack_maps),
+            ringbuf: self.ringbuf,
+            counters: self.counters,
+            globals: self.globals,
+        }
+    }
+
+    /// Puts back what [`Object::split_off`] took out at this object's current lengths.
+    pub fn append(&mut self, mut tail: Object) {
+        self.maps.append(&mut tail.maps);
+        self.blocks.append(&mut tail.blocks);
+        self.programs.append(&mut tail.programs);
+        self.user_maps.append(&mut tail.user_maps);
+        self.actions.append(&mut tail.actions);
+        self.probe_names.append(&mut tail.probe_names);
+        self.strftime_formats.append(&mut tail.strftime_formats);
+        self.cgroup_path_filters
+            .append(&mut tail.cgroup_path_filters);
+        self.stack_maps.append(&mut tail.stack_maps);
+    }
+
     /// The program's instructions as text, one per line, each with the source line it came
     /// from when that changes (like `ply -S`).
     pub fn disassemble(&self, index: usize, src: &str) -> String {

@@ -2,7 +2,8 @@
 //!
 //! Every `tests/codegen/NAME.bt` holds a program, a line `==== expected ====`, then the
 //! disassembly of every program it compiles to, each instruction under the source line it came
-//! from. `SCRY_BLESS=1 cargo test -p scry-ebpf --test codegen` rewrites the expected sections.
+//! from. The runner is `scry_cases` (`SCRY_BLESS=1 cargo test -p scry-ebpf --test codegen`
+//! rewrites the expected sections).
 //! Adding a case is adding a file.
 
 #[path = "../../lang/tests/common/mod.rs"]
@@ -12,8 +13,6 @@ use std::path::Path;
 
 use scry_ebpf::codegen::{compile, CompileOptions};
 use scry_lang::check::CheckOptions;
-
-const SEPARATOR: &str = "==== expected ====";
 
 /// The disassembly of every program of `src`.
 fn generate(src: &str) -> String {
@@ -48,37 +47,7 @@ fn generate(src: &str) -> String {
 #[test]
 fn codegen_snapshots() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/codegen");
-    let bless = std::env::var_os("SCRY_BLESS").is_some();
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/codegen")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "bt"))
-        .collect();
-    paths.sort();
-    assert!(!paths.is_empty(), "no cases in {}", dir.display());
-    let mut failed = Vec::new();
-    for path in &paths {
-        let text = std::fs::read_to_string(path).expect("read case");
-        let (program, expected) = match text.split_once(&format!("\n{SEPARATOR}\n")) {
-            Some((p, e)) => (format!("{p}\n"), e.to_string()),
-            None => (text.clone(), String::new()),
-        };
-        let actual = generate(&program);
-        if actual == expected {
-            continue;
-        }
-        if bless {
-            std::fs::write(path, format!("{program}{SEPARATOR}\n{actual}")).expect("bless");
-        } else {
-            failed.push(format!("{}:\n{actual}", path.display()));
-        }
-    }
-    assert!(
-        failed.is_empty(),
-        "{} codegen cases differ (SCRY_BLESS=1 rewrites them):\n{}",
-        failed.len(),
-        failed.join("\n")
-    );
+    scry_cases::golden::suite("codegen", &dir, "bt", |_, program| Ok(generate(program)));
 }
 
 /// A program compiled again over a scratch map keeps nothing of its first attempt: one printf

@@ -53,7 +53,7 @@ pub const BUILTINS: &[&str] = &[
 
 /// Every function of the language (the checker's list) and one that does not exist.
 pub static FUNCTIONS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
-    let mut all = scry_lang::check::FUNCTION_NAMES.to_vec();
+    let mut all: Vec<&str> = scry_lang::functions::builtin_names().collect();
     all.push("nosuchfn");
     all
 });

@@ -2,6 +2,7 @@
 
 use crate::catalog::Catalog;
 use crate::diag::Diagnostic;
+use crate::glob::glob_match;
 use crate::probe::{
     find_event, ProbeKind, HARDWARE_EVENTS, ITER_KINDS, SOFTWARE_EVENTS, TIME_UNITS,
 };
@@ -266,29 +267,6 @@ pub fn ambiguous_functions(syms: &[crate::catalog::UserSymbol]) -> std::collecti
     ambiguous
 }
 
-/// `*` matches any run of characters (possibly empty); everything else matches itself.
-pub fn glob_match(pattern: &str, s: &str) -> bool {
-    let (p, s) = (pattern.as_bytes(), s.as_bytes());
-    let (mut pi, mut si) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while si < s.len() {
-        if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, si));
-            pi += 1;
-        } else if pi < p.len() && p[pi] == s[si] {
-            pi += 1;
-            si += 1;
-        } else if let Some((sp, ss)) = star {
-            pi = sp + 1;
-            si = ss + 1;
-            star = Some((sp, ss + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
-}
-
 fn is_wild(s: &str) -> bool {
     s.contains('*')
 }
@@ -517,6 +495,21 @@ impl Resolver<'_, '_> {
         self.catalog(self.cx.catalog.file_offset(path, vaddr))
     }
 
+    /// A `fn+offset` uprobe's offset must start an instruction: an error at the function's
+    /// field otherwise.
+    fn instruction_start(
+        &self,
+        path: &str,
+        address: u64,
+        offset: u64,
+        name: &str,
+    ) -> Result<(), Diagnostic> {
+        self.cx
+            .catalog
+            .instruction_start(path, address, offset, name)
+            .map_err(|why| self.err_at(self.last(), why))
+    }
+
     /// The uprobe/usdt target path, honouring `-p` for the 2-field form.
     fn binary(&self, target: &str) -> Result<String, Diagnostic> {
         let kind = self.kind.name();
@@ -638,6 +631,9 @@ impl Resolver<'_, '_> {
                     ),
                 ));
             }
+            if offset > 0 {
+                self.instruction_start(&path, s.address, offset, &s.name)?;
+            }
             let suffix = if offset > 0 {
                 format!("+{offset}")
             } else {
@@ -658,7 +654,7 @@ impl Resolver<'_, '_> {
     }
 
     /// A uprobe at `address` of the file at `path`: inside a function it is that function plus
-    /// an offset (so the offset is checked to start an instruction when it attaches); outside
+    /// an offset (which must start an instruction); outside
     /// every function it is refused, as bpftrace refuses it, unless `--unsafe` (the message
     /// names the file as written, `shown`).
     fn user_address(&self, shown: &str, path: String, address: u64) -> Result<Target, Diagnostic> {
@@ -667,13 +663,18 @@ impl Resolver<'_, '_> {
             .iter()
             .find(|s| s.is_function && address >= s.address && address - s.address < s.size);
         match inside {
-            Some(s) => Ok(Target::User {
+            Some(s) => {
+                if address > s.address {
+                    self.instruction_start(&path, s.address, address - s.address, &s.name)?;
+                }
+                Ok(Target::User {
                 symbol: Some(s.name.clone()),
                 address: s.address,
-                offset: address - s.address,
-                file_offset: self.file_offset(&path, address)?,
-                path,
-            }),
+                    offset: address - s.address,
+                    file_offset: self.file_offset(&path, address)?,
+                    path,
+                })
+            }
             None if self.cx.unsafe_mode => Ok(Target::User {
                 file_offset: self.file_offset(&path, address)?,
                 path,
@@ -976,16 +977,6 @@ pub fn shown_target<'a>(written: &'a str, resolved: &'a str) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn globbing() {
-        assert!(glob_match("sys_enter_*", "sys_enter_read"));
-        assert!(glob_match("*", ""));
-        assert!(glob_match("a*b*c", "axxbyyc"));
-        assert!(!glob_match("a*b", "axxc"));
-        assert!(glob_match("block_rq_i*", "block_rq_issue"));
-        assert!(!glob_match("vfs_read", "vfs_readv"));
-    }
 
     #[test]
     fn fields_respect_quotes() {

@@ -109,6 +109,16 @@ pub trait Catalog {
     /// Where ELF virtual address `vaddr` of the file at `path` lies in the file (from the
     /// loadable segment that holds it): what the kernel's uprobes take.
     fn file_offset(&self, path: &str, vaddr: u64) -> Result<u64, String>;
+    /// Whether `offset` bytes into function `name`, whose code starts at ELF virtual address
+    /// `address` of the file at `path`, is where an instruction starts (a uprobe elsewhere
+    /// would split an instruction); `Err` says why not, or why it cannot be told.
+    fn instruction_start(
+        &self,
+        path: &str,
+        address: u64,
+        offset: u64,
+        name: &str,
+    ) -> Result<(), String>;
     /// The address of a kernel symbol (`kaddr`); `Ok(None)` when the kernel has no such
     /// symbol.
     fn kernel_symbol_address(&self, name: &str) -> Result<Option<u64>, String>;
@@ -275,6 +285,11 @@ impl Catalog for MemoryCatalog {
         Ok(vaddr)
     }
 
+    /// Files in memory hold no code: every offset is taken as an instruction's start.
+    fn instruction_start(&self, _: &str, _: u64, _: u64, _: &str) -> Result<(), String> {
+        Ok(())
+    }
+
     fn tracepoint_id(&self, category: &str, event: &str) -> Result<Option<u64>, String> {
         Ok(self
             .tracepoint_format(category, event)?
@@ -354,7 +369,7 @@ impl Catalog for MemoryCatalog {
         Ok(self
             .binaries
             .keys()
-            .filter(|p| crate::attach::glob_match(pattern, p))
+            .filter(|p| crate::glob::glob_match(pattern, p))
             .cloned()
             .collect())
     }

@@ -13,6 +13,8 @@ pub mod check;
 pub mod diag;
 pub mod dump;
 pub mod format;
+pub mod functions;
+pub mod glob;
 pub mod int;
 pub mod lexer;
 pub mod parser;

@@ -4,12 +4,14 @@
 //! None may panic, overflow the stack (that aborts this test binary) or hang, and every input
 //! that is not a valid program must get at least one error diagnostic.
 //!
-//! Adding a case is adding a file; a file that is a valid program is listed in [`VALID`].
+//! Adding a case is adding a file; a file that is a valid program is listed in [`VALID`]. The
+//! runner is `scry_cases` (`SCRY_CASES=text` runs the files whose name contains `text`).
 
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use scry_cases::Outcome;
 use scry_lang::catalog::{MemoryCatalog, UsdtProbe, UserSymbol};
 use scry_lang::check::CheckOptions;
 use scry_lang::report::{render_all, RenderOptions};
@@ -73,56 +75,44 @@ fn front_end(src: &str) -> usize {
 #[test]
 fn fuzz_regressions_neither_panic_nor_hang() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/fuzz_regressions exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "bt"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no cases in {}", dir.display());
-    let mut failures = Vec::new();
-    for path in &files {
-        let name = path.file_stem().unwrap().to_string_lossy().to_string();
-        let src = std::fs::read_to_string(path).expect("cases are UTF-8");
-        let (tx, rx) = mpsc::channel();
-        let worker = std::thread::Builder::new()
-            .name(name.clone())
-            .stack_size(STACK)
-            .spawn(move || {
-                let _ = tx.send(front_end(&src));
-            })
-            .expect("spawn");
-        match rx.recv_timeout(TIME_LIMIT) {
-            Ok(errors) => {
-                let _ = worker.join();
-                let valid = VALID.contains(&name.as_str());
-                if valid && errors > 0 {
-                    failures.push(format!("{name}: valid program, but {errors} errors"));
-                } else if !valid && errors == 0 {
-                    failures.push(format!("{name}: invalid program, but no error diagnostic"));
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                let msg = match worker.join() {
-                    Err(p) => p
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_default(),
-                    Ok(()) => String::new(),
-                };
-                failures.push(format!("{name}: panicked: {msg}"));
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                failures.push(format!("{name}: no answer within {TIME_LIMIT:?} (hang)"));
+    let files = scry_cases::files(&dir, "bt");
+    scry_cases::run("fuzz regressions", &files, 1, |f| &f.name, check);
+}
+
+/// Runs one input on a thread of its own: it must answer in time, without panicking, with
+/// errors exactly when it is not listed as valid.
+fn check(file: &scry_cases::File) -> Outcome {
+    let name = file.name.trim_end_matches(".bt").to_string();
+    let src = file.text.clone();
+    let (tx, rx) = mpsc::channel();
+    let worker = std::thread::Builder::new()
+        .name(name.clone())
+        .stack_size(STACK)
+        .spawn(move || {
+            let _ = tx.send(front_end(&src));
+        })
+        .expect("spawn");
+    match rx.recv_timeout(TIME_LIMIT) {
+        Ok(errors) => {
+            let _ = worker.join();
+            let valid = VALID.contains(&name.as_str());
+            if valid && errors > 0 {
+                Outcome::Fail(format!("valid program, but {errors} errors"))
+            } else if !valid && errors == 0 {
+                Outcome::Fail("invalid program, but no error diagnostic".into())
+            } else {
+                Outcome::Pass
             }
         }
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            let msg = match worker.join() {
+                Err(p) => scry_cases::panic_text(&*p),
+                Ok(()) => String::new(),
+            };
+            Outcome::Fail(format!("panicked: {msg}"))
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            Outcome::Fail(format!("no answer within {TIME_LIMIT:?} (hang)"))
+        }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} fuzz regressions fail:\n{}",
-        failures.len(),
-        files.len(),
-        failures.join("\n")
-    );
 }

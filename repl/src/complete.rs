@@ -3,7 +3,8 @@
 //! session's maps, builtins and functions.
 
 use scry_lang::catalog::Catalog;
-use scry_lang::check::{BUILTIN_NAMES, FUNCTION_NAMES};
+use scry_lang::check::BUILTIN_NAMES;
+use scry_lang::functions::builtin_names;
 use scry_lang::probe::{ProbeKind, HARDWARE_EVENTS, PROVIDERS, SOFTWARE_EVENTS, TIME_UNITS};
 
 use crate::command::COMMANDS;
@@ -60,7 +61,7 @@ pub fn complete(
         BUILTIN_NAMES
             .iter()
             .map(|b| b.to_string())
-            .chain(FUNCTION_NAMES.iter().map(|f| format!("{f}(")))
+            .chain(builtin_names().map(|f| format!("{f}(")))
             .collect()
     };
     candidates.retain(|c| c.starts_with(word));

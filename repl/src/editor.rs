@@ -28,11 +28,12 @@ use rustyline::{Editor, ExternalPrinter};
 
 use crate::channel::{self, Input, Sender};
 use crate::console::{Console, ScreenWriter};
-use crate::engine::{Engine, Out};
+use crate::engine::Engine;
 use crate::helper::{MapNames, ScryHelper};
 use crate::report::Reporter;
 use crate::screen::Screen;
 use crate::serve::{serve, Front};
+use crate::shared_out::Out;
 use crate::Options;
 
 /// The prompt.

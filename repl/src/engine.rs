@@ -6,7 +6,6 @@
 //! is removed once it ran; `@map` prints a map. After an error nothing of the entry stays
 //! attached and the session goes on.
 
-use std::io::Write;
 use std::ops::Range;
 use std::os::fd::OwnedFd;
 
@@ -19,9 +18,6 @@ use crate::entry::{self, Kind};
 use crate::report::Reporter;
 use crate::shared_out::SharedOut;
 use crate::watch::Watch;
-
-/// What the trace output is written to.
-pub type Out = Box<dyn Write>;
 
 /// Lists probes as `-l`/`-lv` do: (pattern, verbose, `-p` pid) to the listing.
 pub type Lister = fn(Option<&str>, bool, Option<u32>) -> Result<String, String>;

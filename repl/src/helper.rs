@@ -10,7 +10,8 @@ use rustyline::highlight::{CmdKind, Highlighter};
 use rustyline::hint::{Hinter, HistoryHinter};
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Helper};
-use scry_lang::check::{BUILTIN_NAMES, FUNCTION_NAMES};
+use scry_lang::check::BUILTIN_NAMES;
+use scry_lang::functions::builtin;
 use scry_lang::token::Tok;
 use scry_runtime::LiveCatalog;
 
@@ -137,7 +138,7 @@ pub fn highlight(line: &str) -> String {
             Tok::Str(_) => "32",
             Tok::Map(_) => "33",
             Tok::Ident(n) | Tok::AttachPoint(n) if BUILTIN_NAMES.contains(&n.as_str()) => "36",
-            Tok::Ident(n) | Tok::AttachPoint(n) if FUNCTION_NAMES.contains(&n.as_str()) => "34",
+            Tok::Ident(n) | Tok::AttachPoint(n) if builtin(n).is_some() => "34",
             _ => continue,
         };
         let (Some(gap), Some(text)) = (line.get(at..span.start), line.get(span.range())) else {

@@ -35,8 +35,9 @@ use scry_runtime::host::{Host, HostOptions};
 use scry_stdlib::sink::{self, Format, Output};
 
 use crate::console::Console;
-use crate::engine::{Engine, Lister, Out};
+use crate::engine::{Engine, Lister};
 use crate::report::Reporter;
+use crate::shared_out::Out;
 use crate::shared_out::SharedOut;
 
 /// How the REPL runs.

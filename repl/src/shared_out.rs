@@ -5,7 +5,8 @@ use std::cell::RefCell;
 use std::io::{self, Write};
 use std::rc::Rc;
 
-use crate::engine::Out;
+/// What the trace output is written to.
+pub type Out = Box<dyn Write>;
 
 /// A writer that clones share.
 #[derive(Clone)]

@@ -155,19 +155,11 @@ pub fn attach_uprobe_multi(
     let mut files: Vec<(&str, Vec<u64>, Vec<u64>, &str)> = Vec::new();
     for a in attaches {
         let Target::User {
-            path,
-            address,
-            offset,
-            symbol,
-            file_offset,
+            path, file_offset, ..
         } = &a.target
         else {
             return Err(AttachError::new(&a.name, "not a uprobe on a file"));
         };
-        if let (Some(name), 1..) = (symbol, *offset) {
-            crate::uprobe_offset::check_in_file(Path::new(path), *address, *offset, name)
-                .map_err(|why| AttachError::new(&a.name, why))?;
-        }
         let at = *file_offset;
         let id = probe_names.iter().position(|n| *n == a.name).unwrap_or(0) as u64;
         match files.iter_mut().find(|f| f.0 == path.as_str()) {
@@ -333,17 +325,9 @@ impl Attacher<'_> {
             (
                 ProbeKind::Uprobe | ProbeKind::Uretprobe,
                 Target::User {
-                    path,
-                    address,
-                    offset,
-                    symbol,
-                    file_offset,
+                    path, file_offset, ..
                 },
             ) => {
-                if let (Some(name), 1..) = (symbol, *offset) {
-                    crate::uprobe_offset::check_in_file(Path::new(path), *address, *offset, name)
-                        .map_err(|why| AttachError::new(probe, why))?;
-                }
                 let scope = match self.options.pid.and_then(NonZeroU32::new) {
                     Some(pid) => UProbeScope::OneProcess(pid),
                     None => UProbeScope::AllProcesses,

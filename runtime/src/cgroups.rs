@@ -30,7 +30,7 @@ pub fn cgroup_path(id: u64, filter: Option<&str>) -> String {
     let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
     let found: Vec<String> = hierarchies(&mounts)
         .into_iter()
-        .filter(|(name, _)| filter.is_none_or(|f| scry_lang::attach::glob_match(f, name)))
+        .filter(|(name, _)| filter.is_none_or(|f| scry_lang::glob::glob_match(f, name)))
         .filter_map(|(name, root)| {
             let dir = find_inode(&root, id, 0)?;
             let rel = dir.strip_prefix(&root).ok()?;

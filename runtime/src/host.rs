@@ -6,8 +6,9 @@
 //! running session and the `-c` child. Each piece of program text is a *source* (a one-shot
 //! program is source 0; each REPL entry is one more):
 //!
-//! - [`Host::check`] parses, checks and compiles a source onto a copy of the object; nothing in
-//!   the host changes and nothing touches the kernel (`-d` stops here);
+//! - [`Host::check`] parses, checks and compiles a source, appending to the object and taking
+//!   the additions back out into the [`Checked`] (no copy of the object); the host is left as
+//!   it was and nothing touches the kernel (`-d` stops here);
 //! - [`Host::load`] loads the new maps and programs against the live ones and commits the
 //!   source (the session is created at the first load);
 //! - [`Host::start`] runs the source's BEGIN blocks, then attaches its probes;
@@ -21,7 +22,7 @@
 use std::ops::Range;
 
 use scry_ebpf::codegen::{self, CompileOptions};
-use scry_ebpf::object::{Object, Trigger};
+use scry_ebpf::object::{Lengths, Object, Trigger};
 use scry_lang::ast::Program;
 use scry_lang::check::{CheckOptions, Environment, TypedProgram};
 use scry_lang::diag::Diagnostic;
@@ -72,12 +73,24 @@ pub struct Checked {
     pub typed: TypedProgram,
     /// Warnings (there were no errors).
     pub warnings: Vec<Diagnostic>,
-    /// The host's object with this source's maps, programs and blocks appended.
-    pub object: Object,
-    /// The programs this source added, in `object.programs`.
+    /// What this source adds to the host's object (maps, programs, blocks, actions...), to
+    /// be appended at `at`: its indexes continue the host's object.
+    pub added: Object,
+    /// The host object's lengths when the source was checked: where `added` goes.
+    pub at: Lengths,
+    /// The programs this source adds, as indexes of the host's object.
     pub programs: Range<usize>,
-    /// The probe blocks this source added, in `object.blocks`.
+    /// The probe blocks this source adds, as indexes of the host's object.
     pub blocks: Range<usize>,
+}
+
+impl Checked {
+    /// The host's object as it will be once this source is loaded (`-d` shows it).
+    pub fn preview(&self, object: &Object) -> Object {
+        let mut whole = object.clone();
+        whole.append(self.added.clone());
+        whole
+    }
 }
 
 /// A source loaded into the session.
@@ -210,9 +223,9 @@ impl Host {
     /// Parses, checks and compiles `source` against everything added so far.
     pub fn check(&mut self, source: &Source) -> Result<Checked, HostError> {
         let entry = self.sources.len();
-        let object = match &self.session {
-            Some(session) => &session.object,
-            None => &self.object,
+        let object = match &mut self.session {
+            Some(session) => &mut session.object,
+            None => &mut self.object,
         };
         let (catalog, env, opts) = (&mut self.catalog, &self.env, &self.opts);
         let run = move || {
@@ -224,10 +237,9 @@ impl Host {
                     log: None,
                 });
             }
-            let mut object = object.clone();
-            let blocks_before = object.blocks.len();
+            let at = object.lengths();
             let programs = codegen::compile_into(
-                &mut object,
+                object,
                 &compiled.program,
                 &compiled.typed,
                 &opts.compile,
@@ -242,13 +254,17 @@ impl Host {
                     log: None,
                 }
             })?;
+            let blocks = at.blocks..object.blocks.len();
+            // The host stays as it was: the additions travel in `Checked` until `load`.
+            let added = object.split_off(&at);
             Ok(Checked {
                 entry,
-                blocks: blocks_before..object.blocks.len(),
+                blocks,
                 program: compiled.program,
                 typed: compiled.typed,
                 warnings: compiled.diagnostics,
-                object,
+                added,
+                at,
                 programs,
             })
         };
@@ -272,8 +288,15 @@ impl Host {
                 checked.entry
             )));
         }
-        let object = &checked.object;
-        let attachments: u64 = object.programs[checked.programs.clone()]
+        if checked.at != self.object().lengths() {
+            return Err(HostError::Message(
+                "internal error: the source was checked against another state of the session"
+                    .into(),
+            ));
+        }
+        let attachments: u64 = checked
+            .added
+            .programs
             .iter()
             .filter(|p| p.trigger.attaches_at_start())
             .map(|p| {
@@ -302,9 +325,11 @@ impl Host {
             .session
             .as_mut()
             .expect("the session exists once started");
+        let probes = probe_count(&checked.added.programs);
+        let mut new = checked.added;
         let added = session
-            .add(object.clone())
-            .map_err(|e| source_error(e, object))?;
+            .add(&mut new)
+            .map_err(|e| source_error(e, &new, &checked.at))?;
         if self.opts.session.verbose {
             let programs = &session.loaded.programs[added.clone()];
             let ids = programs.iter().map(|p| format!("Program ID: {}", p.id()));
@@ -315,12 +340,10 @@ impl Host {
             }
         }
         self.env.learn(&checked.typed);
-        // The session holds the object now; the host keeps no second copy.
-        self.object = Object::default();
         self.sources.push(source);
         Ok(Added {
             entry: checked.entry,
-            probes: probe_count(&checked.object, added.clone()),
+            probes,
             programs: added,
             blocks: checked.blocks,
         })
@@ -501,8 +524,8 @@ impl Host {
 }
 
 /// Attach points of `programs`, BEGIN and END included, as bpftrace counts them.
-fn probe_count(object: &Object, programs: Range<usize>) -> usize {
-    object.programs[programs]
+fn probe_count(programs: &[scry_ebpf::object::ProgramSpec]) -> usize {
+    programs
         .iter()
         .map(|p| match p.trigger {
             Trigger::Attached | Trigger::WatchSetup => p.attaches.len(),
@@ -514,8 +537,9 @@ fn probe_count(object: &Object, programs: Range<usize>) -> usize {
 }
 
 /// A load error as the source's problem: a verifier rejection becomes a diagnostic at the
-/// span of the rejected instruction; anything else one sentence.
-fn source_error(e: SessionError, object: &Object) -> HostError {
+/// span of the rejected instruction (a program of `added`, the source's additions appended at
+/// `at`); anything else one sentence.
+fn source_error(e: SessionError, added: &Object, at: &Lengths) -> HostError {
     match e {
         SessionError::Load(LoadError::Verifier {
             program,
@@ -523,13 +547,14 @@ fn source_error(e: SessionError, object: &Object) -> HostError {
             reason,
             log,
         }) => {
-            let span = object
-                .programs
-                .get(program)
+            let span = program
+                .checked_sub(at.programs)
+                .and_then(|i| added.programs.get(i))
                 .and_then(|p| {
+                    let block = p.probe_block.checked_sub(at.blocks);
                     insn.and_then(|i| p.spans.get(i))
+                        .or(block.and_then(|b| added.blocks.get(b)).map(|b| &b.span))
                         .copied()
-                        .or(Some(object.blocks[p.probe_block].span))
                 })
                 .unwrap_or_default();
             let d = if reason.contains("cannot use helper bpf_override_return") {

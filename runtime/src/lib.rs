@@ -25,7 +25,6 @@ pub mod symbols;
 pub mod sys;
 mod syscall_hint;
 mod system_cmd;
-mod uprobe_offset;
 
 pub use catalog::LiveCatalog;
 pub use sys::{child, uprobe_multi, wait};

@@ -33,8 +33,7 @@ use crate::sys;
 
 /// The default verifier log size (bpftrace's `BPFTRACE_LOG_SIZE` default).
 pub const DEFAULT_LOG_SIZE: usize = 1_000_000;
-/// The largest verifier log every kernel accepts (`UINT_MAX >> 8`; 5.2 and later take more).
-pub const MAX_LOG_SIZE: usize = u32::MAX as usize >> 8;
+pub use crate::sys::MAX_LOG_SIZE;
 
 /// How programs are loaded.
 #[derive(Clone, Debug)]

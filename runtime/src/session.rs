@@ -359,26 +359,28 @@ impl Session {
         attach::detach_all(links);
     }
 
-    /// Loads another object's new maps and programs against this session's maps (the REPL):
-    /// the new object must keep this one's maps and programs at their indexes and add after
-    /// them (as `scry_ebpf::codegen::compile_into` does). Returns the range of programs added.
-    /// On error nothing of `object` stays loaded and the session goes on as before.
-    pub fn add(&mut self, object: Object) -> Result<std::ops::Range<usize>, SessionError> {
+    /// Loads the maps and programs of `added` against this session's (the REPL): `added` is
+    /// what a source appends to this session's object (split off it at its current lengths,
+    /// as `scry_runtime::host::Host::check` does), so its indexes continue the object's. On
+    /// success it is appended to the object (and left empty); returns the range of programs
+    /// added. On error nothing of it stays loaded, it is left as it was, and the session goes
+    /// on as before.
+    pub fn add(&mut self, added: &mut Object) -> Result<std::ops::Range<usize>, SessionError> {
         let old_maps = self.object.maps.len();
         self.loaded
-            .add_maps(&object.maps[old_maps..])
+            .add_maps(&added.maps)
             .map_err(SessionError::Load)?;
-        let old_programs = self.object.programs.len();
-        let range = match self.loaded.load_more(&object.programs[old_programs..]) {
+        let range = match self.loaded.load_more(&added.programs) {
             Ok(range) => range,
             Err(e) => {
                 self.loaded.truncate_maps(old_maps);
                 return Err(SessionError::Load(e));
             }
         };
-        self.names.extend(LiveNames::new(&object, &self.loaded));
-        self.links.resize_with(object.programs.len(), Vec::new);
-        self.object = object;
+        self.object.append(std::mem::take(added));
+        self.names
+            .extend(LiveNames::new(&self.object, &self.loaded));
+        self.links.resize_with(self.object.programs.len(), Vec::new);
         Ok(range)
     }
 

@@ -4,9 +4,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use scry_cases::Outcome;
 use scry_fuzz::process::{run, Run};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::thread;
 use std::time::Duration;
 
@@ -48,19 +47,6 @@ impl Case {
         argv.extend(self.params.iter().cloned());
         argv
     }
-}
-
-/// What became of one case.
-#[derive(Debug)]
-pub enum Outcome {
-    /// Outputs (and success) matched.
-    Pass,
-    /// Not run: the case's `// skip:` reason.
-    Skipped(String),
-    /// Marked skip, run anyway (`SCRY_DIFF_RUN_SKIPPED`), and it passes.
-    SkippedButPasses,
-    /// A report of what differed.
-    Fail(String),
 }
 
 /// Fails, saying how to fix it, when the suite cannot run here: bpftrace missing or not 0.17,
@@ -178,37 +164,11 @@ fn split_words(s: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
-/// Runs every case, two at a time per core, each case's two tools in parallel. Results are in
-/// the order of `cases`.
-pub fn run_all(scry: &Path, cases: &[Case], run_skipped: bool, bless: bool) -> Vec<Outcome> {
-    let workers = thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(cases.len());
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Outcome>>> = Mutex::new((0..cases.len()).map(|_| None).collect());
-    thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(case) = cases.get(i) else { break };
-                let outcome = run_case(scry, case, run_skipped, bless);
-                results.lock().unwrap()[i] = Some(outcome);
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap()
-        .into_iter()
-        .map(|o| o.expect("every case ran"))
-        .collect()
-}
-
 /// Runs one case under both tools and compares.
-fn run_case(scry: &Path, case: &Case, run_skipped: bool, bless: bool) -> Outcome {
+pub fn run_case(scry: &Path, case: &Case) -> Outcome {
     if let Some(why) = &case.skip {
-        if !run_skipped {
-            return Outcome::Skipped(why.clone());
+        if !scry_cases::run_skipped() {
+            return Outcome::Skip(why.clone());
         }
     }
     let argv = case.argv();
@@ -217,9 +177,11 @@ fn run_case(scry: &Path, case: &Case, run_skipped: bool, bless: bool) -> Outcome
         let ours = run(scry, &argv, TIMEOUT);
         (ours, theirs.join().expect("bpftrace runner thread"))
     });
-    let outcome = compare(case, &ours, &theirs, bless);
+    let outcome = compare(case, &ours, &theirs, scry_cases::bless());
     match (&case.skip, outcome) {
-        (Some(_), Outcome::Pass) => Outcome::SkippedButPasses,
+        (Some(_), Outcome::Pass) => {
+            Outcome::Skip("marked skip, but passes now: drop its `// skip:` line".into())
+        }
         (Some(why), Outcome::Fail(report)) => {
             Outcome::Fail(format!("(marked skip: {why}; still failing)\n{report}"))
         }
@@ -250,7 +212,7 @@ fn compare(case: &Case, ours: &Run, theirs: &Run, bless: bool) -> Outcome {
                 Err(e) => {
                     return Outcome::Fail(format!(
                         "case says `differs: {why}` but {} cannot be read ({e}); write it \
-                         (SCRY_DIFF_BLESS=1 writes scry's output)",
+                         (SCRY_BLESS=1 writes scry's output)",
                         path.display()
                     ))
                 }

@@ -486,18 +486,6 @@ fn combined(o: &Output) -> String {
     format!("{}{}", o.stdout, err)
 }
 
-/// The result of one case.
-pub struct Outcome {
-    /// The case name.
-    pub name: String,
-    /// `Some(reason)` when skipped.
-    pub skipped: Option<String>,
-    /// Why it failed, with its output; empty when it passed.
-    pub failures: Vec<String>,
-    /// Its wall time.
-    pub elapsed: Duration,
-}
-
 /// Everything a case run needs from the suite.
 pub struct Env {
     /// The scry binary.
@@ -538,22 +526,20 @@ fn signal(pid: u32, sig: i32) {
     unsafe { libc::kill(pid as libc::pid_t, sig) };
 }
 
-/// Runs one case.
-pub fn run_case(env: &Env, index: usize, case: &Case) -> Outcome {
-    let start = Instant::now();
-    let mut outcome = Outcome {
-        name: case.name.clone(),
-        skipped: case.skip.clone(),
-        failures: Vec::new(),
-        elapsed: Duration::ZERO,
-    };
-    if case.skip.is_none() {
-        if let Err(e) = run_case_inner(env, index, case, &mut outcome.failures) {
-            outcome.failures.push(e);
-        }
+/// Runs one case (`index` makes its fixtures' comm names unique).
+pub fn run_case(env: &Env, index: usize, case: &Case) -> scry_cases::Outcome {
+    if let Some(why) = &case.skip {
+        return scry_cases::Outcome::Skip(why.clone());
     }
-    outcome.elapsed = start.elapsed();
-    outcome
+    let mut failures = Vec::new();
+    if let Err(e) = run_case_inner(env, index, case, &mut failures) {
+        failures.push(e);
+    }
+    if failures.is_empty() {
+        scry_cases::Outcome::Pass
+    } else {
+        scry_cases::Outcome::Fail(failures.join("\n"))
+    }
 }
 
 fn run_case_inner(

@@ -1,6 +1,7 @@
 //! Calls done in user space: each writes a record to the ring buffer.
 
 use scry_lang::ast::{Expr, ExprKind};
+use scry_lang::functions::Gen as FnGen;
 use scry_lang::types::Type;
 
 use super::error;
@@ -10,18 +11,19 @@ use crate::object::{ActionKind, COUNTER_LOST_EVENTS};
 
 impl Gen<'_, '_> {
     /// Generates a call that has an effect and no value. Returns false for other calls.
-    pub fn action_call(&mut self, e: &Expr, name: &str, args: &[Expr]) -> R<bool> {
-        match name {
-            "printf" | "system" | "cat" => {
+    pub fn action_call(&mut self, e: &Expr, args: &[Expr]) -> R<bool> {
+        let gen = self.call_gen(e)?;
+        match gen {
+            FnGen::Printf | FnGen::System | FnGen::Cat => {
                 let pieces = self.b.typed.formats.get(&e.id).cloned().unwrap_or_default();
-                let kind = match name {
-                    "printf" => ActionKind::Printf(pieces),
-                    "system" => ActionKind::System(pieces),
+                let kind = match gen {
+                    FnGen::Printf => ActionKind::Printf(pieces),
+                    FnGen::System => ActionKind::System(pieces),
                     _ => ActionKind::Cat(pieces),
                 };
                 self.record(kind, &args[1..], e)?;
             }
-            "print" => {
+            FnGen::Print => {
                 if let ExprKind::Map { name: map, keys } = &args[0].kind {
                     if keys.is_empty() {
                         let idx = self.b.user_map_index[map];
@@ -31,30 +33,30 @@ impl Gen<'_, '_> {
                 }
                 self.record(ActionKind::PrintValue, &args[..1], e)?;
             }
-            "clear" | "zero" => {
+            FnGen::Clear | FnGen::Zero => {
                 let ExprKind::Map { name: map, .. } = &args[0].kind else {
-                    return Err(error(e.span, format!("{name}() takes a map")));
+                    return Err(error(e.span, "clear() and zero() take a map"));
                 };
                 let idx = self.b.user_map_index[map];
-                let kind = if name == "clear" {
+                let kind = if gen == FnGen::Clear {
                     ActionKind::Clear(idx)
                 } else {
                     ActionKind::Zero(idx)
                 };
                 self.record(kind, &[], e)?;
             }
-            "time" => {
+            FnGen::Time => {
                 let fmt = match args.first().map(|a| &a.kind) {
                     Some(ExprKind::Str(s)) => String::from_utf8_lossy(s).into_owned(),
                     _ => "%H:%M:%S\n".to_string(),
                 };
                 self.record(ActionKind::Time(fmt), &[], e)?;
             }
-            "exit" => {
+            FnGen::Exit => {
                 self.record(ActionKind::Exit, &[], e)?;
                 self.asm.jump(self.exit);
             }
-            "delete" => {
+            FnGen::Delete => {
                 let ExprKind::Map { name: map, keys } = &args[0].kind else {
                     return Err(error(e.span, "delete() takes a map element"));
                 };
@@ -65,8 +67,8 @@ impl Gen<'_, '_> {
                 self.asm.emit(Insn::alu_imm(Alu::Add, R2, key as i32));
                 self.asm.emit(Insn::call(Helper::MapDeleteElem));
             }
-            "join" | "signal" | "override" | "unwatch" | "debugf" => {
-                return self.library_action(e, name, args);
+            FnGen::Join | FnGen::Signal | FnGen::Override | FnGen::Unwatch | FnGen::Debugf => {
+                return self.library_action(e, gen, args);
             }
             _ => return Ok(false),
         }

@@ -3,6 +3,7 @@
 use scry_lang::arch::{pt_regs_offset, ARG_REGS};
 use scry_lang::ast::{Expr, ExprKind};
 use scry_lang::check::arg_index;
+use scry_lang::functions::Gen as FnGen;
 use scry_lang::probe::ProbeKind;
 use scry_lang::types::Type;
 
@@ -148,8 +149,8 @@ impl Gen<'_, '_> {
 
     /// A function call with an integer result, into r0.
     pub fn call_int(&mut self, name: &str, args: &[Expr], e: &Expr) -> R<()> {
-        match name {
-            "sizeof" => {
+        match self.call_gen(e)? {
+            FnGen::Sizeof => {
                 let t = self.ty(&args[0]);
                 // C sizes (a tuple laid out as a struct of its elements, as bpftrace does);
                 // what C cannot hold, as scry stores it.
@@ -162,7 +163,7 @@ impl Gen<'_, '_> {
                 };
                 self.load_const(size as u64);
             }
-            "bswap" => {
+            FnGen::Bswap => {
                 self.int(&args[0])?;
                 let bits = match self.ty(&args[0]) {
                     Type::Int { bits, .. } => bits as i32,
@@ -172,7 +173,7 @@ impl Gen<'_, '_> {
                     self.asm.emit(Insn::bswap(R0, bits));
                 }
             }
-            "reg" => {
+            FnGen::Reg => {
                 let ExprKind::Str(r) = &args[0].kind else {
                     return Err(error(e.span, "reg() takes a register name"));
                 };
@@ -181,18 +182,20 @@ impl Gen<'_, '_> {
                     .ok_or_else(|| error(e.span, format!("'{r}' is not a register")))?;
                 self.asm.emit(Insn::load(Size::DW, R0, R6, off));
             }
-            "strncmp" | "strcontains" => return self.string_call_int(name, args),
-            "kptr" | "uptr" | "usym" | "ksym" => self.int(&args[0])?,
-            "kaddr" | "uaddr" => {
+            FnGen::Strncmp => return self.strncmp(args),
+            FnGen::Strcontains => return self.strcontains(&args[0], &args[1]),
+            // The value is the pointer, address, errno; user space gives it meaning.
+            FnGen::Value | FnGen::Strerror => self.int(&args[0])?,
+            FnGen::Constant => {
                 let addr = self.b.typed.constants.get(&e.id).copied().ok_or_else(|| {
                     error(e.span, format!("{name}() was not resolved by the checker"))
                 })?;
                 self.load_const(addr);
             }
-            _ if matches!(self.ty(e), Type::Agg(_)) => {
+            FnGen::Aggregation => {
                 return Err(error(e.span, format!("{name}() must be assigned to a map")))
             }
-            _ => return self.library_int(name, args, e),
+            _ => return Err(error(e.span, format!("{name}() is not supported here yet"))),
         }
         Ok(())
     }

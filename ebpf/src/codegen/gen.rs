@@ -2,9 +2,11 @@
 
 use std::collections::HashMap;
 
+use scry_lang::arch::syscalls;
 use scry_lang::ast::{Block, Expr, ExprKind, Probe, Stmt, StmtKind};
 use scry_lang::attach::Attach;
 use scry_lang::diag::Diagnostic;
+use scry_lang::functions::Gen as FnGen;
 use scry_lang::probe::ProbeKind;
 use scry_lang::tracepoint_format::TracepointField;
 use scry_lang::types::Type;
@@ -243,13 +245,13 @@ impl<'g, 'a> Gen<'g, 'a> {
             kind: crate::object::MapKind::Array,
             key_size: 4,
             value_size: 8,
-            max_entries: crate::syscalls::MAX_NUMBER,
+            max_entries: syscalls::MAX_NUMBER,
         });
         let key = self.alloc(8, probe.span)?;
         let slot = self.alloc(8, probe.span)?;
         self.asm.emit(Insn::load(Size::DW, R1, R6, 8));
         self.asm
-            .jump_if_imm(Cond::Ge, R1, crate::syscalls::MAX_NUMBER as i32, self.exit);
+            .jump_if_imm(Cond::Ge, R1, syscalls::MAX_NUMBER as i32, self.exit);
         self.asm.emit(Insn::store(Size::W, self.frame.fp, key, R1));
         self.asm.emit_all(Insn::ld_map(R1, filter_map as u32));
         self.asm.emit(Insn::mov(R2, self.frame.fp));
@@ -322,6 +324,16 @@ impl<'g, 'a> Gen<'g, 'a> {
 
     pub fn ty(&self, e: &Expr) -> Type {
         self.b.typed.type_of(e.id).clone()
+    }
+
+    /// How call `e` is compiled: the key of the signature the checker resolved it to.
+    pub fn call_gen(&self, e: &Expr) -> R<FnGen> {
+        self.b
+            .typed
+            .calls
+            .get(&e.id)
+            .copied()
+            .ok_or_else(|| error(e.span, "internal error: a call the checker did not resolve"))
     }
 
     pub fn block(&mut self, block: &Block) -> R<()> {
@@ -414,7 +426,7 @@ impl<'g, 'a> Gen<'g, 'a> {
     /// branch's effect (`nsecs ? printf("yes\n") : printf("no\n")`).
     fn effect(&mut self, e: &Expr) -> R<()> {
         match &e.kind {
-            ExprKind::Call { name, args, .. } if self.action_call(e, name, args)? => return Ok(()),
+            ExprKind::Call { args, .. } if self.action_call(e, args)? => return Ok(()),
             ExprKind::Ternary {
                 cond,
                 then,

@@ -4,6 +4,7 @@
 
 use scry_lang::ast::{Expr, ExprKind};
 use scry_lang::check::signal_number;
+use scry_lang::functions::Gen as FnGen;
 use scry_lang::types::Type;
 
 use super::error;
@@ -17,31 +18,14 @@ const AF_INET: i32 = 2;
 const AF_INET6: i32 = 10;
 
 impl Gen<'_, '_> {
-    /// A library call with an integer result, into r0; any other call is an error.
-    pub fn library_int(&mut self, name: &str, args: &[Expr], e: &Expr) -> R<()> {
-        match name {
-            // The value is the errno / cgroup id; user space turns it into text.
-            "strerror" => self.int(&args[0]),
-            "cgroupid" => {
-                let id =
-                    self.b.typed.constants.get(&e.id).copied().ok_or_else(|| {
-                        error(e.span, "cgroupid() was not resolved by the checker")
-                    })?;
-                self.load_const(id);
-                Ok(())
-            }
-            _ => Err(error(e.span, format!("{name}() is not supported here yet"))),
-        }
-    }
-
     /// Writes the value of library call `e` at `dst` (`dst_size` bytes); any other expression
     /// is an error.
     pub fn library_mem(&mut self, e: &Expr, dst: i16, dst_size: usize) -> R<()> {
-        let ExprKind::Call { name, args, .. } = &e.kind else {
+        let ExprKind::Call { args, .. } = &e.kind else {
             return Err(self.unsupported(e));
         };
-        match name.as_str() {
-            "pton" => {
+        match self.call_gen(e)? {
+            FnGen::Pton => {
                 let ExprKind::Str(text) = &args[0].kind else {
                     return Err(error(args[0].span, "pton() takes a literal address"));
                 };
@@ -53,9 +37,9 @@ impl Gen<'_, '_> {
                 };
                 self.store_bytes(dst, &bytes, dst_size);
             }
-            "ntop" => self.ntop(args, dst)?,
+            FnGen::Ntop => self.ntop(args, dst)?,
             // The id, then which filter (user space renders the paths).
-            "cgroup_path" => {
+            FnGen::CgroupPath => {
                 let filter = match args.get(1) {
                     Some(Expr {
                         kind: ExprKind::Str(f),
@@ -80,13 +64,13 @@ impl Gen<'_, '_> {
                     filter as i32,
                 ));
             }
-            "buf" => self.buf(args, e, dst)?,
-            "macaddr" => {
+            FnGen::Buf => self.buf(args, e, dst)?,
+            FnGen::Macaddr => {
                 self.zero(dst, dst_size);
                 self.bytes_of(&args[0], dst, 6, false)?;
             }
             // bpf_d_path: the kernel allows it in fentry/fexit programs of some functions.
-            "path" => {
+            FnGen::Path => {
                 self.zero(dst, dst_size);
                 self.int(&args[0])?;
                 self.asm.emit(Insn::mov(R1, R0));
@@ -352,9 +336,9 @@ impl Gen<'_, '_> {
 
     /// `signal(sig)` (sends a signal to the current process), `override(rc)` (changes a
     /// kprobed function's return value), `join`, `debugf` and `unwatch(addr)` (a record).
-    pub fn library_action(&mut self, e: &Expr, name: &str, args: &[Expr]) -> R<bool> {
-        match name {
-            "signal" => {
+    pub fn library_action(&mut self, e: &Expr, gen: FnGen, args: &[Expr]) -> R<bool> {
+        match gen {
+            FnGen::Signal => {
                 match &args[0].kind {
                     ExprKind::Str(s) => {
                         let n = signal_number(&String::from_utf8_lossy(s))
@@ -368,17 +352,17 @@ impl Gen<'_, '_> {
                 }
                 self.asm.emit(Insn::call(Helper::SendSignal));
             }
-            "join" => self.join(e, args)?,
-            "debugf" => self.debugf(args)?,
+            FnGen::Join => self.join(e, args)?,
+            FnGen::Debugf => self.debugf(args)?,
             // User space closes the watchpoints on the address.
-            "unwatch" => self.record(ActionKind::Unwatch, args, e)?,
-            "override" => {
+            FnGen::Unwatch => self.record(ActionKind::Unwatch, args, e)?,
+            FnGen::Override => {
                 self.int(&args[0])?;
                 self.asm.emit(Insn::mov(R2, R0));
                 self.asm.emit(Insn::mov(R1, R6));
                 self.asm.emit(Insn::call(Helper::OverrideReturn));
             }
-            _ => return Err(error(e.span, format!("{name}() is not supported yet"))),
+            _ => return Err(self.unsupported(e)),
         }
         Ok(true)
     }

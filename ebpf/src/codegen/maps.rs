@@ -3,6 +3,8 @@
 use std::collections::BTreeSet;
 
 use scry_lang::ast::{Expr, ExprKind, Program};
+use scry_lang::check::TypedProgram;
+use scry_lang::functions::Gen as FnGen;
 use scry_lang::token::BinOp;
 use scry_lang::types::Agg;
 
@@ -16,13 +18,13 @@ use crate::object::{UserMap, ValueLayout, COUNTER_MAP_FULL};
 const BPF_ANY: i32 = 0;
 
 /// The maps `program` calls `delete()` on, by name.
-pub(crate) fn deleted(program: &Program) -> BTreeSet<String> {
+pub(crate) fn deleted(program: &Program, typed: &TypedProgram) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for probe in &program.probes {
         probe.walk_exprs(&mut |e| {
-            if let ExprKind::Call { name, args, .. } = &e.kind {
-                if let ("delete", Some(ExprKind::Map { name: map, .. })) =
-                    (name.as_str(), args.first().map(|a| &a.kind))
+            if let ExprKind::Call { args, .. } = &e.kind {
+                if let (Some(FnGen::Delete), Some(ExprKind::Map { name: map, .. })) =
+                    (typed.calls.get(&e.id), args.first().map(|a| &a.kind))
                 {
                     names.insert(map.clone());
                 }

@@ -1,6 +1,7 @@
 //! Values that live in memory: strings, tuples, and the copies and comparisons of them.
 
 use scry_lang::ast::{Expr, ExprKind};
+use scry_lang::functions::Gen as FnGen;
 use scry_lang::token::BinOp;
 use scry_lang::tracepoint_format::FieldShape;
 use scry_lang::types::Type;
@@ -69,15 +70,11 @@ impl Gen<'_, '_> {
                 |g| g.write_mem(otherwise, dst, dst_ty),
             )?,
             ExprKind::Map { name, keys } => self.map_read_mem(name, keys, dst, dst_size, e)?,
-            ExprKind::Ident(name) | ExprKind::Call { name, .. }
-                if name == "kstack" || name == "ustack" =>
-            {
-                let (user, limit) = match ty {
-                    Type::UStack { limit, .. } => (true, limit),
-                    Type::KStack { limit, .. } => (false, limit),
-                    _ => return Err(error(e.span, "not a stack")),
-                };
-                self.stack_id(user, limit, dst)?;
+            ExprKind::Ident(name) if name == "kstack" || name == "ustack" => {
+                self.stack_value(&ty, e, dst)?
+            }
+            ExprKind::Call { .. } if self.call_gen(e)? == FnGen::Stack => {
+                self.stack_value(&ty, e, dst)?
             }
             // A user address and the pid whose address space it is in.
             ExprKind::Ident(_) | ExprKind::Call { .. } if ty == Type::Usym => {
@@ -89,7 +86,7 @@ impl Gen<'_, '_> {
                     .emit(Insn::store(Size::DW, self.frame.fp, dst + 8, R0));
                 self.note_user_pid(dst + 8)?;
             }
-            ExprKind::Call { name, args, .. } if name == "strftime" => {
+            ExprKind::Call { args, .. } if self.call_gen(e)? == FnGen::Strftime => {
                 let ExprKind::Str(fmt) = &args[0].kind else {
                     return Err(error(args[0].span, "strftime() takes a literal format"));
                 };
@@ -104,7 +101,7 @@ impl Gen<'_, '_> {
                 self.asm
                     .emit(Insn::store_imm(Size::DW, self.frame.fp, dst + 8, id as i32));
             }
-            ExprKind::Call { name, args, .. } if name == "str" => {
+            ExprKind::Call { args, .. } if self.call_gen(e)? == FnGen::Str => {
                 // The checker sized the result (BPFTRACE_STRLEN, the length argument): at most
                 // that many bytes before the NUL.
                 let text_max = match ty {
@@ -402,11 +399,18 @@ impl Gen<'_, '_> {
         Ok(())
     }
 
-    /// `strncmp(a, b, n)` (0 when equal) and `strcontains(h, n)` into r0.
-    pub fn string_call_int(&mut self, name: &str, args: &[Expr]) -> R<()> {
-        if name == "strcontains" {
-            return self.strcontains(&args[0], &args[1]);
-        }
+    /// A stack's id (`kstack`, `ustack(perf, 10)`) at `dst`.
+    fn stack_value(&mut self, ty: &Type, e: &Expr, dst: i16) -> R<()> {
+        let (user, limit) = match ty {
+            Type::UStack { limit, .. } => (true, *limit),
+            Type::KStack { limit, .. } => (false, *limit),
+            _ => return Err(error(e.span, "not a stack")),
+        };
+        self.stack_id(user, limit, dst)
+    }
+
+    /// `strncmp(a, b, n)` into r0 (0 when equal).
+    pub fn strncmp(&mut self, args: &[Expr]) -> R<()> {
         let n = match args[2].kind {
             ExprKind::Int(n) => n,
             _ => self

@@ -106,8 +106,23 @@ pub fn compile_into(
     opts: &CompileOptions,
     entry: usize,
 ) -> Result<std::ops::Range<usize>, Diagnostic> {
-    let first = object.programs.len();
-    let mut b = Builder::new(object.clone(), typed, opts, &maps::deleted(program));
+    let before = object.lengths();
+    let result = append(object, program, typed, opts, entry);
+    if result.is_err() {
+        drop(object.split_off(&before));
+    }
+    result.map(|()| before.programs..object.programs.len())
+}
+
+/// The work of [`compile_into`]; on error `object` may hold part of the source.
+fn append(
+    object: &mut Object,
+    program: &Program,
+    typed: &TypedProgram,
+    opts: &CompileOptions,
+    entry: usize,
+) -> Result<(), Diagnostic> {
+    let mut b = Builder::new(object, typed, opts, &maps::deleted(program, typed));
     for (i, probe) in program.probes.iter().enumerate() {
         let block = b.obj.blocks.len();
         b.obj.blocks.push(Block {
@@ -140,15 +155,14 @@ pub fn compile_into(
             }
         }
     }
-    *object = b.obj;
-    Ok(first..object.programs.len())
+    Ok(())
 }
 
 /// State shared by the programs of one object: maps and actions.
 pub(crate) struct Builder<'a> {
     pub typed: &'a TypedProgram,
     pub opts: &'a CompileOptions,
-    pub obj: Object,
+    pub obj: &'a mut Object,
     /// Index in `obj.user_maps` by map name.
     pub user_map_index: BTreeMap<String, usize>,
 }
@@ -157,7 +171,7 @@ impl<'a> Builder<'a> {
     /// Goes on from `obj`: its user maps are kept, the program's other maps added;
     /// `deleted`: the maps the program calls `delete()` on.
     fn new(
-        obj: Object,
+        obj: &'a mut Object,
         typed: &'a TypedProgram,
         opts: &'a CompileOptions,
         deleted: &BTreeSet<String>,
@@ -329,7 +343,7 @@ fn syscall_fan_in<'a>(
                 .map(|n| (true, n))
                 .or_else(|| event.strip_prefix("sys_exit_").map(|n| (false, n)))
                 .and_then(|(is_enter, name)| {
-                    let nr = crate::syscalls::number(name)?;
+                    let nr = scry_lang::arch::syscalls::number(name)?;
                     let id = typed.tracepoint_ids.get(&format!("{category}:{event}"))?;
                     Some((is_enter, (nr, *id)))
                 }),

@@ -1,66 +1,27 @@
-//! Checking calls: every function of the language, aggregations included.
+//! Checking calls against the function table ([`crate::functions`]), aggregations included.
 
-use super::Checker;
+use super::{Checker, Environment};
 use crate::ast::{Expr, ExprKind};
 use crate::diag::Diagnostic;
 use crate::format;
+use crate::functions::{self, Arg, Probes, Returns, Rule, Signature, VARIADIC};
 use crate::probe::ProbeKind;
 use crate::span::Span;
 use crate::types::{AddrSpace, Agg, StackMode, Type};
 
-/// Every function name, for "did you mean".
-pub const FUNCTION_NAMES: &[&str] = &[
-    "printf",
-    "print",
-    "time",
-    "strftime",
-    "join",
-    "str",
-    "buf",
-    "ksym",
-    "usym",
-    "kaddr",
-    "uaddr",
-    "reg",
-    "ntop",
-    "pton",
-    "macaddr",
-    "bswap",
-    "cgroupid",
-    "cgroup_path",
-    "strerror",
-    "strncmp",
-    "strcontains",
-    "sizeof",
-    "system",
-    "cat",
-    "signal",
-    "override",
-    "exit",
-    "kstack",
-    "ustack",
-    "kptr",
-    "uptr",
-    "path",
-    "unwatch",
-    "debugf",
-    "delete",
-    "clear",
-    "zero",
-    "count",
-    "sum",
-    "avg",
-    "min",
-    "max",
-    "stats",
-    "hist",
-    "lhist",
-    "skboutput",
-];
-
 const STACK_LIMIT_MAX: u64 = 1024;
 
+impl<'a> Checker<'a> {
+    /// The signature of function `name`: a builtin, or one registered in the environment.
+    fn signature(&self, name: &str) -> Option<&'a Signature> {
+        let env: &'a Environment = self.env;
+        functions::builtin(name).or_else(|| env.functions.iter().find(|s| s.name == name))
+    }
+}
+
 impl Checker<'_> {
+    /// Checks a call against its signature: unsafe, arity, the kind of each argument, the
+    /// function's rule, the probe kinds; gives its result type and records its [`Gen`] key.
     pub(super) fn call(&mut self, e: &Expr) -> Type {
         let ExprKind::Call {
             name,
@@ -76,77 +37,82 @@ impl Checker<'_> {
             name_span: *name_span,
             args,
         };
-        match name.as_str() {
-            "printf" | "system" | "cat" | "debugf" => {
-                if name == "system" {
-                    self.need_unsafe(&c);
-                }
-                self.printf_like(&c, e)
+        let Some(sig) = self.signature(name) else {
+            for a in args {
+                self.expr(a);
             }
-            "print" => self.print(&c),
-            "time" => {
-                self.arity(&c, 0, 1);
-                if let Some(a) = args.first() {
-                    self.literal_string(a, "time", "format");
-                }
-                Type::None
+            let names = (functions::BUILTINS.iter())
+                .chain(&self.env.functions)
+                .map(|s| s.name.as_ref());
+            let d = Diagnostic::error(c.name_span, format!("Unknown function: {name}"))
+                .with_suggestion(name, names);
+            self.error(d);
+            return Type::None;
+        };
+        self.calls.insert(e.id, sig.gen);
+        match sig.rule {
+            Rule::Aggregation => return self.misplaced_aggregation(&c),
+            Rule::Unsupported => {
+                self.err(c.name_span, format!("{name}() is not supported by scry"));
+                return Type::None;
             }
-            "strftime" => {
-                if self.arity(&c, 2, 2) {
-                    self.literal_string(&args[0], "strftime", "format");
-                    self.int_arg(&c, 1);
-                }
-                Type::Timestamp
-            }
-            "join" => {
-                if self.arity(&c, 1, 2) {
-                    self.int_or_pointer_arg(&c, 0);
-                    if let Some(sep) = args.get(1) {
-                        self.literal_string(sep, "join", "separator");
+            _ => {}
+        }
+        if sig.needs_unsafe {
+            self.need_unsafe(&c);
+        }
+        let ok = self.arity(&c, sig.min_args, sig.max_args);
+        let mut literals = vec![None; args.len()];
+        if ok {
+            for (i, a) in args.iter().enumerate() {
+                match sig.arg(i) {
+                    Arg::Int => self.int_arg(&c, i),
+                    Arg::IntOrPointer => self.int_or_pointer_arg(&c, i),
+                    Arg::Str => self.string_arg(&c, i),
+                    Arg::Literal(what) => literals[i] = self.literal_string(a, name, what),
+                    Arg::Symbol => literals[i] = self.symbol_name(a, name),
+                    Arg::Any => {
+                        self.expr(a);
                     }
-                }
-                Type::None
-            }
-            "str" => self.str_call(&c),
-            "buf" => self.buf_call(&c),
-            "ksym" | "usym" => {
-                if self.arity(&c, 1, 1) {
-                    self.int_or_pointer_arg(&c, 0);
-                }
-                if name == "ksym" {
-                    Type::Ksym
-                } else {
-                    Type::Usym
+                    Arg::Rule => {}
                 }
             }
-            "kaddr" => {
-                if self.arity(&c, 1, 1) {
-                    if let Some(sym) = self.symbol_name(&args[0], "kaddr") {
-                        match self.catalog.kernel_symbol_address(&sym) {
-                            Ok(Some(addr)) => {
-                                self.constants.insert(e.id, addr);
-                            }
-                            Ok(None) => self.err(
-                                args[0].span,
-                                format!("Failed to resolve kernel symbol: {sym}"),
-                            ),
-                            Err(msg) => self.err(args[0].span, msg),
-                        }
-                    }
-                }
-                Type::U64
-            }
-            "uaddr" => {
-                let mut size = 8;
-                if self.arity(&c, 1, 1) {
-                    if let Some(sym) = self.symbol_name(&args[0], "uaddr") {
-                        size = self.uaddr(e.id, &sym, args[0].span).unwrap_or(8);
-                    }
-                }
-                self.only_in(
-                    &c,
-                    &[ProbeKind::Uprobe, ProbeKind::Uretprobe, ProbeKind::Usdt],
-                );
+        }
+        let ruled = self.rule(sig.rule, &c, e, ok, &literals);
+        match &sig.probes {
+            Probes::Any => {}
+            Probes::Only(kinds) => self.only_in(&c, kinds),
+            Probes::NotBeginEnd => self.not_in_special(&c),
+        }
+        match (&sig.returns, ruled) {
+            (_, Some(t)) => t,
+            (Returns::Type(t), None) => t.clone(),
+            (Returns::Rule, None) => Type::None,
+        }
+    }
+
+    /// What the function's rule checks beyond its signature; the result type when the rule
+    /// decides it. `ok`: the arity was right (the arguments may be looked at); `literals`: the
+    /// values of its `Literal` and `Symbol` arguments.
+    fn rule(
+        &mut self,
+        rule: Rule,
+        c: &Call,
+        e: &Expr,
+        ok: bool,
+        literals: &[Option<String>],
+    ) -> Option<Type> {
+        let args = c.args;
+        let literal = literals.first().cloned().flatten();
+        match rule {
+            Rule::None | Rule::Aggregation | Rule::Unsupported => None,
+            Rule::Str => Some(self.str_call(c, ok)),
+            Rule::Stack => Some(self.stack_call(c, ok)),
+            Rule::Uaddr => {
+                let size = match literal {
+                    Some(sym) => self.uaddr(e.id, &sym, args[0].span).unwrap_or(8),
+                    None => 8,
+                };
                 // A pointer into the process, to an integer of the symbol's size, as bpftrace
                 // types it: `*uaddr("GLOBAL")` reads the variable.
                 let bits = match size {
@@ -155,224 +121,17 @@ impl Checker<'_> {
                     4 => 32,
                     _ => 64,
                 };
-                Type::Pointer {
+                Some(Type::Pointer {
                     to: Box::new(Type::Int {
                         bits,
                         signed: false,
                     }),
                     space: AddrSpace::User,
-                }
+                })
             }
-            "reg" => {
-                if self.arity(&c, 1, 1) {
-                    if let Some(r) = self.literal_string(&args[0], "reg", "register name") {
-                        if !crate::arch::PT_REGS.contains(&r.as_str()) {
-                            let d = Diagnostic::error(
-                                args[0].span,
-                                format!(
-                                    "'{r}' is not a valid register on this architecture (x86_64)"
-                                ),
-                            );
-                            // `rax`, `eax`, `rdi`: pt_regs names drop the size prefix.
-                            let bare = r
-                                .strip_prefix('r')
-                                .or_else(|| r.strip_prefix('e'))
-                                .filter(|b| crate::arch::PT_REGS.contains(b));
-                            let d = match bare {
-                                Some(b) => d.with_label(format!("did you mean '{b}'?")),
-                                None => d.with_suggestion(&r, crate::arch::PT_REGS.iter().copied()),
-                            };
-                            self.error(d.with_hint(format!(
-                                "registers: {}",
-                                crate::arch::PT_REGS.join(", ")
-                            )));
-                        }
-                    }
-                }
-                self.only_in(
-                    &c,
-                    &[
-                        ProbeKind::Kprobe,
-                        ProbeKind::Kretprobe,
-                        ProbeKind::Uprobe,
-                        ProbeKind::Uretprobe,
-                        ProbeKind::Usdt,
-                        ProbeKind::Profile,
-                        ProbeKind::Interval,
-                        ProbeKind::Software,
-                        ProbeKind::Hardware,
-                    ],
-                );
-                Type::U64
-            }
-            "ntop" => {
-                if self.arity(&c, 1, 2) {
-                    for i in 0..args.len() {
-                        let t = self.expr(&args[i]);
-                        let ok = t.is_int() || matches!(&t, Type::Array { len: 4 | 16, .. });
-                        if !ok && t != Type::None {
-                            self.err(args[i].span, format!("ntop() expects an integer or an array of 4 or 16 bytes, got '{t}'"));
-                        }
-                    }
-                }
-                Type::Inet
-            }
-            "pton" => {
-                if self.arity(&c, 1, 1) {
-                    if let Some(a) = self.literal_string(&args[0], "pton", "address") {
-                        let len = if a.parse::<std::net::Ipv4Addr>().is_ok() {
-                            4
-                        } else if a.parse::<std::net::Ipv6Addr>().is_ok() {
-                            16
-                        } else {
-                            self.err(
-                                args[0].span,
-                                format!("pton() expects an IPv4 or IPv6 address, got \"{a}\""),
-                            );
-                            4
-                        };
-                        return Type::Array {
-                            of: Box::new(Type::Int {
-                                bits: 8,
-                                signed: false,
-                            }),
-                            len,
-                        };
-                    }
-                }
-                Type::None
-            }
-            "macaddr" => {
-                if self.arity(&c, 1, 1) {
-                    let t = self.expr(&args[0]);
-                    let ok = matches!(&t, Type::Array { len: 6, .. } | Type::Str(6))
-                        || matches!(&t, Type::Pointer { .. })
-                        || t.is_int();
-                    if !ok && t != Type::None {
-                        self.err(args[0].span, "macaddr() argument must be 6 bytes in size");
-                    }
-                }
-                Type::Macaddr
-            }
-            "bswap" => {
-                if self.arity(&c, 1, 1) {
-                    let t = self.expr(&args[0]);
-                    if let Type::Int { bits, .. } = t {
-                        return Type::Int {
-                            bits,
-                            signed: false,
-                        };
-                    }
-                    if t != Type::None {
-                        self.err(
-                            args[0].span,
-                            format!("bswap() expects an integer, got '{t}'"),
-                        );
-                    }
-                }
-                Type::None
-            }
-            "cgroupid" => {
-                if self.arity(&c, 1, 1) {
-                    if let Some(path) = self.literal_string(&args[0], "cgroupid", "path") {
-                        match self.catalog.cgroup_id(&path) {
-                            Ok(id) => {
-                                self.constants.insert(e.id, id);
-                            }
-                            Err(msg) => self.err(args[0].span, msg),
-                        }
-                    }
-                }
-                Type::U64
-            }
-            "cgroup_path" => {
-                if self.arity(&c, 1, 2) {
-                    self.int_arg(&c, 0);
-                    if let Some(f) = args.get(1) {
-                        self.literal_string(f, "cgroup_path", "filter");
-                    }
-                }
-                Type::CgroupPath
-            }
-            "strerror" => {
-                if self.arity(&c, 1, 1) {
-                    self.int_arg(&c, 0);
-                }
-                Type::Strerror
-            }
-            "strncmp" => {
-                if self.arity(&c, 3, 3) {
-                    self.string_arg(&c, 0);
-                    self.string_arg(&c, 1);
-                    self.expr(&args[2]);
-                    // The length is known when the program is compiled: a literal, or a
-                    // positional parameter (its value travels in `constants`).
-                    match args[2].kind {
-                        ExprKind::Int(_) => {}
-                        ExprKind::Param(p) => {
-                            if let Some(n) = self.param_int(p, args[2].span) {
-                                self.constants.insert(args[2].id, n.max(0) as u64);
-                            }
-                        }
-                        _ => self.err(
-                            args[2].span,
-                            "strncmp() expects an integer literal or a positional parameter as its third argument",
-                        ),
-                    }
-                }
-                Type::U64
-            }
-            "strcontains" => {
-                if self.arity(&c, 2, 2) {
-                    self.string_arg(&c, 0);
-                    self.string_arg(&c, 1);
-                }
-                Type::U64
-            }
-            "sizeof" => {
-                if self.arity(&c, 1, 1) {
-                    self.expr(&args[0]);
-                }
-                Type::U64
-            }
-            "signal" => {
-                self.need_unsafe(&c);
-                if self.arity(&c, 1, 1) {
-                    self.signal_arg(&args[0]);
-                }
-                self.not_in_special(&c);
-                Type::None
-            }
-            "override" => {
-                self.need_unsafe(&c);
-                if self.arity(&c, 1, 1) {
-                    self.int_arg(&c, 0);
-                }
-                self.only_in(&c, &[ProbeKind::Kprobe]);
-                Type::None
-            }
-            "exit" => {
-                self.arity(&c, 0, 0);
-                Type::None
-            }
-            "kstack" | "ustack" => self.stack_call(&c),
-            "kptr" | "uptr" => {
-                if self.arity(&c, 1, 1) {
-                    let t = self.expr(&args[0]);
-                    if let Type::Pointer { to, .. } = t {
-                        let space = if name == "kptr" {
-                            crate::types::AddrSpace::Kernel
-                        } else {
-                            crate::types::AddrSpace::User
-                        };
-                        return Type::Pointer { to, space };
-                    }
-                    return t;
-                }
-                Type::None
-            }
-            "path" => {
-                if self.arity(&c, 1, 1) {
+            // Path's string is as long as any: BPFTRACE_STRLEN.
+            Rule::Path => {
+                if ok {
                     let t = self.expr(&args[0]);
                     if !t.is_pointer() && t != Type::None {
                         self.err(
@@ -381,43 +140,185 @@ impl Checker<'_> {
                         );
                     }
                 }
-                self.only_in(&c, &[ProbeKind::Kfunc, ProbeKind::Kretfunc]);
-                Type::Str(self.opts.strlen)
+                Some(Type::Str(self.opts.strlen))
             }
-            "unwatch" => {
-                if self.arity(&c, 1, 1) {
-                    self.int_or_pointer_arg(&c, 0);
+            _ if !ok => None,
+            Rule::Format => {
+                self.printf_like(c, e);
+                None
+            }
+            Rule::Print => {
+                self.print(c);
+                None
+            }
+            Rule::Buf => Some(self.buf_call(c)),
+            Rule::Kaddr => {
+                if let Some(sym) = literal {
+                    match self.catalog.kernel_symbol_address(&sym) {
+                        Ok(Some(addr)) => {
+                            self.constants.insert(e.id, addr);
+                        }
+                        Ok(None) => self.err(
+                            args[0].span,
+                            format!("Failed to resolve kernel symbol: {sym}"),
+                        ),
+                        Err(msg) => self.err(args[0].span, msg),
+                    }
                 }
-                Type::None
+                None
             }
-            "delete" => self.map_op(&c, true),
-            "clear" | "zero" => self.map_op(&c, false),
-            "skboutput" => {
-                self.err(c.name_span, "skboutput() is not supported by scry");
-                Type::None
+            Rule::Reg => {
+                if let Some(r) = literal {
+                    self.register(&r, args[0].span);
+                }
+                None
             }
-            agg if super::stmt::AGGREGATIONS.contains(&agg) => {
+            Rule::Ntop => {
                 for a in args {
-                    self.expr(a);
+                    let t = self.expr(a);
+                    let ok = t.is_int() || matches!(&t, Type::Array { len: 4 | 16, .. });
+                    if !ok && t != Type::None {
+                        self.err(
+                            a.span,
+                            format!(
+                                "ntop() expects an integer or an array of 4 or 16 bytes, got '{t}'"
+                            ),
+                        );
+                    }
                 }
-                self.error(
-                    Diagnostic::error(c.span, format!("{agg}() should be assigned to a map"))
-                        .with_hint(format!(
-                        "aggregations live in maps, e.g. @x = {agg}(...) or @x[key] = {agg}(...)"
-                    )),
-                );
-                Type::None
+                None
             }
-            other => {
-                for a in args {
-                    self.expr(a);
+            Rule::Pton => {
+                let a = literal?;
+                let len = if a.parse::<std::net::Ipv4Addr>().is_ok() {
+                    4
+                } else if a.parse::<std::net::Ipv6Addr>().is_ok() {
+                    16
+                } else {
+                    self.err(
+                        args[0].span,
+                        format!("pton() expects an IPv4 or IPv6 address, got \"{a}\""),
+                    );
+                    4
+                };
+                Some(Type::Array {
+                    of: Box::new(Type::Int {
+                        bits: 8,
+                        signed: false,
+                    }),
+                    len,
+                })
+            }
+            Rule::Macaddr => {
+                let t = self.expr(&args[0]);
+                let ok = matches!(&t, Type::Array { len: 6, .. } | Type::Str(6))
+                    || matches!(&t, Type::Pointer { .. })
+                    || t.is_int();
+                if !ok && t != Type::None {
+                    self.err(args[0].span, "macaddr() argument must be 6 bytes in size");
                 }
-                let d = Diagnostic::error(c.name_span, format!("Unknown function: {other}"))
-                    .with_suggestion(other, FUNCTION_NAMES.iter().copied());
-                self.error(d);
-                Type::None
+                None
+            }
+            Rule::Bswap => {
+                let t = self.expr(&args[0]);
+                if let Type::Int { bits, .. } = t {
+                    return Some(Type::Int {
+                        bits,
+                        signed: false,
+                    });
+                }
+                if t != Type::None {
+                    self.err(
+                        args[0].span,
+                        format!("bswap() expects an integer, got '{t}'"),
+                    );
+                }
+                None
+            }
+            Rule::Cgroupid => {
+                if let Some(path) = literal {
+                    match self.catalog.cgroup_id(&path) {
+                        Ok(id) => {
+                            self.constants.insert(e.id, id);
+                        }
+                        Err(msg) => self.err(args[0].span, msg),
+                    }
+                }
+                None
+            }
+            Rule::Strncmp => {
+                self.expr(&args[2]);
+                // The length is known when the program is compiled: a literal, or a
+                // positional parameter (its value travels in `constants`).
+                match args[2].kind {
+                    ExprKind::Int(_) => {}
+                    ExprKind::Param(p) => {
+                        if let Some(n) = self.param_int(p, args[2].span) {
+                            self.constants.insert(args[2].id, n.max(0) as u64);
+                        }
+                    }
+                    _ => self.err(
+                        args[2].span,
+                        "strncmp() expects an integer literal or a positional parameter as its third argument",
+                    ),
+                }
+                None
+            }
+            Rule::Signal => {
+                self.signal_arg(&args[0]);
+                None
+            }
+            Rule::Pointer(space) => {
+                let t = self.expr(&args[0]);
+                Some(match t {
+                    Type::Pointer { to, .. } => Type::Pointer { to, space },
+                    t => t,
+                })
+            }
+            Rule::Delete => {
+                self.map_op(c, true);
+                None
+            }
+            Rule::WholeMap => {
+                self.map_op(c, false);
+                None
             }
         }
+    }
+
+    /// `reg("name")`: a pt_regs register of this architecture.
+    fn register(&mut self, r: &str, span: Span) {
+        if crate::arch::PT_REGS.contains(&r) {
+            return;
+        }
+        let d = Diagnostic::error(
+            span,
+            format!("'{r}' is not a valid register on this architecture (x86_64)"),
+        );
+        // `rax`, `eax`, `rdi`: pt_regs names drop the size prefix.
+        let bare = r
+            .strip_prefix('r')
+            .or_else(|| r.strip_prefix('e'))
+            .filter(|b| crate::arch::PT_REGS.contains(b));
+        let d = match bare {
+            Some(b) => d.with_label(format!("did you mean '{b}'?")),
+            None => d.with_suggestion(r, crate::arch::PT_REGS.iter().copied()),
+        };
+        self.error(d.with_hint(format!("registers: {}", crate::arch::PT_REGS.join(", "))));
+    }
+
+    /// An aggregation anywhere but as the value assigned to a map.
+    fn misplaced_aggregation(&mut self, c: &Call) -> Type {
+        for a in c.args {
+            self.expr(a);
+        }
+        let agg = c.name;
+        self.error(
+            Diagnostic::error(c.span, format!("{agg}() should be assigned to a map")).with_hint(
+                format!("aggregations live in maps, e.g. @x = {agg}(...) or @x[key] = {agg}(...)"),
+            ),
+        );
+        Type::None
     }
 
     fn need_unsafe(&mut self, c: &Call) {
@@ -443,6 +344,7 @@ impl Checker<'_> {
         }
         let want = match (min, max) {
             (0, 0) => "no arguments".to_string(),
+            (a, VARIADIC) => format!("at least {a} argument{}", if a == 1 { "" } else { "s" }),
             (a, b) if a == b => format!("{a} argument{}", if a == 1 { "" } else { "s" }),
             (a, b) if b == a + 1 => format!("{a} or {b} arguments"),
             (a, b) => format!("{a} to {b} arguments"),
@@ -562,16 +464,11 @@ impl Checker<'_> {
         }
     }
 
-    fn printf_like(&mut self, c: &Call, e: &Expr) -> Type {
-        let Some(first) = c.args.first() else {
-            self.err(
-                c.span,
-                format!("{}() requires at least 1 argument (0 provided)", c.name),
-            );
-            return Type::None;
-        };
+    /// A printf format literal and the values it formats.
+    fn printf_like(&mut self, c: &Call, e: &Expr) {
+        let first = &c.args[0];
         let Some(fmt) = self.literal_string(first, c.name, "format") else {
-            return Type::None;
+            return;
         };
         let rest = &c.args[1..];
         let types: Vec<Type> = rest.iter().map(|a| self.expr(a)).collect();
@@ -598,7 +495,7 @@ impl Checker<'_> {
             Err(fe) => {
                 let span = format_span(first, fe.start, fe.end);
                 self.error(Diagnostic::error(span, fe.message).with_hint(fe.hint));
-                return Type::None;
+                return;
             }
         };
         let specs: Vec<_> = format::specs(&pieces).collect();
@@ -662,13 +559,10 @@ impl Checker<'_> {
             }
         }
         self.formats.insert(e.id, pieces);
-        Type::None
     }
 
-    fn print(&mut self, c: &Call) -> Type {
-        if !self.arity(c, 1, 3) {
-            return Type::None;
-        }
+    /// `print(@map, top, div)` or `print(value)`.
+    fn print(&mut self, c: &Call) {
         let first = &c.args[0];
         if let ExprKind::Map { name, keys } = &first.kind {
             if !keys.is_empty() {
@@ -678,11 +572,11 @@ impl Checker<'_> {
                         first.span,
                         "The map passed to print() should not be indexed by a key",
                     );
-                    return Type::None;
+                    return;
                 }
                 let t = self.map_value(name, first);
                 self.types[first.id.0 as usize] = t;
-                return Type::None;
+                return;
             }
             let t = self.map_value(name, first);
             self.types[first.id.0 as usize] = t.clone();
@@ -695,7 +589,7 @@ impl Checker<'_> {
                     "print() top and div arguments are ignored for stats maps",
                 );
             }
-            return Type::None;
+            return;
         }
         if c.args.len() > 1 {
             self.err(
@@ -716,7 +610,6 @@ impl Checker<'_> {
                 "print() in a loop: each call sends a record to user space",
             );
         }
-        Type::None
     }
 
     fn map_value(&mut self, name: &str, e: &Expr) -> Type {
@@ -734,15 +627,13 @@ impl Checker<'_> {
         }
     }
 
-    fn map_op(&mut self, c: &Call, delete: bool) -> Type {
-        if !self.arity(c, 1, 1) {
-            return Type::None;
-        }
+    /// `delete(@m[k])` (`delete`), `clear(@m)`, `zero(@m)`.
+    fn map_op(&mut self, c: &Call, delete: bool) {
         let arg = &c.args[0];
         let ExprKind::Map { name, keys } = &arg.kind else {
             self.expr(arg);
             self.err(arg.span, format!("{}() expects a map argument", c.name));
-            return Type::None;
+            return;
         };
         if delete {
             let keyed = self.maps.get(name).map_or(0, |m| m.keys.len());
@@ -756,7 +647,7 @@ impl Checker<'_> {
                     Diagnostic::error(arg.span, format!("delete() needs a key: @{name} is indexed by {what}"))
                         .with_hint(format!("delete one entry with delete(@{name}[key]), all of them with clear(@{name})")),
                 );
-                return Type::None;
+                return;
             }
             self.expr(arg);
         } else {
@@ -773,12 +664,11 @@ impl Checker<'_> {
             let t = self.map_value(name, arg);
             self.types[arg.id.0 as usize] = t;
         }
-        Type::None
     }
 
-    fn str_call(&mut self, c: &Call) -> Type {
+    fn str_call(&mut self, c: &Call, ok: bool) -> Type {
         let strlen = self.opts.strlen;
-        if !self.arity(c, 1, 2) {
+        if !ok {
             return Type::Str(strlen);
         }
         let a = &c.args[0];
@@ -844,9 +734,6 @@ impl Checker<'_> {
     }
 
     fn buf_call(&mut self, c: &Call) -> Type {
-        if !self.arity(c, 1, 2) {
-            return Type::None;
-        }
         let t = self.expr(&c.args[0]);
         let mut size = match &t {
             Type::Array { of, len } => of.size() * *len as usize,
@@ -877,11 +764,11 @@ impl Checker<'_> {
         Type::Buffer(size)
     }
 
-    fn stack_call(&mut self, c: &Call) -> Type {
+    fn stack_call(&mut self, c: &Call, ok: bool) -> Type {
         let kernel = c.name == "kstack";
         let mut mode = StackMode::Bpftrace;
         let mut limit = super::DEFAULT_STACK_LIMIT;
-        if self.arity(c, 0, 2) {
+        if ok {
             for (i, a) in c.args.iter().enumerate() {
                 match &a.kind {
                     ExprKind::Ident(m) if i == 0 && (m == "bpftrace" || m == "perf") => {
@@ -954,6 +841,7 @@ impl Checker<'_> {
 
     /// Checks an aggregation's arguments and gives its kind.
     pub(super) fn aggregation(&mut self, name: &str, args: &[Expr], call: &Expr) -> Agg {
+        self.calls.insert(call.id, functions::Gen::Aggregation);
         let c = Call {
             name,
             span: call.span,

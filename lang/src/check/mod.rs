@@ -14,7 +14,7 @@ mod stmt;
 use std::collections::{BTreeMap, HashMap};
 
 pub use builtins::{arg_index, builtin_type, BUILTIN_NAMES, DEFAULT_STACK_LIMIT};
-pub use calls::{signal_number, FUNCTION_NAMES};
+pub use calls::signal_number;
 
 use crate::ast::{ExprId, Program};
 use crate::attach::{self, Attach, AttachContext};
@@ -22,6 +22,7 @@ use crate::catalog::{Catalog, KernelFunction, UserFunction};
 use crate::cdefs::{CDefs, CRecord};
 use crate::diag::Diagnostic;
 use crate::format::Piece;
+use crate::functions::{self, Gen, Signature};
 use crate::probe::ProbeKind;
 use crate::span::Span;
 use crate::tracepoint_format::TracepointFormat;
@@ -101,6 +102,8 @@ pub struct TypedProgram {
     pub cdefs: CDefs,
     /// Values of calls computed at compile time (`kaddr`, `cgroupid`), by the call's [`ExprId`].
     pub constants: HashMap<ExprId, u64>,
+    /// How each call is compiled (its signature's key), by the call's [`ExprId`].
+    pub calls: HashMap<ExprId, Gen>,
 }
 
 impl TypedProgram {
@@ -117,6 +120,8 @@ pub struct Environment {
     pub maps: BTreeMap<String, MapType>,
     /// C definitions so far: the preambles' structs, unions and enums, and kernel records used.
     pub cdefs: CDefs,
+    /// Functions registered from outside the language (plugins), checked as builtins are.
+    pub functions: Vec<Signature>,
 }
 
 impl Environment {
@@ -126,6 +131,16 @@ impl Environment {
             self.maps.entry(name.clone()).or_insert_with(|| m.clone());
         }
         self.cdefs.extend(&typed.cdefs);
+    }
+
+    /// Registers a function from outside the language; refused when its name is taken.
+    pub fn register_function(&mut self, sig: Signature) -> Result<(), String> {
+        let name = &sig.name;
+        if functions::builtin(name).is_some() || self.functions.iter().any(|s| s.name == *name) {
+            return Err(format!("a function named {name} already exists"));
+        }
+        self.functions.push(sig);
+        Ok(())
     }
 }
 
@@ -242,7 +257,7 @@ pub fn check_in(
             &cdefs,
             &attaches,
             &tracepoints,
-            &env.maps,
+            env,
             maps,
             report,
         )
@@ -263,6 +278,7 @@ pub fn check_in(
         formats,
         probe_vars,
         constants,
+        calls,
         kernel_records,
         ..
     } = checker;
@@ -286,6 +302,7 @@ pub fn check_in(
         user_functions,
         cdefs,
         constants,
+        calls,
     };
     (typed, diags)
 }
@@ -337,8 +354,8 @@ struct Checker<'a> {
     cdefs: &'a CDefs,
     attaches: &'a [Vec<Attach>],
     tracepoints: &'a BTreeMap<String, TracepointFormat>,
-    /// Maps of earlier sources: their types may not change.
-    fixed_maps: &'a BTreeMap<String, MapType>,
+    /// What earlier sources fixed: their maps' types may not change.
+    env: &'a Environment,
     /// Whether this pass reports (the learning pass does not).
     report: bool,
     /// In the second learning pass: a map read before any type is known is an integer.
@@ -348,6 +365,7 @@ struct Checker<'a> {
     types: Vec<Type>,
     formats: HashMap<ExprId, Vec<Piece>>,
     constants: HashMap<ExprId, u64>,
+    calls: HashMap<ExprId, Gen>,
     /// Kernel structs and unions read from the catalog (BTF) so far, by full name.
     kernel_records: BTreeMap<String, CRecord>,
     probe_vars: Vec<BTreeMap<String, Type>>,
@@ -366,7 +384,7 @@ impl<'a> Checker<'a> {
         cdefs: &'a CDefs,
         attaches: &'a [Vec<Attach>],
         tracepoints: &'a BTreeMap<String, TracepointFormat>,
-        fixed_maps: &'a BTreeMap<String, MapType>,
+        env: &'a Environment,
         maps: BTreeMap<String, MapType>,
         report: bool,
     ) -> Self {
@@ -377,7 +395,7 @@ impl<'a> Checker<'a> {
             cdefs,
             attaches,
             tracepoints,
-            fixed_maps,
+            env,
             report,
             guess_unknown_maps: false,
             diags: Vec::new(),
@@ -385,6 +403,7 @@ impl<'a> Checker<'a> {
             types: vec![Type::None; program.expr_count as usize],
             formats: HashMap::new(),
             constants: HashMap::new(),
+            calls: HashMap::new(),
             kernel_records: BTreeMap::new(),
             probe_vars: Vec::new(),
             current: None,

@@ -3,6 +3,7 @@
 use super::{Checker, MapType};
 use crate::ast::{Block, Expr, ExprKind, Stmt, StmtKind};
 use crate::diag::Diagnostic;
+use crate::functions::is_aggregation;
 use crate::span::Span;
 use crate::token::BinOp;
 use crate::types::Type;
@@ -18,11 +19,6 @@ fn key_type(t: &Type) -> Type {
         t => t.clone(),
     }
 }
-
-/// Aggregation functions: only valid as the value assigned to a map.
-pub const AGGREGATIONS: &[&str] = &[
-    "count", "sum", "avg", "min", "max", "stats", "hist", "lhist",
-];
 
 impl Checker<'_> {
     pub(super) fn block(&mut self, block: &Block) {
@@ -108,7 +104,7 @@ impl Checker<'_> {
         match &target.kind {
             ExprKind::Map { name, keys } => {
                 if let (None, ExprKind::Call { name: f, args, .. }) = (op, &value.kind) {
-                    if AGGREGATIONS.contains(&f.as_str()) {
+                    if is_aggregation(f) {
                         let key_types = self.map_keys(name, keys, target.span);
                         let agg = self.aggregation(f, args, value);
                         self.types[value.id.0 as usize] = Type::Agg(agg);
@@ -153,7 +149,7 @@ impl Checker<'_> {
             }
             ExprKind::Var(name) => {
                 if let ExprKind::Call { name: f, .. } = &value.kind {
-                    if AGGREGATIONS.contains(&f.as_str()) {
+                    if is_aggregation(f) {
                         self.error(
                             Diagnostic::error(
                                 value.span,
@@ -320,7 +316,7 @@ impl Checker<'_> {
             Some(m) if m.value.compatible(&value) => {
                 let widened = m.value.widen(&value);
                 let keys: Vec<Type> = m.keys.iter().zip(&keys).map(|(a, b)| a.widen(b)).collect();
-                if let Some(fixed) = self.fixed_maps.get(name) {
+                if let Some(fixed) = self.env.maps.get(name) {
                     if fixed.value != widened || fixed.keys != keys {
                         self.error(Diagnostic::error(
                             value_span,
@@ -335,7 +331,7 @@ impl Checker<'_> {
                 }
                 self.maps.insert(name.to_string(), MapType { keys, value: widened, span: m.span });
             }
-            Some(m) if self.fixed_maps.contains_key(name) => self.error(Diagnostic::error(
+            Some(m) if self.env.maps.contains_key(name) => self.error(Diagnostic::error(
                 value_span,
                 format!(
                     "Type mismatch for @{name}: trying to assign value of type '{value}' when map already contains a value of type '{}'",

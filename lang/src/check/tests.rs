@@ -169,3 +169,57 @@ fn kernel_enumerators_and_records_the_preamble_holds() {
     assert!(t.cdefs.records.contains_key("struct point"));
     assert_eq!(t.maps["m"].value, Type::I64);
 }
+
+/// A function registered in the environment (as a plugin's would be) is checked from its
+/// signature as a builtin is: arity, argument kinds, probe kinds, result type, "did you mean".
+#[test]
+fn registered_functions_are_checked_from_their_signature() {
+    use crate::functions::{Arg, Gen, Probes, Returns, Rule, Signature};
+    use std::borrow::Cow;
+    let mut env = Environment::default();
+    let sig = Signature {
+        name: "quantile".into(),
+        min_args: 1,
+        max_args: 2,
+        args: Cow::Owned(vec![Arg::Int, Arg::Str]),
+        probes: Probes::NotBeginEnd,
+        needs_unsafe: false,
+        returns: Returns::Type(Type::I64),
+        rule: Rule::None,
+        gen: Gen::External,
+    };
+    env.register_function(sig.clone()).unwrap();
+    assert!(env.register_function(sig).is_err());
+    let mut printf = crate::functions::builtin("printf").unwrap().clone();
+    printf.gen = Gen::External;
+    assert!(env.register_function(printf).is_err());
+
+    let check_env = |src: &str| {
+        let (p, d) = crate::parse(src);
+        assert!(d.is_empty(), "{d:?}");
+        check_in(&p, &catalog(), &CheckOptions::default(), &env)
+    };
+    let (t, d) = check_env("tracepoint:syscalls:sys_enter_openat { @q = quantile(1, \"p99\"); }");
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(t.maps["q"].value, Type::I64);
+    assert!(t.calls.values().all(|g| *g == Gen::External));
+    let messages =
+        |src: &str| -> Vec<String> { check_env(src).1.into_iter().map(|d| d.message).collect() };
+    assert_eq!(
+        messages("BEGIN { @q = quantile(); }"),
+        [
+            "quantile() requires 1 or 2 arguments (0 provided)",
+            "quantile can not be used with \"BEGIN\" probes"
+        ]
+    );
+    assert_eq!(
+        messages("tracepoint:syscalls:sys_enter_openat { @q = quantile(\"a\", 2); }"),
+        [
+            "quantile() expects an integer as argument 1, got 'string[2]'",
+            "quantile() expects a string as argument 2, got 'int64'"
+        ]
+    );
+    let (_, d) = check_env("BEGIN { quantle(1); }");
+    assert_eq!(d[0].message, "Unknown function: quantle");
+    assert!(format!("{:?}", d[0]).contains("quantile"), "{d:?}");
+}

@@ -51,6 +51,27 @@ pub(crate) fn file_offset(segments: &[Segment], path: &str, vaddr: u64) -> Resul
         .ok_or_else(|| format!("address {vaddr:#x} is not in any loadable segment of {path}"))
 }
 
+/// The bytes of the file at `path` (whose segments are `segments`) mapped from virtual address
+/// `vaddr` on: `len` of them, or as many as its segment holds.
+pub(crate) fn code_at(
+    segments: &[Segment],
+    path: &str,
+    vaddr: u64,
+    len: u64,
+) -> Result<Vec<u8>, String> {
+    use std::os::unix::fs::FileExt;
+    let seg = segments
+        .iter()
+        .find(|s| vaddr >= s.address && vaddr - s.address < s.size)
+        .ok_or_else(|| format!("address {vaddr:#x} is not in any loadable segment of {path}"))?;
+    let len = len.min(seg.address + seg.size - vaddr);
+    let mut buf = vec![0; len as usize];
+    std::fs::File::open(path)
+        .and_then(|f| f.read_exact_at(&mut buf, vaddr - seg.address + seg.offset))
+        .map_err(|e| format!("cannot read '{path}': {e}"))?;
+    Ok(buf)
+}
+
 /// Function and data symbols of the ELF file at `path`, from `.symtab`, `.dynsym` and the
 /// `.symtab` of its separate debug file (found by build id), without
 /// undefined ones, deduplicated by (name, address) and sorted by address then name.

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use scry_lang::attach::glob_match;
+use scry_lang::glob::glob_match;
 
 /// The regular files `pattern` matches, sorted. `*` does not match a leading `.` unless the
 /// pattern's component starts with one, as in the shell.

@@ -1,6 +1,7 @@
 //! [`LiveCatalog`]: the checker's questions answered from the running system.
 
 mod binaries;
+mod boundary;
 pub(crate) mod btf;
 mod dwarf;
 mod elf;
@@ -153,6 +154,24 @@ impl Catalog for LiveCatalog {
     fn file_offset(&self, path: &str, vaddr: u64) -> Result<u64, String> {
         let segments = cached_in(&self.segments, path.to_string(), || elf::segments(path))?;
         elf::file_offset(&segments, path, vaddr)
+    }
+
+    fn instruction_start(
+        &self,
+        path: &str,
+        address: u64,
+        offset: u64,
+        name: &str,
+    ) -> Result<(), String> {
+        let segments = cached_in(&self.segments, path.to_string(), || elf::segments(path))?;
+        // The longest instruction is 15 bytes.
+        let code = elf::code_at(&segments, path, address, offset + 15)?;
+        if (code.len() as u64) <= offset {
+            return Err(format!(
+                "offset {offset} of '{name}' is not in a loadable segment of {path}"
+            ));
+        }
+        boundary::check_boundary(&code, offset, name)
     }
 
     fn kernel_record(&self, name: &str) -> Result<Option<CRecord>, String> {

@@ -101,6 +101,9 @@ pub fn ringbuf_size(bytes: u32) -> u32 {
         .unwrap_or(1 << 31)
 }
 
+/// The largest verifier log every kernel accepts (`UINT_MAX >> 8`; 5.2 and later take more).
+pub const MAX_LOG_SIZE: usize = u32::MAX as usize >> 8;
+
 /// `map_flags`: allocate hash entries on insert.
 const BPF_F_NO_PREALLOC: u32 = 1;
 
@@ -199,7 +202,7 @@ pub fn prog_load(
             });
         }
     }
-    let mut buf = vec![0u8; log_size.clamp(128, crate::load::MAX_LOG_SIZE)];
+    let mut buf = vec![0u8; log_size.clamp(128, MAX_LOG_SIZE)];
     let result = prog_load_once(prog_type, btf, insns, name, log_level.max(1), &mut buf);
     let log = CStr::from_bytes_until_nul(&buf)
         .map(|c| c.to_string_lossy().into_owned())

@@ -1,5 +1,6 @@
 //! `uprobe:BINARY:function+offset`: the offset must land on an instruction boundary, or the
-//! breakpoint the kernel writes there would corrupt the instruction it splits.
+//! breakpoint the kernel writes there would corrupt the instruction it splits. The checker
+//! asks (`Catalog::instruction_start`) when it resolves the attach point.
 
 use iced_x86::{Decoder, DecoderOptions};
 
@@ -7,7 +8,7 @@ use iced_x86::{Decoder, DecoderOptions};
 /// bytes from its start, at least `offset` + 15 of them when the function is that long) is
 /// where an instruction starts, decoding x86-64 from the function's start. `name` is for the
 /// message.
-pub fn check_boundary(code: &[u8], offset: u64, name: &str) -> Result<(), String> {
+pub(crate) fn check_boundary(code: &[u8], offset: u64, name: &str) -> Result<(), String> {
     let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
     let mut starts = Vec::new();
     while decoder.can_decode() && decoder.ip() < offset {
@@ -28,32 +29,6 @@ pub fn check_boundary(code: &[u8], offset: u64, name: &str) -> Result<(), String
         "offset {offset} is not on an instruction boundary of '{name}': the nearest instructions start at +{before} and +{}",
         decoder.ip()
     ))
-}
-
-/// [`check_boundary`] for the function at ELF virtual address `address` of the file at `path`.
-pub fn check_in_file(
-    path: &std::path::Path,
-    address: u64,
-    offset: u64,
-    name: &str,
-) -> Result<(), String> {
-    use object::{Object as _, ObjectSegment as _};
-    let data =
-        std::fs::read(path).map_err(|e| format!("{} cannot be read: {e}", path.display()))?;
-    let file = object::File::parse(&*data)
-        .map_err(|e| format!("{} is not an ELF file ({e})", path.display()))?;
-    // The longest instruction is 15 bytes; near the segment's end, as much as there is.
-    let code = [offset + 15, offset + 1].into_iter().find_map(|len| {
-        file.segments()
-            .find_map(|seg| seg.data_range(address, len).ok().flatten())
-    });
-    match code {
-        Some(code) => check_boundary(code, offset, name),
-        None => Err(format!(
-            "offset {offset} of '{name}' is not in a loadable segment of {}",
-            path.display()
-        )),
-    }
 }
 
 #[cfg(test)]

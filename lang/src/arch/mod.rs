@@ -1,6 +1,9 @@
 //! What scry knows of the machine it traces (x86-64), in one place: the layout of
-//! `struct pt_regs`, the argument registers of the calling convention, and the names of
-//! registers. The checker, the code generator and the USDT reader all ask here.
+//! `struct pt_regs`, the argument registers of the calling convention, the names of
+//! registers, and the system call numbers ([`syscalls`]). The checker, the code generator and
+//! the USDT reader all ask here.
+
+pub mod syscalls;
 
 /// The fields of `struct pt_regs` in order, 8 bytes each, by the kernel's names.
 pub const PT_REGS: &[&str] = &[
