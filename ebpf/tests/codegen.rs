@@ -77,3 +77,35 @@ fn scratch_frame_rewinds_the_first_attempt() {
         scratch[0]
     );
 }
+
+/// A function registered from outside the language checks as its signature says, and its
+/// call is refused at its span until its registrant compiles it (never compiled silently).
+#[test]
+fn registered_functions_are_refused_at_their_span() {
+    use scry_lang::functions::{Arg, Gen, Probes, Returns, Rule, Signature};
+    use std::borrow::Cow;
+    let mut env = scry_lang::check::Environment::default();
+    env.register_function(Signature {
+        name: "quantile".into(),
+        min_args: 1,
+        max_args: 1,
+        args: Cow::Owned(vec![Arg::Int]),
+        probes: Probes::Any,
+        needs_unsafe: false,
+        returns: Returns::Type(scry_lang::types::Type::I64),
+        rule: Rule::None,
+        gen: Gen::External,
+    })
+    .unwrap();
+    let src = "BEGIN { @q = quantile(5); }";
+    let compiled = scry_lang::compile_in(src, &common::catalog(), &CheckOptions::default(), &env);
+    assert!(compiled.ok(), "{:?}", compiled.diagnostics);
+    let err = compile(
+        &compiled.program,
+        &compiled.typed,
+        &CompileOptions::default(),
+    )
+    .expect_err("no code generation for a registered function yet");
+    assert_eq!(err.message, "quantile() is not supported here yet");
+    assert_eq!(&src[err.span.start..err.span.end], "quantile(5)");
+}
