@@ -15,7 +15,7 @@
 //!   `_sum` line is left out: the buckets do not give the sum);
 //! - stats: the gauges `scry_name_count`, `scry_name_average`, `scry_name_sum`;
 //! - maps of strings and reducer maps (text) are not exported (a warning, once per map);
-//! - `scry_lost_events`: a counter of the events the kernel could not deliver.
+//! - `scry_lost_events_total`: a counter of the events the kernel could not deliver.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -144,7 +144,7 @@ impl Prometheus {
         for lines in self.metrics.values() {
             text.push_str(lines);
         }
-        let _ = writeln!(text, "# TYPE scry_lost_events counter\nscry_lost_events {}", self.lost);
+        let _ = writeln!(text, "# TYPE scry_lost_events_total counter\nscry_lost_events_total {}", self.lost);
         host::fs_write(TEMP, text.as_bytes(), false)
             .map_err(|_| format!("cannot write {} in the granted directory", TEMP))?;
         host::fs_rename(TEMP, FILE)
