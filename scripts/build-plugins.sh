@@ -42,6 +42,8 @@ c_plugin topk topk.c
 c_plugin ndjson ndjson.c
 c_plugin csv csv.c
 c_plugin printf printf.c
+c_plugin mean-c mean.c
 rust_plugin quantiles-rs quantiles.rs
 rust_plugin prometheus prometheus.rs
 rust_plugin heatmap heatmap.rs
+rust_plugin mean-rs mean.rs

@@ -305,3 +305,10 @@ fn heatmap_exports_two_formatters() {
         &["error"],
     );
 }
+
+#[test]
+fn the_walked_through_mean_reducer_builds_in_c_and_rust() {
+    for name in ["mean-c", "mean-rs"] {
+        check(name, "reducer mean(i64)\n", &["reduce", "render", "reset"], &["error"]);
+    }
+}
