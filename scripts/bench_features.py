@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""Speed of the REPL and the BCC tools (rows the shared bench does not have).
+"""Speed of the REPL, the BCC tools and the wasm plugins (rows the shared bench does not have).
 
-    scripts/bench_features.py [SCRY] [--runs N]
+    scripts/bench_features.py [SCRY] [--runs N] [--plugins DIR]
+
+With --plugins DIR (the example plugins built by scripts/build-plugins.sh DIR), only the
+plugin rows run.
 
 SCRY defaults to target/release/scry. Needs root. Prints a markdown table: median (min-max)
 over the runs. Each row starts the real binary and times what a user waits for:
@@ -12,7 +15,13 @@ over the runs. Each row starts the real binary and times what a user waits for:
 - REPL 1,000 entries: open fds and BPF programs of the scry process before and after 1,000
   entries attached and detached;
 - funccount 't:syscalls:sys_enter_*' and funccount 'c:str*': exec until the `Tracing ...`
-  banner, and SIGINT until exit.
+  banner, and SIGINT until exit;
+- plugins: the added cost per event of the `quantiles` reducer against in-kernel `hist()` on
+  the same syscall stream (the workload's time over its untraced time, plus scry's CPU time
+  over an idle run's, per event); printf through the `printf` plugin against native printf
+  (lines/s from the workload's start to the last line written, and lines lost); a plugin's
+  compile + instantiate time (a run with the plugin minus one without); the peak RSS of a run
+  with one plugin.
 """
 
 import os
@@ -133,6 +142,151 @@ def funccount(scry, pattern):
     return t1 - t0, stop(p)
 
 
+# ---- plugins ------------------------------------------------------------------------------
+
+WORKLOAD = r"""
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  long n = atol(argv[1]);
+  for (long i = 0; i < n; i++) lseek(-1, i % 100000, SEEK_SET);
+  return 0;
+}
+"""
+LSEEK = "tracepoint:syscalls:sys_enter_lseek /comm == \"bench_lseek\"/ "
+
+
+def workload(tmp):
+    """Builds the lseek stream: `bench_lseek N` makes N lseek calls (offsets 0..99999)."""
+    src = os.path.join(tmp, "bench_lseek.c")
+    with open(src, "w") as f:
+        f.write(WORKLOAD)
+    exe = os.path.join(tmp, "bench_lseek")
+    subprocess.run(["cc", "-O2", "-o", exe, src], check=True)
+    return exe
+
+
+def cpu_of(p):
+    """Waits for `p`; its user + system CPU seconds."""
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(exe, n):
+    t0 = time.monotonic()
+    subprocess.run([exe, str(n)], check=True)
+    return time.monotonic() - t0
+
+
+def traced(scry, args, exe, n, out=os.devnull):
+    """scry with `args`, attached; the workload's wall time and scry's CPU seconds."""
+    env = dict(os.environ, __BPFTRACE_NOTIFY_PROBES_ATTACHED="1")
+    p = subprocess.Popen([scry, "-o", out] + args, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env=env)
+    wait_for(p, p.stderr, b"__BPFTRACE_NOTIFY_PROBES_ATTACHED")
+    wall = timed(exe, n) if n else 0.0
+    time.sleep(0.2)
+    p.send_signal(signal.SIGINT)
+    return wall, cpu_of(p)
+
+
+def per_event_ns(scry, args, exe, n, runs):
+    """Added cost per event of `args`: workload slow-down plus scry's CPU beyond an idle run."""
+    base = statistics.median(timed(exe, n) for _ in range(runs))
+    got = []
+    for _ in range(runs):
+        wall, cpu = traced(scry, args, exe, n)
+        _, idle = traced(scry, args, exe, 0)
+        got.append(((wall - base) + (cpu - idle)) / n * 1e9)
+    return got
+
+
+def printf_rate(scry, args, exe, n, tmp):
+    """Lines/s of a printf per event to a file, and the lines lost."""
+    out = os.path.join(tmp, "printf.out")
+    env = dict(os.environ, __BPFTRACE_NOTIFY_PROBES_ATTACHED="1")
+    p = subprocess.Popen([scry, "-o", out] + args, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env=env)
+    wait_for(p, p.stderr, b"__BPFTRACE_NOTIFY_PROBES_ATTACHED")
+    t0 = time.monotonic()
+    subprocess.run([exe, str(n)], check=True)
+    size, last = -1, t0
+    while True:
+        now = os.path.getsize(out)
+        if now != size:
+            size, last = now, time.monotonic()
+        elif time.monotonic() - last > 0.5:
+            break
+        time.sleep(0.01)
+    p.send_signal(signal.SIGINT)
+    p.wait(timeout=60)
+    with open(out, "rb") as f:
+        lines = sum(1 for line in f if line.startswith(b"lseek "))
+    return lines / (last - t0), n - lines
+
+
+def peak_rss_kib(scry, args, exe):
+    env = dict(os.environ, __BPFTRACE_NOTIFY_PROBES_ATTACHED="1")
+    p = subprocess.Popen([scry, "-o", os.devnull] + args, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env=env)
+    wait_for(p, p.stderr, b"__BPFTRACE_NOTIFY_PROBES_ATTACHED")
+    subprocess.run([exe, "200000"], check=True)
+    time.sleep(0.3)
+    with open(f"/proc/{p.pid}/status") as f:
+        rss = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    p.send_signal(signal.SIGINT)
+    p.wait(timeout=60)
+    return rss
+
+
+def run_time(scry, args):
+    t0 = time.monotonic()
+    subprocess.run([scry] + args + ["-e", "BEGIN { exit(); }"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - t0
+
+
+def plugin_rows(scry, plugins, runs):
+    import tempfile
+    rows = []
+    tmp = tempfile.mkdtemp(prefix="scry-bench-plugins-")
+    exe = workload(tmp)
+    n = 1_000_000
+    q = os.path.join(plugins, "quantiles-c.wasm")
+    hist = per_event_ns(scry, ["-e", LSEEK + "{ @h = hist(args.offset); }"], exe, n, runs)
+    quant = per_event_ns(scry, ["--plugin", f"q={q}",
+                                "-e", LSEEK + "{ @q = q::quantiles(args.offset); }"], exe, n, runs)
+    ns = lambda v: f"{statistics.median(v):.0f} ({min(v):.0f}-{max(v):.0f})"
+    rows.append(("added cost per event, in-kernel `hist()`, 1M lseek", "ns", ns(hist)))
+    rows.append(("added cost per event, `quantiles` reducer plugin, same stream", "ns",
+                 ns(quant) + f"; {statistics.median(quant) / statistics.median(hist):.2f}x hist"))
+    prog = LSEEK + '{ printf("lseek %d %s\\n", args.offset, comm); }'
+    for name, extra in [("native printf", []),
+                        ("printf plugin", ["--plugin", f"p={os.path.join(plugins, 'printf.wasm')}"])]:
+        got = [printf_rate(scry, extra + ["-e", prog], exe, 200_000, tmp) for _ in range(runs)]
+        rates = [r for r, _ in got]
+        rows.append((f"{name}, 200k events: lines/s, lines lost", "lines/s",
+                     f"{statistics.median(rates):,.0f} ({min(rates):,.0f}-{max(rates):,.0f}), "
+                     f"lost {max(l for _, l in got)}"))
+    bare = [run_time(scry, []) for _ in range(runs)]
+    for name in ["quantiles-c", "quantiles-rs", "prometheus", "heatmap", "printf"]:
+        path = os.path.join(plugins, f"{name}.wasm")
+        args = ["--plugin", f"x={path}"]
+        if name == "prometheus":
+            args += ["--plugin-allow", f"x:fs={tmp}"]
+        with_plugin = [run_time(scry, args) for _ in range(runs)]
+        added = [w - statistics.median(bare) for w in with_plugin]
+        rows.append((f"`{name}` compile + instantiate ({os.path.getsize(path) // 1024} KiB)",
+                     "ms", ms(added)))
+    rss = [peak_rss_kib(scry, ["--plugin", f"q={q}",
+                               "-e", LSEEK + "{ @q[comm] = q::quantiles(args.offset); }"], exe)
+           for _ in range(runs)]
+    rows.append(("peak RSS, one `quantiles` plugin, 200k events", "MiB",
+                 f"{statistics.median(rss) / 1024:.1f} ({min(rss) / 1024:.1f}-{max(rss) / 1024:.1f})"))
+    return rows
+
+
 def main():
     args = sys.argv[1:]
     runs = 5
@@ -140,7 +294,15 @@ def main():
         i = args.index("--runs")
         runs = int(args[i + 1])
         del args[i:i + 2]
+    plugins = None
+    if "--plugins" in args:
+        i = args.index("--plugins")
+        plugins = args[i + 1]
+        del args[i:i + 2]
     scry = args[0] if args else "target/release/scry"
+    if plugins:
+        print_rows(plugin_rows(scry, plugins, runs))
+        return
     rows = []
     e = [e_attach(scry) for _ in range(runs)]
     r = [repl_entry(scry) for _ in range(runs)]
@@ -154,6 +316,10 @@ def main():
     rows.append(("REPL 1,000 entries attached and detached: fds, BPF programs, RSS KiB",
                  "before -> after", f"{before[0]}, {before[1]}, {before[2]} -> "
                                     f"{after[0]}, {after[1]}, {after[2]}"))
+    print_rows(rows)
+
+
+def print_rows(rows):
     print("| row | unit | scry |")
     print("| --- | --- | --- |")
     for name, unit, value in rows:

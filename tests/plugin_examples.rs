@@ -309,6 +309,360 @@ fn heatmap_exports_two_formatters() {
 #[test]
 fn the_walked_through_mean_reducer_builds_in_c_and_rust() {
     for name in ["mean-c", "mean-rs"] {
-        check(name, "reducer mean(i64)\n", &["reduce", "render", "reset"], &["error"]);
+        check(
+            name,
+            "reducer mean(i64)\n",
+            &["reduce", "render", "reset"],
+            &["error"],
+        );
     }
+}
+
+// ---- end to end: the examples loaded by scry on the real kernel ------------------------------
+//
+// Needs root and BPF, as tests/runtime.rs. The workload is a fixture calling lseek(-1, v, 0)
+// for each value asked (the call fails at once; the tracepoint sees `args.offset == v`), run
+// with -c and filtered to its pid.
+
+/// The workload's source: `fx_lseek SPEC...`, each SPEC `v` (once), `v*n` (n times) or
+/// `a..b` (a to b, once each), in order.
+const LSEEK_FIXTURE: &str = r#"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    char *dots = strstr(argv[i], ".."), *star = strchr(argv[i], '*');
+    long a = atol(argv[i]), b = dots ? atol(dots + 2) : a, n = star ? atol(star + 1) : 1;
+    for (long v = a; v <= b; v++)
+      for (long k = 0; k < n; k++) lseek(-1, v, SEEK_SET);
+  }
+  return 0;
+}
+"#;
+
+/// The workload built once.
+fn lseek_fixture() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("scry-plugin-fixture-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let src = dir.join("fx_lseek.c");
+        std::fs::write(&src, LSEEK_FIXTURE).unwrap();
+        let bin = dir.join("fx_lseek");
+        let status = Command::new("cc")
+            .args(["-O1", "-o"])
+            .arg(&bin)
+            .arg(&src)
+            .status()
+            .expect("cc runs");
+        assert!(status.success(), "the lseek fixture builds");
+        bin
+    })
+}
+
+/// What a run of scry gave.
+struct Run {
+    status: std::process::ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// `body` as the probe of the workload's lseek calls.
+fn on_lseek(body: &str) -> String {
+    format!("tracepoint:syscalls:sys_enter_lseek /pid == cpid/ {{ {body} }}")
+}
+
+/// Runs scry with `args` (plugins named by example name, `{NAME}` replaced by its path),
+/// the workload `-c 'fx_lseek SPECS'` and `program`.
+fn scry(args: &[String], specs: &str, program: &str) -> Run {
+    let dir = built().expect("the examples are built");
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| match (a.find('{'), a.find('}')) {
+            (Some(i), Some(j)) => format!(
+                "{}{}{}",
+                &a[..i],
+                dir.join(format!("{}.wasm", &a[i + 1..j])).display(),
+                &a[j + 1..]
+            ),
+            _ => a.clone(),
+        })
+        .collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(&args)
+        .arg("-c")
+        .arg(format!("{} {specs}", lseek_fixture().display()))
+        .args(["-e", program])
+        .output()
+        .expect("scry runs");
+    Run {
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn strings(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+/// The text after `prefix` on the line starting with it.
+fn line_after<'a>(out: &'a str, prefix: &str) -> Option<&'a str> {
+    out.lines().find_map(|l| l.strip_prefix(prefix))
+}
+
+#[test]
+#[ignore = "needs the host's --plugin support (issue 12)"]
+fn quantiles_in_c_and_rust_agree_on_a_syscall_stream() {
+    if built().is_none() {
+        return;
+    }
+    let run = scry(
+        &strings(&[
+            "--plugin",
+            "c={quantiles-c}",
+            "--plugin",
+            "r={quantiles-rs}",
+        ]),
+        "1..1000",
+        &on_lseek("@c = c::quantiles(args.offset); @r = r::quantiles(args.offset);"),
+    );
+    assert!(run.status.success(), "{}", run.stderr);
+    // 1..1000: p50 is 500, p90 900, p99 990, p99.9 999; each estimate within 1/128.
+    let want = "n=1000 min=1 p50=501 p90=899 p99=987 p99.9=995 max=1000";
+    assert_eq!(
+        line_after(&run.stdout, "@c: "),
+        Some(want),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        line_after(&run.stdout, "@r: "),
+        Some(want),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+#[ignore = "needs the host's --plugin support (issue 12)"]
+fn topk_finds_the_heavy_hitters() {
+    if built().is_none() {
+        return;
+    }
+    // 7 five hundred times and 3 a hundred times, then 200 values seen once each: more
+    // distinct values than counters, so the tail is approximate, the heavy hitters exact.
+    let run = scry(
+        &strings(&["--plugin", "t={topk}"]),
+        "7*250 3*100 1000..1199 7*250",
+        &on_lseek("@hot = t::topk(args.offset);"),
+    );
+    assert!(run.status.success(), "{}", run.stderr);
+    let hot = line_after(&run.stdout, "@hot: ").unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(hot.starts_with("7 (500), 3 (100), "), "{hot}");
+    assert_eq!(hot.matches(", ").count(), 9, "ten values listed: {hot}");
+}
+
+/// A fresh directory to grant.
+fn grant_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("scry-plugin-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The maps the sink tests print: a count per comm and a hist of 1, 2, 3, 4, 5 and 100.
+const SINK_PROG: &str = "@calls[comm] = count(); @off = hist(args.offset);";
+const SINK_VALUES: &str = "1..5 100";
+
+#[test]
+#[ignore = "needs the host's --plugin support (issue 12)"]
+fn prometheus_writes_a_textfile_atomically_into_the_granted_dir() {
+    if built().is_none() {
+        return;
+    }
+    let dir = grant_dir("prometheus");
+    let grant = format!("p:fs={}", dir.display());
+    let run = scry(
+        &strings(&["--plugin", "p={prometheus}", "--plugin-allow", &grant]),
+        SINK_VALUES,
+        &on_lseek(SINK_PROG),
+    );
+    assert!(run.status.success(), "{}", run.stderr);
+    let text = std::fs::read_to_string(dir.join("scry.prom")).expect("scry.prom written");
+    assert_eq!(
+        text,
+        "# TYPE scry_calls gauge\n\
+         scry_calls{key=\"fx_lseek\"} 6\n\
+         # TYPE scry_off histogram\n\
+         scry_off_bucket{le=\"1\"} 1\n\
+         scry_off_bucket{le=\"3\"} 3\n\
+         scry_off_bucket{le=\"7\"} 5\n\
+         scry_off_bucket{le=\"15\"} 5\n\
+         scry_off_bucket{le=\"31\"} 5\n\
+         scry_off_bucket{le=\"63\"} 5\n\
+         scry_off_bucket{le=\"127\"} 6\n\
+         scry_off_bucket{le=\"+Inf\"} 6\n\
+         scry_off_count 6\n\
+         # TYPE scry_lost_events_total counter\n\
+         scry_lost_events_total 0\n"
+    );
+    // Renamed into place: no temporary file left beside it.
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["scry.prom"], "only the textfile is left");
+}
+
+#[test]
+#[ignore = "needs the host's --plugin support (issue 12)"]
+fn prometheus_is_refused_without_a_granted_dir() {
+    if built().is_none() {
+        return;
+    }
+    let run = scry(
+        &strings(&["--plugin", "p={prometheus}"]),
+        SINK_VALUES,
+        &on_lseek(SINK_PROG),
+    );
+    assert!(!run.status.success(), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("--plugin-allow p:fs=DIR"),
+        "names the grant: {}",
+        run.stderr
+    );
+    assert!(
+        !run.stdout.contains("@calls"),
+        "nothing ran: {}",
+        run.stdout
+    );
+}
+
+#[test]
+#[ignore = "needs the host's --plugin support (issue 12)"]
+fn csv_and_ndjson_write_the_printed_maps() {
+    if built().is_none() {
+        return;
+    }
+    let dir = grant_dir("files");
+    let csv = format!("c:fs={}", dir.display());
+    let ndjson = format!("n:fs={}", dir.display());
+    let args = strings(&[
+        "--plugin",
+        "c={csv}",
+        "--plugin-allow",
+        &csv,
+        "--plugin",
+        "n={ndjson}",
+        "--plugin-allow",
+        &ndjson,
+    ]);
+    let run = scry(
+        &args,
+        SINK_VALUES,
+        &on_lseek(&format!("{SINK_PROG} printf(\"off %d\\n\", args.offset);")),
+    );
+    assert!(run.status.success(), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("scry.csv")).unwrap(),
+        "map,key,field,value\n\
+         @calls,fx_lseek,value,6\n\
+         @off,,\"[1,2)\",1\n\
+         @off,,\"[2,4)\",2\n\
+         @off,,\"[4,8)\",2\n\
+         @off,,\"[8,16)\",0\n\
+         @off,,\"[16,32)\",0\n\
+         @off,,\"[32,64)\",0\n\
+         @off,,\"[64,128)\",1\n"
+    );
+    let ndjson = std::fs::read_to_string(dir.join("scry.ndjson")).unwrap();
+    let mut want = String::from("{\"type\": \"attached\", \"probes\": 1}\n");
+    for v in [1, 2, 3, 4, 5, 100] {
+        want += &format!("{{\"type\": \"printf\", \"text\": \"off {v}\\n\"}}\n");
+    }
+    want += "{\"type\": \"map\", \"name\": \"@calls\", \"kind\": \"scalar\", \"entries\": [{\"key\": [\"fx_lseek\"], \"value\": 6}]}\n";
+    want += "{\"type\": \"map\", \"name\": \"@off\", \"kind\": \"hist\", \"entries\": [{\"key\": [], \"value\": [";
+    let buckets = [
+        (1, 2, 1),
+        (2, 4, 2),
+        (4, 8, 2),
+        (8, 16, 0),
+        (16, 32, 0),
+        (32, 64, 0),
+        (64, 128, 1),
+    ];
+    let buckets: Vec<String> = buckets
+        .iter()
+        .map(|(l, h, c)| format!("{{\"low\": {l}, \"high\": {h}, \"count\": {c}}}"))
+        .collect();
+    want += &buckets.join(", ");
+    want += "]}]}\n";
+    assert_eq!(ndjson, want);
+}
+
+#[test]
+#[ignore = "needs the host's --plugin support (issue 12)"]
+fn sparkline_and_heatmap_draw_a_hist() {
+    if built().is_none() {
+        return;
+    }
+    let run = scry(
+        &strings(&["--plugin", "h={heatmap}"]),
+        "1..5 100 100 100",
+        &format!(
+            "format @s = h::sparkline; format @m = h::heatmap; {}",
+            on_lseek("@s = hist(args.offset); @m[args.offset < 50] = hist(args.offset);")
+        ),
+    );
+    assert!(run.status.success(), "{}", run.stderr);
+    // Buckets [1,2) 1, [2,4) 2, [4,8) 2, three empty, [64,128) 3: bars of 3/8, 6/8, 8/8.
+    assert!(
+        run.stdout.contains("@s: ▃▆▆   █ [1, 128) n=8\n"),
+        "{}",
+        run.stdout
+    );
+    // Key 1 (1..5) and key 0 (100 three times): the columns of both, shades of 3.
+    assert!(
+        run.stdout
+            .contains("@m: heatmap of 4 buckets [1, 128), █ = 3\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("\n0 |   █|\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("\n1 |▒▓▓ |\n"), "{}", run.stdout);
+}
+
+#[test]
+#[ignore = "needs the host's --plugin support (issue 12)"]
+fn printf_plugin_prints_what_native_printf_prints() {
+    if built().is_none() {
+        return;
+    }
+    let program = on_lseek(
+        "printf(\"%d %u %x %X %o|%5d|%-5d|%05d|%+d|% d|%.3d|%#x|%#o\\n\", args.offset, \
+         args.offset, args.offset, args.offset, args.offset, args.offset, args.offset, \
+         args.offset, args.offset, args.offset, args.offset, args.offset, args.offset); \
+         printf(\"%ld %lu %lx %hhd %hu %c|%p|%10p|%s|%-10s|%.3s|%8.2s|100%%\\n\", \
+         args.offset, args.offset, args.offset, args.offset, args.offset, \
+         65 + args.offset % 26, args.offset, args.offset, comm, comm, comm, comm);",
+    );
+    let specs = "0 1 7 255 256 65535 65536 -1 -128 4294967296 -9223372036854775807 123456789";
+    let native = scry(&[], specs, &program);
+    assert!(native.status.success(), "{}", native.stderr);
+    assert_eq!(
+        native
+            .stdout
+            .lines()
+            .filter(|l| l.ends_with("100%"))
+            .count(),
+        12,
+        "{}",
+        native.stdout
+    );
+    let plugin = scry(&strings(&["--plugin", "p={printf}"]), specs, &program);
+    assert!(plugin.status.success(), "{}", plugin.stderr);
+    assert_eq!(plugin.stdout, native.stdout);
 }
