@@ -666,3 +666,27 @@ fn printf_plugin_prints_what_native_printf_prints() {
     assert!(plugin.status.success(), "{}", plugin.stderr);
     assert_eq!(plugin.stdout, native.stdout);
 }
+
+#[test]
+fn the_c_walk_through_quotes_mean_c_whole() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/plugins.md")).unwrap();
+    let start = doc.find("### A reducer in C").expect("the walk-through");
+    let end = start + doc[start..].find("Build and check it").expect("its end");
+    let quoted: Vec<&str> = doc[start..end]
+        .split("```c\n")
+        .skip(1)
+        .flat_map(|block| block.split("```").next().unwrap().lines())
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let source = std::fs::read_to_string(root.join("plugins/examples/mean.c")).unwrap();
+    let lines: Vec<&str> = source
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(
+        quoted, lines,
+        "docs/plugins.md quotes plugins/examples/mean.c as it is"
+    );
+}

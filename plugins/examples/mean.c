@@ -3,27 +3,11 @@
 
 SCRY_DESCRIPTOR("reducer mean(i64)\n")
 
-/* One key's state. Keys are numbered 0, 1, ... per map: an array indexed by key. */
+/* One key's state. */
 typedef struct {
   int64_t sum;
   uint64_t n;
 } state;
-
-static state *keys[16]; /* per map number (a program with more reducer maps: an error) */
-static uint32_t len[16];
-
-static state *lookup(uint32_t map, uint32_t key) {
-  if (map >= 16) return NULL;
-  if (key >= len[map]) {
-    uint32_t n = key + 64;
-    state *k = realloc(keys[map], n * sizeof *k);
-    if (!k) return NULL;
-    memset(k + len[map], 0, (n - len[map]) * sizeof *k);
-    keys[map] = k;
-    len[map] = n;
-  }
-  return &keys[map][key];
-}
 
 SCRY_EXPORT(scry_reduce)
 int32_t scry_reduce(int32_t item, int32_t map, int32_t ptr, int32_t size, int32_t count) {
@@ -33,8 +17,8 @@ int32_t scry_reduce(int32_t item, int32_t map, int32_t ptr, int32_t size, int32_
     uint32_t key = scry_read_u32(&r);
     int64_t value = scry_read_i64(&r);
     if (r.bad) return scry_fail("truncated updates");
-    state *s = lookup((uint32_t)map, key);
-    if (!s) return scry_fail("too many maps, or out of memory");
+    state *s = scry_state((uint32_t)map, key, sizeof(state));
+    if (!s) return scry_fail("out of memory");
     s->sum = (int64_t)((uint64_t)s->sum + (uint64_t)value); /* wraps, as in Rust */
     s->n++;
   }
@@ -44,8 +28,9 @@ int32_t scry_reduce(int32_t item, int32_t map, int32_t ptr, int32_t size, int32_
 SCRY_EXPORT(scry_render)
 scry_slice scry_render(int32_t item, int32_t map, int32_t key, int32_t format) {
   (void)item;
-  state *s = lookup((uint32_t)map, (uint32_t)key);
-  if (!s) return scry_fail_slice("out of memory");
+  static const state none;
+  const state *s = scry_state_find((uint32_t)map, (uint32_t)key);
+  if (!s) s = &none;
   scry_buf_clear(&scry_out);
   scry_buf_cstr(&scry_out, format ? "{\"mean\": " : "mean ");
   scry_buf_dec(&scry_out, s->n ? s->sum / (int64_t)s->n : 0);
@@ -59,7 +44,9 @@ SCRY_EXPORT(scry_reset)
 int32_t scry_reset(int32_t item, int32_t map, int32_t key, int32_t mode) {
   (void)item;
   (void)mode; /* delete and zero are the same here: an empty state */
-  for (uint32_t k = 0; (uint32_t)map < 16 && k < len[map]; k++)
-    if (key < 0 || (uint32_t)key == k) keys[map][k] = (state){0, 0};
+  for (uint32_t k = 0; k < scry_state_keys((uint32_t)map); k++) {
+    state *s = scry_state_find((uint32_t)map, k);
+    if (s && (key < 0 || (uint32_t)key == k)) *s = (state){0, 0};
+  }
   return 0;
 }

@@ -3,7 +3,7 @@
 
 use core::fmt::Write;
 
-use scry_guest::{Plugin, Result, Updates, Writer};
+use scry_guest::{Plugin, Result, States, Updates, Writer};
 
 const SUB_BITS: u32 = 6;
 const SUB: u64 = 1 << SUB_BITS;
@@ -103,21 +103,7 @@ const POINTS: [(&str, u64, u64); 4] =
 /// The sketches of each map, by key number.
 #[derive(Default)]
 struct Quantiles {
-    maps: Vec<Vec<Sketch>>,
-}
-
-impl Quantiles {
-    fn sketch(&mut self, map: u32, key: u32) -> &mut Sketch {
-        let (map, key) = (map as usize, key as usize);
-        if self.maps.len() <= map {
-            self.maps.resize_with(map + 1, Vec::new);
-        }
-        let keys = &mut self.maps[map];
-        if keys.len() <= key {
-            keys.resize_with(key + 1, Sketch::default);
-        }
-        &mut keys[key]
-    }
+    sketches: States<Sketch>,
 }
 
 impl Plugin for Quantiles {
@@ -126,13 +112,13 @@ impl Plugin for Quantiles {
     fn reduce(&mut self, _item: u32, map: u32, updates: Updates) -> Result {
         for update in updates {
             let (key, value) = update?;
-            self.sketch(map, key).add(value as i64);
+            self.sketches.get(map, key).add(value as i64);
         }
         Ok(())
     }
 
     fn render(&mut self, _item: u32, map: u32, key: u32, json: bool, out: &mut Writer) -> Result {
-        let s = self.sketch(map, key);
+        let s = self.sketches.get(map, key);
         let (open, sep) = if json { ("{\"", "\": ") } else { ("", "=") };
         write!(out, "{}n{}{}", open, sep, s.n)?;
         if s.n > 0 {
@@ -151,13 +137,7 @@ impl Plugin for Quantiles {
 
     fn reset(&mut self, _item: u32, map: u32, key: Option<u32>, _keep: bool) -> Result {
         // Forgetting and emptying are the same for a sketch: no counts.
-        if let Some(keys) = self.maps.get_mut(map as usize) {
-            for (k, s) in keys.iter_mut().enumerate() {
-                if key.map_or(true, |key| key as usize == k) {
-                    *s = Sketch::default();
-                }
-            }
-        }
+        self.sketches.reset(map, key);
         Ok(())
     }
 }

@@ -47,39 +47,6 @@ static void add(summary *s, int64_t v) {
   }
 }
 
-/* The summaries of each map, indexed by key number. */
-typedef struct {
-  summary **keys;
-  uint32_t len;
-} map_state;
-
-static map_state *maps;
-static uint32_t nmaps;
-
-static summary *lookup(uint32_t map, uint32_t key, int create) {
-  if (map >= nmaps) {
-    if (!create) return NULL;
-    map_state *m = realloc(maps, (map + 1) * sizeof *m);
-    if (!m) return NULL;
-    memset(m + nmaps, 0, (map + 1 - nmaps) * sizeof *m);
-    maps = m;
-    nmaps = map + 1;
-  }
-  map_state *m = &maps[map];
-  if (key >= m->len) {
-    if (!create) return NULL;
-    uint32_t len = m->len ? m->len : 8;
-    while (len <= key) len *= 2;
-    summary **k = realloc(m->keys, len * sizeof *k);
-    if (!k) return NULL;
-    memset(k + m->len, 0, (len - m->len) * sizeof *k);
-    m->keys = k;
-    m->len = len;
-  }
-  if (!m->keys[key] && create) m->keys[key] = calloc(1, sizeof(summary));
-  return m->keys[key];
-}
-
 SCRY_EXPORT(scry_reduce)
 int32_t scry_reduce(int32_t item, int32_t map, int32_t ptr, int32_t len, int32_t count) {
   (void)item;
@@ -88,7 +55,7 @@ int32_t scry_reduce(int32_t item, int32_t map, int32_t ptr, int32_t len, int32_t
     uint32_t key = scry_read_u32(&r);
     int64_t value = scry_read_i64(&r);
     if (r.bad) return scry_fail("truncated updates");
-    summary *s = lookup((uint32_t)map, key, 1);
+    summary *s = scry_state((uint32_t)map, key, sizeof(summary));
     if (!s) return scry_fail("out of memory");
     add(s, value);
   }
@@ -104,7 +71,7 @@ SCRY_EXPORT(scry_render)
 scry_slice scry_render(int32_t item, int32_t map, int32_t key, int32_t format) {
   (void)item;
   static summary empty;
-  const summary *s = lookup((uint32_t)map, (uint32_t)key, 0);
+  const summary *s = scry_state_find((uint32_t)map, (uint32_t)key);
   if (!s) s = &empty;
   counter top[CAPACITY];
   uint32_t n = s->used;
@@ -148,9 +115,9 @@ SCRY_EXPORT(scry_reset)
 int32_t scry_reset(int32_t item, int32_t map, int32_t key, int32_t mode) {
   (void)item;
   (void)mode; /* forgetting and emptying are the same: no counters */
-  if ((uint32_t)map >= nmaps) return 0;
-  map_state *m = &maps[map];
-  for (uint32_t k = 0; k < m->len; k++)
-    if (m->keys[k] && (key < 0 || (uint32_t)key == k)) m->keys[k]->used = 0;
+  for (uint32_t k = 0; k < scry_state_keys((uint32_t)map); k++) {
+    summary *s = scry_state_find((uint32_t)map, k);
+    if (s && (key < 0 || (uint32_t)key == k)) s->used = 0;
+  }
   return 0;
 }

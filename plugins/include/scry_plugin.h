@@ -16,8 +16,10 @@
  * - the `scry_alloc` export: one input buffer, kept and grown with malloc; each call may
  *   reuse the previous one (scry asks for one buffer per hook call);
  * - the imports of module `scry` (only those a plugin calls end up in the module);
+ * - scry_state: a reducer's state per (map, key), made at first use;
  * - scry_reader: bounds-checked readers of the data layouts (u32, i64, str, tagged, keys,
  *   maps, hist buckets); a read past the end sets `bad` and returns zeros;
+ * - scry_read_run / scry_read_record: the run description (scry_run) and sink records;
  * - scry_buf: a growable output buffer (binary values, decimal text, JSON strings, keys as
  *   scry prints them) and scry_out, the one buffer hooks return their slices in;
  * - scry_fail / scry_fail_slice: report an error through scry.error and return the code.
@@ -87,6 +89,51 @@ SCRY_EXPORT(scry_alloc) int32_t scry_alloc(int32_t size) {
     }
   }
   return (int32_t)(uintptr_t)scry_input_;
+}
+
+/* ---- reducer state ------------------------------------------------------------------------ */
+
+/* scry numbers reducer maps and their keys densely from 0: a reducer's state per (map, key)
+   is a table indexed by both. Each state is `size` bytes, zeroed at its first use. */
+typedef struct {
+  void **keys;
+  uint32_t len;
+} scry_map_states_;
+
+static scry_map_states_ *scry_maps_;
+static uint32_t scry_nmaps_;
+
+/* The state of (map, key), made (zeroed) at its first use; NULL when out of memory. */
+static inline void *scry_state(uint32_t map, uint32_t key, uint32_t size) {
+  if (map >= scry_nmaps_) {
+    scry_map_states_ *m = realloc(scry_maps_, (map + 1) * sizeof *m);
+    if (!m) return NULL;
+    memset(m + scry_nmaps_, 0, (map + 1 - scry_nmaps_) * sizeof *m);
+    scry_maps_ = m;
+    scry_nmaps_ = map + 1;
+  }
+  scry_map_states_ *m = &scry_maps_[map];
+  if (key >= m->len) {
+    uint32_t len = m->len ? m->len : 8;
+    while (len <= key) len *= 2;
+    void **k = realloc(m->keys, len * sizeof *k);
+    if (!k) return NULL;
+    memset(k + m->len, 0, (len - m->len) * sizeof *k);
+    m->keys = k;
+    m->len = len;
+  }
+  if (!m->keys[key]) m->keys[key] = calloc(1, size);
+  return m->keys[key];
+}
+
+/* The state of (map, key) if it was made, else NULL. */
+static inline void *scry_state_find(uint32_t map, uint32_t key) {
+  return map < scry_nmaps_ && key < scry_maps_[map].len ? scry_maps_[map].keys[key] : NULL;
+}
+
+/* The key numbers of `map` that may have state: 0 .. scry_state_keys(map) - 1. */
+static inline uint32_t scry_state_keys(uint32_t map) {
+  return map < scry_nmaps_ ? scry_maps_[map].len : 0;
 }
 
 /* ---- reading ------------------------------------------------------------------------------ */

@@ -21,9 +21,11 @@ extern crate alloc;
 pub mod glue;
 pub mod host;
 pub mod read;
+mod states;
 mod write;
 
 pub use read::{Bucket, Entry, Kind, Map, Reader, Record, Run, Tagged, Type, Updates, Value};
+pub use states::States;
 pub use write::Writer;
 
 use alloc::string::String;
