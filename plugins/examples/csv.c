@@ -17,7 +17,7 @@ SCRY_DESCRIPTOR("sink lines\n")
 
 #define FILE_NAME "scry.csv"
 
-static scry_buf out, cell, key, bucket;
+static scry_buf out, cell, name, key, bucket;
 
 SCRY_EXPORT(scry_init) int32_t scry_init(int32_t ptr, int32_t len) {
   if (scry_read_run(ptr, len)) return 1;
@@ -42,15 +42,17 @@ static void csv_field(const char *p, uint32_t n, char end) {
 }
 
 /* One row: the map's name, the key's text, a field name, and the value written in `cell`. */
-static void row(scry_str map, const scry_buf *key, const char *field) {
-  csv_field(map.ptr, map.len, ',');
-  csv_field(key->ptr, key->len, ',');
+static void row(const char *field) {
+  csv_field(name.ptr, name.len, ',');
+  csv_field(key.ptr, key.len, ',');
   csv_field(field, (uint32_t)strlen(field), ',');
   csv_field(cell.ptr, cell.len, '\n');
   scry_buf_clear(&cell);
 }
 
 static void map_rows(scry_record *rec) {
+  scry_buf_clear(&name);
+  scry_buf_map_name(&name, rec->map.name);
   for (uint32_t i = 0; i < rec->map.entries; i++) {
     scry_buf_clear(&key);
     scry_buf_key_text(&key, scry_read_key(&rec->entries));
@@ -58,7 +60,7 @@ static void map_rows(scry_record *rec) {
     switch (rec->map.kind) {
     case SCRY_MAP_SCALAR:
       scry_buf_tagged_text(&cell, v.scalar);
-      row(rec->map.name, &key, "value");
+      row("value");
       break;
     case SCRY_MAP_HIST:
     case SCRY_MAP_LHIST:
@@ -72,20 +74,20 @@ static void map_rows(scry_record *rec) {
         scry_buf_cstr(&bucket, ")");
         scry_buf_char(&bucket, 0);
         scry_buf_udec(&cell, b.count);
-        row(rec->map.name, &key, bucket.ptr);
+        row(bucket.ptr);
       }
       break;
     case SCRY_MAP_STATS:
       scry_buf_udec(&cell, v.count);
-      row(rec->map.name, &key, "count");
+      row("count");
       scry_buf_dec(&cell, v.avg);
-      row(rec->map.name, &key, "avg");
+      row("avg");
       scry_buf_dec(&cell, v.total);
-      row(rec->map.name, &key, "total");
+      row("total");
       break;
     case SCRY_MAP_REDUCER:
       scry_buf_text(&cell, v.text);
-      row(rec->map.name, &key, "value");
+      row("value");
       break;
     }
   }
@@ -99,7 +101,7 @@ SCRY_EXPORT(scry_sink) int32_t scry_sink(int32_t ptr, int32_t len, int32_t count
     if (r.bad) return scry_fail("truncated records");
     if (rec.kind == SCRY_REC_MAP) map_rows(&rec);
   }
-  if (out.oom || cell.oom || key.oom || bucket.oom) return scry_fail("out of memory");
+  if (out.oom || cell.oom || name.oom || key.oom || bucket.oom) return scry_fail("out of memory");
   if (out.len && scry_buf_write_file(&out, FILE_NAME, 1) < 0)
     return scry_fail("cannot append to " FILE_NAME " in the granted directory");
   return 0;

@@ -63,7 +63,7 @@ impl Heatmap {
     fn sparkline(map: &Map, out: &mut Writer) -> Result {
         for e in &map.entries {
             let b = buckets(&e.value)?;
-            out.text(map.name);
+            out.text(&map.shown_name());
             if !e.key.is_empty() {
                 out.text("[");
                 out.key_text(&e.key);
@@ -114,14 +114,14 @@ impl Heatmap {
             (Some(first), Some(last)) => writeln!(
                 out,
                 "{}: heatmap of {} buckets [{}, {}), {} = {}",
-                map.name,
+                map.shown_name(),
                 columns.len(),
                 short(first.0),
                 short(last.1),
                 SHADES[3],
                 max
             )?,
-            _ => writeln!(out, "{}: heatmap of no buckets", map.name)?,
+            _ => writeln!(out, "{}: heatmap of no buckets", map.shown_name())?,
         }
         for (e, row) in map.entries.iter().zip(&rows) {
             write!(out, "{:<width$} |", row, width = width)?;

@@ -22,7 +22,7 @@ SCRY_DESCRIPTOR("sink lines\n")
 static const char *const kinds[] = {"scalar", "hist", "lhist", "stats", "reducer"};
 static const char *const sources[] = {"printf", "time", "cat", "system", "join"};
 
-static scry_buf out;
+static scry_buf out, name;
 
 SCRY_EXPORT(scry_init) int32_t scry_init(int32_t ptr, int32_t len) {
   if (scry_read_run(ptr, len)) return 1;
@@ -40,7 +40,9 @@ static void field(scry_buf *b, const char *name) {
 static void map_json(scry_buf *b, scry_record *rec) {
   scry_buf_cstr(b, "\"map\"");
   field(b, "name");
-  scry_buf_json_str(b, rec->map.name);
+  scry_buf_clear(&name);
+  scry_buf_map_name(&name, rec->map.name);
+  scry_buf_json_str(b, (scry_str){name.ptr, name.len});
   field(b, "kind");
   scry_buf_char(b, '"');
   scry_buf_cstr(b, rec->map.kind < 5 ? kinds[rec->map.kind] : "unknown");
@@ -125,7 +127,7 @@ SCRY_EXPORT(scry_sink) int32_t scry_sink(int32_t ptr, int32_t len, int32_t count
     }
     scry_buf_cstr(b, "}\n");
   }
-  if (b->oom) return scry_fail("out of memory");
+  if (b->oom || name.oom) return scry_fail("out of memory");
   if (b->len && scry_buf_write_file(b, FILE_NAME, 1) < 0)
     return scry_fail("cannot append to " FILE_NAME " in the granted directory");
   return 0;

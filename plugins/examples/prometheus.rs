@@ -168,7 +168,7 @@ impl Plugin for Prometheus {
                         }
                         None => {
                             if self.warned.insert(map.name.to_string()) {
-                                host::log(&format!("{} holds text, not numbers: not exported", map.name));
+                                host::log(&format!("{} holds text, not numbers: not exported", map.shown_name()));
                             }
                         }
                     }

@@ -563,6 +563,12 @@ static inline void scry_buf_key_text(scry_buf *b, scry_key k) {
   }
 }
 
+/* A map's name as scry prints it, with its `@` (scry may send the name without it). */
+static inline void scry_buf_map_name(scry_buf *b, scry_str name) {
+  if (name.len == 0 || name.ptr[0] != '@') scry_buf_char(b, '@');
+  scry_buf_text(b, name);
+}
+
 /* The buffer as a slice to return (an error slice if it ran out of memory). */
 static inline scry_slice scry_buf_slice(scry_buf *b) {
   if (b->oom) {

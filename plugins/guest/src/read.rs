@@ -152,12 +152,22 @@ impl Kind {
 /// A map as scry prints it.
 #[derive(Clone, Debug)]
 pub struct Map<'a> {
-    /// With its `@`.
+    /// As scry sends it (see [`Map::shown_name`]).
     pub name: &'a str,
     /// What its values are.
     pub kind: Kind,
     /// In the order scry prints them.
     pub entries: Vec<Entry<'a>>,
+}
+
+impl Map<'_> {
+    /// The name as scry prints it, with its `@` (scry may send the name without it).
+    pub fn shown_name(&self) -> String {
+        match self.name.starts_with('@') {
+            true => self.name.into(),
+            false => alloc::format!("@{}", self.name),
+        }
+    }
 }
 
 /// One key and its value.
