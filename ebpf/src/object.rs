@@ -185,6 +185,19 @@ pub enum ActionKind {
     Unwatch,
 }
 
+/// A plugin function call in a record: fields `first..first + args` are its arguments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginCallSite {
+    /// Its first argument's index in [`Action::args`].
+    pub first: usize,
+    /// How many fields its arguments take.
+    pub args: usize,
+    /// The plugin's name.
+    pub plugin: String,
+    /// The function's item index in the plugin's descriptor.
+    pub item: u32,
+}
+
 /// Strings a `join()` record holds (bpftrace 0.17's `join_argnum`).
 pub const JOIN_ARGS: usize = 16;
 /// Bytes of each string of a `join()` record (bpftrace 0.17's `join_argsize`).
@@ -198,6 +211,9 @@ pub struct Action {
     pub args: Vec<Field>,
     /// Bytes of the whole record, id included.
     pub size: usize,
+    /// Plugin function calls among the arguments: each takes its arguments' fields, and user
+    /// space puts the call's result in their place. In field order.
+    pub calls: Vec<PluginCallSite>,
 }
 
 /// Probe ids of the `probe` builtin: a small number is an index into [`Object::probe_names`];

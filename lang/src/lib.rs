@@ -16,6 +16,7 @@ pub mod format;
 pub mod int;
 pub mod lexer;
 pub mod parser;
+pub mod plugin;
 pub mod probe;
 pub mod report;
 pub mod span;

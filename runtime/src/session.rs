@@ -14,6 +14,7 @@ use scry_ebpf::object::{
     TRACEPOINT_PROBE_ID,
 };
 use scry_lang::attach::Target;
+use scry_stdlib::plugin::PluginCalls;
 use scry_stdlib::sink::Sink;
 
 use crate::attach::{self, AttachError, AttachOptions, Link};
@@ -380,6 +381,11 @@ impl Session {
         self.links.resize_with(object.programs.len(), Vec::new);
         self.object = object;
         Ok(range)
+    }
+
+    /// Plugin function calls in records are made through `plugins`.
+    pub fn set_plugin_calls(&mut self, plugins: Box<dyn PluginCalls>) {
+        self.dispatcher.plugins = Some(plugins);
     }
 
     /// Handles every record in the ring buffer.

@@ -75,8 +75,10 @@ impl Gen<'_, '_> {
 
     /// Writes a record: the action id, then the arguments, and sends it to the ring buffer.
     pub(crate) fn record(&mut self, kind: ActionKind, args: &[Expr], e: &Expr) -> R<()> {
+        let (args, calls) = self.plugin_call_args(args);
         let types: Vec<Type> = args.iter().map(|a| self.ty(a)).collect();
         let (id, fields, size) = self.b.action(kind, &types);
+        self.b.obj.actions[id as usize].calls = calls;
         // Every field is written whole (strings zero-padded), so the record needs no zeroing.
         let off = self.alloc(size, e.span)?;
         self.load_const(id);

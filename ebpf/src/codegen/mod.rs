@@ -15,6 +15,7 @@ mod int;
 mod library;
 mod maps;
 mod mem;
+mod plugin;
 mod usdt;
 mod watch;
 
@@ -234,6 +235,7 @@ impl<'a> Builder<'a> {
             kind,
             args: args.clone(),
             size,
+            calls: Vec::new(),
         });
         ((self.obj.actions.len() - 1) as u64, args, size)
     }

@@ -77,6 +77,7 @@ impl Checker<'_> {
             args,
         };
         match name.as_str() {
+            plugin if plugin.contains("::") => self.plugin_call_in_kernel(e),
             "printf" | "system" | "cat" | "debugf" => {
                 if name == "system" {
                     self.need_unsafe(&c);
@@ -574,7 +575,7 @@ impl Checker<'_> {
             return Type::None;
         };
         let rest = &c.args[1..];
-        let types: Vec<Type> = rest.iter().map(|a| self.expr(a)).collect();
+        let types: Vec<Type> = rest.iter().map(|a| self.user_value(c.name, a)).collect();
         if c.name == "debugf" {
             self.warn(
                 c.name_span,
@@ -703,7 +704,7 @@ impl Checker<'_> {
                 "print() takes top and div arguments only with a map",
             );
         }
-        let t = self.expr(first);
+        let t = self.user_value(c.name, first);
         if matches!(t, Type::Args | Type::Record(_) | Type::DataLoc) {
             self.err(
                 first.span,

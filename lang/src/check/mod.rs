@@ -9,12 +9,14 @@ mod calls;
 mod consts;
 mod expr;
 mod include;
+mod plugin;
 mod stmt;
 
 use std::collections::{BTreeMap, HashMap};
 
 pub use builtins::{arg_index, builtin_type, BUILTIN_NAMES, DEFAULT_STACK_LIMIT};
 pub use calls::{signal_number, FUNCTION_NAMES};
+pub use plugin::PluginCall;
 
 use crate::ast::{ExprId, Program};
 use crate::attach::{self, Attach, AttachContext};
@@ -22,6 +24,7 @@ use crate::catalog::{Catalog, KernelFunction, UserFunction};
 use crate::cdefs::{CDefs, CRecord};
 use crate::diag::Diagnostic;
 use crate::format::Piece;
+use crate::plugin::PluginSignature;
 use crate::probe::ProbeKind;
 use crate::span::Span;
 use crate::tracepoint_format::TracepointFormat;
@@ -101,6 +104,8 @@ pub struct TypedProgram {
     pub cdefs: CDefs,
     /// Values of calls computed at compile time (`kaddr`, `cgroupid`), by the call's [`ExprId`].
     pub constants: HashMap<ExprId, u64>,
+    /// Plugin function calls (made in user space), by the call's [`ExprId`].
+    pub plugin_calls: HashMap<ExprId, PluginCall>,
 }
 
 impl TypedProgram {
@@ -117,6 +122,8 @@ pub struct Environment {
     pub maps: BTreeMap<String, MapType>,
     /// C definitions so far: the preambles' structs, unions and enums, and kernel records used.
     pub cdefs: CDefs,
+    /// The plugins loaded, with what each declares (the host reads their descriptors).
+    pub plugins: BTreeMap<String, PluginSignature>,
 }
 
 impl Environment {
@@ -226,7 +233,7 @@ pub fn check_in(
     // Learn map types: first from what is assigned; then once more with a map read before it
     // has any type taken as an integer (`@n = @n + 1` is how counters start).
     let pass = |maps, report| {
-        Checker::new(
+        let mut c = Checker::new(
             program,
             opts,
             catalog,
@@ -236,7 +243,9 @@ pub fn check_in(
             &env.maps,
             maps,
             report,
-        )
+        );
+        c.plugins = &env.plugins;
+        c
     };
     let mut maps = env.maps.clone();
     for guess in [false, true] {
@@ -246,6 +255,7 @@ pub fn check_in(
         maps = learn.maps;
     }
     let mut checker = pass(maps, true);
+    checker.plugin_declarations(&program.preamble);
     checker.run();
     diags.append(&mut checker.diags);
     let Checker {
@@ -255,6 +265,7 @@ pub fn check_in(
         probe_vars,
         constants,
         kernel_records,
+        plugin_calls,
         ..
     } = checker;
     // The code generator finds kernel records where it finds the preamble's.
@@ -277,6 +288,7 @@ pub fn check_in(
         user_functions,
         cdefs,
         constants,
+        plugin_calls,
     };
     (typed, diags)
 }
@@ -346,7 +358,13 @@ struct Checker<'a> {
     current: Option<usize>,
     vars: HashMap<String, (Type, Span)>,
     loop_depth: usize,
+    /// The plugins loaded (from the environment).
+    plugins: &'a BTreeMap<String, PluginSignature>,
+    plugin_calls: HashMap<ExprId, PluginCall>,
 }
+
+/// No plugins (until the environment's are set).
+static NO_PLUGINS: BTreeMap<String, PluginSignature> = BTreeMap::new();
 
 impl<'a> Checker<'a> {
     #[allow(clippy::too_many_arguments)]
@@ -381,6 +399,8 @@ impl<'a> Checker<'a> {
             current: None,
             vars: HashMap::new(),
             loop_depth: 0,
+            plugins: &NO_PLUGINS,
+            plugin_calls: HashMap::new(),
         }
     }
 
