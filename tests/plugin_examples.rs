@@ -321,7 +321,7 @@ fn the_walked_through_mean_reducer_builds_in_c_and_rust() {
 // ---- end to end: the examples loaded by scry on the real kernel ------------------------------
 //
 // Needs root and BPF, as tests/runtime.rs. The workload is a fixture calling lseek(-1, v, 0)
-// for each value asked (the call fails at once; the tracepoint sees `args.offset == v`), run
+// for each value asked (the call fails at once; the tracepoint sees `args->offset == v`), run
 // with -c and filtered to its pid.
 
 /// The workload's source: `fx_lseek SPEC...`, each SPEC `v` (once), `v*n` (n times) or
@@ -414,7 +414,7 @@ fn line_after<'a>(out: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 #[test]
-#[ignore = "needs the host's --plugin support (issue 12)"]
+#[ignore = "needs reducer maps in the host (issue 12)"]
 fn quantiles_in_c_and_rust_agree_on_a_syscall_stream() {
     if built().is_none() {
         return;
@@ -427,7 +427,7 @@ fn quantiles_in_c_and_rust_agree_on_a_syscall_stream() {
             "r={quantiles-rs}",
         ]),
         "1..1000",
-        &on_lseek("@c = c::quantiles(args.offset); @r = r::quantiles(args.offset);"),
+        &on_lseek("@c = c::quantiles(args->offset); @r = r::quantiles(args->offset);"),
     );
     assert!(run.status.success(), "{}", run.stderr);
     // 1..1000: p50 is 500, p90 900, p99 990, p99.9 999; each estimate within 1/128.
@@ -447,7 +447,7 @@ fn quantiles_in_c_and_rust_agree_on_a_syscall_stream() {
 }
 
 #[test]
-#[ignore = "needs the host's --plugin support (issue 12)"]
+#[ignore = "needs reducer maps in the host (issue 12)"]
 fn topk_finds_the_heavy_hitters() {
     if built().is_none() {
         return;
@@ -457,7 +457,7 @@ fn topk_finds_the_heavy_hitters() {
     let run = scry(
         &strings(&["--plugin", "t={topk}"]),
         "7*250 3*100 1000..1199 7*250",
-        &on_lseek("@hot = t::topk(args.offset);"),
+        &on_lseek("@hot = t::topk(args->offset);"),
     );
     assert!(run.status.success(), "{}", run.stderr);
     let hot = line_after(&run.stdout, "@hot: ").unwrap_or_else(|| panic!("{}", run.stdout));
@@ -474,11 +474,10 @@ fn grant_dir(name: &str) -> PathBuf {
 }
 
 /// The maps the sink tests print: a count per comm and a hist of 1, 2, 3, 4, 5 and 100.
-const SINK_PROG: &str = "@calls[comm] = count(); @off = hist(args.offset);";
+const SINK_PROG: &str = "@calls[comm] = count(); @off = hist(args->offset);";
 const SINK_VALUES: &str = "1..5 100";
 
 #[test]
-#[ignore = "needs the host's --plugin support (issue 12)"]
 fn prometheus_writes_a_textfile_atomically_into_the_granted_dir() {
     if built().is_none() {
         return;
@@ -518,7 +517,6 @@ fn prometheus_writes_a_textfile_atomically_into_the_granted_dir() {
 }
 
 #[test]
-#[ignore = "needs the host's --plugin support (issue 12)"]
 fn prometheus_is_refused_without_a_granted_dir() {
     if built().is_none() {
         return;
@@ -542,7 +540,6 @@ fn prometheus_is_refused_without_a_granted_dir() {
 }
 
 #[test]
-#[ignore = "needs the host's --plugin support (issue 12)"]
 fn csv_and_ndjson_write_the_printed_maps() {
     if built().is_none() {
         return;
@@ -563,7 +560,7 @@ fn csv_and_ndjson_write_the_printed_maps() {
     let run = scry(
         &args,
         SINK_VALUES,
-        &on_lseek(&format!("{SINK_PROG} printf(\"off %d\\n\", args.offset);")),
+        &on_lseek(&format!("{SINK_PROG} printf(\"off %d\\n\", args->offset);")),
     );
     assert!(run.status.success(), "{}", run.stderr);
     assert_eq!(
@@ -604,7 +601,6 @@ fn csv_and_ndjson_write_the_printed_maps() {
 }
 
 #[test]
-#[ignore = "needs the host's --plugin support (issue 12)"]
 fn sparkline_and_heatmap_draw_a_hist() {
     if built().is_none() {
         return;
@@ -614,7 +610,7 @@ fn sparkline_and_heatmap_draw_a_hist() {
         "1..5 100 100 100",
         &format!(
             "format @s = h::sparkline; format @m = h::heatmap; {}",
-            on_lseek("@s = hist(args.offset); @m[args.offset < 50] = hist(args.offset);")
+            on_lseek("@s = hist(args->offset); @m[args->offset < 50] = hist(args->offset);")
         ),
     );
     assert!(run.status.success(), "{}", run.stderr);
@@ -636,18 +632,18 @@ fn sparkline_and_heatmap_draw_a_hist() {
 }
 
 #[test]
-#[ignore = "needs the host's --plugin support (issue 12)"]
+#[ignore = "needs 'sink args' in the host (issue 12)"]
 fn printf_plugin_prints_what_native_printf_prints() {
     if built().is_none() {
         return;
     }
     let program = on_lseek(
-        "printf(\"%d %u %x %X %o|%5d|%-5d|%05d|%+d|% d|%.3d|%#x|%#o\\n\", args.offset, \
-         args.offset, args.offset, args.offset, args.offset, args.offset, args.offset, \
-         args.offset, args.offset, args.offset, args.offset, args.offset, args.offset); \
+        "printf(\"%d %u %x %X %o|%5d|%-5d|%05d|%+d|% d|%.3d|%#x|%#o\\n\", args->offset, \
+         args->offset, args->offset, args->offset, args->offset, args->offset, args->offset, \
+         args->offset, args->offset, args->offset, args->offset, args->offset, args->offset); \
          printf(\"%ld %lu %lx %hhd %hu %c|%p|%10p|%s|%-10s|%.3s|%8.2s|100%%\\n\", \
-         args.offset, args.offset, args.offset, args.offset, args.offset, \
-         65 + args.offset % 26, args.offset, args.offset, comm, comm, comm, comm);",
+         args->offset, args->offset, args->offset, args->offset, args->offset, \
+         65 + args->offset % 26, args->offset, args->offset, comm, comm, comm, comm);",
     );
     let specs = "0 1 7 255 256 65535 65536 -1 -128 4294967296 -9223372036854775807 123456789";
     let native = scry(&[], specs, &program);
