@@ -373,3 +373,79 @@ fn loading_refuses_what_is_not_a_plugin() {
         assert!(out.stdout.is_empty());
     }
 }
+
+/// Runs `prog` with plugin `r` = reducer.wat.
+fn run_reducer(test: &str, extra: &[&str], prog: &str) -> (i32, String, String) {
+    let d = scratch(test);
+    let f = fixture(&d, "reducer");
+    let plugin = format!("r={}", f.display());
+    let mut args = vec!["--plugin", plugin.as_str()];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["-e", prog]);
+    let out = scry(&args);
+    (
+        out.status.code().unwrap_or(-1),
+        text(&out.stdout),
+        text(&out.stderr),
+    )
+}
+
+#[test]
+fn a_reducer_folds_per_key_and_prints_with_the_maps() {
+    let (st, out, err) = run_reducer(
+        "reduce",
+        &[],
+        r#"BEGIN { @s["a"] = r::sum(5); @s["a"] = r::sum(7); @s["b"] = r::sum(1); @t = r::sum(3); @c = count(); print(@s); delete(@s["b"]); zero(@t); @u[1] = r::sum(4); clear(@u); exit(); }"#,
+    );
+    assert_eq!(st, 0, "{err}");
+    // print(@s) in BEGIN; at exit @s without the deleted key, @t zeroed, @u cleared (empty).
+    assert_eq!(
+        out,
+        "Attaching 1 probe...\n@s[a]: sum=12\n@s[b]: sum=1\n\n\n@c: 1\n@s[a]: sum=12\n@t: sum=0\n\n"
+    );
+}
+
+#[test]
+fn a_reducer_on_a_probe_of_the_test_workload() {
+    let (st, out, err) = run_reducer(
+        "reduce_probe",
+        &["-c", "/bin/true"],
+        r#"tracepoint:syscalls:sys_exit_execve /pid == cpid/ { @e[comm] = r::sum(2); @e[comm] = r::sum(args->ret + 1); }"#,
+    );
+    assert_eq!(st, 0, "{err}");
+    assert_eq!(out, "Attaching 1 probe...\n\n\n@e[true]: sum=3\n");
+}
+
+#[test]
+fn reducers_are_checked() {
+    for (prog, wanted) in [
+        (
+            r#"BEGIN { @s = r::sum("x"); }"#,
+            "r::sum(): the value must be an integer (i64); 'string[2]' supplied",
+        ),
+        (
+            r#"BEGIN { @s = r::sum(1, 2); }"#,
+            "r::sum() takes 1 argument, the value to fold (2 provided)",
+        ),
+        (
+            r#"BEGIN { printf("%d\n", r::sum(1)); }"#,
+            "r::sum is not a function of its plugin (it is a reducer)",
+        ),
+        (
+            r#"BEGIN { $x = r::sum(1); }"#,
+            "r::sum() is a plugin reducer: it folds values into a map",
+        ),
+        (
+            r#"BEGIN { @s = r::sum(1); @s = 2; }"#,
+            "@s is also assigned in the kernel",
+        ),
+        (
+            r#"BEGIN { @s[1] = r::sum(1); delete(@s); }"#,
+            "delete() needs a key",
+        ),
+    ] {
+        let (st, _, err) = run_reducer("check_reduce", &["-d"], prog);
+        assert_eq!(st, 1, "{prog}");
+        assert!(err.contains(wanted), "{prog}: {err}");
+    }
+}

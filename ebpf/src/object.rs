@@ -182,7 +182,29 @@ pub enum ActionKind {
     /// `watchpoint` (not `asyncwatchpoint`) the process stopped itself and waits for SIGCONT.
     Watch(usize),
     /// `unwatch(addr)`: remove the watchpoints on the address in the record (u64).
+    /// `@m[keys] = p::r(value)`: the record holds the keys, then the value; the index is in
+    /// [`Object::reducer_maps`].
+    Reduce(usize),
+    /// `print(@m, top, div)` of a reducer map.
+    PrintReducer(usize),
+    /// `clear(@m)` of a reducer map.
+    ClearReducer(usize),
+    /// `zero(@m)` of a reducer map.
+    ZeroReducer(usize),
+    /// `delete(@m[keys])` of a reducer map: the record holds the keys.
+    DeleteReducer(usize),
     Unwatch,
+}
+
+/// A map whose values a plugin reducer folds (`@m[k] = p::r(v)`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReducerMapSpec {
+    /// The map's name without `@`.
+    pub name: String,
+    /// The plugin's name.
+    pub plugin: String,
+    /// The reducer's item index.
+    pub item: u32,
 }
 
 /// A plugin function call in a record: fields `first..first + args` are its arguments.
@@ -239,6 +261,8 @@ pub struct Object {
     pub blocks: Vec<Block>,
     pub programs: Vec<ProgramSpec>,
     pub user_maps: Vec<UserMap>,
+    /// Maps a plugin reducer folds in user space (no kernel map): records carry their updates.
+    pub reducer_maps: Vec<ReducerMapSpec>,
     pub actions: Vec<Action>,
     /// Names of probe ids below [`TRACEPOINT_PROBE_ID`].
     pub probe_names: Vec<String>,

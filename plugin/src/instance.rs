@@ -211,6 +211,17 @@ impl Instance {
         self.read_slice(label, slice)
     }
 
+    /// Calls a hook without input that returns a slice (`scry_render`).
+    pub fn call_slice_only(
+        &mut self,
+        label: &str,
+        call: impl FnOnce(&mut Store<State>, &wasmtime::Instance) -> wasmtime::Result<i64>,
+    ) -> Result<Vec<u8>, Failure> {
+        let instance = self.instance;
+        let slice = self.run(label, |s| call(s, &instance))?;
+        self.read_slice(label, slice)
+    }
+
     /// Calls a hook without input that returns a status (`scry_reset`, `scry_finish`).
     pub fn call_status_only(
         &mut self,

@@ -14,6 +14,7 @@ mod instance;
 mod layout;
 mod plugins;
 mod records;
+mod reducers;
 mod sink;
 
 pub use grant::Grants;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use scry_lang::plugin::{ItemKind, PluginSignature};
-use scry_stdlib::plugin::PluginCalls;
+use scry_stdlib::plugin::{PluginCalls, ReducerRef};
 use scry_stdlib::value::Value;
 use wasmtime::{Config, Engine};
 
@@ -44,6 +44,10 @@ pub struct Plugins {
     /// Output (`scry.output`) and notices waiting for the output seam.
     pub(crate) output: Vec<u8>,
     pub(crate) notices: Vec<Notice>,
+    /// The keys of each reducer map, by map index.
+    pub(crate) tables: Vec<crate::reducers::KeyTable>,
+    /// Reducer updates not sent yet.
+    pub(crate) pending: crate::reducers::Pending,
 }
 
 impl Drop for Plugins {
@@ -80,6 +84,8 @@ impl Plugins {
             on_stop: None,
             output: Vec::new(),
             notices: Vec::new(),
+            tables: Vec::new(),
+            pending: Default::default(),
         })
     }
 
@@ -161,6 +167,7 @@ impl Plugins {
 
     /// `scry_finish` of every live plugin that exports it (end-of-run deadline).
     pub fn finish(&mut self) {
+        self.send_reduces();
         self.end_of_run();
         for i in 0..self.list.len() {
             if self.list[i].is_dead() || !self.list[i].has("scry_finish") {
@@ -225,7 +232,7 @@ impl Plugins {
     }
 
     /// What a hook of plugin `i` did: its output collected, or its failure applied.
-    fn outcome<R>(&mut self, i: usize, done: Result<R, Failure>) -> Option<R> {
+    pub(crate) fn outcome<R>(&mut self, i: usize, done: Result<R, Failure>) -> Option<R> {
         match done {
             Ok(r) => {
                 self.collect(i);
@@ -314,5 +321,17 @@ impl PluginCalls for Shared {
         let i = ps.alive(plugin)?;
         let done = ps.call_batch(i, item, calls);
         ps.outcome(i, done)
+    }
+
+    fn reduce(&mut self, map: ReducerRef<'_>, keys: &[Value], value: &Value) -> bool {
+        self.lock().reduce(map, keys, value)
+    }
+
+    fn entries(&mut self, map: ReducerRef<'_>) -> Option<Vec<(Vec<Value>, String)>> {
+        self.lock().entries(map)
+    }
+
+    fn reset(&mut self, map: ReducerRef<'_>, keys: Option<&[Value]>, forget: bool) -> bool {
+        self.lock().reset(map, keys, forget)
     }
 }

@@ -159,6 +159,7 @@ impl Sink for PluginSink {
 
     fn flush(&mut self) -> io::Result<()> {
         self.send();
+        self.plugins.lock().send_reduces();
         self.pending()?;
         self.inner.flush()
     }

@@ -184,6 +184,17 @@ impl Dispatcher {
                 })
             }
             ActionKind::Unwatch => return Ok(Effect::Unwatch(raw_u64(record, 8))),
+            ActionKind::Reduce(_)
+            | ActionKind::PrintReducer(_)
+            | ActionKind::ClearReducer(_)
+            | ActionKind::ZeroReducer(_)
+            | ActionKind::DeleteReducer(_) => crate::plugin_calls::reducer_record(
+                &action.kind,
+                args,
+                object,
+                self.plugins.as_deref_mut(),
+                sink,
+            )?,
         }
         Ok(Effect::None)
     }

@@ -11,6 +11,9 @@ use crate::object::{ActionKind, COUNTER_LOST_EVENTS};
 impl Gen<'_, '_> {
     /// Generates a call that has an effect and no value. Returns false for other calls.
     pub fn action_call(&mut self, e: &Expr, name: &str, args: &[Expr]) -> R<bool> {
+        if self.reducer_action(e, name, args)? {
+            return Ok(true);
+        }
         match name {
             "printf" | "system" | "cat" => {
                 let pieces = self.b.typed.formats.get(&e.id).cloned().unwrap_or_default();

@@ -371,6 +371,9 @@ impl<'g, 'a> Gen<'g, 'a> {
     ) -> R<()> {
         match &target.kind {
             ExprKind::Map { name, keys } => {
+                if op.is_none() && self.reducer_assign(name, keys, value)? {
+                    return Ok(());
+                }
                 if let (None, ExprKind::Call { name: f, args, .. }) = (op, &value.kind) {
                     if matches!(self.ty(value), Type::Agg(_)) {
                         return self.aggregate(name, keys, f, args, value);

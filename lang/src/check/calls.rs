@@ -78,6 +78,9 @@ impl Checker<'_> {
         };
         match name.as_str() {
             plugin if plugin.contains("::") => self.plugin_call_in_kernel(e),
+            "print" | "clear" | "zero" | "delete" if self.on_reducer_map(args) => {
+                self.reducer_map_op(name, e, args)
+            }
             "printf" | "system" | "cat" | "debugf" => {
                 if name == "system" {
                     self.need_unsafe(&c);

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 pub use builtins::{arg_index, builtin_type, BUILTIN_NAMES, DEFAULT_STACK_LIMIT};
 pub use calls::{signal_number, FUNCTION_NAMES};
-pub use plugin::PluginCall;
+pub use plugin::{PluginCall, ReducerMap};
 
 use crate::ast::{ExprId, Program};
 use crate::attach::{self, Attach, AttachContext};
@@ -106,6 +106,8 @@ pub struct TypedProgram {
     pub constants: HashMap<ExprId, u64>,
     /// Plugin function calls (made in user space), by the call's [`ExprId`].
     pub plugin_calls: HashMap<ExprId, PluginCall>,
+    /// Maps a plugin reducer folds (in user space), by name.
+    pub reducer_maps: BTreeMap<String, ReducerMap>,
 }
 
 impl TypedProgram {
@@ -248,13 +250,17 @@ pub fn check_in(
         c
     };
     let mut maps = env.maps.clone();
+    let mut reducer_maps = BTreeMap::new();
     for guess in [false, true] {
         let mut learn = pass(maps, false);
         learn.guess_unknown_maps = guess;
+        learn.reducer_maps = reducer_maps;
         learn.run();
         maps = learn.maps;
+        reducer_maps = learn.reducer_maps;
     }
     let mut checker = pass(maps, true);
+    checker.reducer_maps = reducer_maps;
     checker.plugin_declarations(&program.preamble);
     checker.run();
     diags.append(&mut checker.diags);
@@ -266,6 +272,7 @@ pub fn check_in(
         constants,
         kernel_records,
         plugin_calls,
+        reducer_maps,
         ..
     } = checker;
     // The code generator finds kernel records where it finds the preamble's.
@@ -289,6 +296,7 @@ pub fn check_in(
         cdefs,
         constants,
         plugin_calls,
+        reducer_maps,
     };
     (typed, diags)
 }
@@ -361,6 +369,7 @@ struct Checker<'a> {
     /// The plugins loaded (from the environment).
     plugins: &'a BTreeMap<String, PluginSignature>,
     plugin_calls: HashMap<ExprId, PluginCall>,
+    reducer_maps: BTreeMap<String, ReducerMap>,
 }
 
 /// No plugins (until the environment's are set).
@@ -401,6 +410,7 @@ impl<'a> Checker<'a> {
             loop_depth: 0,
             plugins: &NO_PLUGINS,
             plugin_calls: HashMap::new(),
+            reducer_maps: BTreeMap::new(),
         }
     }
 

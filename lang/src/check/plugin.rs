@@ -19,6 +19,20 @@ pub struct PluginCall {
     pub item: u32,
 }
 
+/// A map whose values a plugin reducer folds in user space (`@m[k] = p::r(v)`): no kernel
+/// map; the kernel sends each key and value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReducerMap {
+    /// Key types (empty for a map without keys).
+    pub keys: Vec<Type>,
+    /// The plugin's name.
+    pub plugin: String,
+    /// The reducer's item index.
+    pub item: u32,
+    /// Where it was first assigned.
+    pub span: Span,
+}
+
 /// Where user space consumes values: the functions whose arguments may be plugin calls.
 const USER_SPACE: &str = "printf(), print(), system() or cat()";
 
@@ -52,9 +66,9 @@ impl Checker<'_> {
         let d = match item {
             ItemKind::Reducer(_) => Diagnostic::error(
                 e.span,
-                format!("{name}() is a plugin reducer: reducer maps are not supported yet by this scry"),
+                format!("{name}() is a plugin reducer: it folds values into a map, and has no value here"),
             )
-            .with_hint("aggregate in the kernel (count, hist, stats) and post-process with a plugin function in printf()"),
+            .with_hint(format!("assign it to a map: @m[key] = {name}(value)")),
             _ => Diagnostic::error(
                 e.span,
                 format!(
@@ -172,6 +186,152 @@ impl Checker<'_> {
                 None
             }
         }
+    }
+
+    /// `@name[keys] = plugin::reducer(value)`: a reducer map.
+    pub(super) fn reducer_assign(
+        &mut self,
+        name: &str,
+        keys: &[Expr],
+        target: &Expr,
+        value: &Expr,
+    ) {
+        let ExprKind::Call {
+            name: f,
+            name_span,
+            args,
+        } = &value.kind
+        else {
+            return;
+        };
+        let key_types = self.map_keys(name, keys, target.span);
+        let arg_types: Vec<Type> = args.iter().map(|a| self.expr(a)).collect();
+        let Some((item, kind)) = self.plugin_item(f, *name_span) else {
+            return;
+        };
+        let ItemKind::Reducer(t) = kind else {
+            self.error(
+                Diagnostic::error(
+                    value.span,
+                    format!("{f} is not a reducer of its plugin ({}): a map can only be assigned a reducer's values", kind_name(&kind)),
+                )
+                .with_hint(format!("plugin functions run in user space: call them in the arguments of {USER_SPACE}")),
+            );
+            return;
+        };
+        if args.len() != 1 {
+            self.err(
+                value.span,
+                format!(
+                    "{f}() takes 1 argument, the value to fold ({} provided)",
+                    args.len()
+                ),
+            );
+            return;
+        }
+        if !arg_types[0].is_int() && arg_types[0] != Type::None {
+            self.err(
+                args[0].span,
+                format!(
+                    "{f}(): the value must be an integer ({t}); '{}' supplied",
+                    arg_types[0]
+                ),
+            );
+            return;
+        }
+        if self.maps.contains_key(name) {
+            self.err(
+                target.span,
+                format!("@{name} is also assigned in the kernel: a reducer's map holds only the reducer's values"),
+            );
+            return;
+        }
+        let Some(keys) = key_types else {
+            return;
+        };
+        let plugin = f.split_once("::").map_or("", |(p, _)| p).to_string();
+        match self.reducer_maps.get(name) {
+            Some(r) if r.plugin != plugin || r.item != item || r.keys.len() != keys.len() => {
+                let first = r.span;
+                self.error(
+                    Diagnostic::error(
+                        value.span,
+                        format!(
+                            "@{name} already folds its values with another reducer or other keys"
+                        ),
+                    )
+                    .with_note(first, "first assigned here"),
+                );
+            }
+            Some(_) => {}
+            None => {
+                self.reducer_maps.insert(
+                    name.to_string(),
+                    ReducerMap {
+                        keys,
+                        plugin,
+                        item,
+                        span: target.span,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Whether `print`, `clear`, `zero` or `delete` is called on a reducer map.
+    pub(super) fn on_reducer_map(&self, args: &[Expr]) -> bool {
+        matches!(args.first().map(|a| &a.kind), Some(ExprKind::Map { name, .. }) if self.reducer_maps.contains_key(name))
+    }
+
+    /// `print(@m[, top])`, `clear(@m)`, `zero(@m)`, `delete(@m[k])` on a reducer map.
+    pub(super) fn reducer_map_op(&mut self, func: &str, e: &Expr, args: &[Expr]) -> Type {
+        let Some(ExprKind::Map { name, keys }) = args.first().map(|a| &a.kind) else {
+            return Type::None;
+        };
+        let arg = &args[0];
+        let max = if func == "print" { 3 } else { 1 };
+        if args.len() > max {
+            self.err(
+                e.span,
+                format!(
+                    "{func}() takes at most {max} argument{} here",
+                    if max == 1 { "" } else { "s" }
+                ),
+            );
+        }
+        for a in &args[1..] {
+            if !self.expr(a).is_int() {
+                self.err(a.span, format!("{func}(): top and div are integers"));
+            }
+        }
+        let want = self.reducer_maps.get(name).map_or(0, |r| r.keys.len());
+        match (func, keys.is_empty()) {
+            ("delete", true) if want > 0 => self.error(
+                Diagnostic::error(
+                    arg.span,
+                    format!("delete() needs a key: @{name} is indexed by {want} key(s)"),
+                )
+                .with_hint(format!(
+                    "delete one entry with delete(@{name}[key]), all of them with clear(@{name})"
+                )),
+            ),
+            ("delete", _) => {
+                if let Some(k) = self.map_keys(name, keys, arg.span) {
+                    if k.len() != want {
+                        self.err(
+                            arg.span,
+                            format!("@{name} is indexed by {want} key(s), not {}", k.len()),
+                        );
+                    }
+                }
+            }
+            (_, false) => self.err(
+                arg.span,
+                format!("The map passed to {func}() should not be indexed by a key"),
+            ),
+            _ => {}
+        }
+        Type::None
     }
 
     /// `plugin` and `format` declarations: names and kinds known.
