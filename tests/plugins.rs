@@ -449,3 +449,27 @@ fn reducers_are_checked() {
         assert!(err.contains(wanted), "{prog}: {err}");
     }
 }
+
+#[test]
+fn a_sink_args_plugin_gets_printf_as_format_number_and_arguments() {
+    let d = scratch("sink_args");
+    let s = fixture(&d, "sink_args");
+    let plugin = format!("a={}", s.display());
+    let out = scry(&[
+        "--plugin",
+        &plugin,
+        "-e",
+        r#"BEGIN { printf("x\n"); printf("y %d %s\n", -3, "ab"); exit(); }"#,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut want = b"Attaching 1 probe...\n".to_vec();
+    // The batch of the attach line (kind 6, 1 probe), then the printed lines, then the batch
+    // of the drain: printf 0 without arguments, printf 1 with an integer and a string.
+    want.extend([6, 1, 0, 0, 0, 0, 0, 0, 0]);
+    want.extend(b"x\ny -3 ab\n");
+    want.extend([2, 0, 0, 0, 0, 2, 1, 0, 0, 0]);
+    want.extend((-3i64).to_le_bytes());
+    want.extend([2, 0, 0, 0, b'a', b'b']);
+    want.extend(b"\n\n");
+    assert_eq!(out.stdout, want, "{}", text(&out.stdout));
+}

@@ -150,11 +150,6 @@ impl Instance {
         let text = me.read_slice("scry_plugin", slice).map_err(|f| f.cause)?;
         let text = String::from_utf8(text).map_err(|_| "its descriptor is not UTF-8")?;
         me.signature = descriptor::parse(&text)?;
-        if me.signature.sink == Some(scry_lang::plugin::SinkMode::Args) {
-            return Err(
-                "it declares 'sink args', which this scry does not support yet (declare 'sink lines')".into(),
-            );
-        }
         abi::check_items(&module, &me.signature)?;
         Ok(me)
     }

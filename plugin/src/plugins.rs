@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use scry_lang::plugin::{ItemKind, PluginSignature};
+use scry_lang::plugin::{ItemKind, PluginSignature, SinkMode};
 use scry_stdlib::plugin::{PluginCalls, ReducerRef};
 use scry_stdlib::value::Value;
 use wasmtime::{Config, Engine};
@@ -48,6 +48,8 @@ pub struct Plugins {
     pub(crate) tables: Vec<crate::reducers::KeyTable>,
     /// Reducer updates not sent yet.
     pub(crate) pending: crate::reducers::Pending,
+    /// By record action id: the printf format number and argument types (`sink args`).
+    pub(crate) formats: Vec<Option<(u32, Vec<scry_lang::plugin::PluginType>)>>,
 }
 
 impl Drop for Plugins {
@@ -86,6 +88,7 @@ impl Plugins {
             notices: Vec::new(),
             tables: Vec::new(),
             pending: Default::default(),
+            formats: Vec::new(),
         })
     }
 
@@ -184,6 +187,7 @@ impl Plugins {
     /// `scry_init` of every plugin that exports it, with the run description of `object`.
     pub fn init(&mut self, object: &scry_ebpf::object::Object) {
         let description = crate::records::run_description(object);
+        self.formats = crate::records::printf_formats(object);
         for i in 0..self.list.len() {
             if self.list[i].is_dead() || !self.list[i].has("scry_init") {
                 continue;
@@ -201,10 +205,10 @@ impl Plugins {
         }
     }
 
-    /// One batch of `count` sink records to every live plugin with a sink.
-    pub(crate) fn sink(&mut self, batch: &[u8], count: u32) {
+    /// One batch of `count` sink records to every live plugin with a sink of `mode`.
+    pub(crate) fn sink(&mut self, mode: SinkMode, batch: &[u8], count: u32) {
         for i in 0..self.list.len() {
-            if self.list[i].is_dead() || self.list[i].signature.sink.is_none() {
+            if self.list[i].is_dead() || self.list[i].signature.sink != Some(mode) {
                 continue;
             }
             let done =

@@ -3,6 +3,7 @@
 
 use scry_ebpf::object::{ActionKind, Object, ValueLayout};
 use scry_lang::format::{Conv, Length, Piece};
+use scry_lang::plugin::PluginType;
 use scry_lang::types::{Agg, Type};
 use scry_stdlib::hist;
 use scry_stdlib::map::{MapDump, MapValue};
@@ -71,27 +72,53 @@ fn buckets(
     }
 }
 
+/// The printf formats of `object`: by action id, the format number (in action order) and its
+/// argument types.
+pub fn printf_formats(object: &Object) -> Vec<Option<(u32, Vec<PluginType>)>> {
+    let mut n = 0;
+    object
+        .actions
+        .iter()
+        .map(|a| match &a.kind {
+            ActionKind::Printf(_) => {
+                n += 1;
+                let types = a
+                    .args
+                    .iter()
+                    .map(|f| match &f.ty {
+                        Type::Int { signed: true, .. } => PluginType::I64,
+                        Type::Int { .. } | Type::Pointer { .. } => PluginType::U64,
+                        _ => PluginType::Str,
+                    })
+                    .collect();
+                Some((n - 1, types))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// The run description: the printf formats (numbered in action order) with their argument
 /// types, then the maps with their kinds.
 pub fn run_description(object: &Object) -> Vec<u8> {
     let mut w = Writer::default();
-    let formats: Vec<_> = object
+    let formats = printf_formats(object);
+    w.u32(formats.iter().flatten().count() as u32);
+    for (a, (_, types)) in object
         .actions
         .iter()
-        .filter_map(|a| match &a.kind {
-            ActionKind::Printf(pieces) => Some((pieces, &a.args)),
-            _ => None,
-        })
-        .collect();
-    w.u32(formats.len() as u32);
-    for (pieces, args) in formats {
-        w.str(format_text(pieces).as_bytes());
-        w.u32(args.len() as u32);
-        for f in args {
-            w.u8(match &f.ty {
-                Type::Int { signed: true, .. } => 0,
-                Type::Int { .. } | Type::Pointer { .. } => 1,
-                _ => 2,
+        .zip(&formats)
+        .filter_map(|(a, f)| Some((a, f.as_ref()?)))
+    {
+        if let ActionKind::Printf(pieces) = &a.kind {
+            w.str(format_text(pieces).as_bytes());
+        }
+        w.u32(types.len() as u32);
+        for t in types {
+            w.u8(match t {
+                PluginType::I64 => 0,
+                PluginType::U64 => 1,
+                PluginType::Str => 2,
             });
         }
     }

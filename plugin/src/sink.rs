@@ -14,15 +14,31 @@ use crate::layout::Writer;
 use crate::plugins::{Notice, Shared};
 use crate::records;
 
+/// Sink records since the last flush for plugins of one mode, and how many.
+#[derive(Default)]
+struct Batch {
+    /// Whether any plugin has a sink of this mode.
+    wanted: bool,
+    w: Writer,
+    count: u32,
+}
+
+impl Batch {
+    fn add(&mut self, f: impl FnOnce(&mut Writer)) {
+        if self.wanted {
+            f(&mut self.w);
+            self.count += 1;
+        }
+    }
+}
+
 /// scry's sink with the plugins in front.
 pub struct PluginSink {
     inner: Box<dyn Sink>,
     plugins: Shared,
-    /// Sink records since the last flush, and how many.
-    batch: Writer,
-    count: u32,
-    /// Whether any plugin has a sink.
-    sinks: bool,
+    /// For `sink lines` and `sink args` plugins.
+    lines: Batch,
+    args: Batch,
     /// Formatters by map name (without `@`): the plugin and the formatter's item index.
     formatters: BTreeMap<String, (String, u32)>,
 }
@@ -34,17 +50,24 @@ impl PluginSink {
         plugins: Shared,
         formatters: BTreeMap<String, (String, u32)>,
     ) -> Self {
-        let sinks = plugins
-            .lock()
-            .list
-            .iter()
-            .any(|p| p.signature.sink == Some(SinkMode::Lines));
+        let has = |mode| {
+            plugins
+                .lock()
+                .list
+                .iter()
+                .any(|p| p.signature.sink == Some(mode))
+        };
         PluginSink {
+            lines: Batch {
+                wanted: has(SinkMode::Lines),
+                ..Batch::default()
+            },
+            args: Batch {
+                wanted: has(SinkMode::Args),
+                ..Batch::default()
+            },
             inner,
             plugins,
-            batch: Writer::default(),
-            count: 0,
-            sinks,
             formatters,
         }
     }
@@ -70,22 +93,25 @@ impl PluginSink {
         Ok(())
     }
 
-    /// Adds a sink record built by `f`.
-    fn record(&mut self, f: impl FnOnce(&mut Writer)) {
-        if self.sinks {
-            f(&mut self.batch);
-            self.count += 1;
-        }
+    /// Adds a record built by `f` for every sink plugin.
+    fn record(&mut self, f: impl Fn(&mut Writer)) {
+        self.lines.add(&f);
+        self.args.add(&f);
     }
 
-    /// Sends the batch to every live plugin with a sink.
+    /// Sends the batches to the live plugins with a sink.
     fn send(&mut self) {
-        if self.count == 0 {
-            return;
+        for (mode, b) in [
+            (SinkMode::Lines, &mut self.lines),
+            (SinkMode::Args, &mut self.args),
+        ] {
+            if b.count == 0 {
+                continue;
+            }
+            let batch = std::mem::take(&mut b.w.buf);
+            let count = std::mem::take(&mut b.count);
+            self.plugins.lock().sink(mode, &batch, count);
         }
-        let batch = std::mem::take(&mut self.batch.buf);
-        let count = std::mem::take(&mut self.count);
-        self.plugins.lock().sink(&batch, count);
     }
 
     /// The formatter's rendering of `dump`, if the map has a formatter (and it did not fail).
@@ -108,8 +134,28 @@ impl Sink for PluginSink {
 
     fn message(&mut self, kind: Message, bytes: &[u8]) -> io::Result<()> {
         self.pending()?;
-        self.record(|w| records::line(w, kind, bytes));
+        self.lines.add(|w| records::line(w, kind, bytes));
+        if kind != Message::Printf {
+            self.args.add(|w| records::line(w, kind, bytes));
+        }
         self.inner.message(kind, bytes)
+    }
+
+    fn printf_args(&mut self, action: usize, args: &[Value]) -> io::Result<()> {
+        if !self.args.wanted {
+            return Ok(());
+        }
+        let ps = self.plugins.lock();
+        if let Some(Some((format, types))) = ps.formats.get(action) {
+            self.args.add(|w| {
+                w.u8(2);
+                w.u32(*format);
+                for (t, v) in types.iter().zip(args) {
+                    w.typed(*t, v);
+                }
+            });
+        }
+        Ok(())
     }
 
     fn value(&mut self, v: &Value) -> io::Result<()> {

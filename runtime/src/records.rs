@@ -113,6 +113,7 @@ impl Dispatcher {
         self.text.clear();
         match &action.kind {
             ActionKind::Printf(pieces) => {
+                sink.printf_args(id as usize, args)?;
                 scry_stdlib::printf::format_into(&mut self.text, pieces, args);
                 sink.message(Message::Printf, &self.text)?;
             }
