@@ -473,3 +473,17 @@ fn a_sink_args_plugin_gets_printf_as_format_number_and_arguments() {
     want.extend(b"\n\n");
     assert_eq!(out.stdout, want, "{}", text(&out.stdout));
 }
+
+#[test]
+fn reducer_maps_in_json_are_the_plugins_json_values() {
+    let (st, out, err) = run_reducer(
+        "reduce_json",
+        &["-f", "json"],
+        r#"BEGIN { @s["a"] = r::sum(5); @s["b"] = r::sum(2); print(@s); exit(); }"#,
+    );
+    assert_eq!(st, 0, "{err}");
+    assert!(
+        out.contains("{\"type\": \"map\", \"data\": {\"@s\": {\"a\": 5, \"b\": 2}}}\n"),
+        "{out}"
+    );
+}

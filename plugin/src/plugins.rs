@@ -331,7 +331,7 @@ impl PluginCalls for Shared {
         self.lock().reduce(map, keys, value)
     }
 
-    fn entries(&mut self, map: ReducerRef<'_>) -> Option<Vec<(Vec<Value>, String)>> {
+    fn entries(&mut self, map: ReducerRef<'_>) -> Option<Vec<(Vec<Value>, String, String)>> {
         self.lock().entries(map)
     }
 

@@ -13,7 +13,7 @@ use scry_stdlib::value::Value;
 
 use crate::layout::Writer;
 
-/// Map kinds: 0 scalar, 1 hist, 2 lhist, 3 stats (4, reducer maps, is not built yet).
+/// Map kinds: 0 scalar, 1 hist, 2 lhist, 3 stats (4, reducer maps, by their values).
 pub fn map_kind(layout: &ValueLayout) -> u8 {
     match layout {
         ValueLayout::Agg(Agg::Hist) => 1,
@@ -26,7 +26,11 @@ pub fn map_kind(layout: &ValueLayout) -> u8 {
 /// `map`: name, kind, entries in print order (`top` as `print(@m, top)` gives).
 pub fn map(w: &mut Writer, dump: &MapDump, top: u64) {
     w.str(dump.name.as_bytes());
-    w.u8(map_kind(&dump.value));
+    let reducer = dump
+        .entries
+        .iter()
+        .any(|e| matches!(e.value, MapValue::Rendered { .. }));
+    w.u8(if reducer { 4 } else { map_kind(&dump.value) });
     let entries = dump.sorted(top);
     w.u32(entries.len() as u32);
     for e in entries {
@@ -34,6 +38,7 @@ pub fn map(w: &mut Writer, dump: &MapDump, top: u64) {
         e.keys.iter().for_each(|k| w.tagged(k));
         match &e.value {
             MapValue::Plain(v) => w.tagged(v),
+            MapValue::Rendered { text, .. } => w.str(text.as_bytes()),
             MapValue::Count(c) => w.tagged(&Value::uint(*c)),
             MapValue::Sum(i) | MapValue::Min(i) | MapValue::Max(i) => w.tagged(&Value::Int(*i)),
             MapValue::Avg { count, total } => {

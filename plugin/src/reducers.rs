@@ -92,8 +92,11 @@ impl Plugins {
         }
     }
 
-    /// Every live key of the map with the plugin's text for its value.
-    pub(crate) fn entries(&mut self, r: ReducerRef<'_>) -> Option<Vec<(Vec<Value>, String)>> {
+    /// Every live key of the map with the plugin's text and JSON for its value.
+    pub(crate) fn entries(
+        &mut self,
+        r: ReducerRef<'_>,
+    ) -> Option<Vec<(Vec<Value>, String, String)>> {
         self.send_reduces();
         let i = self.alive(r.plugin)?;
         let label = self.label(i, "scry_render", r.item);
@@ -106,12 +109,17 @@ impl Plugins {
         };
         let mut out = Vec::with_capacity(keys.len());
         for (id, key) in keys {
-            let done = self.list[i].call_slice_only(&label, |s, inst| {
-                inst.get_typed_func::<(i32, i32, i32, i32), i64>(&mut *s, "scry_render")?
-                    .call(s, (r.item as i32, r.map as i32, id as i32, 0))
-            });
-            let text = self.outcome(i, done)?;
-            out.push((key, String::from_utf8_lossy(&text).into_owned()));
+            let mut render = |format: i32| {
+                let done = self.list[i].call_slice_only(&label, |s, inst| {
+                    inst.get_typed_func::<(i32, i32, i32, i32), i64>(&mut *s, "scry_render")?
+                        .call(s, (r.item as i32, r.map as i32, id as i32, format))
+                });
+                self.outcome(i, done)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+            };
+            let text = render(0)?;
+            let json = render(1)?;
+            out.push((key, text, json));
         }
         Some(out)
     }

@@ -109,9 +109,9 @@ pub fn print_reducer(
         value: ValueLayout::Plain(Type::Str(0)),
         entries: entries
             .into_iter()
-            .map(|(keys, text)| Entry {
+            .map(|(keys, text, json)| Entry {
                 keys,
-                value: MapValue::Plain(Value::Str(text.into_bytes())),
+                value: MapValue::Rendered { text, json },
             })
             .collect(),
     };

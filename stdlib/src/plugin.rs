@@ -25,8 +25,8 @@ pub trait PluginCalls: Send {
     /// Folds `value` into the state of `keys` in reducer map `map` (batched: the plugin sees
     /// the updates by the next other call).
     fn reduce(&mut self, map: ReducerRef<'_>, keys: &[Value], value: &Value) -> bool;
-    /// Every key of reducer map `map` with the plugin's text rendering of its value.
-    fn entries(&mut self, map: ReducerRef<'_>) -> Option<Vec<(Vec<Value>, String)>>;
+    /// Every key of reducer map `map` with the plugin's renderings of its value (text, JSON).
+    fn entries(&mut self, map: ReducerRef<'_>) -> Option<Vec<(Vec<Value>, String, String)>>;
     /// `delete` (`forget`, the keys given) or `clear` (`forget`, no keys), or `zero` (not
     /// `forget`, no keys).
     fn reset(&mut self, map: ReducerRef<'_>, keys: Option<&[Value]>, forget: bool) -> bool;

@@ -126,6 +126,7 @@ pub fn map(dump: &MapDump, top: u64, div: u64) -> Vec<u8> {
                 out.push(b'\n');
                 out.extend(hist_lines(buckets, div, None, hist::hist_label));
             }
+            MapValue::Rendered { text, .. } => out.extend_from_slice(text.as_bytes()),
             MapValue::Lhist(buckets) => {
                 let (min, max, step) = lhist_params(&dump.value);
                 let last = hist::lhist_ranges(min, max, step) + 1;

@@ -16,7 +16,7 @@
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $next)))
     (i32.const 0))
-  ;; "sum=N" (N >= 0), written backwards from 9100.
+  ;; N >= 0 written backwards from 9100.
   (func (export "scry_render") (param $item i32) (param $map i32) (param $key i32) (param $format i32) (result i64)
     (local $v i64) (local $o i32)
     (local.set $v (i64.load (call $slot (local.get $map) (local.get $key))))
@@ -26,8 +26,10 @@
       (i32.store8 (local.get $o) (i32.add (i32.const 48) (i32.wrap_i64 (i64.rem_u (local.get $v) (i64.const 10)))))
       (local.set $v (i64.div_u (local.get $v) (i64.const 10)))
       (br_if $digit (i64.ne (local.get $v) (i64.const 0))))
-    (local.set $o (i32.sub (local.get $o) (i32.const 4)))
-    (memory.copy (local.get $o) (i32.const 1024) (i32.const 4))
+    ;; Text: "sum=N"; JSON (format 1): N.
+    (if (i32.eqz (local.get $format)) (then
+      (local.set $o (i32.sub (local.get $o) (i32.const 4)))
+      (memory.copy (local.get $o) (i32.const 1024) (i32.const 4))))
     (i64.or (i64.extend_i32_u (local.get $o))
       (i64.shl (i64.extend_i32_u (i32.sub (i32.const 9100) (local.get $o))) (i64.const 32))))
   (func (export "scry_reset") (param $item i32) (param $map i32) (param $key i32) (param $mode i32) (result i32)
