@@ -46,7 +46,11 @@ pub fn run(
         Some(p) => Box::new(PluginSink::new(
             sink::new(format, out),
             p.shared.clone(),
-            p.formatters.clone(),
+            // Formatters render text; -f json keeps scry's structured maps.
+            match format {
+                Format::Text => p.formatters.clone(),
+                Format::Json => Default::default(),
+            },
         )),
         None => sink::new(format, out),
     };

@@ -304,7 +304,7 @@ fn a_formatter_renders_its_map() {
     std::fs::write(
         &script,
         format!(
-            "plugin h = \"{}\";\nformat @lat = h::bars;\nBEGIN {{ @lat = hist(3); @lat = hist(100); @other = hist(1); exit(); }}\n",
+            "plugin h = \"{}\";\nformat @lat = h::bars;\nformat @n = h::bars;\nBEGIN {{ @lat = hist(3); @lat = hist(100); @other = hist(1); @n = 1; exit(); }}\n",
             f.display()
         ),
     )
@@ -314,6 +314,11 @@ fn a_formatter_renders_its_map() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(stdout.contains("\n\nhist @lat: buckets 6\n"), "{stdout}");
     assert!(stdout.contains("@other: \n[1]"), "{stdout}");
+    // A formatter of hists does not render a scalar map.
+    assert!(stdout.contains("@n: 1\n"), "{stdout}");
+    assert!(text(&out.stderr).contains(
+        "WARNING: plugin h: its formatter renders hist maps, and @n is a scalar map: it prints as scry prints it"
+    ), "{}", text(&out.stderr));
 }
 
 #[test]
@@ -442,6 +447,10 @@ fn reducers_are_checked() {
         (
             r#"BEGIN { @s[1] = r::sum(1); delete(@s); }"#,
             "delete() needs a key",
+        ),
+        (
+            r#"BEGIN { @s = r::sum(1); printf("%d\n", @s); }"#,
+            "@s is folded by a plugin reducer in user space: the kernel cannot read its values",
         ),
     ] {
         let (st, _, err) = run_reducer("check_reduce", &["-d"], prog);

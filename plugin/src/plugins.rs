@@ -235,6 +235,15 @@ impl Plugins {
         self.outcome(i, done)
     }
 
+    /// The map kind formatter `item` of `plugin` renders (`hist`, ..., `any`), if it is alive.
+    pub(crate) fn formatter_kind(&self, plugin: &str, item: u32) -> Option<String> {
+        let i = self.alive(plugin)?;
+        match &self.list[i].signature.items.get(item as usize)?.kind {
+            ItemKind::Formatter(k) => Some(k.clone()),
+            _ => None,
+        }
+    }
+
     /// What a hook of plugin `i` did: its output collected, or its failure applied.
     pub(crate) fn outcome<R>(&mut self, i: usize, done: Result<R, Failure>) -> Option<R> {
         match done {

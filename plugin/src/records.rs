@@ -23,6 +23,14 @@ pub fn map_kind(layout: &ValueLayout) -> u8 {
     }
 }
 
+/// The formatter kind (`scalar`, `hist`, `lhist`, `stats`, `reducer`) of a map kind.
+pub fn kind_name(kind: u8) -> &'static str {
+    ["scalar", "hist", "lhist", "stats", "reducer"]
+        .get(kind as usize)
+        .copied()
+        .unwrap_or("reducer")
+}
+
 /// `map`: name, kind, entries in print order (`top` as `print(@m, top)` gives).
 pub fn map(w: &mut Writer, dump: &MapDump, top: u64) {
     w.str(dump.name.as_bytes());

@@ -2,7 +2,7 @@
 //! that sends every output record to the plugins with a sink (one `scry_sink` call per drain),
 //! renders maps that have a formatter, and writes what plugins output, log and fail with.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 
 use scry_lang::plugin::SinkMode;
@@ -41,6 +41,8 @@ pub struct PluginSink {
     args: Batch,
     /// Formatters by map name (without `@`): the plugin and the formatter's item index.
     formatters: BTreeMap<String, (String, u32)>,
+    /// Maps whose formatter renders another kind (warned about once).
+    mismatched: BTreeSet<String>,
 }
 
 impl PluginSink {
@@ -69,6 +71,7 @@ impl PluginSink {
             inner,
             plugins,
             formatters,
+            mismatched: BTreeSet::new(),
         }
     }
 
@@ -114,12 +117,25 @@ impl PluginSink {
         }
     }
 
-    /// The formatter's rendering of `dump`, if the map has a formatter (and it did not fail).
+    /// The formatter's rendering of `dump`, if the map has a formatter for its kind (and it
+    /// did not fail). A map of another kind prints as scry prints it, after one warning.
     fn formatted(&mut self, dump: &MapDump, top: u64) -> Option<Vec<u8>> {
         let (plugin, item) = self.formatters.get(&dump.name)?.clone();
         let mut w = Writer::default();
         records::map(&mut w, dump, top);
-        self.plugins.lock().format(&plugin, item, &w.buf)
+        let kind = records::kind_name(w.buf.get(4 + dump.name.len()).copied().unwrap_or(0));
+        let mut ps = self.plugins.lock();
+        let renders = ps.formatter_kind(&plugin, item)?;
+        if renders != "any" && renders != kind {
+            if self.mismatched.insert(dump.name.clone()) {
+                ps.notices.push(Notice::Warning(format!(
+                    "plugin {plugin}: its formatter renders {renders} maps, and @{} is a {kind} map: it prints as scry prints it",
+                    dump.name
+                )));
+            }
+            return None;
+        }
+        ps.format(&plugin, item, &w.buf)
     }
 }
 

@@ -278,6 +278,18 @@ impl Checker<'_> {
         }
     }
 
+    /// A read of a reducer map's value: refused (the value lives in the plugin).
+    pub(super) fn reducer_map_read(&mut self, name: &str, span: Span) -> Type {
+        self.error(
+            Diagnostic::error(
+                span,
+                format!("@{name} is folded by a plugin reducer in user space: the kernel cannot read its values"),
+            )
+            .with_hint(format!("print it with print(@{name}), or keep a kernel map beside it")),
+        );
+        Type::None
+    }
+
     /// Whether `print`, `clear`, `zero` or `delete` is called on a reducer map.
     pub(super) fn on_reducer_map(&self, args: &[Expr]) -> bool {
         matches!(args.first().map(|a| &a.kind), Some(ExprKind::Map { name, .. }) if self.reducer_maps.contains_key(name))
