@@ -135,10 +135,14 @@ pub fn run_description(object: &Object) -> Vec<u8> {
             });
         }
     }
-    w.u32(object.user_maps.len() as u32);
+    w.u32((object.user_maps.len() + object.reducer_maps.len()) as u32);
     for m in &object.user_maps {
         w.str(m.name.as_bytes());
         w.u8(map_kind(&m.value));
+    }
+    for r in &object.reducer_maps {
+        w.str(r.name.as_bytes());
+        w.u8(4);
     }
     w.buf
 }
