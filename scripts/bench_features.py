@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Speed of the REPL, the BCC tools and the wasm plugins (rows the shared bench does not have).
 
-    scripts/bench_features.py [SCRY] [--runs N] [--plugins DIR]
+    scripts/bench_features.py [SCRY] [--runs N] [--plugins DIR [--only reducer,printf,load,rss]]
 
 With --plugins DIR (the example plugins built by scripts/build-plugins.sh DIR), only the
-plugin rows run.
+plugin rows run (--only: some of them).
 
 SCRY defaults to target/release/scry. Needs root. Prints a markdown table: median (min-max)
 over the runs. Each row starts the real binary and times what a user waits for:
@@ -30,6 +30,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 PROBE = "tracepoint:syscalls:sys_enter_getppid { @n = count(); }"
@@ -179,8 +180,12 @@ def timed(exe, n):
     return time.monotonic() - t0
 
 
+LOST = []
+
+
 def traced(scry, args, exe, n, out=os.devnull):
-    """scry with `args`, attached; the workload's wall time and scry's CPU seconds."""
+    """scry with `args`, attached; the workload's wall time and scry's CPU seconds (events
+    scry reports lost are added to LOST)."""
     env = dict(os.environ, __BPFTRACE_NOTIFY_PROBES_ATTACHED="1")
     p = subprocess.Popen([scry, "-o", out] + args, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, env=env)
@@ -188,7 +193,10 @@ def traced(scry, args, exe, n, out=os.devnull):
     wall = timed(exe, n) if n else 0.0
     time.sleep(0.2)
     p.send_signal(signal.SIGINT)
-    return wall, cpu_of(p)
+    cpu = cpu_of(p)
+    for word in p.stderr.read().decode(errors="replace").split("Lost ")[1:]:
+        LOST.append(int(word.split()[0]))
+    return wall, cpu
 
 
 def per_event_ns(scry, args, exe, n, runs):
@@ -241,27 +249,44 @@ def peak_rss_kib(scry, args, exe):
 
 
 def run_time(scry, args):
+    """Seconds of `scry ARGS -e 'BEGIN { exit(); }'`, or None if scry refused to run."""
     t0 = time.monotonic()
-    subprocess.run([scry] + args + ["-e", "BEGIN { exit(); }"], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.monotonic() - t0
+    done = subprocess.run([scry] + args + ["-e", "BEGIN { exit(); }"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - t0 if done.returncode == 0 else None
 
 
-def plugin_rows(scry, plugins, runs):
-    import tempfile
+def plugin_rows(scry, plugins, runs, only=None):
     rows = []
     tmp = tempfile.mkdtemp(prefix="scry-bench-plugins-")
     exe = workload(tmp)
-    n = 1_000_000
     q = os.path.join(plugins, "quantiles-c.wasm")
-    hist = per_event_ns(scry, ["-e", LSEEK + "{ @h = hist(args.offset); }"], exe, n, runs)
+    groups = [("reducer", reducer_rows), ("printf", printf_rows), ("load", load_rows),
+              ("rss", rss_rows)]
+    for name, group in groups:
+        if only is None or name in only:
+            rows += group(scry, plugins, runs, tmp, exe, q)
+    return rows
+
+
+def reducer_rows(scry, plugins, runs, tmp, exe, q):
+    rows = []
+    n = 1_000_000
+    hist = per_event_ns(scry, ["-e", LSEEK + "{ @h = hist(args->offset); }"], exe, n, runs)
+    LOST.clear()
     quant = per_event_ns(scry, ["--plugin", f"q={q}",
-                                "-e", LSEEK + "{ @q = q::quantiles(args.offset); }"], exe, n, runs)
+                                "-e", LSEEK + "{ @q = q::quantiles(args->offset); }"], exe, n, runs)
     ns = lambda v: f"{statistics.median(v):.0f} ({min(v):.0f}-{max(v):.0f})"
     rows.append(("added cost per event, in-kernel `hist()`, 1M lseek", "ns", ns(hist)))
     rows.append(("added cost per event, `quantiles` reducer plugin, same stream", "ns",
-                 ns(quant) + f"; {statistics.median(quant) / statistics.median(hist):.2f}x hist"))
-    prog = LSEEK + '{ printf("lseek %d %s\\n", args.offset, comm); }'
+                 ns(quant) + f"; {statistics.median(quant) / statistics.median(hist):.2f}x hist"
+                 f"; lost {max(LOST, default=0)}"))
+    return rows
+
+
+def printf_rows(scry, plugins, runs, tmp, exe, q):
+    rows = []
+    prog = LSEEK + '{ printf("lseek %d %s\\n", args->offset, comm); }'
     for name, extra in [("native printf", []),
                         ("printf plugin", ["--plugin", f"p={os.path.join(plugins, 'printf.wasm')}"])]:
         got = [printf_rate(scry, extra + ["-e", prog], exe, 200_000, tmp) for _ in range(runs)]
@@ -269,6 +294,11 @@ def plugin_rows(scry, plugins, runs):
         rows.append((f"{name}, 200k events: lines/s, lines lost", "lines/s",
                      f"{statistics.median(rates):,.0f} ({min(rates):,.0f}-{max(rates):,.0f}), "
                      f"lost {max(l for _, l in got)}"))
+    return rows
+
+
+def load_rows(scry, plugins, runs, tmp, exe, q):
+    rows = []
     bare = [run_time(scry, []) for _ in range(runs)]
     for name in ["quantiles-c", "quantiles-rs", "prometheus", "heatmap", "printf"]:
         path = os.path.join(plugins, f"{name}.wasm")
@@ -276,11 +306,19 @@ def plugin_rows(scry, plugins, runs):
         if name == "prometheus":
             args += ["--plugin-allow", f"x:fs={tmp}"]
         with_plugin = [run_time(scry, args) for _ in range(runs)]
+        row = f"`{name}` compile + instantiate ({os.path.getsize(path) // 1024} KiB)"
+        if None in with_plugin:
+            rows.append((row, "ms", "n/a: this scry refuses the plugin"))
+            continue
         added = [w - statistics.median(bare) for w in with_plugin]
-        rows.append((f"`{name}` compile + instantiate ({os.path.getsize(path) // 1024} KiB)",
-                     "ms", ms(added)))
+        rows.append((row, "ms", ms(added)))
+    return rows
+
+
+def rss_rows(scry, plugins, runs, tmp, exe, q):
+    rows = []
     rss = [peak_rss_kib(scry, ["--plugin", f"q={q}",
-                               "-e", LSEEK + "{ @q[comm] = q::quantiles(args.offset); }"], exe)
+                               "-e", LSEEK + "{ @q[comm] = q::quantiles(args->offset); }"], exe)
            for _ in range(runs)]
     rows.append(("peak RSS, one `quantiles` plugin, 200k events", "MiB",
                  f"{statistics.median(rss) / 1024:.1f} ({min(rss) / 1024:.1f}-{max(rss) / 1024:.1f})"))
@@ -294,14 +332,18 @@ def main():
         i = args.index("--runs")
         runs = int(args[i + 1])
         del args[i:i + 2]
-    plugins = None
+    plugins, only = None, None
+    if "--only" in args:
+        i = args.index("--only")
+        only = args[i + 1].split(",")
+        del args[i:i + 2]
     if "--plugins" in args:
         i = args.index("--plugins")
         plugins = args[i + 1]
         del args[i:i + 2]
     scry = args[0] if args else "target/release/scry"
     if plugins:
-        print_rows(plugin_rows(scry, plugins, runs))
+        print_rows(plugin_rows(scry, plugins, runs, only))
         return
     rows = []
     e = [e_attach(scry) for _ in range(runs)]

@@ -686,3 +686,65 @@ fn the_c_walk_through_quotes_mean_c_whole() {
         "docs/plugins.md quotes plugins/examples/mean.c as it is"
     );
 }
+
+/// A reducer map printed, zeroed and deleted from in the middle of the stream: values 1..1000
+/// by parity; at 500, print, zero every key, delete key 1; the rest folds in again.
+const RESET_PROG: &str = "@q[args->offset % 2] = q::quantiles(args->offset); \
+     if (args->offset == 500) { print(@q); zero(@q); delete(@q[1]); }";
+
+#[test]
+#[ignore = "needs reducer maps in the host (issue 12)"]
+fn quantiles_maps_print_zero_and_delete() {
+    if built().is_none() {
+        return;
+    }
+    for plugin in ["q={quantiles-c}", "q={quantiles-rs}"] {
+        let run = scry(
+            &strings(&["--plugin", plugin]),
+            "1..1000",
+            &on_lseek(RESET_PROG),
+        );
+        assert!(run.status.success(), "{}", run.stderr);
+        let maps: Vec<&str> = run
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("@q["))
+            .collect();
+        assert_eq!(
+            maps,
+            [
+                "@q[0]: n=250 min=2 p50=250 p90=449 p99=493 p99.9=497 max=500",
+                "@q[1]: n=250 min=1 p50=248 p90=449 p99=493 p99.9=497 max=499",
+                "@q[0]: n=250 min=502 p50=747 p90=947 p99=995 p99.9=995 max=1000",
+                "@q[1]: n=250 min=501 p50=747 p90=947 p99=995 p99.9=995 max=999",
+            ],
+            "{plugin}: {}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs the host to render reducer values with format 1 under -f json (issue 12)"]
+fn quantiles_render_json_values_under_f_json() {
+    if built().is_none() {
+        return;
+    }
+    let mut args = strings(&["-f", "json", "--plugin", "q={quantiles-c}"]);
+    let run = scry(
+        &args,
+        "1..1000",
+        &on_lseek("@q = q::quantiles(args->offset);"),
+    );
+    assert!(run.status.success(), "{}", run.stderr);
+    let want = "{\"type\": \"map\", \"data\": {\"@q\": {\"n\": 1000, \"min\": 1, \"p50\": 501, \
+                \"p90\": 899, \"p99\": 987, \"p99.9\": 995, \"max\": 1000}}}";
+    assert!(run.stdout.lines().any(|l| l == want), "{}", run.stdout);
+    args[3] = "q={quantiles-rs}".into();
+    let rust = scry(
+        &args,
+        "1..1000",
+        &on_lseek("@q = q::quantiles(args->offset);"),
+    );
+    assert_eq!(rust.stdout, run.stdout);
+}
