@@ -21,15 +21,15 @@ rustc="${RUSTC:-/usr/bin/rustc}"
 examples="$root/plugins/examples"
 
 c_plugin() { # NAME SOURCE
-  "$clang" --target=wasm32-wasi -O2 -std=c11 -Wall -Wextra -Werror \
+  "$clang" --target=wasm32-wasi -Oz -std=c11 -Wall -Wextra -Werror \
     -nostartfiles -Wl,--no-entry -Wl,--strip-all \
     -I "$root/plugins/include" "$examples/$2" -o "$out/$1.wasm"
 }
 
-rust_flags=(--edition 2021 --target wasm32-unknown-unknown -C opt-level=2 -C panic=abort
-  -C debuginfo=0 -D warnings)
+rust_flags=(--edition 2021 --target wasm32-unknown-unknown -C opt-level=z -C panic=abort
+  -C codegen-units=1 -C debuginfo=0 -D warnings)
 rust_plugin() { # NAME SOURCE
-  "$rustc" "${rust_flags[@]}" --crate-type cdylib --crate-name "${1//-/_}" \
+  "$rustc" "${rust_flags[@]}" --crate-type cdylib --crate-name "${1//-/_}" -C lto \
     -C link-arg=--strip-all -L "$out" --extern scry_guest="$out/libscry_guest.rlib" \
     "$examples/$2" -o "$out/$1.wasm"
 }
