@@ -1,7 +1,8 @@
 //! The example plugins (plugins/examples): each is built from source by
 //! scripts/build-plugins.sh, and its module checked against ABI 1.0 (docs/plugins.md): the
 //! hooks it exports with their exact signatures, and its imports (module `scry` only, each
-//! with its signature, and only the ones its role needs).
+//! with its signature, and only the ones its role needs). Then each runs in scry on the real
+//! kernel with a fixture workload, and its output is checked exactly.
 //!
 //! The toolchain (clang with wasi-libc, wasm-ld, Debian rustc with the wasm32 std, wabt) is
 //! installed by scripts/test.sh; without it these tests say so and pass.
@@ -414,7 +415,6 @@ fn line_after<'a>(out: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 #[test]
-#[ignore = "needs reducer maps in the host (issue 12)"]
 fn quantiles_in_c_and_rust_agree_on_a_syscall_stream() {
     if built().is_none() {
         return;
@@ -447,7 +447,6 @@ fn quantiles_in_c_and_rust_agree_on_a_syscall_stream() {
 }
 
 #[test]
-#[ignore = "needs reducer maps in the host (issue 12)"]
 fn topk_finds_the_heavy_hitters() {
     if built().is_none() {
         return;
@@ -632,7 +631,6 @@ fn sparkline_and_heatmap_draw_a_hist() {
 }
 
 #[test]
-#[ignore = "needs 'sink args' in the host (issue 12)"]
 fn printf_plugin_prints_what_native_printf_prints() {
     if built().is_none() {
         return;
@@ -708,7 +706,6 @@ const RESET_PROG: &str = "@q[args->offset % 2] = q::quantiles(args->offset); \
      if (args->offset == 500) { print(@q); zero(@q); delete(@q[1]); }";
 
 #[test]
-#[ignore = "needs reducer maps in the host (issue 12)"]
 fn quantiles_maps_print_zero_and_delete() {
     if built().is_none() {
         return;
@@ -740,7 +737,6 @@ fn quantiles_maps_print_zero_and_delete() {
 }
 
 #[test]
-#[ignore = "needs the host to render reducer values with format 1 under -f json (issue 12)"]
 fn quantiles_render_json_values_under_f_json() {
     if built().is_none() {
         return;
