@@ -13,12 +13,19 @@ fn scratch(test: &str) -> PathBuf {
     d
 }
 
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plugins")
+}
+
+/// The module text every fixture starts with (memory, allocator, descriptor export).
+fn prelude() -> String {
+    std::fs::read_to_string(fixtures().join("prelude.wat")).unwrap()
+}
+
 /// Builds `tests/plugins/NAME.wat` (the prelude pasted in) into `dir/NAME.wasm`.
 fn fixture(dir: &Path, name: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plugins");
-    let prelude = std::fs::read_to_string(root.join("prelude.wat")).unwrap();
-    let text = std::fs::read_to_string(root.join(format!("{name}.wat"))).unwrap();
-    wat(dir, name, &text.replace(";;PRELUDE", &prelude))
+    let text = std::fs::read_to_string(fixtures().join(format!("{name}.wat"))).unwrap();
+    wat(dir, name, &text.replace(";;PRELUDE", &prelude()))
 }
 
 /// Builds WAT text into `dir/NAME.wasm`.
@@ -38,8 +45,7 @@ fn wat(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 /// A minimal module: the prelude, a descriptor, and `body`.
 fn module(dir: &Path, name: &str, descriptor: &str, body: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plugins");
-    let prelude = std::fs::read_to_string(root.join("prelude.wat")).unwrap();
+    let prelude = prelude();
     let text = format!(
         "(module {body}\n{prelude}\n(data (i32.const 16) \"{}\")\n(global $desc_len i32 (i32.const {})))",
         descriptor.replace('\n', "\\n"),
@@ -59,11 +65,18 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// Runs a program with plugin `f` = functions.wat; returns (status, stdout, stderr).
-fn run_functions(test: &str, extra: &[&str], prog: &str) -> (i32, String, String) {
+/// Runs `prog` with the fixture `fixture` loaded as plugin `name`; returns (status, stdout,
+/// stderr).
+fn run_with(
+    fixture_name: &str,
+    name: &str,
+    test: &str,
+    extra: &[&str],
+    prog: &str,
+) -> (i32, String, String) {
     let d = scratch(test);
-    let f = fixture(&d, "functions");
-    let plugin = format!("f={}", f.display());
+    let f = fixture(&d, fixture_name);
+    let plugin = format!("{name}={}", f.display());
     let mut args = vec!["--plugin", plugin.as_str()];
     args.extend_from_slice(extra);
     args.extend_from_slice(&["-e", prog]);
@@ -73,6 +86,21 @@ fn run_functions(test: &str, extra: &[&str], prog: &str) -> (i32, String, String
         text(&out.stdout),
         text(&out.stderr),
     )
+}
+
+/// Checks (`-d`) each program with the fixture loaded: refused, with the message wanted.
+fn refused(fixture_name: &str, name: &str, cases: &[(&str, &str)]) {
+    for (prog, wanted) in cases {
+        let (st, _, err) = run_with(fixture_name, name, "check", &["-d"], prog);
+        assert_eq!(st, 1, "{prog}");
+        assert!(err.contains(wanted), "{prog}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+/// Runs `prog` with plugin `f` = functions.wat.
+fn run_functions(test: &str, extra: &[&str], prog: &str) -> (i32, String, String) {
+    run_with("functions", "f", test, extra, prog)
 }
 
 #[test]
@@ -175,7 +203,7 @@ fn an_error_message_from_the_plugin_is_reported() {
 
 #[test]
 fn calls_are_checked_against_the_signature() {
-    for (prog, wanted) in [
+    let cases = [
         (
             r#"BEGIN { printf("%d\n", f::double("x")); }"#,
             "f::double(): argument 1 must be an integer (i64); 'string[2]' supplied",
@@ -216,12 +244,8 @@ fn calls_are_checked_against_the_signature() {
             r#"BEGIN { printf("%d\n", f::double(f::double(1))); }"#,
             "f::double() runs in user space",
         ),
-    ] {
-        let (st, _, err) = run_functions("check", &["-d"], prog);
-        assert_eq!(st, 1, "{prog}");
-        assert!(err.contains(wanted), "{prog}: {err}");
-        assert!(!err.contains("panicked"), "{err}");
-    }
+    ];
+    refused("functions", "f", &cases);
 }
 
 #[test]
@@ -374,18 +398,7 @@ fn loading_refuses_what_is_not_a_plugin() {
 
 /// Runs `prog` with plugin `r` = reducer.wat.
 fn run_reducer(test: &str, extra: &[&str], prog: &str) -> (i32, String, String) {
-    let d = scratch(test);
-    let f = fixture(&d, "reducer");
-    let plugin = format!("r={}", f.display());
-    let mut args = vec!["--plugin", plugin.as_str()];
-    args.extend_from_slice(extra);
-    args.extend_from_slice(&["-e", prog]);
-    let out = scry(&args);
-    (
-        out.status.code().unwrap_or(-1),
-        text(&out.stdout),
-        text(&out.stderr),
-    )
+    run_with("reducer", "r", test, extra, prog)
 }
 
 #[test]
@@ -416,7 +429,7 @@ fn a_reducer_on_a_probe_of_the_test_workload() {
 
 #[test]
 fn reducers_are_checked() {
-    for (prog, wanted) in [
+    let cases = [
         (
             r#"BEGIN { @s = r::sum("x"); }"#,
             "r::sum(): the value must be an integer (i64); 'string[2]' supplied",
@@ -445,11 +458,8 @@ fn reducers_are_checked() {
             r#"BEGIN { @s = r::sum(1); printf("%d\n", @s); }"#,
             "@s is folded by a plugin reducer in user space: the kernel cannot read its values",
         ),
-    ] {
-        let (st, _, err) = run_reducer("check_reduce", &["-d"], prog);
-        assert_eq!(st, 1, "{prog}");
-        assert!(err.contains(wanted), "{prog}: {err}");
-    }
+    ];
+    refused("reducer", "r", &cases);
 }
 
 #[test]
