@@ -499,3 +499,102 @@ fn reducer_maps_in_json_are_the_plugins_json_values() {
         "{out}"
     );
 }
+
+#[test]
+fn end_of_run_calls_get_the_longer_deadline() {
+    let d = scratch("end_deadline");
+    let f = module(
+        &d,
+        "slowfmt",
+        "abi 1.0\nformatter slow(scalar)\n",
+        r#"(func (export "scry_format") (param i32 i32 i32) (result i64) (loop $l (br $l)) (i64.const 0))"#,
+    );
+    let script = d.join("s.bt");
+    std::fs::write(
+        &script,
+        format!(
+            "plugin s = \"{}\";\nformat @n = s::slow;\nBEGIN {{ @n = 1; exit(); }}\n",
+            f.display()
+        ),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = scry(&["--plugin-fail=disable", script.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("plugin s: scry_format slow failed: it ran past its deadline of 1000 ms"),
+        "{err}"
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1000));
+    // Disabled: the map prints as scry prints it.
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        text(&out.stdout).ends_with("\n\n@n: 1\n"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn exec_runs_commands_only_with_its_grant_and_unsafe() {
+    let d = scratch("exec");
+    let marker = d.join("ran");
+    let cmd = format!("echo ran > {}", marker.display());
+    let f = module(
+        &d,
+        "exec",
+        "abi 1.0\n",
+        &format!(
+            r#"(import "scry" "exec" (func $exec (param i32 i32) (result i32)))
+               (data (i32.const 4096) "{cmd}")
+               (func (export "scry_init") (param i32 i32) (result i32)
+                 (drop (call $exec (i32.const 4096) (i32.const {}))) (i32.const 0))"#,
+            cmd.len()
+        ),
+    );
+    let plugin = format!("x={}", f.display());
+    let out = scry(&[
+        "--unsafe",
+        "--plugin",
+        &plugin,
+        "--plugin-allow",
+        "x:exec",
+        "-e",
+        "BEGIN { exit(); }",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "ran\n");
+}
+
+#[test]
+fn plugin_options_are_checked() {
+    for (args, wanted) in [
+        (
+            vec!["--plugin", "x"],
+            "ERROR: --plugin 'x': expected NAME=PATH (NAME an identifier)\n",
+        ),
+        (
+            vec!["--plugin-allow", "x:exec"],
+            "ERROR: --plugin-allow 'x:exec': no plugin is loaded\n",
+        ),
+        (
+            vec![
+                "--plugin",
+                "a=/nonexistent.wasm",
+                "--plugin-allow",
+                "b:exec",
+            ],
+            "ERROR: --plugin-allow names plugin b, which is not loaded (--plugin b=PATH)\n",
+        ),
+        (
+            vec!["--plugin", "a=/nonexistent.wasm", "--plugin-allow", "a:net"],
+            "ERROR: --plugin-allow 'a:net': expected NAME:fs=DIR or NAME:exec\n",
+        ),
+    ] {
+        let mut all = args.clone();
+        all.extend(["-e", "BEGIN { exit(); }"]);
+        let out = scry(&all);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(text(&out.stderr), wanted, "{args:?}");
+    }
+}

@@ -145,7 +145,7 @@ impl Plugins {
         let text = format!("plugin {name}: {} failed: {}", f.hook, f.cause);
         match self.fail {
             FailPolicy::Disable => self.notices.push(Notice::Warning(format!(
-                "{text}; the plugin is disabled (--plugin-fail=disable) and the output that needs it is dropped"
+                "{text}; the plugin is disabled (--plugin-fail=disable)"
             ))),
             FailPolicy::Stop => {
                 self.notices.push(Notice::Error(format!(
