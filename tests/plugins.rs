@@ -308,6 +308,19 @@ fn a_sink_gets_batches_in_its_granted_directory_and_nothing_outside() {
     assert!(has(
         b"\x04\x01\x00\x00\x00m\x00\x01\x00\x00\x00\x00\x00\x00\x00"
     ));
+    // -d runs no hook: no run description, no finish.
+    std::fs::remove_file(granted.join("records.bin")).unwrap();
+    let out = scry(&[
+        "-d",
+        "--plugin",
+        &plugin,
+        "--plugin-allow",
+        &grant,
+        "-e",
+        "BEGIN { }",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(std::fs::read_dir(&granted).unwrap().next().is_none());
     // Writing outside the granted directory is refused, with a warning.
     assert!(!d.join("escape.bin").exists());
     assert!(stderr.contains("WARNING: plugin s: fs_write refused: '../escape.bin' is not a path inside the granted directory"), "{stderr}");

@@ -48,6 +48,8 @@ pub struct Plugins {
     pub(crate) tables: Vec<crate::reducers::KeyTable>,
     /// Reducer updates not sent yet.
     pub(crate) pending: crate::reducers::Pending,
+    /// `scry_init` ran (the run started): only then does `scry_finish` run.
+    started: bool,
     /// By record action id: the printf format number and argument types (`sink args`).
     pub(crate) formats: Vec<Option<(u32, Vec<scry_lang::plugin::PluginType>)>>,
 }
@@ -89,6 +91,7 @@ impl Plugins {
             tables: Vec::new(),
             pending: Default::default(),
             formats: Vec::new(),
+            started: false,
         })
     }
 
@@ -168,8 +171,12 @@ impl Plugins {
             .position(|p| p.name == name && !p.is_dead())
     }
 
-    /// `scry_finish` of every live plugin that exports it (end-of-run deadline).
+    /// `scry_finish` of every live plugin that exports it (end-of-run deadline), if the run
+    /// started ([`Plugins::init`]; `-d` and a program with errors do not).
     pub fn finish(&mut self) {
+        if !std::mem::take(&mut self.started) {
+            return;
+        }
         self.send_reduces();
         self.end_of_run();
         for i in 0..self.list.len() {
@@ -186,6 +193,7 @@ impl Plugins {
 
     /// `scry_init` of every plugin that exports it, with the run description of `object`.
     pub fn init(&mut self, object: &scry_ebpf::object::Object) {
+        self.started = true;
         let description = crate::records::run_description(object);
         self.formats = crate::records::printf_formats(object);
         for i in 0..self.list.len() {
