@@ -348,6 +348,16 @@ impl Checker<'_> {
 
     /// `plugin` and `format` declarations: names and kinds known.
     pub(super) fn plugin_declarations(&mut self, preamble: &Preamble) {
+        // The command line loads declared plugins before checking; a host that did not (the
+        // REPL) must not ignore them in silence.
+        for p in &preamble.plugins {
+            if !self.plugins.contains_key(&p.name) {
+                self.error(
+                    Diagnostic::error(p.span, format!("plugin {} is declared but was not loaded", p.name))
+                        .with_hint("plugins are loaded when a script starts (scry FILE, scry -e); give them with --plugin NAME=PATH"),
+                );
+            }
+        }
         for f in &preamble.formats {
             let name = format!("{}::{}", f.plugin, f.formatter);
             match self.plugin_item(&name, f.span) {
