@@ -31,14 +31,23 @@ pub fn kind_name(kind: u8) -> &'static str {
         .unwrap_or("reducer")
 }
 
-/// `map`: name, kind, entries in print order (`top` as `print(@m, top)` gives).
-pub fn map(w: &mut Writer, dump: &MapDump, top: u64) {
-    w.str(dump.name.as_bytes());
+/// The kind of a map as printed: 4 when a reducer rendered its values.
+pub fn dump_kind(dump: &MapDump) -> u8 {
     let reducer = dump
         .entries
         .iter()
         .any(|e| matches!(e.value, MapValue::Rendered { .. }));
-    w.u8(if reducer { 4 } else { map_kind(&dump.value) });
+    if reducer {
+        4
+    } else {
+        map_kind(&dump.value)
+    }
+}
+
+/// `map`: name, kind, entries in print order (`top` as `print(@m, top)` gives).
+pub fn map(w: &mut Writer, dump: &MapDump, top: u64) {
+    w.str(dump.name.as_bytes());
+    w.u8(dump_kind(dump));
     let entries = dump.sorted(top);
     w.u32(entries.len() as u32);
     for e in entries {

@@ -123,7 +123,7 @@ impl PluginSink {
         let (plugin, item) = self.formatters.get(&dump.name)?.clone();
         let mut w = Writer::default();
         records::map(&mut w, dump, top);
-        let kind = records::kind_name(w.buf.get(4 + dump.name.len()).copied().unwrap_or(0));
+        let kind = records::kind_name(records::dump_kind(dump));
         let mut ps = self.plugins.lock();
         let renders = ps.formatter_kind(&plugin, item)?;
         if renders != "any" && renders != kind {
