@@ -19,8 +19,9 @@ over the runs. Each row starts the real binary and times what a user waits for:
 - plugins: the added cost per event of the `quantiles` reducer against in-kernel `hist()` on
   the same syscall stream (the workload's time over its untraced time, plus scry's CPU time
   over an idle run's, per event); printf through the `printf` plugin against native printf
-  (lines/s from the workload's start to the last line written, and lines lost; scry's own
-  printf keeps printing beside the plugin, so the plugin's rate is with both running); a plugin's
+  (lines per second of scry's CPU time beyond an idle run's, and lines lost, under a flood
+  and paced; scry's own printf keeps printing beside the plugin, so the plugin's rate pays
+  for both); a plugin's
   compile + instantiate time (a run with the plugin minus one without); the peak RSS of a run
   with one plugin.
 """
@@ -150,8 +151,11 @@ WORKLOAD = r"""
 #include <stdlib.h>
 #include <unistd.h>
 int main(int argc, char **argv) {
-  long n = atol(argv[1]);
-  for (long i = 0; i < n; i++) lseek(-1, i % 100000, SEEK_SET);
+  long n = atol(argv[1]), pause = argc > 2 ? atol(argv[2]) : 0;
+  for (long i = 0; i < n; i++) {
+    lseek(-1, i % 100000, SEEK_SET);
+    if (pause && i % 1000 == 999) usleep(pause);
+  }
   return 0;
 }
 """
@@ -159,7 +163,8 @@ LSEEK = "tracepoint:syscalls:sys_enter_lseek /comm == \"bench_lseek\"/ "
 
 
 def workload(tmp):
-    """Builds the lseek stream: `bench_lseek N` makes N lseek calls (offsets 0..99999)."""
+    """Builds the lseek stream: `bench_lseek N [US]` makes N lseek calls (offsets 0..99999),
+    sleeping US microseconds after each thousand."""
     src = os.path.join(tmp, "bench_lseek.c")
     with open(src, "w") as f:
         f.write(WORKLOAD)
@@ -211,30 +216,28 @@ def per_event_ns(scry, args, exe, n, runs):
     return got
 
 
-def printf_rate(scry, args, exe, n, tmp, copies=1):
-    """Lines/s of a printf per event to a file, and the lines lost. With the printf plugin
-    scry's own printf goes on too: each line is written `copies` (2) times, and the rate is
-    of one copy (both paths running)."""
+def printf_rate(scry, args, exe, n, tmp, copies=1, pause=0):
+    """A printf per event to a file: the lines/s scry's user space sustains (lines over the
+    CPU seconds it spent on them, beyond an idle run's), and the lines lost. With the printf
+    plugin scry's own printf goes on too: each line is written `copies` (2) times, and the
+    rate counts one copy (the cost of both)."""
     out = os.path.join(tmp, "printf.out")
     env = dict(os.environ, __BPFTRACE_NOTIFY_PROBES_ATTACHED="1")
     p = subprocess.Popen([scry, "-o", out] + args, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, env=env)
     wait_for(p, p.stderr, b"__BPFTRACE_NOTIFY_PROBES_ATTACHED")
-    t0 = time.monotonic()
-    subprocess.run([exe, str(n)], check=True)
-    size, last = -1, t0
-    while True:
-        now = os.path.getsize(out)
-        if now != size:
-            size, last = now, time.monotonic()
-        elif time.monotonic() - last > 0.5:
-            break
+    subprocess.run([exe, str(n), str(pause)], check=True)
+    size, last = -1, time.monotonic()
+    while time.monotonic() - last < 0.3:
+        if os.path.getsize(out) != size:
+            size, last = os.path.getsize(out), time.monotonic()
         time.sleep(0.01)
     p.send_signal(signal.SIGINT)
-    p.wait(timeout=60)
+    cpu = cpu_of(p)
+    _, idle = traced(scry, args, exe, 0)
     with open(out, "rb") as f:
         lines = sum(1 for line in f if line.startswith(b"lseek "))
-    return lines / copies / (last - t0), copies * n - lines
+    return lines / copies / (cpu - idle), copies * n - lines
 
 
 def peak_rss_kib(scry, args, exe):
@@ -293,12 +296,14 @@ def printf_rows(scry, plugins, runs, tmp, exe, q):
     plugin = ["--plugin", f"p={os.path.join(plugins, 'printf.wasm')}"]
     for name, extra, copies in [("native printf", [], 1),
                                 ("printf plugin (beside native)", plugin, 2)]:
-        got = [printf_rate(scry, extra + ["-e", prog], exe, 200_000, tmp, copies)
-               for _ in range(runs)]
-        rates = [r for r, _ in got]
-        rows.append((f"{name}, 200k events: lines/s, lines lost", "lines/s",
-                     f"{statistics.median(rates):,.0f} ({min(rates):,.0f}-{max(rates):,.0f}), "
-                     f"lost {max(l for _, l in got)}"))
+        for load, pause in [("flood", 0), ("1000 every 5 ms", 5000)]:
+            got = [printf_rate(scry, extra + ["-e", prog], exe, 200_000, tmp, copies, pause)
+                   for _ in range(runs)]
+            rates = [r for r, _ in got]
+            rows.append((f"{name}, 200k events ({load}): lines/s of user-space CPU, most "
+                         "lines lost", "lines/s",
+                         f"{statistics.median(rates):,.0f} ({min(rates):,.0f}-"
+                         f"{max(rates):,.0f}), lost {max(l for _, l in got)}"))
     return rows
 
 
