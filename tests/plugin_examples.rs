@@ -759,3 +759,45 @@ fn quantiles_render_json_values_under_f_json() {
     );
     assert_eq!(rust.stdout, run.stdout);
 }
+
+#[test]
+fn rust_plugins_take_text_that_is_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    if built().is_none() {
+        return;
+    }
+    // The workload under a name that is not UTF-8 (started by a shell script, as -c takes
+    // text): its comm reaches the plugin as it is.
+    let dir = grant_dir("not-utf8");
+    std::fs::copy(
+        lseek_fixture(),
+        dir.join(std::ffi::OsStr::from_bytes(b"fx\xff")),
+    )
+    .unwrap();
+    let script = dir.join("run.sh");
+    std::fs::write(
+        &script,
+        format!("exec \"$(printf '{}/fx\\377')\" 1..3\n", dir.display()),
+    )
+    .unwrap();
+    let grant = format!("p:fs={}", dir.display());
+    let plugins = built().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .arg("--plugin")
+        .arg(format!("p={}", plugins.join("prometheus.wasm").display()))
+        .args(["--plugin-allow", &grant, "-c"])
+        .arg(format!("/bin/sh {}", script.display()))
+        .args(["-e", &on_lseek("@calls[comm] = count();")])
+        .output()
+        .expect("scry runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.join("scry.prom")).expect("scry.prom written");
+    assert!(
+        text.contains("scry_calls{key=\"fx\u{fffd}\"} 3\n"),
+        "{text}"
+    );
+}

@@ -79,7 +79,7 @@ fn number(t: &Tagged) -> Option<String> {
 impl Prometheus {
     /// The metric lines of `map`; `None` when its values are not numbers.
     fn lines(map: &Map) -> Result<Option<String>> {
-        let name = metric_name(map.name);
+        let name = metric_name(&map.name);
         let mut out = String::new();
         let gauge = |out: &mut String, suffix: &str, entries: &[Entry], f: &dyn Fn(&Value) -> String| {
             let _ = writeln!(out, "# TYPE {}{} gauge", name, suffix);
@@ -164,7 +164,7 @@ impl Plugin for Prometheus {
                     changed = true;
                     match Self::lines(map)? {
                         Some(lines) => {
-                            self.metrics.insert(metric_name(map.name), lines);
+                            self.metrics.insert(metric_name(&map.name), lines);
                         }
                         None => {
                             if self.warned.insert(map.name.to_string()) {

@@ -1,7 +1,8 @@
 //! Readers of the data layouts (docs/plugins.md, "Data layouts"): every read is bounds
 //! checked and returns `Err` past the end, never panics.
 
-use alloc::string::String;
+use alloc::borrow::Cow;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use crate::{Error, Result};
@@ -58,10 +59,12 @@ impl<'a> Reader<'a> {
         Ok(u64::from_le_bytes(self.array()?))
     }
 
-    /// The `str` layout: `u32` length, UTF-8 bytes.
-    pub fn str(&mut self) -> Result<&'a str> {
+    /// The `str` layout: `u32` length, then the bytes. Borrowed when they are UTF-8; text
+    /// from the traced system (a `comm`, a `str()`) may not be, and then each invalid
+    /// sequence becomes U+FFFD.
+    pub fn str(&mut self) -> Result<Cow<'a, str>> {
         let len = self.u32()? as usize;
-        core::str::from_utf8(self.bytes(len)?).map_err(|_| Error::from("a string is not UTF-8"))
+        Ok(String::from_utf8_lossy(self.bytes(len)?))
     }
 
     /// The `tagged` layout.
@@ -116,7 +119,7 @@ pub enum Tagged<'a> {
     /// Tag 1.
     U64(u64),
     /// Tag 2.
-    Str(&'a str),
+    Str(Cow<'a, str>),
     /// Tag 3.
     Tuple(Vec<Tagged<'a>>),
 }
@@ -152,8 +155,8 @@ impl Kind {
 /// A map as scry prints it.
 #[derive(Clone, Debug)]
 pub struct Map<'a> {
-    /// As scry sends it (see [`Map::shown_name`]).
-    pub name: &'a str,
+    /// As scry sends it, without its `@` (see [`Map::shown_name`]).
+    pub name: Cow<'a, str>,
     /// What its values are.
     pub kind: Kind,
     /// In the order scry prints them.
@@ -164,7 +167,7 @@ impl Map<'_> {
     /// The name as scry prints it, with its `@` (scry may send the name without it).
     pub fn shown_name(&self) -> String {
         match self.name.starts_with('@') {
-            true => self.name.into(),
+            true => self.name.to_string(),
             false => alloc::format!("@{}", self.name),
         }
     }
@@ -196,7 +199,7 @@ pub enum Value<'a> {
         total: i64,
     },
     /// A reducer's text rendering.
-    Reducer(&'a str),
+    Reducer(Cow<'a, str>),
 }
 
 /// A hist bucket: `low` inclusive, `high` exclusive.
@@ -243,7 +246,7 @@ impl Run {
     /// Reads the run description layout.
     pub fn read(r: &mut Reader) -> Result<Run> {
         let formats = r.list(|r| {
-            let text = r.str()?.into();
+            let text = r.str()?.into_owned();
             let args = r.list(|r| match r.u8()? {
                 0 => Ok(Type::I64),
                 1 => Ok(Type::U64),
@@ -252,7 +255,7 @@ impl Run {
             })?;
             Ok(Format { text, args })
         })?;
-        let maps = r.list(|r| Ok((r.str()?.into(), Kind::from_u8(r.u8()?)?)))?;
+        let maps = r.list(|r| Ok((r.str()?.into_owned(), Kind::from_u8(r.u8()?)?)))?;
         Ok(Run { formats, maps })
     }
 }
@@ -292,7 +295,7 @@ pub enum Record<'a> {
         /// Which action printed it.
         source: u8,
         /// The text, with its newline if it had one.
-        text: &'a str,
+        text: Cow<'a, str>,
     },
     /// Kind 2 (`sink args`): a printf's format number and arguments.
     Printf {
