@@ -2,7 +2,7 @@
  * topk: a reducer finding the heavy hitters of a stream of integers (pids, file descriptors,
  * syscall numbers, sizes) with the space-saving algorithm (Metwally et al., 2005).
  *
- *   @hot = t::topk(args.fd);
+ *   @hot = t::topk(args->fd);
  *   -> @hot: 1000 (500), 3 (12), 4 (7)
  *
  * Each key keeps CAPACITY counters. A value already counted adds one; a new value takes a free
