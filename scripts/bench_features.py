@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""Speed of the REPL and the BCC tools (rows the shared bench does not have).
+"""Speed of the REPL, the BCC tools and the wasm plugins (rows the shared bench does not have).
 
-    scripts/bench_features.py [SCRY] [--runs N]
+    scripts/bench_features.py [SCRY] [--runs N] [--plugins DIR [--only reducer,printf,load,rss]]
+
+With --plugins DIR (the example plugins built by scripts/build-plugins.sh DIR), only the
+plugin rows run (--only: some of them).
 
 SCRY defaults to target/release/scry. Needs root. Prints a markdown table: median (min-max)
 over the runs. Each row starts the real binary and times what a user waits for:
@@ -12,7 +15,15 @@ over the runs. Each row starts the real binary and times what a user waits for:
 - REPL 1,000 entries: open fds and BPF programs of the scry process before and after 1,000
   entries attached and detached;
 - funccount 't:syscalls:sys_enter_*' and funccount 'c:str*': exec until the `Tracing ...`
-  banner, and SIGINT until exit.
+  banner, and SIGINT until exit;
+- plugins: the added cost per event of the `quantiles` reducer against in-kernel `hist()` on
+  the same syscall stream (the workload's time over its untraced time, plus scry's CPU time
+  over an idle run's, per event); printf through the `printf` plugin against native printf
+  (lines per second of scry's CPU time beyond an idle run's, and lines lost, under a flood
+  and paced; scry's own printf keeps printing beside the plugin, so the plugin's rate pays
+  for both); a plugin's
+  compile + instantiate time (a run with the plugin minus one without); the peak RSS of a run
+  with one plugin.
 """
 
 import os
@@ -21,6 +32,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 PROBE = "tracepoint:syscalls:sys_enter_getppid { @n = count(); }"
@@ -133,6 +145,196 @@ def funccount(scry, pattern):
     return t1 - t0, stop(p)
 
 
+# ---- plugins ------------------------------------------------------------------------------
+
+WORKLOAD = r"""
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  long n = atol(argv[1]), pause = argc > 2 ? atol(argv[2]) : 0;
+  for (long i = 0; i < n; i++) {
+    lseek(-1, i % 100000, SEEK_SET);
+    if (pause && i % 1000 == 999) usleep(pause);
+  }
+  return 0;
+}
+"""
+LSEEK = "tracepoint:syscalls:sys_enter_lseek /comm == \"bench_lseek\"/ "
+
+
+def workload(tmp):
+    """Builds the lseek stream: `bench_lseek N [US]` makes N lseek calls (offsets 0..99999),
+    sleeping US microseconds after each thousand."""
+    src = os.path.join(tmp, "bench_lseek.c")
+    with open(src, "w") as f:
+        f.write(WORKLOAD)
+    exe = os.path.join(tmp, "bench_lseek")
+    subprocess.run(["cc", "-O2", "-o", exe, src], check=True)
+    return exe
+
+
+def cpu_of(p):
+    """Waits for `p`; its user + system CPU seconds."""
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(exe, n):
+    t0 = time.monotonic()
+    subprocess.run([exe, str(n)], check=True)
+    return time.monotonic() - t0
+
+
+LOST = []
+
+
+def traced(scry, args, exe, n, out=os.devnull):
+    """scry with `args`, attached; the workload's wall time and scry's CPU seconds (events
+    scry reports lost are added to LOST)."""
+    env = dict(os.environ, __BPFTRACE_NOTIFY_PROBES_ATTACHED="1")
+    p = subprocess.Popen([scry, "-o", out] + args, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env=env)
+    wait_for(p, p.stderr, b"__BPFTRACE_NOTIFY_PROBES_ATTACHED")
+    wall = timed(exe, n) if n else 0.0
+    time.sleep(0.2)
+    p.send_signal(signal.SIGINT)
+    cpu = cpu_of(p)
+    for word in p.stderr.read().decode(errors="replace").split("Lost ")[1:]:
+        LOST.append(int(word.split()[0]))
+    return wall, cpu
+
+
+def per_event_ns(scry, args, exe, n, runs):
+    """Added cost per event of `args`: workload slow-down plus scry's CPU beyond an idle run."""
+    base = statistics.median(timed(exe, n) for _ in range(runs))
+    got = []
+    for _ in range(runs):
+        wall, cpu = traced(scry, args, exe, n)
+        _, idle = traced(scry, args, exe, 0)
+        got.append(((wall - base) + (cpu - idle)) / n * 1e9)
+    return got
+
+
+def printf_rate(scry, args, exe, n, tmp, copies=1, pause=0):
+    """A printf per event to a file: the lines/s scry's user space sustains (lines over the
+    CPU seconds it spent on them, beyond an idle run's), and the lines lost. With the printf
+    plugin scry's own printf goes on too: each line is written `copies` (2) times, and the
+    rate counts one copy (the cost of both)."""
+    out = os.path.join(tmp, "printf.out")
+    env = dict(os.environ, __BPFTRACE_NOTIFY_PROBES_ATTACHED="1")
+    p = subprocess.Popen([scry, "-o", out] + args, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env=env)
+    wait_for(p, p.stderr, b"__BPFTRACE_NOTIFY_PROBES_ATTACHED")
+    subprocess.run([exe, str(n), str(pause)], check=True)
+    size, last = -1, time.monotonic()
+    while time.monotonic() - last < 0.3:
+        if os.path.getsize(out) != size:
+            size, last = os.path.getsize(out), time.monotonic()
+        time.sleep(0.01)
+    p.send_signal(signal.SIGINT)
+    cpu = cpu_of(p)
+    _, idle = traced(scry, args, exe, 0)
+    with open(out, "rb") as f:
+        lines = sum(1 for line in f if line.startswith(b"lseek "))
+    return lines / copies / (cpu - idle), copies * n - lines
+
+
+def peak_rss_kib(scry, args, exe):
+    env = dict(os.environ, __BPFTRACE_NOTIFY_PROBES_ATTACHED="1")
+    p = subprocess.Popen([scry, "-o", os.devnull] + args, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env=env)
+    wait_for(p, p.stderr, b"__BPFTRACE_NOTIFY_PROBES_ATTACHED")
+    subprocess.run([exe, "200000"], check=True)
+    time.sleep(0.3)
+    with open(f"/proc/{p.pid}/status") as f:
+        rss = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    p.send_signal(signal.SIGINT)
+    p.wait(timeout=60)
+    return rss
+
+
+def run_time(scry, args):
+    """Seconds of `scry ARGS -e 'BEGIN { exit(); }'`, or None if scry refused to run."""
+    t0 = time.monotonic()
+    done = subprocess.run([scry] + args + ["-e", "BEGIN { exit(); }"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - t0 if done.returncode == 0 else None
+
+
+def plugin_rows(scry, plugins, runs, only=None):
+    rows = []
+    tmp = tempfile.mkdtemp(prefix="scry-bench-plugins-")
+    exe = workload(tmp)
+    q = os.path.join(plugins, "quantiles-c.wasm")
+    groups = [("reducer", reducer_rows), ("printf", printf_rows), ("load", load_rows),
+              ("rss", rss_rows)]
+    for name, group in groups:
+        if only is None or name in only:
+            rows += group(scry, plugins, runs, tmp, exe, q)
+    return rows
+
+
+def reducer_rows(scry, plugins, runs, tmp, exe, q):
+    rows = []
+    n = 1_000_000
+    hist = per_event_ns(scry, ["-e", LSEEK + "{ @h = hist(args->offset); }"], exe, n, runs)
+    LOST.clear()
+    quant = per_event_ns(scry, ["--plugin", f"q={q}",
+                                "-e", LSEEK + "{ @q = q::quantiles(args->offset); }"], exe, n, runs)
+    ns = lambda v: f"{statistics.median(v):.0f} ({min(v):.0f}-{max(v):.0f})"
+    rows.append(("added cost per event, in-kernel `hist()`, 1M lseek", "ns", ns(hist)))
+    rows.append(("added cost per event, `quantiles` reducer plugin, same stream", "ns",
+                 ns(quant) + f"; {statistics.median(quant) / statistics.median(hist):.2f}x hist"
+                 f"; lost {max(LOST, default=0)}"))
+    return rows
+
+
+def printf_rows(scry, plugins, runs, tmp, exe, q):
+    rows = []
+    prog = LSEEK + '{ printf("lseek %d %s\\n", args->offset, comm); }'
+    plugin = ["--plugin", f"p={os.path.join(plugins, 'printf.wasm')}"]
+    for name, extra, copies in [("native printf", [], 1),
+                                ("printf plugin (beside native)", plugin, 2)]:
+        for load, pause in [("flood", 0), ("1000 every 5 ms", 5000)]:
+            got = [printf_rate(scry, extra + ["-e", prog], exe, 200_000, tmp, copies, pause)
+                   for _ in range(runs)]
+            rates = [r for r, _ in got]
+            rows.append((f"{name}, 200k events ({load}): lines/s of user-space CPU, most "
+                         "lines lost", "lines/s",
+                         f"{statistics.median(rates):,.0f} ({min(rates):,.0f}-"
+                         f"{max(rates):,.0f}), lost {max(l for _, l in got)}"))
+    return rows
+
+
+def load_rows(scry, plugins, runs, tmp, exe, q):
+    rows = []
+    bare = [run_time(scry, []) for _ in range(runs)]
+    for name in ["quantiles-c", "quantiles-rs", "prometheus", "heatmap", "printf"]:
+        path = os.path.join(plugins, f"{name}.wasm")
+        args = ["--plugin", f"x={path}"]
+        if name == "prometheus":
+            args += ["--plugin-allow", f"x:fs={tmp}"]
+        with_plugin = [run_time(scry, args) for _ in range(runs)]
+        row = f"`{name}` compile + instantiate ({os.path.getsize(path) // 1024} KiB)"
+        if None in with_plugin:
+            rows.append((row, "ms", "n/a: this scry refuses the plugin"))
+            continue
+        added = [w - statistics.median(bare) for w in with_plugin]
+        rows.append((row, "ms", ms(added)))
+    return rows
+
+
+def rss_rows(scry, plugins, runs, tmp, exe, q):
+    rows = []
+    rss = [peak_rss_kib(scry, ["--plugin", f"q={q}",
+                               "-e", LSEEK + "{ @q[comm] = q::quantiles(args->offset); }"], exe)
+           for _ in range(runs)]
+    rows.append(("peak RSS, one `quantiles` plugin, 200k events", "MiB",
+                 f"{statistics.median(rss) / 1024:.1f} ({min(rss) / 1024:.1f}-{max(rss) / 1024:.1f})"))
+    return rows
+
+
 def main():
     args = sys.argv[1:]
     runs = 5
@@ -140,7 +342,19 @@ def main():
         i = args.index("--runs")
         runs = int(args[i + 1])
         del args[i:i + 2]
+    plugins, only = None, None
+    if "--only" in args:
+        i = args.index("--only")
+        only = args[i + 1].split(",")
+        del args[i:i + 2]
+    if "--plugins" in args:
+        i = args.index("--plugins")
+        plugins = args[i + 1]
+        del args[i:i + 2]
     scry = args[0] if args else "target/release/scry"
+    if plugins:
+        print_rows(plugin_rows(scry, plugins, runs, only))
+        return
     rows = []
     e = [e_attach(scry) for _ in range(runs)]
     r = [repl_entry(scry) for _ in range(runs)]
@@ -154,6 +368,10 @@ def main():
     rows.append(("REPL 1,000 entries attached and detached: fds, BPF programs, RSS KiB",
                  "before -> after", f"{before[0]}, {before[1]}, {before[2]} -> "
                                     f"{after[0]}, {after[1]}, {after[2]}"))
+    print_rows(rows)
+
+
+def print_rows(rows):
     print("| row | unit | scry |")
     print("| --- | --- | --- |")
     for name, unit, value in rows:

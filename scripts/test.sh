@@ -26,12 +26,17 @@ command -v cargo >/dev/null 2>&1 || die "cargo not found: install a Rust toolcha
 
 # --- system packages the tests use -------------------------------------------------------------
 # gcc builds the C fixtures, bpftrace runs the differential tests, systemtap-sdt-dev gives
-# <sys/sdt.h> for the USDT fixture.
+# <sys/sdt.h> for the USDT fixture. The wasm toolchains build the example plugins
+# (scripts/build-plugins.sh): clang, lld (wasm-ld), wasi-libc and the wasm32 compiler-rt for
+# the C ones, Debian's rustc with its wasm32 std for the Rust ones (rustup's wasm32 target
+# is not needed), wabt for the WAT fixtures and wasm-objdump.
 missing=()
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 command -v bpftrace >/dev/null 2>&1 || missing+=(bpftrace)
-dpkg-query -W -f='${Status}' systemtap-sdt-dev 2>/dev/null | grep -q 'ok installed' \
-  || missing+=(systemtap-sdt-dev)
+for pkg in systemtap-sdt-dev clang lld wasi-libc libclang-rt-14-dev-wasm32 wabt rustc \
+  libstd-rust-dev-wasm32; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
+done
 if [ "${#missing[@]}" -gt 0 ]; then
   step "installing ${missing[*]}"
   command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get to install them"

@@ -89,6 +89,31 @@ pub struct Cli {
     #[arg(long = "no-warnings")]
     pub no_warnings: bool,
 
+    /// Load the WebAssembly plugin at PATH as NAME (repeatable; docs/plugins.md).
+    #[arg(long = "plugin", value_name = "NAME=PATH")]
+    pub plugins: Vec<String>,
+
+    /// Grant plugin NAME a directory (NAME:fs=DIR) or running commands (NAME:exec, with
+    /// --unsafe).
+    #[arg(long = "plugin-allow", value_name = "GRANT")]
+    pub plugin_allow: Vec<String>,
+
+    /// Memory cap of each plugin, in MiB.
+    #[arg(long = "plugin-memory", value_name = "MIB", default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub plugin_memory: u64,
+
+    /// Deadline of each plugin call during the run, in milliseconds (end-of-run calls get 1 s,
+    /// or this if longer).
+    #[arg(long = "plugin-timeout", value_name = "MS", default_value_t = 50,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub plugin_timeout: u64,
+
+    /// What a plugin's trap, timeout or memory exhaustion does: end the run (stop) or drop the
+    /// plugin and go on (disable).
+    #[arg(long = "plugin-fail", value_name = "POLICY", default_value = "stop")]
+    pub plugin_fail: PluginFail,
+
     /// The program file (`-` reads standard input) unless -e is given, then the positional
     /// parameters `$1`, `$2`, ... of the program (after `--` if one starts with `-`).
     #[arg(value_name = "ARGS")]
@@ -100,6 +125,13 @@ pub struct Cli {
 pub enum OutputFormat {
     Text,
     Json,
+}
+
+/// `--plugin-fail`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PluginFail {
+    Stop,
+    Disable,
 }
 
 /// `-B`.

@@ -8,6 +8,7 @@ mod include;
 mod info;
 mod list;
 mod pipe;
+mod plugins;
 mod repl;
 mod settings;
 mod tools;
@@ -54,6 +55,9 @@ fn run(cli: cli::Cli) -> Result<ExitCode, String> {
             if args.is_empty() {
                 if cli.dry_run {
                     return Err("no program given: use -e 'PROGRAM' or a file name".into());
+                }
+                if !cli.plugins.is_empty() {
+                    return Err("plugins are not supported in the REPL yet: give the program with -e or a file".into());
                 }
                 return repl::run(&cli, &settings);
             }

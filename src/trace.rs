@@ -1,14 +1,16 @@
 //! Running a program from the command line: one source applied to a host, run until it stops.
 
 use std::io::{BufWriter, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
+use scry_plugin::PluginSink;
 use scry_runtime::host::{Host, HostError, Source};
 use scry_stdlib::sink::{self, Format, Output};
 
 use crate::cli::{Buffering, Cli, OutputFormat};
 use crate::settings::Settings;
-use crate::{frontend, pipe};
+use crate::{frontend, pipe, plugins};
 
 /// Where the trace output goes, buffered as `-B` says.
 pub type Out = Box<dyn Write>;
@@ -35,15 +37,41 @@ pub fn run(
         Some(_) => Output::with_exit_newlines_to_stdout(out),
         None => Output::new(out),
     };
-    let mut host = Host::new(opts, sink::new(format, out));
+    let script_dir = match (&cli.program, source.name.as_str()) {
+        (None, name) if name != "-" => Some(Path::new(name).parent().unwrap_or(Path::new(""))),
+        _ => None,
+    };
+    let plugins = plugins::load(cli, &source.text, script_dir)?;
+    let sink = match &plugins {
+        Some(p) => Box::new(PluginSink::new(
+            sink::new(format, out),
+            p.shared.clone(),
+            // Formatters render text; -f json keeps scry's structured maps.
+            match format {
+                Format::Text => p.formatters.clone(),
+                Format::Json => Default::default(),
+            },
+        )),
+        None => sink::new(format, out),
+    };
+    let mut host = Host::new(opts, sink);
+    if let Some(p) = &plugins {
+        host.set_plugins(p.shared.lock().signatures(), Box::new(p.shared.clone()));
+    }
     let checked = match host.check(&source) {
         Ok(c) => c,
         Err(e) => return failed(&source, e, cli),
     };
     frontend::report(&source, &checked.warnings, cli.no_warnings);
     if cli.dry_run {
+        if let Some(p) = &plugins {
+            crate::pipe::print(&plugins::describe(p))?;
+        }
         frontend::dump(&source, &checked, host.object())?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(p) = &plugins {
+        p.shared.lock().init(&checked.added);
     }
     let added = match host.load(source.clone(), checked) {
         Ok(a) => a,
@@ -66,7 +94,9 @@ pub fn run(
         host.abort();
         return failed(&source, e, cli);
     }
+    // The session ends with its sink: the plugins' scry_finish has run after this.
     match host.finish() {
+        Ok(()) if plugins.is_some_and(|p| p.shared.lock().failed()) => Ok(ExitCode::FAILURE),
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => failed(&source, e, cli),
     }

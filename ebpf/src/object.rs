@@ -182,7 +182,42 @@ pub enum ActionKind {
     /// `watchpoint` (not `asyncwatchpoint`) the process stopped itself and waits for SIGCONT.
     Watch(usize),
     /// `unwatch(addr)`: remove the watchpoints on the address in the record (u64).
+    /// `@m[keys] = p::r(value)`: the record holds the keys, then the value; the index is in
+    /// [`Object::reducer_maps`].
+    Reduce(usize),
+    /// `print(@m, top, div)` of a reducer map.
+    PrintReducer(usize),
+    /// `clear(@m)` of a reducer map.
+    ClearReducer(usize),
+    /// `zero(@m)` of a reducer map.
+    ZeroReducer(usize),
+    /// `delete(@m[keys])` of a reducer map: the record holds the keys.
+    DeleteReducer(usize),
     Unwatch,
+}
+
+/// A map whose values a plugin reducer folds (`@m[k] = p::r(v)`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReducerMapSpec {
+    /// The map's name without `@`.
+    pub name: String,
+    /// The plugin's name.
+    pub plugin: String,
+    /// The reducer's item index.
+    pub item: u32,
+}
+
+/// A plugin function call in a record: fields `first..first + args` are its arguments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginCallSite {
+    /// Its first argument's index in [`Action::args`].
+    pub first: usize,
+    /// How many fields its arguments take.
+    pub args: usize,
+    /// The plugin's name.
+    pub plugin: String,
+    /// The function's item index in the plugin's descriptor.
+    pub item: u32,
 }
 
 /// Strings a `join()` record holds (bpftrace 0.17's `join_argnum`).
@@ -198,6 +233,9 @@ pub struct Action {
     pub args: Vec<Field>,
     /// Bytes of the whole record, id included.
     pub size: usize,
+    /// Plugin function calls among the arguments: each takes its arguments' fields, and user
+    /// space puts the call's result in their place. In field order.
+    pub calls: Vec<PluginCallSite>,
 }
 
 /// Probe ids of the `probe` builtin: a small number is an index into [`Object::probe_names`];
@@ -223,6 +261,8 @@ pub struct Object {
     pub blocks: Vec<Block>,
     pub programs: Vec<ProgramSpec>,
     pub user_maps: Vec<UserMap>,
+    /// Maps a plugin reducer folds in user space (no kernel map): records carry their updates.
+    pub reducer_maps: Vec<ReducerMapSpec>,
     pub actions: Vec<Action>,
     /// Names of probe ids below [`TRACEPOINT_PROBE_ID`].
     pub probe_names: Vec<String>,
@@ -239,41 +279,6 @@ pub struct Object {
     pub counters: usize,
     /// Values user space writes before anything runs (see `codegen::GLOBAL_*`).
     pub globals: usize,
-}
-
-/// How long an object's lists are, to put it back as it was with [`Object::rewind`].
-#[derive(Clone, Copy, Debug)]
-pub struct ObjectMark([usize; 9]);
-
-impl Object {
-    /// The object's size now.
-    pub fn mark(&self) -> ObjectMark {
-        ObjectMark([
-            self.maps.len(),
-            self.blocks.len(),
-            self.programs.len(),
-            self.user_maps.len(),
-            self.actions.len(),
-            self.probe_names.len(),
-            self.strftime_formats.len(),
-            self.cgroup_path_filters.len(),
-            self.stack_maps.len(),
-        ])
-    }
-
-    /// Drops what was added since `mark` (everything in an object is appended).
-    pub fn rewind(&mut self, mark: ObjectMark) {
-        let [maps, blocks, programs, user_maps, actions, probes, strftime, cgroup, stacks] = mark.0;
-        self.maps.truncate(maps);
-        self.blocks.truncate(blocks);
-        self.programs.truncate(programs);
-        self.user_maps.truncate(user_maps);
-        self.actions.truncate(actions);
-        self.probe_names.truncate(probes);
-        self.strftime_formats.truncate(strftime);
-        self.cgroup_path_filters.truncate(cgroup);
-        self.stack_maps.truncate(stacks);
-    }
 }
 
 /// Slots of [`Object::counters`].
@@ -315,6 +320,7 @@ pub struct Lengths {
     pub strftime_formats: usize,
     pub cgroup_path_filters: usize,
     pub stack_maps: usize,
+    pub reducer_maps: usize,
 }
 
 impl Object {
@@ -330,7 +336,13 @@ impl Object {
             strftime_formats: self.strftime_formats.len(),
             cgroup_path_filters: self.cgroup_path_filters.len(),
             stack_maps: self.stack_maps.len(),
+            reducer_maps: self.reducer_maps.len(),
         }
+    }
+
+    /// Drops everything appended after `at`.
+    pub fn truncate(&mut self, at: &Lengths) {
+        drop(self.split_off(at));
     }
 
     /// Takes out everything appended after `at`, as an object of its own (its entries keep
@@ -346,6 +358,7 @@ impl Object {
             strftime_formats: self.strftime_formats.split_off(at.strftime_formats),
             cgroup_path_filters: self.cgroup_path_filters.split_off(at.cgroup_path_filters),
             stack_maps: self.stack_maps.split_off(at.stack_maps),
+            reducer_maps: self.reducer_maps.split_off(at.reducer_maps),
             ringbuf: self.ringbuf,
             counters: self.counters,
             globals: self.globals,
@@ -364,6 +377,7 @@ impl Object {
         self.cgroup_path_filters
             .append(&mut tail.cgroup_path_filters);
         self.stack_maps.append(&mut tail.stack_maps);
+        self.reducer_maps.append(&mut tail.reducer_maps);
     }
 
     /// The program's instructions as text, one per line, each with the source line it came

@@ -23,6 +23,28 @@ pub struct Preamble {
     pub includes: Vec<Include>,
     pub defines: Vec<Define>,
     pub c_defs: Vec<CDefinition>,
+    /// `plugin NAME = "PATH";` declarations.
+    pub plugins: Vec<PluginDecl>,
+    /// `format @MAP = PLUGIN::FORMATTER;` declarations.
+    pub formats: Vec<FormatDecl>,
+}
+
+/// `plugin NAME = "PATH";`: load a WebAssembly plugin (the path is relative to the script).
+#[derive(Clone, Debug)]
+pub struct PluginDecl {
+    pub name: String,
+    pub path: String,
+    pub span: Span,
+}
+
+/// `format @MAP = PLUGIN::FORMATTER;`: the plugin renders the map for `print` and at exit.
+#[derive(Clone, Debug)]
+pub struct FormatDecl {
+    /// The map's name without `@`.
+    pub map: String,
+    pub plugin: String,
+    pub formatter: String,
+    pub span: Span,
 }
 
 /// `#include <...>`: accepted and ignored (scry needs no headers).

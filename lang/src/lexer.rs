@@ -40,6 +40,8 @@ enum Mode {
     Block(usize),
 }
 
+mod declaration;
+
 /// Lexes a whole program.
 pub fn lex(src: &str) -> Lexed {
     let mut lx = Lexer::new(src);
@@ -253,6 +255,7 @@ impl<'a> Lexer<'a> {
                 self.mode = Mode::Predicate;
             }
             _ if self.c_definition() => {}
+            _ if self.plugin_declaration() => {}
             _ => self.attach_point(),
         }
     }
@@ -501,6 +504,7 @@ impl<'a> Lexer<'a> {
             "struct" => Tok::Struct,
             "union" => Tok::Union,
             "enum" => Tok::Enum,
+            _ if self.plugin_item(&w) => return,
             _ => {
                 if let Some(value) = self.defines.get(&w).cloned() {
                     let span = Span::new(start, self.pos);

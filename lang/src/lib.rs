@@ -18,6 +18,7 @@ pub mod glob;
 pub mod int;
 pub mod lexer;
 pub mod parser;
+pub mod plugin;
 pub mod probe;
 pub mod report;
 pub mod span;

@@ -19,6 +19,7 @@
 //! source (parse, type, code generation and verifier errors alike); anything else is one
 //! sentence. After an error the host is as it was before the call.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use scry_ebpf::codegen::{self, CompileOptions};
@@ -26,6 +27,8 @@ use scry_ebpf::object::{Lengths, Object, Trigger};
 use scry_lang::ast::Program;
 use scry_lang::check::{CheckOptions, Environment, TypedProgram};
 use scry_lang::diag::Diagnostic;
+use scry_lang::plugin::PluginSignature;
+use scry_stdlib::plugin::PluginCalls;
 use scry_stdlib::sink::Sink;
 
 use crate::catalog::LiveCatalog;
@@ -203,6 +206,8 @@ pub struct Host {
     sink: Option<Box<dyn Sink>>,
     session: Option<Session>,
     child: Option<Child>,
+    /// Until the session exists: where plugin function calls are made.
+    plugin_calls: Option<Box<dyn PluginCalls>>,
 }
 
 impl Host {
@@ -217,7 +222,19 @@ impl Host {
             sink: Some(sink),
             session: None,
             child: None,
+            plugin_calls: None,
         }
+    }
+
+    /// The plugins loaded (their signatures, for the checker) and where their functions are
+    /// called; before anything is loaded.
+    pub fn set_plugins(
+        &mut self,
+        signatures: BTreeMap<String, PluginSignature>,
+        calls: Box<dyn PluginCalls>,
+    ) {
+        self.env.plugins = signatures;
+        self.plugin_calls = Some(calls);
     }
 
     /// Parses, checks and compiles `source` against everything added so far.
@@ -516,8 +533,12 @@ impl Host {
             .take()
             .ok_or_else(|| HostError::Message("the session could not be created".into()))?;
         let base = codegen::new_object(&self.opts.compile);
-        self.session =
-            Some(Session::new(base, opts, sink).map_err(|e| HostError::Message(e.to_string()))?);
+        let mut session =
+            Session::new(base, opts, sink).map_err(|e| HostError::Message(e.to_string()))?;
+        if let Some(calls) = self.plugin_calls.take() {
+            session.set_plugin_calls(calls);
+        }
+        self.session = Some(session);
         self.child = child;
         Ok(())
     }

@@ -16,6 +16,7 @@ pub mod features;
 pub mod host;
 pub mod load;
 pub mod names;
+mod plugin_calls;
 pub mod records;
 pub mod session;
 pub mod snapshot;

@@ -5,6 +5,7 @@ use std::io::{self, Read};
 use scry_ebpf::object::{ActionKind, Object};
 use scry_stdlib::decode::decode;
 use scry_stdlib::names::Names;
+use scry_stdlib::plugin::PluginCalls;
 use scry_stdlib::sink::{Message, Sink};
 use scry_stdlib::value::Value;
 
@@ -58,6 +59,8 @@ pub struct Dispatcher {
     /// Set once the session was told to stop (SIGINT, SIGTERM): `system()` records still
     /// queued are counted, not run, so that the session ends at once.
     pub commands_skipped: Option<u64>,
+    /// Where plugin function calls in records are made.
+    pub plugins: Option<Box<dyn PluginCalls>>,
 }
 
 impl Dispatcher {
@@ -68,6 +71,7 @@ impl Dispatcher {
             args: Vec::new(),
             text: Vec::new(),
             commands_skipped: None,
+            plugins: None,
         }
     }
 
@@ -96,10 +100,20 @@ impl Dispatcher {
                 .iter()
                 .map(|f| decode(&f.ty, record.get(f.offset..).unwrap_or(&[]), names)),
         );
+        if !action.calls.is_empty()
+            && !crate::plugin_calls::substitute(
+                &mut self.args,
+                &action.calls,
+                self.plugins.as_deref_mut(),
+            )
+        {
+            return Ok(Effect::None);
+        }
         let args = &self.args;
         self.text.clear();
         match &action.kind {
             ActionKind::Printf(pieces) => {
+                sink.printf_args(id as usize, args)?;
                 scry_stdlib::printf::format_into(&mut self.text, pieces, args);
                 sink.message(Message::Printf, &self.text)?;
             }
@@ -171,6 +185,17 @@ impl Dispatcher {
                 })
             }
             ActionKind::Unwatch => return Ok(Effect::Unwatch(raw_u64(record, 8))),
+            ActionKind::Reduce(_)
+            | ActionKind::PrintReducer(_)
+            | ActionKind::ClearReducer(_)
+            | ActionKind::ZeroReducer(_)
+            | ActionKind::DeleteReducer(_) => crate::plugin_calls::reducer_record(
+                &action.kind,
+                args,
+                object,
+                self.plugins.as_deref_mut(),
+                sink,
+            )?,
         }
         Ok(Effect::None)
     }

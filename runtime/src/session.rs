@@ -14,6 +14,7 @@ use scry_ebpf::object::{
     COUNTER_MAP_FULL, COUNTER_STACK_LOST, TRACEPOINT_PROBE_ID,
 };
 use scry_lang::attach::Target;
+use scry_stdlib::plugin::PluginCalls;
 use scry_stdlib::sink::Sink;
 
 use crate::attach::{self, AttachError, AttachOptions, Link};
@@ -384,6 +385,11 @@ impl Session {
         Ok(range)
     }
 
+    /// Plugin function calls in records are made through `plugins`.
+    pub fn set_plugin_calls(&mut self, plugins: Box<dyn PluginCalls>) {
+        self.dispatcher.plugins = Some(plugins);
+    }
+
     /// Handles every record in the ring buffer.
     pub fn drain(&mut self) -> Result<(), SessionError> {
         self.drain_at_most(usize::MAX).map(drop)
@@ -490,8 +496,36 @@ impl Session {
 
     /// Prints every map, as at exit and on SIGUSR1.
     pub fn print_maps(&mut self) -> Result<(), SessionError> {
-        for i in snapshot::all_in_print_order(&self.object) {
-            self.print_map(i)?;
+        // Kernel maps and reducer maps (folded by plugins), all by name.
+        let mut names: Vec<(&str, Result<usize, usize>)> =
+            snapshot::all_in_print_order(&self.object)
+                .into_iter()
+                .map(|i| (self.object.user_maps[i].name.as_str(), Ok(i)))
+                .chain(
+                    self.object
+                        .reducer_maps
+                        .iter()
+                        .enumerate()
+                        .map(|(i, r)| (r.name.as_str(), Err(i))),
+                )
+                .collect();
+        names.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let order: Vec<Result<usize, usize>> = names.into_iter().map(|(_, i)| i).collect();
+        for i in order {
+            match i {
+                Ok(i) => self.print_map(i)?,
+                Err(r) => {
+                    if let Some(p) = self.dispatcher.plugins.as_deref_mut() {
+                        crate::plugin_calls::print_reducer(
+                            &self.object,
+                            r,
+                            p,
+                            self.sink.as_mut(),
+                            0,
+                        )?;
+                    }
+                }
+            }
         }
         self.sink.flush()?;
         Ok(())

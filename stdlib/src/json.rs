@@ -165,6 +165,7 @@ fn map_value(v: &MapValue, layout: &ValueLayout, div: u64) -> Vec<u8> {
             MapValue::average(*count, *total)
         )
         .into_bytes(),
+        MapValue::Rendered { json, .. } => json.clone().into_bytes(),
         MapValue::Hist(b) => buckets(b, div, None, hist::hist_range),
         MapValue::Lhist(b) => {
             let (min, max, step) = text::lhist_params(layout);

@@ -14,6 +14,7 @@ pub mod hist;
 pub mod json;
 pub mod map;
 pub mod names;
+pub mod plugin;
 pub mod printf;
 pub mod sink;
 pub mod text;

@@ -62,6 +62,13 @@ pub enum MapValue {
     Hist(BTreeMap<u64, u64>),
     /// Linear buckets: bucket index to count (the range is in the map's [`Agg::Lhist`]).
     Lhist(BTreeMap<u64, u64>),
+    /// A plugin reducer's value, as the plugin rendered it: text, and one JSON value.
+    Rendered {
+        /// For text output.
+        text: String,
+        /// For `-f json` (written as it is).
+        json: String,
+    },
 }
 
 impl MapValue {

@@ -145,6 +145,7 @@ pub fn map(dump: &MapDump, top: u64, div: u64) -> Vec<u8> {
                 out.push(b'\n');
                 out.extend(hist_lines(buckets, div, None, hist::hist_label));
             }
+            MapValue::Rendered { text, .. } => out.extend_from_slice(text.as_bytes()),
             MapValue::Lhist(buckets) => {
                 let (min, max, step) = lhist_params(&dump.value);
                 let last = hist::lhist_ranges(min, max, step) + 1;
@@ -163,16 +164,16 @@ pub fn map(dump: &MapDump, top: u64, div: u64) -> Vec<u8> {
 }
 
 /// The range of an lhist map (a zero-width default if the layout is not one).
-pub(crate) fn lhist_params(layout: &ValueLayout) -> (i64, i64, i64) {
+pub fn lhist_params(layout: &ValueLayout) -> (i64, i64, i64) {
     match layout {
         ValueLayout::Agg(Agg::Lhist { min, max, step }) => (*min, *max, *step),
         _ => (0, 0, 1),
     }
 }
 
-/// The buckets worth showing: from the first to the last non-zero one (zeros between kept;
+/// The buckets worth showing (also what plugins receive): from the first to the last non-zero one (zeros between kept;
 /// none if all are zero), up to bucket `last` if given.
-pub(crate) fn shown_buckets(buckets: &BTreeMap<u64, u64>, last: Option<u64>) -> Vec<(u64, u64)> {
+pub fn shown_buckets(buckets: &BTreeMap<u64, u64>, last: Option<u64>) -> Vec<(u64, u64)> {
     let nonzero = || {
         buckets
             .iter()

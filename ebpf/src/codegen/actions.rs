@@ -12,6 +12,9 @@ use crate::object::{ActionKind, COUNTER_LOST_EVENTS};
 impl Gen<'_, '_> {
     /// Generates a call that has an effect and no value. Returns false for other calls.
     pub fn action_call(&mut self, e: &Expr, args: &[Expr]) -> R<bool> {
+        if self.reducer_action(e, args)? {
+            return Ok(true);
+        }
         let gen = self.call_gen(e)?;
         match gen {
             FnGen::Printf | FnGen::System | FnGen::Cat => {
@@ -77,8 +80,10 @@ impl Gen<'_, '_> {
 
     /// Writes a record: the action id, then the arguments, and sends it to the ring buffer.
     pub(crate) fn record(&mut self, kind: ActionKind, args: &[Expr], e: &Expr) -> R<()> {
+        let (args, calls) = self.plugin_call_args(args);
         let types: Vec<Type> = args.iter().map(|a| self.ty(a)).collect();
         let (id, fields, size) = self.b.action(kind, &types);
+        self.b.obj.actions[id as usize].calls = calls;
         // Every field is written whole (strings zero-padded), so the record needs no zeroing.
         let off = self.alloc(size, e.span)?;
         self.load_const(id);

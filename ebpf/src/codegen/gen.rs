@@ -58,11 +58,11 @@ impl<'g, 'a> Gen<'g, 'a> {
         ids: (usize, usize),
         group: Group,
     ) -> R<ProgramSpec> {
-        let mark = b.obj.mark();
+        let at = b.obj.lengths();
         let mut overflowed = false;
         match Gen::compile_in(b, probe, ids, &group, Frame::default(), &mut overflowed) {
             Err(_) if overflowed => {
-                b.obj.rewind(mark);
+                b.obj.truncate(&at);
                 Gen::compile_in(b, probe, ids, &group, Frame::scratch(), &mut overflowed)
             }
             r => r,
@@ -454,6 +454,9 @@ impl<'g, 'a> Gen<'g, 'a> {
     ) -> R<()> {
         match &target.kind {
             ExprKind::Map { name, keys } => {
+                if op.is_none() && self.reducer_assign(name, keys, value)? {
+                    return Ok(());
+                }
                 if let (None, ExprKind::Call { name: f, args, .. }) = (op, &value.kind) {
                     if matches!(self.ty(value), Type::Agg(_)) {
                         return self.aggregate(name, keys, f, args, value);

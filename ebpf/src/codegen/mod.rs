@@ -15,6 +15,7 @@ mod library;
 mod maps;
 mod mem;
 mod place;
+mod plugin;
 mod usdt;
 mod watch;
 
@@ -248,6 +249,7 @@ impl<'a> Builder<'a> {
             kind,
             args: args.clone(),
             size,
+            calls: Vec::new(),
         });
         ((self.obj.actions.len() - 1) as u64, args, size)
     }

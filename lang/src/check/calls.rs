@@ -37,6 +37,15 @@ impl Checker<'_> {
             name_span: *name_span,
             args,
         };
+        // A plugin's function runs in user space: in a kernel context it is refused here
+        // (where user space consumes values, `user_value` takes it first).
+        if name.contains("::") {
+            return self.plugin_call_in_kernel(e);
+        }
+        if matches!(name.as_str(), "print" | "clear" | "zero" | "delete") && self.on_reducer_map(args)
+        {
+            return self.reducer_map_op(name, e, args);
+        }
         let Some(sig) = self.signature(name) else {
             for a in args {
                 self.expr(a);
@@ -471,7 +480,7 @@ impl Checker<'_> {
             return;
         };
         let rest = &c.args[1..];
-        let types: Vec<Type> = rest.iter().map(|a| self.expr(a)).collect();
+        let types: Vec<Type> = rest.iter().map(|a| self.user_value(c.name, a)).collect();
         if c.name == "debugf" {
             self.warn(
                 c.name_span,
@@ -597,7 +606,7 @@ impl Checker<'_> {
                 "print() takes top and div arguments only with a map",
             );
         }
-        let t = self.expr(first);
+        let t = self.user_value(c.name, first);
         if matches!(t, Type::Args | Type::Record(_) | Type::DataLoc) {
             self.err(
                 first.span,

@@ -266,6 +266,7 @@ impl Checker<'_> {
         self.map_keys(name, keys, span);
         match self.maps.get(name) {
             Some(m) => m.value.clone(),
+            None if self.reducer_maps.contains_key(name) => self.reducer_map_read(name, span),
             None if self.guess_unknown_maps => Type::I64,
             None => {
                 if self.report {

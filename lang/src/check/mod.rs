@@ -9,12 +9,14 @@ mod calls;
 mod consts;
 mod expr;
 mod include;
+mod plugin;
 mod stmt;
 
 use std::collections::{BTreeMap, HashMap};
 
 pub use builtins::{arg_index, builtin_type, BUILTIN_NAMES, DEFAULT_STACK_LIMIT};
 pub use calls::signal_number;
+pub use plugin::{PluginCall, ReducerMap};
 
 use crate::ast::{ExprId, Program};
 use crate::attach::{self, Attach, AttachContext};
@@ -23,6 +25,7 @@ use crate::cdefs::{CDefs, CRecord};
 use crate::diag::Diagnostic;
 use crate::format::Piece;
 use crate::functions::{self, Gen, Signature};
+use crate::plugin::PluginSignature;
 use crate::probe::ProbeKind;
 use crate::span::Span;
 use crate::tracepoint_format::TracepointFormat;
@@ -104,6 +107,10 @@ pub struct TypedProgram {
     pub constants: HashMap<ExprId, u64>,
     /// How each call is compiled (its signature's key), by the call's [`ExprId`].
     pub calls: HashMap<ExprId, Gen>,
+    /// Plugin function calls (made in user space), by the call's [`ExprId`].
+    pub plugin_calls: HashMap<ExprId, PluginCall>,
+    /// Maps a plugin reducer folds (in user space), by name.
+    pub reducer_maps: BTreeMap<String, ReducerMap>,
 }
 
 impl TypedProgram {
@@ -122,6 +129,8 @@ pub struct Environment {
     pub cdefs: CDefs,
     /// Functions registered from outside the language (plugins), checked as builtins are.
     pub functions: Vec<Signature>,
+    /// The plugins loaded, with what each declares (the host reads their descriptors).
+    pub plugins: BTreeMap<String, PluginSignature>,
 }
 
 impl Environment {
@@ -250,7 +259,7 @@ pub fn check_in(
     // Learn map types: first from what is assigned; then once more with a map read before it
     // has any type taken as an integer (`@n = @n + 1` is how counters start).
     let pass = |maps, report| {
-        Checker::new(
+        let mut c = Checker::new(
             program,
             opts,
             catalog,
@@ -260,16 +269,23 @@ pub fn check_in(
             env,
             maps,
             report,
-        )
+        );
+        c.plugins = &env.plugins;
+        c
     };
     let mut maps = env.maps.clone();
+    let mut reducer_maps = BTreeMap::new();
     for guess in [false, true] {
         let mut learn = pass(maps, false);
         learn.guess_unknown_maps = guess;
+        learn.reducer_maps = reducer_maps;
         learn.run();
         maps = learn.maps;
+        reducer_maps = learn.reducer_maps;
     }
     let mut checker = pass(maps, true);
+    checker.reducer_maps = reducer_maps;
+    checker.plugin_declarations(&program.preamble);
     checker.run();
     diags.append(&mut checker.diags);
     let Checker {
@@ -280,6 +296,8 @@ pub fn check_in(
         constants,
         calls,
         kernel_records,
+        plugin_calls,
+        reducer_maps,
         ..
     } = checker;
     // The code generator finds kernel records where it finds the preamble's.
@@ -303,6 +321,8 @@ pub fn check_in(
         cdefs,
         constants,
         calls,
+        plugin_calls,
+        reducer_maps,
     };
     (typed, diags)
 }
@@ -373,7 +393,14 @@ struct Checker<'a> {
     current: Option<usize>,
     vars: HashMap<String, (Type, Span)>,
     loop_depth: usize,
+    /// The plugins loaded (from the environment).
+    plugins: &'a BTreeMap<String, PluginSignature>,
+    plugin_calls: HashMap<ExprId, PluginCall>,
+    reducer_maps: BTreeMap<String, ReducerMap>,
 }
+
+/// No plugins (until the environment's are set).
+static NO_PLUGINS: BTreeMap<String, PluginSignature> = BTreeMap::new();
 
 impl<'a> Checker<'a> {
     #[allow(clippy::too_many_arguments)]
@@ -409,6 +436,9 @@ impl<'a> Checker<'a> {
             current: None,
             vars: HashMap::new(),
             loop_depth: 0,
+            plugins: &NO_PLUGINS,
+            plugin_calls: HashMap::new(),
+            reducer_maps: BTreeMap::new(),
         }
     }
 

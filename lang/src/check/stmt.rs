@@ -104,6 +104,9 @@ impl Checker<'_> {
         match &target.kind {
             ExprKind::Map { name, keys } => {
                 if let (None, ExprKind::Call { name: f, args, .. }) = (op, &value.kind) {
+                    if f.contains("::") {
+                        return self.reducer_assign(name, keys, target, value);
+                    }
                     if is_aggregation(f) {
                         let key_types = self.map_keys(name, keys, target.span);
                         let agg = self.aggregation(f, args, value);

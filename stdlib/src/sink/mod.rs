@@ -88,6 +88,13 @@ pub trait Sink {
         Ok(())
     }
 
+    /// The arguments of a `printf` (record action `action`), before its text arrives through
+    /// [`Sink::message`]: for plugin sinks that format printf themselves (`sink args`).
+    fn printf_args(&mut self, action: usize, args: &[Value]) -> io::Result<()> {
+        let _ = (action, args);
+        Ok(())
+    }
+
     /// A note for people watching the run (`-v` program ids and verifier logs): on stderr.
     fn note(&mut self, text: &str) -> io::Result<()> {
         let _ = writeln!(io::stderr(), "{text}");

@@ -1,0 +1,23 @@
+//! scry-plugin: the WebAssembly plugin host (docs/plugins.md). Plugins are core modules run
+//! by wasmtime, one sandboxed instance each (memory cap, deadline per call, no access to the
+//! system beyond what the command line grants). The pure output layer (`scry-stdlib`) and the
+//! runtime never see wasmtime: the record dispatcher calls plugin functions through
+//! [`scry_stdlib::plugin::PluginCalls`], and sinks and formatters are a [`scry_stdlib::Sink`].
+
+#![forbid(unsafe_code)]
+
+mod abi;
+pub mod descriptor;
+mod fs;
+pub mod grant;
+mod instance;
+mod layout;
+mod plugins;
+mod records;
+mod reducers;
+mod sink;
+
+pub use grant::Grants;
+pub use instance::{Failure, Limits};
+pub use plugins::{FailPolicy, Notice, Plugins, Shared};
+pub use sink::PluginSink;

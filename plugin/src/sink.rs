@@ -1,0 +1,250 @@
+//! The plugins' side of the output seam: a [`Sink`] in front of scry's own text or JSON sink
+//! that sends every output record to the plugins with a sink (one `scry_sink` call per drain),
+//! renders maps that have a formatter, and writes what plugins output, log and fail with.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+
+use scry_lang::plugin::SinkMode;
+use scry_stdlib::map::MapDump;
+use scry_stdlib::sink::{Message, Sink};
+use scry_stdlib::value::Value;
+
+use crate::layout::Writer;
+use crate::plugins::{Notice, Shared};
+use crate::records;
+
+/// Sink records since the last flush for plugins of one mode, and how many.
+#[derive(Default)]
+struct Batch {
+    /// Whether any plugin has a sink of this mode.
+    wanted: bool,
+    w: Writer,
+    count: u32,
+}
+
+impl Batch {
+    fn add(&mut self, f: impl FnOnce(&mut Writer)) {
+        if self.wanted {
+            f(&mut self.w);
+            self.count += 1;
+        }
+    }
+}
+
+/// scry's sink with the plugins in front.
+pub struct PluginSink {
+    inner: Box<dyn Sink>,
+    plugins: Shared,
+    /// For `sink lines` and `sink args` plugins.
+    lines: Batch,
+    args: Batch,
+    /// Formatters by map name (without `@`): the plugin and the formatter's item index.
+    formatters: BTreeMap<String, (String, u32)>,
+    /// Maps whose formatter renders another kind (warned about once).
+    mismatched: BTreeSet<String>,
+}
+
+impl PluginSink {
+    /// `inner` with `plugins` in front; `formatters` by map name.
+    pub fn new(
+        inner: Box<dyn Sink>,
+        plugins: Shared,
+        formatters: BTreeMap<String, (String, u32)>,
+    ) -> Self {
+        let has = |mode| {
+            plugins
+                .lock()
+                .list
+                .iter()
+                .any(|p| p.signature.sink == Some(mode))
+        };
+        PluginSink {
+            lines: Batch {
+                wanted: has(SinkMode::Lines),
+                ..Batch::default()
+            },
+            args: Batch {
+                wanted: has(SinkMode::Args),
+                ..Batch::default()
+            },
+            inner,
+            plugins,
+            formatters,
+            mismatched: BTreeSet::new(),
+        }
+    }
+
+    /// Writes what the plugins output and the notices about them, in order with the rest.
+    fn pending(&mut self) -> io::Result<()> {
+        let (out, notices) = {
+            let mut ps = self.plugins.lock();
+            (
+                std::mem::take(&mut ps.output),
+                std::mem::take(&mut ps.notices),
+            )
+        };
+        if !out.is_empty() {
+            self.inner.message(Message::Printf, &out)?;
+        }
+        for n in notices {
+            match n {
+                Notice::Error(e) => self.inner.error(&e)?,
+                Notice::Warning(w) => self.inner.warning(&w)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a record built by `f` for every sink plugin.
+    fn record(&mut self, f: impl Fn(&mut Writer)) {
+        self.lines.add(&f);
+        self.args.add(&f);
+    }
+
+    /// Sends the batches to the live plugins with a sink.
+    fn send(&mut self) {
+        for (mode, b) in [
+            (SinkMode::Lines, &mut self.lines),
+            (SinkMode::Args, &mut self.args),
+        ] {
+            if b.count == 0 {
+                continue;
+            }
+            let batch = std::mem::take(&mut b.w.buf);
+            let count = std::mem::take(&mut b.count);
+            self.plugins.lock().sink(mode, &batch, count);
+        }
+    }
+
+    /// The formatter's rendering of `dump`, if the map has a formatter for its kind (and it
+    /// did not fail). A map of another kind prints as scry prints it, after one warning.
+    fn formatted(&mut self, dump: &MapDump, top: u64) -> Option<Vec<u8>> {
+        let (plugin, item) = self.formatters.get(&dump.name)?.clone();
+        let mut w = Writer::default();
+        records::map(&mut w, dump, top);
+        let kind = records::kind_name(records::dump_kind(dump));
+        let mut ps = self.plugins.lock();
+        let renders = ps.formatter_kind(&plugin, item)?;
+        if renders != "any" && renders != kind {
+            if self.mismatched.insert(dump.name.clone()) {
+                ps.notices.push(Notice::Warning(format!(
+                    "plugin {plugin}: its formatter renders {renders} maps, and @{} is a {kind} map: it prints as scry prints it",
+                    dump.name
+                )));
+            }
+            return None;
+        }
+        ps.format(&plugin, item, &w.buf)
+    }
+}
+
+impl Sink for PluginSink {
+    fn attached(&mut self, probes: u64) -> io::Result<()> {
+        self.record(|w| {
+            w.u8(6);
+            w.u64(probes);
+        });
+        self.inner.attached(probes)
+    }
+
+    fn message(&mut self, kind: Message, bytes: &[u8]) -> io::Result<()> {
+        self.pending()?;
+        self.lines.add(|w| records::line(w, kind, bytes));
+        if kind != Message::Printf {
+            self.args.add(|w| records::line(w, kind, bytes));
+        }
+        self.inner.message(kind, bytes)
+    }
+
+    fn printf_args(&mut self, action: usize, args: &[Value]) -> io::Result<()> {
+        if !self.args.wanted {
+            return Ok(());
+        }
+        let ps = self.plugins.lock();
+        if let Some(Some((format, types))) = ps.formats.get(action) {
+            self.args.add(|w| {
+                w.u8(2);
+                w.u32(*format);
+                for (t, v) in types.iter().zip(args) {
+                    w.typed(*t, v);
+                }
+            });
+        }
+        Ok(())
+    }
+
+    fn value(&mut self, v: &Value) -> io::Result<()> {
+        self.pending()?;
+        self.record(|w| {
+            w.u8(3);
+            w.tagged(v);
+        });
+        self.inner.value(v)
+    }
+
+    fn map(&mut self, dump: &MapDump, top: u64, div: u64) -> io::Result<()> {
+        self.pending()?;
+        self.record(|w| {
+            w.u8(4);
+            records::map(w, dump, top);
+            w.u64(top);
+            w.u64(div);
+        });
+        match self.formatted(dump, top) {
+            Some(text) => {
+                self.pending()?;
+                self.inner.message(Message::Printf, &text)
+            }
+            None => {
+                self.pending()?;
+                self.inner.map(dump, top, div)
+            }
+        }
+    }
+
+    fn lost(&mut self, events: u64) -> io::Result<()> {
+        self.pending()?;
+        self.record(|w| {
+            w.u8(5);
+            w.u64(events);
+        });
+        self.inner.lost(events)
+    }
+
+    fn exit_newlines(&mut self) -> io::Result<()> {
+        self.send();
+        self.plugins.lock().end_of_run();
+        self.pending()?;
+        self.inner.exit_newlines()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send();
+        self.plugins.lock().send_reduces();
+        self.pending()?;
+        self.inner.flush()
+    }
+
+    fn warning(&mut self, text: &str) -> io::Result<()> {
+        self.inner.warning(text)
+    }
+
+    fn error(&mut self, text: &str) -> io::Result<()> {
+        self.inner.error(text)
+    }
+
+    fn note(&mut self, text: &str) -> io::Result<()> {
+        self.inner.note(text)
+    }
+}
+
+impl Drop for PluginSink {
+    /// The last records, then `scry_finish` (the end-of-run deadline), and what they said.
+    fn drop(&mut self) {
+        self.send();
+        self.plugins.lock().finish();
+        let _ = self.pending();
+        let _ = self.inner.flush();
+    }
+}
