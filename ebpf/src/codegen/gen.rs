@@ -140,7 +140,7 @@ impl<'g, 'a> Gen<'g, 'a> {
             .finish()
             .map_err(|_| error(probe.span, "this probe's code is too long: a jump exceeds the 32767-instruction reach of BPF jumps"))?;
         if g.frame.is_scratch() {
-            size_scratch(&mut g.b.obj, g.frame.peak, &mut insns);
+            size_scratch(g.b.obj, g.frame.peak, &mut insns);
         }
         let trigger = match group.kind.descriptor().attach {
             Attachment::RunAtStart => Trigger::Begin,
