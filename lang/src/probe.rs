@@ -184,6 +184,21 @@ const NO_CONTEXT: Context = Context {
     func: Func::None,
 };
 
+/// A function's entry seen through its registers (kprobe, uprobe).
+const ENTRY_CONTEXT: Context = Context {
+    arg_n: ArgN::Registers,
+    sarg: true,
+    func: Func::Traced,
+    ..NO_CONTEXT
+};
+
+/// A function's return seen through its registers (kretprobe, uretprobe).
+const RETURN_CONTEXT: Context = Context {
+    retval: Retval::Register,
+    func: Func::Traced,
+    ..NO_CONTEXT
+};
+
 /// A kind with no offset, module, return side, user space or watchpoint stop.
 const BASE: ProbeDescriptor = ProbeDescriptor {
     kind: ProbeKind::Begin,
@@ -253,12 +268,7 @@ pub const PROBES: &[ProbeDescriptor] = &[
         offset: true,
         program: Some(ProgramType::Kprobe),
         attach: Attachment::Kprobe,
-        context: Context {
-            arg_n: ArgN::Registers,
-            sarg: true,
-            func: Func::Traced,
-            ..NO_CONTEXT
-        },
+        context: ENTRY_CONTEXT,
         ..BASE
     },
     ProbeDescriptor {
@@ -270,11 +280,7 @@ pub const PROBES: &[ProbeDescriptor] = &[
         program: Some(ProgramType::Kprobe),
         attach: Attachment::Kprobe,
         ret: true,
-        context: Context {
-            retval: Retval::Register,
-            func: Func::Traced,
-            ..NO_CONTEXT
-        },
+        context: RETURN_CONTEXT,
         ..BASE
     },
     ProbeDescriptor {
@@ -289,10 +295,7 @@ pub const PROBES: &[ProbeDescriptor] = &[
         user: true,
         context: Context {
             args: Args::Dwarf,
-            arg_n: ArgN::Registers,
-            sarg: true,
-            func: Func::Traced,
-            ..NO_CONTEXT
+            ..ENTRY_CONTEXT
         },
         ..BASE
     },
@@ -306,11 +309,7 @@ pub const PROBES: &[ProbeDescriptor] = &[
         attach: Attachment::Uprobe,
         ret: true,
         user: true,
-        context: Context {
-            retval: Retval::Register,
-            func: Func::Traced,
-            ..NO_CONTEXT
-        },
+        context: RETURN_CONTEXT,
         ..BASE
     },
     ProbeDescriptor {
