@@ -3,9 +3,7 @@
 use crate::catalog::Catalog;
 use crate::diag::Diagnostic;
 use crate::glob::glob_match;
-use crate::probe::{
-    find_event, ProbeKind, HARDWARE_EVENTS, ITER_KINDS, SOFTWARE_EVENTS, TIME_UNITS,
-};
+use crate::probe::{find_event, ProbeKind, Resolve, ITER_KINDS, TIME_UNITS};
 use crate::span::Span;
 
 /// One concrete attach point after expansion.
@@ -133,9 +131,9 @@ pub fn resolve(text: &str, span: Span, cx: &AttachContext) -> Result<Vec<Attach>
                 Some(best) => err.with_label(format!("did you mean '{best}'?")),
                 None => err.with_hint(format!(
                     "providers: {}",
-                    crate::probe::PROVIDERS
+                    crate::probe::PROBES
                         .iter()
-                        .map(|(name, _, _)| *name)
+                        .map(|d| d.name)
                         .collect::<Vec<_>>()
                         .join(", ")
                 )),
@@ -149,22 +147,20 @@ pub fn resolve(text: &str, span: Span, cx: &AttachContext) -> Result<Vec<Attach>
         fields: &spans[1..],
         cx,
     };
-    match kind {
-        ProbeKind::Begin | ProbeKind::End => {
+    match kind.descriptor().resolve {
+        Resolve::Special => {
             r.arity(args, 0, 0)?;
             Ok(vec![r.one(kind.name().to_string(), Target::Special)])
         }
-        ProbeKind::Tracepoint => r.tracepoint(args),
-        ProbeKind::RawTracepoint => r.raw_tracepoint(args),
-        ProbeKind::Kprobe | ProbeKind::Kretprobe | ProbeKind::Kfunc | ProbeKind::Kretfunc => {
-            r.kernel_function(args)
-        }
-        ProbeKind::Uprobe | ProbeKind::Uretprobe => r.uprobe(args),
-        ProbeKind::Usdt => r.usdt(args),
-        ProbeKind::Profile | ProbeKind::Interval => r.timer(args),
-        ProbeKind::Software | ProbeKind::Hardware => r.perf_event(args),
-        ProbeKind::Watchpoint | ProbeKind::AsyncWatchpoint => r.watchpoint(args),
-        ProbeKind::Iter => r.iter(args),
+        Resolve::Tracepoint => r.tracepoint(args),
+        Resolve::RawTracepoint => r.raw_tracepoint(args),
+        Resolve::KernelFunction => r.kernel_function(args),
+        Resolve::User => r.uprobe(args),
+        Resolve::Usdt => r.usdt(args),
+        Resolve::Timer => r.timer(args),
+        Resolve::PerfEvent => r.perf_event(args),
+        Resolve::Watchpoint => r.watchpoint(args),
+        Resolve::Iter => r.iter(args),
     }
 }
 
@@ -316,7 +312,7 @@ impl Resolver<'_, '_> {
                     "{} probe type requires {want} {noun}",
                     self.kind.name()
                 ))
-                .with_hint(usage(self.kind)));
+                .with_hint(self.kind.descriptor().usage));
         }
         Ok(())
     }
@@ -418,13 +414,13 @@ impl Resolver<'_, '_> {
     }
 
     fn kernel_function(&self, args: &[String]) -> Result<Vec<Attach>, Diagnostic> {
-        let is_func = matches!(self.kind, ProbeKind::Kfunc | ProbeKind::Kretfunc);
-        self.arity(args, 1, if is_func { 2 } else { 1 })?;
+        let desc = self.kind.descriptor();
+        self.arity(args, 1, if desc.module { 2 } else { 1 })?;
         let module = (args.len() == 2).then(|| args[0].clone());
         let spec = args.last().unwrap();
         let (func, offset) = match spec.split_once('+') {
             Some((f, off)) => {
-                if self.kind != ProbeKind::Kprobe {
+                if !desc.offset {
                     return Err(self
                         .err_at(
                             self.last(),
@@ -579,7 +575,7 @@ impl Resolver<'_, '_> {
         }
         let (func, offset) = match spec.split_once('+') {
             Some((f, off)) => {
-                if self.kind != ProbeKind::Uprobe {
+                if !self.kind.descriptor().offset {
                     return Err(self
                         .err_at(self.last(), "uretprobe probes do not take an offset")
                         .with_hint("offsets (fn+0x10) are allowed in uprobe probes only"));
@@ -800,11 +796,7 @@ impl Resolver<'_, '_> {
 
     fn perf_event(&self, args: &[String]) -> Result<Vec<Attach>, Diagnostic> {
         self.arity(args, 1, 2)?;
-        let (table, what) = if self.kind == ProbeKind::Software {
-            (SOFTWARE_EVENTS, "software")
-        } else {
-            (HARDWARE_EVENTS, "hardware")
-        };
+        let (table, what) = (self.kind.descriptor().events, self.kind.name());
         let name = &args[0];
         if is_wild(name) {
             return Err(self
@@ -933,33 +925,6 @@ impl Resolver<'_, '_> {
                 pin: args.get(1).cloned(),
             },
         )])
-    }
-}
-
-/// The accepted forms of an attach point of this kind, for hints.
-fn usage(kind: ProbeKind) -> &'static str {
-    match kind {
-        ProbeKind::Begin | ProbeKind::End => "BEGIN and END take no fields",
-        ProbeKind::Tracepoint => {
-            "tracepoint:CATEGORY:EVENT, e.g. tracepoint:syscalls:sys_enter_openat"
-        }
-        ProbeKind::RawTracepoint => "rawtracepoint:EVENT, e.g. rawtracepoint:sched_switch",
-        ProbeKind::Kprobe => "kprobe:FUNCTION or kprobe:FUNCTION+OFFSET",
-        ProbeKind::Kretprobe => "kretprobe:FUNCTION",
-        ProbeKind::Kfunc | ProbeKind::Kretfunc => "kfunc:FUNCTION or kfunc:MODULE:FUNCTION",
-        ProbeKind::Uprobe => {
-            "uprobe:BINARY:FUNCTION, uprobe:BINARY:FUNCTION+OFFSET or uprobe:BINARY:ADDRESS"
-        }
-        ProbeKind::Uretprobe => "uretprobe:BINARY:FUNCTION",
-        ProbeKind::Usdt => "usdt:BINARY:NAME or usdt:BINARY:PROVIDER:NAME",
-        ProbeKind::Profile => "profile:UNIT:N with UNIT one of hz, s, ms, us, e.g. profile:hz:99",
-        ProbeKind::Interval => "interval:UNIT:N with UNIT one of hz, s, ms, us, e.g. interval:s:1",
-        ProbeKind::Software => "software:EVENT or software:EVENT:COUNT",
-        ProbeKind::Hardware => "hardware:EVENT or hardware:EVENT:COUNT",
-        ProbeKind::Watchpoint | ProbeKind::AsyncWatchpoint => {
-            "watchpoint:ADDRESS:LENGTH:MODE or watchpoint:FUNCTION+argN:LENGTH:MODE"
-        }
-        ProbeKind::Iter => "iter:task, iter:task_file or iter:task_vma",
     }
 }
 

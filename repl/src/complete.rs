@@ -5,7 +5,7 @@
 use scry_lang::catalog::Catalog;
 use scry_lang::check::BUILTIN_NAMES;
 use scry_lang::functions::builtin_names;
-use scry_lang::probe::{ProbeKind, HARDWARE_EVENTS, PROVIDERS, SOFTWARE_EVENTS, TIME_UNITS};
+use scry_lang::probe::{ProbeKind, Resolve, PROBES, TIME_UNITS};
 
 use crate::command::COMMANDS;
 
@@ -46,14 +46,17 @@ pub fn complete(
     } else if word.contains(':') {
         probes(word, catalog)
     } else if depth(&line[..start]) == 0 {
-        PROVIDERS
+        PROBES
             .iter()
-            .flat_map(|(name, aliases, kind)| {
-                std::iter::once(*name)
-                    .chain(aliases.iter().copied())
-                    .map(move |n| match kind {
-                        ProbeKind::Begin | ProbeKind::End => n.to_string(),
-                        _ => format!("{n}:"),
+            .flat_map(|d| {
+                std::iter::once(d.name)
+                    .chain(d.aliases.iter().copied())
+                    .map(move |n| {
+                        if d.is_special() {
+                            n.to_string()
+                        } else {
+                            format!("{n}:")
+                        }
                     })
             })
             .collect()
@@ -110,35 +113,33 @@ fn probes(word: &str, catalog: &dyn Catalog) -> Vec<String> {
             .collect()
     };
     let ok = |r: Result<Vec<String>, String>| r.unwrap_or_default();
-    match (kind, fields.as_slice()) {
-        (ProbeKind::Tracepoint, [_, _]) => with(
+    match (kind.descriptor().resolve, fields.as_slice()) {
+        (Resolve::Tracepoint, [_, _]) => with(
             &format!("{provider}:"),
             ok(catalog.tracepoint_categories()),
             ":",
         ),
-        (ProbeKind::Tracepoint, [_, category, _]) => with(
+        (Resolve::Tracepoint, [_, category, _]) => with(
             &format!("{provider}:{category}:"),
             ok(catalog.tracepoint_events(category)),
             "",
         ),
-        (ProbeKind::Profile | ProbeKind::Interval, [_, _]) => with(
+        (Resolve::Timer, [_, _]) => with(
             &format!("{provider}:"),
             TIME_UNITS.iter().map(|u| u.to_string()).collect(),
             ":",
         ),
-        (ProbeKind::Software | ProbeKind::Hardware, [_, _]) => {
-            let table = match kind {
-                ProbeKind::Software => SOFTWARE_EVENTS,
-                _ => HARDWARE_EVENTS,
-            };
-            let names = table
+        (Resolve::PerfEvent, [_, _]) => {
+            let names = kind
+                .descriptor()
+                .events
                 .iter()
                 .flat_map(|e| std::iter::once(e.name).chain(e.alias))
                 .map(str::to_string)
                 .collect();
             with(&format!("{provider}:"), names, ":")
         }
-        (ProbeKind::Uprobe | ProbeKind::Uretprobe, [_, target, _]) => {
+        (Resolve::User, [_, target, _]) => {
             let functions = catalog
                 .resolve_binary(target, None)
                 .and_then(|path| catalog.user_symbols(&path))
@@ -151,7 +152,7 @@ fn probes(word: &str, catalog: &dyn Catalog) -> Vec<String> {
                 });
             with(&format!("{provider}:{target}:"), ok(functions), "")
         }
-        (ProbeKind::Usdt, [_, target, ..]) if fields.len() >= 3 => {
+        (Resolve::Usdt, [_, target, ..]) if fields.len() >= 3 => {
             let names = catalog
                 .resolve_binary(target, None)
                 .and_then(|path| catalog.usdt_probes(&path))

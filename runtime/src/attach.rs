@@ -27,7 +27,7 @@ use aya::programs::{
 };
 use scry_ebpf::object::ProgType;
 use scry_lang::attach::{Attach, Target};
-use scry_lang::probe::ProbeKind;
+use scry_lang::probe::Attachment;
 
 use crate::load::Program;
 use crate::sys;
@@ -170,9 +170,7 @@ pub fn attach_uprobe_multi(
             None => files.push((path, vec![at], vec![id], &a.name)),
         }
     }
-    let ret = attaches
-        .first()
-        .is_some_and(|a| a.kind == ProbeKind::Uretprobe);
+    let ret = attaches.first().is_some_and(|a| a.kind.descriptor().ret);
     let pid = options.pid.unwrap_or(0);
     let mut links = Vec::new();
     for (path, offsets, cookies, first) in files {
@@ -280,8 +278,8 @@ impl Attacher<'_> {
             _inner: inner,
         };
         let aya_err = |e: ProgramError| classify(a, &e);
-        match (&a.kind, &a.target) {
-            (ProbeKind::Tracepoint, Target::Tracepoint { category, event }) => {
+        match (a.kind.descriptor().attach, &a.target) {
+            (Attachment::Tracepoint, Target::Tracepoint { category, event }) => {
                 ensure_tracefs(probe)?;
                 let Handle::TracePoint(p) = self.handle(a, HandleKind::TracePoint)? else {
                     return Err(lost_handle(a));
@@ -290,7 +288,7 @@ impl Attacher<'_> {
                 let l = p.take_link(id).map_err(aya_err)?;
                 links.push(link(LinkInner::TracePoint(l)));
             }
-            (ProbeKind::RawTracepoint, Target::RawTracepoint { event }) => {
+            (Attachment::RawTracepoint, Target::RawTracepoint { event }) => {
                 let Handle::RawTracePoint(p) = self.handle(a, HandleKind::RawTracePoint)? else {
                     return Err(lost_handle(a));
                 };
@@ -299,7 +297,7 @@ impl Attacher<'_> {
                 links.push(link(LinkInner::RawTracePoint(l)));
             }
             (
-                ProbeKind::Kprobe | ProbeKind::Kretprobe,
+                Attachment::Kprobe,
                 Target::KernelFunction {
                     module,
                     func,
@@ -307,10 +305,10 @@ impl Attacher<'_> {
                 },
             ) => {
                 if !kprobes_available() {
-                    let ret = a.kind == ProbeKind::Kretprobe;
+                    let ret = a.kind.descriptor().ret;
                     return Err(AttachError::new(probe, kprobes_missing(func, ret)));
                 }
-                let ret = a.kind == ProbeKind::Kretprobe;
+                let ret = a.kind.descriptor().ret;
                 let Handle::KProbe(p) = self.handle(a, HandleKind::KProbe(ret))? else {
                     return Err(lost_handle(a));
                 };
@@ -323,7 +321,7 @@ impl Attacher<'_> {
                 links.push(link(LinkInner::KProbe(l)));
             }
             (
-                ProbeKind::Uprobe | ProbeKind::Uretprobe,
+                Attachment::Uprobe,
                 Target::User {
                     path, file_offset, ..
                 },
@@ -332,7 +330,7 @@ impl Attacher<'_> {
                     Some(pid) => UProbeScope::OneProcess(pid),
                     None => UProbeScope::AllProcesses,
                 };
-                let ret = a.kind == ProbeKind::Uretprobe;
+                let ret = a.kind.descriptor().ret;
                 let Handle::UProbe(p) = self.handle(a, HandleKind::UProbe(ret))? else {
                     return Err(lost_handle(a));
                 };
@@ -342,7 +340,7 @@ impl Attacher<'_> {
                 links.push(link(LinkInner::UProbe(l)));
             }
             (
-                ProbeKind::Usdt,
+                Attachment::Usdt,
                 Target::Usdt {
                     path,
                     pc_offset,
@@ -360,8 +358,8 @@ impl Attacher<'_> {
                 .map_err(|e| classify(a, &ProgramError::IOError(e)))?;
                 links.push(link(LinkInner::Event(fd)));
             }
-            (ProbeKind::Profile | ProbeKind::Interval, Target::Timer { unit, value }) => {
-                let interval = a.kind == ProbeKind::Interval;
+            (Attachment::Timer { per_cpu }, Target::Timer { unit, value }) => {
+                let interval = !per_cpu;
                 let policy = timer_policy(unit, *value, interval)
                     .ok_or_else(|| AttachError::new(probe, format!("unknown time unit {unit}")))?;
                 let config = PerfEventConfig::Pmu {
@@ -376,10 +374,10 @@ impl Attacher<'_> {
                 self.perf_events(a, config, policy, &cpus, links)?;
             }
             (
-                ProbeKind::Software | ProbeKind::Hardware,
+                pmu @ (Attachment::SoftwareEvent | Attachment::HardwareEvent),
                 Target::PerfEvent { config, period, .. },
             ) => {
-                let pmu_type = if a.kind == ProbeKind::Hardware {
+                let pmu_type = if pmu == Attachment::HardwareEvent {
                     PERF_TYPE_HARDWARE
                 } else {
                     PERF_TYPE_SOFTWARE
@@ -392,7 +390,7 @@ impl Attacher<'_> {
                 self.perf_events(a, config, SamplePolicy::Period(*period), &cpus, links)?;
             }
             (
-                ProbeKind::Watchpoint | ProbeKind::AsyncWatchpoint,
+                Attachment::Breakpoint,
                 Target::Watchpoint {
                     address, len, mode, ..
                 },
@@ -425,15 +423,15 @@ impl Attacher<'_> {
                     links.push(link(LinkInner::PerfEvent(l)));
                 }
             }
-            (ProbeKind::Kfunc | ProbeKind::Kretfunc, _) => {
+            (Attachment::Tracing, _) => {
                 let fd = sys::tracing_attach(self.program.fd())
                     .map_err(|e| AttachError::new(probe, fentry_error(&e)))?;
                 links.push(link(LinkInner::Tracing(fd)));
             }
-            (kind, _) => {
+            _ => {
                 return Err(AttachError::new(
                     probe,
-                    format!("scry cannot attach {} probes yet", kind.name()),
+                    format!("scry cannot attach {} probes yet", a.kind.name()),
                 ));
             }
         }
@@ -669,30 +667,34 @@ fn errno_of(e: &ProgramError) -> Option<i32> {
 fn classify(a: &Attach, e: &ProgramError) -> AttachError {
     let probe = a.name.as_str();
     let errno = errno_of(e);
-    let why = match (errno, &a.kind, &a.target) {
+    let why = match (errno, a.kind.descriptor().attach, &a.target) {
         (Some(libc::EPERM | libc::EACCES), _, _) => {
             "permission denied; scry must run as root (or with CAP_BPF and CAP_PERFMON)".to_string()
         }
         (Some(libc::EMFILE | libc::ENFILE), _, _) => "too many open files; every attached \
             probe holds one, so raise the limit with ulimit -n or attach fewer probes"
             .to_string(),
-        (Some(n @ (libc::ENOENT | libc::EOPNOTSUPP | libc::ENODEV)), ProbeKind::Hardware, _) => {
+        (
+            Some(n @ (libc::ENOENT | libc::EOPNOTSUPP | libc::ENODEV)),
+            Attachment::HardwareEvent,
+            _,
+        ) => {
             format!(
                 "this machine has no hardware PMU (perf_event_open returned {}), so hardware \
                  probes are unavailable",
                 errno_name(n)
             )
         }
-        (Some(libc::ENOENT), ProbeKind::Tracepoint, Target::Tracepoint { category, event }) => {
+        (Some(libc::ENOENT), Attachment::Tracepoint, Target::Tracepoint { category, event }) => {
             format!(
                 "this kernel has no tracepoint {category}:{event} (no events/{category}/{event} \
                  in tracefs); list them with scry -l 'tracepoint:{category}:*'"
             )
         }
-        (Some(libc::ENOENT), ProbeKind::RawTracepoint, Target::RawTracepoint { event }) => {
+        (Some(libc::ENOENT), Attachment::RawTracepoint, Target::RawTracepoint { event }) => {
             format!("this kernel has no raw tracepoint {event}")
         }
-        (Some(libc::ENOENT | libc::EINVAL), ProbeKind::Kprobe | ProbeKind::Kretprobe, _) => {
+        (Some(libc::ENOENT | libc::EINVAL), Attachment::Kprobe, _) => {
             "the kernel cannot probe this function (it does not exist, is inlined or is on the \
              kprobe blacklist)"
                 .to_string()

@@ -5,7 +5,6 @@
 use std::ops::Range;
 
 use scry_ebpf::object::{Object, ProgramSpec};
-use scry_lang::probe::ProbeKind;
 
 /// Indices of `object`'s programs in `programs` in the order to attach them.
 pub fn order(object: &Object, programs: Range<usize>) -> Vec<usize> {
@@ -16,10 +15,5 @@ pub fn order(object: &Object, programs: Range<usize>) -> Vec<usize> {
 }
 
 fn on_uprobe(p: &ProgramSpec) -> bool {
-    p.attaches.first().is_some_and(|a| {
-        matches!(
-            a.kind,
-            ProbeKind::Uprobe | ProbeKind::Uretprobe | ProbeKind::Usdt
-        )
-    })
+    p.attaches.first().is_some_and(|a| a.kind.is_user())
 }

@@ -27,7 +27,6 @@ use std::sync::Arc;
 use scry_ebpf::insn::{self, Insn, PSEUDO_MAP_FD};
 use scry_ebpf::object::{MapKind, MapSpec, Object, ProgType, ProgramSpec};
 use scry_lang::attach::Target;
-use scry_lang::probe::ProbeKind;
 
 use crate::sys;
 
@@ -433,7 +432,7 @@ fn btf_attach(index: usize, spec: &ProgramSpec) -> Result<sys::BtfAttach, LoadEr
             ),
         });
     };
-    let attach_type = if a.kind == ProbeKind::Kretfunc {
+    let attach_type = if a.kind.descriptor().ret {
         sys::BPF_TRACE_FEXIT
     } else {
         sys::BPF_TRACE_FENTRY
@@ -529,7 +528,7 @@ fn fentry_refused(spec: &ProgramSpec) -> String {
     };
     let alternative = match &a.target {
         Target::KernelFunction { func, .. } => {
-            crate::syscall_hint::syscall_tracepoint(func, a.kind == ProbeKind::Kretfunc)
+            crate::syscall_hint::syscall_tracepoint(func, a.kind.descriptor().ret)
         }
         _ => None,
     }

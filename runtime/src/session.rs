@@ -330,7 +330,7 @@ impl Session {
                 }
             }
         }
-        if at.kind == scry_lang::probe::ProbeKind::Watchpoint {
+        if at.kind.descriptor().stops_process {
             crate::sys::process::resume(pid);
         }
         match warning {

@@ -4,7 +4,7 @@ use scry_lang::arch::{pt_regs_offset, ARG_REGS};
 use scry_lang::ast::{Expr, ExprKind};
 use scry_lang::check::arg_index;
 use scry_lang::functions::Gen as FnGen;
-use scry_lang::probe::ProbeKind;
+use scry_lang::probe::{ArgN, Func, Retval};
 use scry_lang::types::Type;
 
 use super::gen::{Gen, R};
@@ -61,7 +61,7 @@ impl Gen<'_, '_> {
                 }
             },
             // fexit's context is the function's arguments, then its return value, 8 bytes each.
-            "retval" if self.kind == ProbeKind::Kretfunc => {
+            "retval" if self.kind.descriptor().context.retval == Retval::AfterArgs => {
                 let nargs = self.tp_fields.as_ref().map_or(0, Vec::len);
                 self.asm
                     .emit(Insn::load(Size::DW, R0, R6, (8 * nargs) as i16));
@@ -76,7 +76,7 @@ impl Gen<'_, '_> {
             )),
             // The probed address: in return probes too (the kernel keeps the function's
             // address for uretprobes, where `ip` is already the caller's).
-            "func" if self.kind.has_func() => {
+            "func" if self.kind.descriptor().context.func == Func::Traced => {
                 self.asm.emit(Insn::mov(R1, R6));
                 self.asm.emit(Insn::call(Helper::GetFuncIp));
             }
@@ -87,7 +87,9 @@ impl Gen<'_, '_> {
                 pt_regs_offset("ip").unwrap_or(128),
             )),
             _ => {
-                if let (Some(n), ProbeKind::Usdt) = (arg_index(name, "arg"), self.kind) {
+                if let (Some(n), ArgN::Usdt) =
+                    (arg_index(name, "arg"), self.kind.descriptor().context.arg_n)
+                {
                     self.usdt_arg(n, e)?;
                 } else if let Some(n) = arg_index(name, "arg") {
                     let reg = ARG_REGS

@@ -7,7 +7,7 @@ use scry_lang::ast::{Block, Expr, ExprKind, Probe, Stmt, StmtKind};
 use scry_lang::attach::Attach;
 use scry_lang::diag::Diagnostic;
 use scry_lang::functions::Gen as FnGen;
-use scry_lang::probe::ProbeKind;
+use scry_lang::probe::{Args, Attachment, ProbeKind};
 use scry_lang::tracepoint_format::TracepointField;
 use scry_lang::types::Type;
 
@@ -90,7 +90,7 @@ impl<'g, 'a> Gen<'g, 'a> {
                 Some(category.clone()),
             ),
             scry_lang::attach::Target::KernelFunction { func, .. }
-                if matches!(group.kind, ProbeKind::Kfunc | ProbeKind::Kretfunc) =>
+                if group.kind.descriptor().context.args == Args::Btf =>
             {
                 (b.typed.kernel_functions.get(func).map(kfunc_fields), None)
             }
@@ -98,7 +98,7 @@ impl<'g, 'a> Gen<'g, 'a> {
                 path,
                 symbol: Some(func),
                 ..
-            } if group.kind == ProbeKind::Uprobe => (
+            } if group.kind.descriptor().context.args == Args::Dwarf => (
                 b.typed
                     .user_functions
                     .get(&(path.clone(), func.clone()))
@@ -140,11 +140,11 @@ impl<'g, 'a> Gen<'g, 'a> {
             .finish()
             .map_err(|_| error(probe.span, "this probe's code is too long: a jump exceeds the 32767-instruction reach of BPF jumps"))?;
         if g.frame.is_scratch() {
-            size_scratch(&mut g.b.obj, g.frame.peak, &mut insns);
+            size_scratch(g.b.obj, g.frame.peak, &mut insns);
         }
-        let trigger = match group.kind {
-            ProbeKind::Begin => Trigger::Begin,
-            ProbeKind::End => Trigger::End,
+        let trigger = match group.kind.descriptor().attach {
+            Attachment::RunAtStart => Trigger::Begin,
+            Attachment::RunAtEnd => Trigger::End,
             _ => Trigger::Attached,
         };
         let name = format!("p{block}_{}", g.b.obj.programs.len());
@@ -183,7 +183,7 @@ impl<'g, 'a> Gen<'g, 'a> {
         };
         // A uprobe_multi link's cookie is the probe id of the attach point that fired.
         if self.b.opts.uprobe_multi
-            && matches!(group.kind, ProbeKind::Uprobe | ProbeKind::Uretprobe)
+            && group.kind.descriptor().attach == Attachment::Uprobe
             && group.attaches.len() > 1
             && super::uses_ident(probe, "probe")
         {

@@ -25,7 +25,7 @@ use scry_lang::ast::Program;
 use scry_lang::attach::{Attach, Target};
 use scry_lang::check::TypedProgram;
 use scry_lang::diag::Diagnostic;
-use scry_lang::probe::ProbeKind;
+use scry_lang::probe::{Attachment, ProbeKind, ProgramType};
 use scry_lang::span::Span;
 use scry_lang::types::{Agg, Type};
 
@@ -418,16 +418,15 @@ fn group_attaches<'a>(
         // them fired (a tracepoint record's event id is not set yet when BPF runs).
         // A kfunc/kretfunc program is loaded for one kernel function.
         // Uprobes on uprobe_multi links read `probe` from the link's cookie.
-        let probe_from_cookie =
-            uprobe_multi && matches!(kind, ProbeKind::Uprobe | ProbeKind::Uretprobe);
+        let probe_from_cookie = uprobe_multi && kind.descriptor().attach == Attachment::Uprobe;
         // A function watchpoint's program attaches to addresses found at run time, alone.
         let shareable = (!uses_probe || probe_from_cookie)
-            && !matches!(kind, ProbeKind::Kfunc | ProbeKind::Kretfunc)
+            && kind.descriptor().program != Some(ProgramType::Tracing)
             && watch::watched_function(a).is_none();
         let group = groups.iter_mut().find(|g| {
             shareable
                 && g.kind == kind
-                && !matches!(kind, ProbeKind::Begin | ProbeKind::End)
+                && !kind.descriptor().is_special()
                 && layout_of(g.attaches[0]) == layout_of(a)
                 && usdt_args(g.attaches[0]) == usdt_args(a)
                 && watch::watched_function(g.attaches[0]).is_none()
@@ -454,9 +453,12 @@ pub(crate) fn uprobe_multi<'a>(
         Target::User { .. } => Some(a.kind),
         _ => None,
     });
-    let Some(Some(first @ (ProbeKind::Uprobe | ProbeKind::Uretprobe))) = kinds.next() else {
+    let Some(Some(first)) = kinds.next() else {
         return false;
     };
+    if first.descriptor().attach != Attachment::Uprobe {
+        return false;
+    }
     opts.uprobe_multi && kinds.all(|k| k == Some(first))
 }
 
@@ -472,22 +474,13 @@ fn uses_ident(probe: &scry_lang::ast::Probe, name: &str) -> bool {
 
 /// The program type that runs a probe kind, or why it cannot be compiled.
 pub(crate) fn prog_type(kind: ProbeKind) -> Result<ProgType, String> {
-    Ok(match kind {
-        ProbeKind::Begin | ProbeKind::End | ProbeKind::RawTracepoint => ProgType::RawTracepoint,
-        ProbeKind::Tracepoint => ProgType::Tracepoint,
-        ProbeKind::Kprobe
-        | ProbeKind::Kretprobe
-        | ProbeKind::Uprobe
-        | ProbeKind::Uretprobe
-        | ProbeKind::Usdt => ProgType::Kprobe,
-        ProbeKind::Profile
-        | ProbeKind::Interval
-        | ProbeKind::Software
-        | ProbeKind::Hardware
-        | ProbeKind::Watchpoint
-        | ProbeKind::AsyncWatchpoint => ProgType::PerfEvent,
-        ProbeKind::Kfunc | ProbeKind::Kretfunc => ProgType::Tracing,
-        ProbeKind::Iter => return Err(format!("{} probes are not supported yet", kind.name())),
+    Ok(match kind.descriptor().program {
+        Some(ProgramType::RawTracepoint) => ProgType::RawTracepoint,
+        Some(ProgramType::Tracepoint) => ProgType::Tracepoint,
+        Some(ProgramType::Kprobe) => ProgType::Kprobe,
+        Some(ProgramType::PerfEvent) => ProgType::PerfEvent,
+        Some(ProgramType::Tracing) => ProgType::Tracing,
+        None => return Err(format!("{} probes are not supported yet", kind.name())),
     })
 }
 

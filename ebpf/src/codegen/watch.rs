@@ -90,7 +90,7 @@ pub(crate) fn setup_program(
     ));
     // Lost: the process must not stop, nobody would wake it.
     g.output_record(rec, size, Some(exit))?;
-    if watch.kind == ProbeKind::Watchpoint {
+    if watch.kind.descriptor().stops_process {
         g.asm.emit(Insn::mov_imm(R1, SIGSTOP));
         g.asm.emit(Insn::call(Helper::SendSignal));
     }

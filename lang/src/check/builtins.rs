@@ -1,6 +1,6 @@
 //! Builtin variables: their types and the probes they exist in.
 
-use crate::probe::ProbeKind;
+use crate::probe::{ArgN, Args, Func, ProbeKind, Retval};
 use crate::types::{AddrSpace, StackMode, Type};
 
 /// Names of every builtin variable, for "did you mean".
@@ -77,21 +77,22 @@ fn kinds_named(kinds: &[&str]) -> String {
 
 /// Why builtin `name` cannot be used in a probe of `kind`, or `None` if it can.
 pub fn context_error(name: &str, kind: ProbeKind) -> Option<ContextError> {
-    use ProbeKind::*;
+    let d = kind.descriptor();
+    let cx = d.context;
     if let Some(n) = arg_index(name, "arg") {
-        if !kind.has_register_args() {
+        if cx.arg_n == ArgN::None {
             return Some(format!(
                 "The {name} builtin can only be used with {}",
                 kinds_named(&["kprobes", "uprobes", "usdt"])
             ));
         }
-        if n > 5 && kind != Usdt {
+        if n > 5 && cx.arg_n == ArgN::Registers {
             return Some(format!("x86_64 doesn't support {name}"));
         }
         return None;
     }
     if arg_index(name, "sarg").is_some() {
-        return (!matches!(kind, Kprobe | Uprobe)).then(|| {
+        return (!cx.sarg).then(|| {
             format!(
                 "The {name} builtin can only be used with {}",
                 kinds_named(&["kprobes", "uprobes"])
@@ -99,15 +100,15 @@ pub fn context_error(name: &str, kind: ProbeKind) -> Option<ContextError> {
         });
     }
     match name {
-        "retval" if !kind.is_return() => Some(format!(
+        "retval" if cx.retval == Retval::None => Some(format!(
             "The retval builtin can only be used with {}",
             kinds_named(&["kretprobe", "uretprobe", "kretfunc"])
         )),
-        "func" if matches!(kind, Begin | End) => Some(format!(
+        "func" if d.is_special() => Some(format!(
             "The func builtin can not be used with '{}' probes",
             kind.name()
         )),
-        "func" if !kind.has_func() && !matches!(kind, Usdt) => Some(format!(
+        "func" if cx.func == Func::None => Some(format!(
             "The func builtin can only be used with {}",
             kinds_named(&[
                 "kprobe",
@@ -118,12 +119,14 @@ pub fn context_error(name: &str, kind: ProbeKind) -> Option<ContextError> {
                 "kretfunc"
             ])
         )),
-        "args" if !matches!(kind, Tracepoint | Kfunc | Kretfunc | Uprobe) => Some(format!(
+        "args" if cx.args == Args::None => Some(format!(
             "The args builtin can only be used with {}",
             kinds_named(&["tracepoint", "kfunc", "kretfunc", "uprobe"])
         )),
-        "ctx" if kind == Tracepoint => Some("Use args instead of ctx in tracepoint".to_string()),
-        "ctx" if matches!(kind, Begin | End) => Some(format!(
+        "ctx" if cx.args == Args::Tracepoint => {
+            Some("Use args instead of ctx in tracepoint".to_string())
+        }
+        "ctx" if d.is_special() => Some(format!(
             "invalid program type: '{}' probes have no ctx",
             kind.name()
         )),

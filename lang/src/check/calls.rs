@@ -389,7 +389,7 @@ impl Checker<'_> {
 
     fn not_in_special(&mut self, c: &Call) {
         for k in self.kinds() {
-            if matches!(k, ProbeKind::Begin | ProbeKind::End) {
+            if k.descriptor().is_special() {
                 self.err(
                     c.name_span,
                     format!("{} can not be used with \"{}\" probes", c.name, k.name()),

@@ -6,7 +6,7 @@ use crate::ast::{BaseType, Expr, ExprKind, TypeName, UnOp};
 use crate::catalog::KernelFunction;
 use crate::cdefs::CRecord;
 use crate::diag::Diagnostic;
-use crate::probe::ProbeKind;
+use crate::probe::{Args, Attachment, Retval};
 use crate::span::Span;
 use crate::token::BinOp;
 use crate::tracepoint_format::{FieldShape, TracepointField};
@@ -211,7 +211,9 @@ impl Checker<'_> {
             {
                 return Type::Usym;
             }
-            if name == "retval" && self.kinds() == [ProbeKind::Kretfunc] {
+            if name == "retval"
+                && matches!(self.kinds().as_slice(), [k] if k.descriptor().context.retval == Retval::AfterArgs)
+            {
                 return self.kretfunc_retval();
             }
             return t;
@@ -780,7 +782,7 @@ impl Checker<'_> {
             let uprobe = self
                 .kinds()
                 .iter()
-                .any(|k| matches!(k, ProbeKind::Uprobe | ProbeKind::Uretprobe));
+                .any(|k| k.descriptor().attach == Attachment::Uprobe);
             let why = match self.catalog.kernel_record(name) {
                 Err(msg) => msg,
                 Ok(_) if uprobe => {
@@ -830,7 +832,7 @@ impl Checker<'_> {
         };
         self.attaches[i]
             .iter()
-            .filter(|a| matches!(a.kind, ProbeKind::Kfunc | ProbeKind::Kretfunc))
+            .filter(|a| a.kind.descriptor().context.args == Args::Btf)
             .filter_map(|a| match &a.target {
                 crate::attach::Target::KernelFunction { func, .. } => self
                     .catalog
@@ -986,13 +988,18 @@ impl Checker<'_> {
         let Some(i) = self.current else {
             return Type::None;
         };
-        if !self.kinds().is_empty() && self.kinds().iter().all(|k| *k == ProbeKind::Uprobe) {
+        if !self.kinds().is_empty()
+            && self
+                .kinds()
+                .iter()
+                .all(|k| k.descriptor().context.args == Args::Dwarf)
+        {
             return self.uprobe_args_field(field, span);
         }
         if self
             .kinds()
             .iter()
-            .any(|k| matches!(k, ProbeKind::Kfunc | ProbeKind::Kretfunc))
+            .any(|k| k.descriptor().context.args == Args::Btf)
         {
             return self.kfunc_args_field(field, span);
         }

@@ -26,7 +26,7 @@ use crate::diag::Diagnostic;
 use crate::format::Piece;
 use crate::functions::{self, Gen, Signature};
 use crate::plugin::PluginSignature;
-use crate::probe::ProbeKind;
+use crate::probe::{Args, ProbeKind};
 use crate::span::Span;
 use crate::tracepoint_format::TracepointFormat;
 use crate::types::Type;
@@ -244,7 +244,7 @@ pub fn check_in(
                         path,
                         symbol: Some(func),
                         ..
-                    } if a.kind == ProbeKind::Uprobe => {
+                    } if a.kind.descriptor().context.args == Args::Dwarf => {
                         if let Ok(Some(f)) = catalog.user_function(path, func) {
                             user_functions.insert((path.clone(), func.clone()), f);
                         }
@@ -334,8 +334,8 @@ fn kernel_function(
     catalog: &dyn Catalog,
     found: &mut BTreeMap<String, KernelFunction>,
 ) -> Result<(), Diagnostic> {
-    let (ProbeKind::Kfunc | ProbeKind::Kretfunc, attach::Target::KernelFunction { func, .. }) =
-        (a.kind, &a.target)
+    let (Args::Btf, attach::Target::KernelFunction { func, .. }) =
+        (a.kind.descriptor().context.args, &a.target)
     else {
         return Ok(());
     };
