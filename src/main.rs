@@ -9,6 +9,7 @@ mod info;
 mod list;
 mod pipe;
 mod repl;
+mod ring;
 mod settings;
 mod tools;
 mod trace;

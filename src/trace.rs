@@ -8,7 +8,7 @@ use scry_stdlib::sink::{self, Format, Output};
 
 use crate::cli::{Buffering, Cli, OutputFormat};
 use crate::settings::Settings;
-use crate::{frontend, pipe};
+use crate::{frontend, pipe, ring};
 
 /// Where the trace output goes, buffered as `-B` says.
 pub type Out = Box<dyn Write>;
@@ -36,10 +36,11 @@ pub fn run(
         None => Output::new(out),
     };
     let mut host = Host::new(opts, sink::new(format, out));
-    let checked = match host.check(&source) {
+    let mut checked = match host.check(&source) {
         Ok(c) => c,
         Err(e) => return failed(&source, e, cli),
     };
+    ring::size(&mut checked, settings);
     frontend::report(&source, &checked.warnings, cli.no_warnings);
     if cli.dry_run {
         frontend::dump(&source, &checked)?;

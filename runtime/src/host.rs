@@ -264,6 +264,8 @@ impl Host {
 
     /// Loads a checked source's maps and programs (creating the session, and starting the
     /// `-c` command held, at the first load) and commits it. Nothing runs or attaches yet.
+    /// The session's ring buffer is the size of the first loaded source's ring-buffer map
+    /// (the CLI sizes it by what the program sends).
     pub fn load(&mut self, source: Source, checked: Checked) -> Result<Added, HostError> {
         if checked.entry != self.sources.len() {
             return Err(HostError::Message(format!(
@@ -296,7 +298,7 @@ impl Host {
             crate::attach::warm_up();
         }
         if self.session.is_none() {
-            self.start_session()?;
+            self.start_session(object.maps[object.ringbuf].max_entries)?;
         }
         let session = self
             .session
@@ -399,7 +401,7 @@ impl Host {
     /// before the first entry).
     pub fn open(&mut self) -> Result<(), HostError> {
         if self.session.is_none() {
-            self.start_session()?;
+            self.start_session(self.opts.compile.ringbuf_bytes)?;
         }
         Ok(())
     }
@@ -472,9 +474,10 @@ impl Host {
             .sum()
     }
 
-    /// Creates the session, with only the maps every session has, starting the `-c` command
+    /// Creates the session, with only the maps every session has (a ring buffer of
+    /// `ringbuf_bytes`: the first source's object may size it), starting the `-c` command
     /// (held) first so that `cpid` is known.
-    fn start_session(&mut self) -> Result<(), HostError> {
+    fn start_session(&mut self, ringbuf_bytes: u32) -> Result<(), HostError> {
         let _ = crate::sys::raise_open_file_limit();
         let mut opts = self.opts.session.clone();
         let child = match &self.opts.command {
@@ -492,7 +495,10 @@ impl Host {
             .sink
             .take()
             .ok_or_else(|| HostError::Message("the session could not be created".into()))?;
-        let base = codegen::new_object(&self.opts.compile);
+        let base = codegen::new_object(&CompileOptions {
+            ringbuf_bytes,
+            ..self.opts.compile.clone()
+        });
         self.session =
             Some(Session::new(base, opts, sink).map_err(|e| HostError::Message(e.to_string()))?);
         self.child = child;
