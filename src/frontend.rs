@@ -14,6 +14,7 @@ use scry_runtime::records::ActionOptions;
 use scry_runtime::session::SessionOptions;
 
 use crate::cli::Cli;
+use crate::ring;
 use crate::settings::Settings;
 
 /// The host's options from the command line and the environment.
@@ -34,7 +35,9 @@ pub fn host_options(cli: &Cli, settings: &Settings, params: Vec<String>) -> Host
     };
     let compile = CompileOptions {
         map_keys_max: settings.map_keys_max,
-        ringbuf_bytes: settings.ringbuf_bytes(),
+        // The REPL cannot know what its entries will send; a one-shot program is sized once
+        // checked (`ring::size`).
+        ringbuf_bytes: ring::bytes(settings, ring::Traffic::PerEvent),
         params,
         uprobe_multi: scry_runtime::uprobe_multi::supported(),
     };

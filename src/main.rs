@@ -10,6 +10,7 @@ mod list;
 mod pipe;
 mod plugins;
 mod repl;
+mod ring;
 mod settings;
 mod tools;
 mod trace;

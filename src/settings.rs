@@ -21,8 +21,11 @@ pub struct Settings {
     pub strlen: usize,
     /// BPFTRACE_MAP_KEYS_MAX: entries of each map.
     pub map_keys_max: u32,
-    /// BPFTRACE_PERF_RB_PAGES: ring-buffer pages per CPU.
+    /// BPFTRACE_PERF_RB_PAGES: ring-buffer pages per CPU (64 when not set).
     pub rb_pages: u32,
+    /// BPFTRACE_PERF_RB_PAGES was set: the ring buffer is that size exactly, not sized by
+    /// what the program sends ([`crate::ring`]).
+    pub rb_pages_set: bool,
     /// BPFTRACE_CAT_BYTES_MAX: most bytes `cat()` prints.
     pub cat_bytes_max: usize,
     /// BPFTRACE_LOG_SIZE: bytes of the verifier log buffer.
@@ -59,6 +62,7 @@ impl Settings {
             strlen: strlen.max(1) as usize,
             map_keys_max: bounded("BPFTRACE_MAP_KEYS_MAX", 4096, 1, MAP_KEYS_MAX)? as u32,
             rb_pages: rb_pages as u32,
+            rb_pages_set: std::env::var_os("BPFTRACE_PERF_RB_PAGES").is_some(),
             cat_bytes_max: bounded("BPFTRACE_CAT_BYTES_MAX", 10 * 1024, 1, CAT_BYTES_MAX)? as usize,
             log_size: bounded(
                 "BPFTRACE_LOG_SIZE",

@@ -10,7 +10,7 @@ use scry_stdlib::sink::{self, Format, Output};
 
 use crate::cli::{Buffering, Cli, OutputFormat};
 use crate::settings::Settings;
-use crate::{frontend, pipe, plugins};
+use crate::{frontend, pipe, plugins, ring};
 
 /// Where the trace output goes, buffered as `-B` says.
 pub type Out = Box<dyn Write>;
@@ -62,6 +62,7 @@ pub fn run(
         Ok(c) => c,
         Err(e) => return failed(&source, e, cli),
     };
+    host.size_ring(ring::size(&checked, settings));
     frontend::report(&source, &checked.warnings, cli.no_warnings);
     if cli.dry_run {
         if let Some(p) = &plugins {

@@ -297,6 +297,8 @@ impl Host {
 
     /// Loads a checked source's maps and programs (creating the session, and starting the
     /// `-c` command held, at the first load) and commits it. Nothing runs or attaches yet.
+    /// The session's ring buffer is as large as [`Host::size_ring`] last said (the CLI sizes
+    /// it by what the program sends), else the options' size.
     pub fn load(&mut self, source: Source, checked: Checked) -> Result<Added, HostError> {
         if checked.entry != self.sources.len() {
             return Err(HostError::Message(format!(
@@ -336,7 +338,7 @@ impl Host {
             crate::attach::warm_up();
         }
         if self.session.is_none() {
-            self.start_session()?;
+            self.start_session(self.opts.compile.ringbuf_bytes)?;
         }
         let session = self
             .session
@@ -435,11 +437,19 @@ impl Host {
         result
     }
 
+    /// Sets the size of the ring buffer the session will have; once the session exists
+    /// (after the first load or [`Host::open`]) its ring buffer keeps its size.
+    pub fn size_ring(&mut self, bytes: u32) {
+        if self.session.is_none() {
+            self.opts.compile.ringbuf_bytes = bytes;
+        }
+    }
+
     /// Creates the session now if no source did yet (the REPL waits on its ring buffer
     /// before the first entry).
     pub fn open(&mut self) -> Result<(), HostError> {
         if self.session.is_none() {
-            self.start_session()?;
+            self.start_session(self.opts.compile.ringbuf_bytes)?;
         }
         Ok(())
     }
@@ -512,9 +522,10 @@ impl Host {
             .sum()
     }
 
-    /// Creates the session, with only the maps every session has, starting the `-c` command
+    /// Creates the session, with only the maps every session has (a ring buffer of
+    /// `ringbuf_bytes`: the first source's object may size it), starting the `-c` command
     /// (held) first so that `cpid` is known.
-    fn start_session(&mut self) -> Result<(), HostError> {
+    fn start_session(&mut self, ringbuf_bytes: u32) -> Result<(), HostError> {
         let _ = crate::sys::raise_open_file_limit();
         let mut opts = self.opts.session.clone();
         let child = match &self.opts.command {
@@ -532,7 +543,10 @@ impl Host {
             .sink
             .take()
             .ok_or_else(|| HostError::Message("the session could not be created".into()))?;
-        let base = codegen::new_object(&self.opts.compile);
+        let base = codegen::new_object(&CompileOptions {
+            ringbuf_bytes,
+            ..self.opts.compile.clone()
+        });
         let mut session =
             Session::new(base, opts, sink).map_err(|e| HostError::Message(e.to_string()))?;
         if let Some(calls) = self.plugin_calls.take() {

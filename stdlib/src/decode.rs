@@ -133,13 +133,16 @@ fn padded(bytes: &[u8], start: usize, len: usize) -> Vec<u8> {
 
 /// The little-endian u64 at `offset`.
 pub(crate) fn u64_at(bytes: &[u8], offset: usize) -> u64 {
-    u64::from_le_bytes(padded(bytes, offset, 8).try_into().unwrap_or([0; 8]))
+    let mut le = [0; 8];
+    let there = slice(bytes, offset, 8);
+    le[..there.len()].copy_from_slice(there);
+    u64::from_le_bytes(le)
 }
 
 /// A little-endian integer of `width` bytes (1, 2, 4 or 8), sign- or zero-extended to 64 bits.
 fn read_int(bytes: &[u8], width: usize, signed: bool) -> Int {
     let width = width.clamp(1, 8);
-    let raw = u64_at(&padded(bytes, 0, width), 0);
+    let raw = u64_at(slice(bytes, 0, width), 0);
     let shift = 64 - 8 * width as u32;
     if signed {
         Int::signed(((raw << shift) as i64) >> shift)

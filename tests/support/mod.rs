@@ -163,6 +163,8 @@ fn signal_number(name: &str) -> Result<i32, String> {
         "USR1" => libc::SIGUSR1,
         "KILL" => libc::SIGKILL,
         "HUP" => libc::SIGHUP,
+        "STOP" => libc::SIGSTOP,
+        "CONT" => libc::SIGCONT,
         _ => return Err(format!("unknown signal '{name}'")),
     })
 }
