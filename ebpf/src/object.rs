@@ -265,7 +265,62 @@ pub struct StackMap {
     pub map: usize,
 }
 
+/// The lengths of an object's lists at one moment: [`Object::truncate`] goes back to them
+/// (the lists only grow, so this is all a rollback needs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ObjectMark {
+    maps: usize,
+    blocks: usize,
+    programs: usize,
+    user_maps: usize,
+    actions: usize,
+    probe_names: usize,
+    strftime_formats: usize,
+    cgroup_path_filters: usize,
+    stack_maps: usize,
+}
+
+impl ObjectMark {
+    /// Programs before the mark.
+    pub fn programs(&self) -> usize {
+        self.programs
+    }
+
+    /// Maps before the mark.
+    pub fn maps(&self) -> usize {
+        self.maps
+    }
+}
+
 impl Object {
+    /// Where the object's lists end now.
+    pub fn mark(&self) -> ObjectMark {
+        ObjectMark {
+            maps: self.maps.len(),
+            blocks: self.blocks.len(),
+            programs: self.programs.len(),
+            user_maps: self.user_maps.len(),
+            actions: self.actions.len(),
+            probe_names: self.probe_names.len(),
+            strftime_formats: self.strftime_formats.len(),
+            cgroup_path_filters: self.cgroup_path_filters.len(),
+            stack_maps: self.stack_maps.len(),
+        }
+    }
+
+    /// Drops everything added after `mark` (a source that failed to compile or to load).
+    pub fn truncate(&mut self, mark: ObjectMark) {
+        self.maps.truncate(mark.maps);
+        self.blocks.truncate(mark.blocks);
+        self.programs.truncate(mark.programs);
+        self.user_maps.truncate(mark.user_maps);
+        self.actions.truncate(mark.actions);
+        self.probe_names.truncate(mark.probe_names);
+        self.strftime_formats.truncate(mark.strftime_formats);
+        self.cgroup_path_filters.truncate(mark.cgroup_path_filters);
+        self.stack_maps.truncate(mark.stack_maps);
+    }
+
     /// The program's instructions as text, one per line, each with the source line it came
     /// from when that changes (like `ply -S`).
     pub fn disassemble(&self, index: usize, src: &str) -> String {

@@ -21,8 +21,9 @@
 use std::ops::Range;
 
 use scry_ebpf::codegen::{self, CompileOptions};
-use scry_ebpf::object::{Object, Trigger};
+use scry_ebpf::object::{Object, ObjectMark, Trigger};
 use scry_lang::ast::Program;
+use scry_lang::cdefs::CDefs;
 use scry_lang::check::{CheckOptions, Environment, TypedProgram};
 use scry_lang::diag::Diagnostic;
 use scry_stdlib::sink::Sink;
@@ -190,6 +191,18 @@ pub struct Host {
     sink: Option<Box<dyn Sink>>,
     session: Option<Session>,
     child: Option<Child>,
+    /// How to take back the source loaded last, until it has started.
+    last: Option<Rollback>,
+}
+
+/// What [`Host::load`] changed, to undo it when the source cannot start.
+struct Rollback {
+    entry: usize,
+    mark: ObjectMark,
+    /// The maps the source created, in the environment.
+    maps: Vec<String>,
+    /// The C definitions before the source, when it added some.
+    cdefs: Option<CDefs>,
 }
 
 impl Host {
@@ -204,6 +217,7 @@ impl Host {
             sink: Some(sink),
             session: None,
             child: None,
+            last: None,
         }
     }
 
@@ -214,6 +228,9 @@ impl Host {
             Some(session) => &session.object,
             None => &self.object,
         };
+        // Copied on this thread: memory the session keeps is not left in the compiler
+        // thread's malloc arena, where each entry's copy would grow another.
+        let mut object = object.clone();
         let (catalog, env, opts) = (&mut self.catalog, &self.env, &self.opts);
         let run = move || {
             let compiled = scry_lang::compile_in(&source.text, &*catalog, &opts.check, env);
@@ -224,7 +241,6 @@ impl Host {
                     log: None,
                 });
             }
-            let mut object = object.clone();
             let blocks_before = object.blocks.len();
             let programs = codegen::compile_into(
                 &mut object,
@@ -272,7 +288,7 @@ impl Host {
                 checked.entry
             )));
         }
-        let object = &checked.object;
+        let mut object = checked.object;
         let attachments: u64 = object.programs[checked.programs.clone()]
             .iter()
             .filter(|p| p.trigger.attaches_at_start())
@@ -302,9 +318,11 @@ impl Host {
             .session
             .as_mut()
             .expect("the session exists once started");
+        let probes = probe_count(&object, checked.programs.clone());
+        let mark = session.object.mark();
         let added = session
-            .add(object.clone())
-            .map_err(|e| source_error(e, object))?;
+            .add(&mut object)
+            .map_err(|e| source_error(e, &object))?;
         if self.opts.session.verbose {
             let programs = &session.loaded.programs[added.clone()];
             let ids = programs.iter().map(|p| format!("Program ID: {}", p.id()));
@@ -314,21 +332,45 @@ impl Host {
                 session.sink.note(&note).map_err(HostError::Io)?;
             }
         }
+        self.last = Some(Rollback {
+            entry: checked.entry,
+            mark,
+            maps: (checked.typed.maps.keys())
+                .filter(|m| !self.env.maps.contains_key(*m))
+                .cloned()
+                .collect(),
+            cdefs: (!checked.typed.cdefs.records.is_empty()
+                || !checked.typed.cdefs.enum_constants.is_empty())
+            .then(|| self.env.cdefs.clone()),
+        });
         self.env.learn(&checked.typed);
         // The session holds the object now; the host keeps no second copy.
         self.object = Object::default();
         self.sources.push(source);
         Ok(Added {
             entry: checked.entry,
-            probes: probe_count(&checked.object, added.clone()),
+            probes,
             programs: added,
             blocks: checked.blocks,
         })
     }
 
     /// Runs the BEGIN blocks of an added source, then (unless one called `exit()`) attaches
-    /// its probes and lets the `-c` command go. On error none of its probes stays attached.
+    /// its probes and lets the `-c` command go. On error none of its probes stays attached,
+    /// and the source loaded last is taken back whole: its maps, programs and blocks go, as
+    /// if it had never been loaded.
     pub fn start(&mut self, added: &Added) -> Result<(), HostError> {
+        let started = self.run_and_attach(added);
+        let last = self.last.take();
+        if let (Err(_), Some(last)) = (&started, last) {
+            if last.entry == added.entry {
+                self.roll_back(last)?;
+            }
+        }
+        started
+    }
+
+    fn run_and_attach(&mut self, added: &Added) -> Result<(), HostError> {
         let session = self.session_mut()?;
         session.run_programs(added.programs.clone(), Trigger::Begin)?;
         if session.exit_requested() {
@@ -338,6 +380,19 @@ impl Host {
         if let Some(c) = self.child.as_mut() {
             c.release();
         }
+        Ok(())
+    }
+
+    /// Takes back the source loaded last.
+    fn roll_back(&mut self, last: Rollback) -> Result<(), HostError> {
+        self.session_mut()?.truncate(last.mark)?;
+        for m in &last.maps {
+            self.env.maps.remove(m);
+        }
+        if let Some(cdefs) = last.cdefs {
+            self.env.cdefs = cdefs;
+        }
+        self.sources.truncate(last.entry);
         Ok(())
     }
 

@@ -107,7 +107,24 @@ pub fn compile_into(
     entry: usize,
 ) -> Result<std::ops::Range<usize>, Diagnostic> {
     let first = object.programs.len();
-    let mut b = Builder::new(object.clone(), typed, opts, &maps::deleted(program));
+    let mark = object.mark();
+    let mut b = Builder::new(std::mem::take(object), typed, opts, &maps::deleted(program));
+    let compiled = compile_probes(&mut b, program, typed, entry);
+    *object = b.obj;
+    if let Err(d) = compiled {
+        object.truncate(mark);
+        return Err(d);
+    }
+    Ok(first..object.programs.len())
+}
+
+/// Appends the programs of every probe block of `program` to the builder's object.
+fn compile_probes(
+    b: &mut Builder,
+    program: &Program,
+    typed: &TypedProgram,
+    entry: usize,
+) -> Result<(), Diagnostic> {
     for (i, probe) in program.probes.iter().enumerate() {
         let block = b.obj.blocks.len();
         b.obj.blocks.push(Block {
@@ -119,7 +136,7 @@ pub fn compile_into(
         for group in
             fan_in
                 .into_iter()
-                .chain(group_attaches(probe, &rest, typed, opts.uprobe_multi))
+                .chain(group_attaches(probe, &rest, typed, b.opts.uprobe_multi))
         {
             // A function watchpoint is alone in its group (see `group_attaches`).
             let watched = group
@@ -127,21 +144,20 @@ pub fn compile_into(
                 .first()
                 .filter(|a| watch::watched_function(a).is_some())
                 .copied();
-            let mut spec = gen::Gen::compile_program(&mut b, probe, (i, block), group)?;
+            let mut spec = gen::Gen::compile_program(b, probe, (i, block), group)?;
             match watched {
                 Some(a) => {
                     spec.trigger = Trigger::Watched;
                     let program = b.obj.programs.len();
                     b.obj.programs.push(spec);
-                    let setup = watch::setup_program(&mut b, probe, block, a, program)?;
+                    let setup = watch::setup_program(b, probe, block, a, program)?;
                     b.obj.programs.push(setup);
                 }
                 None => b.obj.programs.push(spec),
             }
         }
     }
-    *object = b.obj;
-    Ok(first..object.programs.len())
+    Ok(())
 }
 
 /// State shared by the programs of one object: maps and actions.
