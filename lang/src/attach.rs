@@ -471,7 +471,10 @@ impl Resolver<'_, '_> {
             return Err(self
                 .err_at(
                     self.last(),
-                    format!("kretprobe:{func} can't be used as it might lock up your system."),
+                    // bpftrace's sentence, its own `error: ` included (it prints `ERROR: error: ...`).
+                    format!(
+                        "error: kretprobe:{func} can't be used as it might lock up your system."
+                    ),
                 )
                 .with_hint("a kprobe on the same function is allowed"));
         }
