@@ -24,6 +24,8 @@ over the runs. Each row starts the real binary and times what a user waits for:
   for both); a plugin's
   compile + instantiate time (a run with the plugin minus one without); the peak RSS of a run
   with one plugin.
+- stackcount -f over sched_switch of a fixture (built with gcc) that sleeps from 16,384
+  distinct call paths: SIGINT until exit, and the folded lines printed.
 """
 
 import os
@@ -335,6 +337,42 @@ def rss_rows(scry, plugins, runs, tmp, exe, q):
     return rows
 
 
+# 16,384 call paths (a or b at each of 14 levels), each ending in a nanosleep system call.
+STACKS_C = r"""
+#include <time.h>
+static void leaf(void) {
+    struct timespec t = {0, 1};
+    long r;
+    __asm__ volatile("syscall" : "=a"(r) : "a"(35), "D"(&t), "S"(0) : "rcx", "r11", "memory");
+}
+void a(int d, unsigned p);
+void b(int d, unsigned p);
+void step(int d, unsigned p) {
+    if (d == 0) { leaf(); return; }
+    if (p & 1) a(d - 1, p >> 1); else b(d - 1, p >> 1);
+}
+void a(int d, unsigned p) { step(d, p); __asm__ volatile(""); }
+void b(int d, unsigned p) { step(d, p); __asm__ volatile(""); }
+int main(void) { for (;;) for (unsigned p = 0; p < 16384; p++) step(14, p); }
+"""
+
+
+def stackcount_folded(scry, fixture):
+    """SIGINT until exit of `stackcount -f` after 4 s of the fixture; and the lines printed."""
+    w = subprocess.Popen([fixture])
+    p = subprocess.Popen([scry, "stackcount", "-f", "-U", "-p", str(w.pid),
+                          "t:sched:sched_switch"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    time.sleep(4)
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    out, _ = p.communicate(timeout=60)
+    took = time.monotonic() - t0
+    w.kill()
+    w.wait()
+    return took, sum(1 for line in out.splitlines() if line.strip())
+
+
 def main():
     args = sys.argv[1:]
     runs = 5
@@ -364,6 +402,15 @@ def main():
         got = [funccount(scry, pattern) for _ in range(runs)]
         rows.append((f"`funccount '{pattern}'` exec -> attached", "ms", ms([a for a, _ in got])))
         rows.append((f"`funccount '{pattern}'` SIGINT -> exit", "ms", ms([b for _, b in got])))
+    with tempfile.TemporaryDirectory() as tmp:
+        src, fixture = os.path.join(tmp, "stacks.c"), os.path.join(tmp, "stacks")
+        with open(src, "w") as f:
+            f.write(STACKS_C)
+        subprocess.run(["gcc", "-O0", "-fno-omit-frame-pointer", "-o", fixture, src],
+                       check=True)
+        got = [stackcount_folded(scry, fixture) for _ in range(runs)]
+    rows.append((f"`stackcount -f` SIGINT -> exit ({min(n for _, n in got):,}-"
+                 f"{max(n for _, n in got):,} distinct stacks)", "ms", ms([t for t, _ in got])))
     before, after = repl_leak(scry)
     rows.append(("REPL 1,000 entries attached and detached: fds, BPF programs, RSS KiB",
                  "before -> after", f"{before[0]}, {before[1]}, {before[2]} -> "

@@ -109,6 +109,15 @@ pub struct AttachContext<'a> {
     pub unsafe_mode: bool,
 }
 
+/// Functions a kretprobe may not trace (as bpftrace 0.17 refuses them): a return probe on a
+/// lock the kprobe machinery itself takes can lock up the system.
+const BANNED_KRETPROBES: &[&str] = &[
+    "_raw_spin_lock",
+    "_raw_spin_lock_irqsave",
+    "_raw_spin_unlock_irqrestore",
+    "queued_spin_lock_slowpath",
+];
+
 /// Parses and expands one attach point. Errors are returned as diagnostics at `span`.
 pub fn resolve(text: &str, span: Span, cx: &AttachContext) -> Result<Vec<Attach>, Diagnostic> {
     let raw_spans = field_spans(text, span);
@@ -432,6 +441,17 @@ impl Resolver<'_, '_> {
             }
             None => (spec.clone(), 0),
         };
+        if self.kind == ProbeKind::Kretprobe && BANNED_KRETPROBES.contains(&func.as_str()) {
+            return Err(self
+                .err_at(
+                    self.last(),
+                    // bpftrace's sentence, its own `error: ` included (it prints `ERROR: error: ...`).
+                    format!(
+                        "error: kretprobe:{func} can't be used as it might lock up your system."
+                    ),
+                )
+                .with_hint("a kprobe on the same function is allowed"));
+        }
         let prefix = match &module {
             Some(m) => format!("{}:{m}:", self.kind.name()),
             None => format!("{}:", self.kind.name()),

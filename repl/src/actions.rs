@@ -3,7 +3,6 @@
 use std::fmt::Write as _;
 
 use scry_runtime::{snapshot, sys};
-use scry_stdlib::sink::{self, Output};
 
 use crate::command::{self, Command};
 use crate::engine::{Engine, Next};
@@ -61,10 +60,10 @@ impl Engine {
                 (self.list)(pattern.as_deref(), verbose, self.pid).map(Some)
             }
             Command::Format(f) => {
-                let out = Output::new(Box::new(self.out.clone()));
+                let sink = crate::console_sink::new(f, &self.out, &self.console);
                 self.session(|s| {
                     s.sink.flush()?;
-                    s.sink = sink::new(f, out);
+                    s.sink = sink;
                     Ok(None)
                 })
             }

@@ -193,8 +193,8 @@ impl Engine {
                 return None;
             }
         };
+        // On error the host takes the entry back whole (its maps too).
         if let Err(e) = self.host.start(&added) {
-            self.remove(added.blocks);
             self.reporter.error(&self.console, source, shown, e);
             return None;
         }

@@ -17,6 +17,7 @@ pub mod channel;
 pub mod command;
 pub mod complete;
 pub mod console;
+pub mod console_sink;
 pub mod editor;
 pub mod engine;
 pub mod entry;
@@ -32,7 +33,7 @@ pub mod watch;
 use std::io::{BufWriter, IsTerminal};
 
 use scry_runtime::host::{Host, HostOptions};
-use scry_stdlib::sink::{self, Format, Output};
+use scry_stdlib::sink::Format;
 
 use crate::console::Console;
 use crate::engine::{Engine, Lister};
@@ -118,7 +119,7 @@ fn open(
     pid: Option<u32>,
 ) -> Result<Engine, String> {
     let out = SharedOut::new(out);
-    let mut host = Host::new(host, sink::new(format, Output::new(Box::new(out.clone()))));
+    let mut host = Host::new(host, console_sink::new(format, &out, &console));
     host.open().map_err(|e| e.to_string())?;
     Ok(Engine::new(host, out, console, reporter, list, pid))
 }

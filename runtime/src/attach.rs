@@ -118,7 +118,7 @@ pub fn warm_up() {
         });
 }
 
-/// Attaches `program` to each of `attaches` (usually `program.spec.attaches`, or some of them
+/// Attaches `program` to each of `attaches` (usually its spec's attaches, or some of them
 /// to re-attach one probe). On error, the links made so far are detached and the error names
 /// the probe that failed.
 pub fn attach(
@@ -486,14 +486,14 @@ impl Attacher<'_> {
             HandleKind::KProbe(_) | HandleKind::UProbe(_) => ProgType::Kprobe,
             HandleKind::PerfEvent => ProgType::PerfEvent,
         };
-        let spec = &self.program.spec;
-        if spec.prog_type != want {
+        let program = self.program;
+        if program.prog_type != want {
             return Err(AttachError::new(
                 &a.name,
                 format!(
                     "program {} was loaded as a {:?} program but this probe needs a {want:?} \
                      program (a code generator bug)",
-                    spec.name, spec.prog_type
+                    program.name, program.prog_type
                 ),
             ));
         }
@@ -519,7 +519,7 @@ fn lost_handle(a: &Attach) -> AttachError {
 /// has no public way to build a `ProgramInfo` from an fd).
 fn make_handle(program: &Program, kind: HandleKind) -> Result<Handle, ProgramError> {
     let info = program_info(program.id())?;
-    let name: Cow<'static, str> = Cow::Owned(program.spec.name.clone());
+    let name: Cow<'static, str> = Cow::Owned(program.name.clone());
     let probe_kind = |ret| {
         if ret {
             AyaProbeKind::Return

@@ -25,6 +25,7 @@ use std::ops::Range;
 use scry_ebpf::codegen::{self, CompileOptions};
 use scry_ebpf::object::{Lengths, Object, Trigger};
 use scry_lang::ast::Program;
+use scry_lang::cdefs::CDefs;
 use scry_lang::check::{CheckOptions, Environment, TypedProgram};
 use scry_lang::diag::Diagnostic;
 use scry_lang::plugin::PluginSignature;
@@ -208,6 +209,18 @@ pub struct Host {
     child: Option<Child>,
     /// Until the session exists: where plugin function calls are made.
     plugin_calls: Option<Box<dyn PluginCalls>>,
+    /// How to take back the source loaded last, until it has started.
+    last: Option<Rollback>,
+}
+
+/// What [`Host::load`] changed, to undo it when the source cannot start.
+struct Rollback {
+    entry: usize,
+    mark: Lengths,
+    /// The maps the source created, in the environment.
+    maps: Vec<String>,
+    /// The C definitions before the source, when it added some.
+    cdefs: Option<CDefs>,
 }
 
 impl Host {
@@ -223,6 +236,7 @@ impl Host {
             session: None,
             child: None,
             plugin_calls: None,
+            last: None,
         }
     }
 
@@ -345,6 +359,7 @@ impl Host {
             .as_mut()
             .expect("the session exists once started");
         let probes = probe_count(&checked.added.programs);
+        let mark = session.object.lengths();
         let mut new = checked.added;
         let added = session
             .add(&mut new)
@@ -358,6 +373,17 @@ impl Host {
                 session.sink.note(&note).map_err(HostError::Io)?;
             }
         }
+        self.last = Some(Rollback {
+            entry: checked.entry,
+            mark,
+            maps: (checked.typed.maps.keys())
+                .filter(|m| !self.env.maps.contains_key(*m))
+                .cloned()
+                .collect(),
+            cdefs: (!checked.typed.cdefs.records.is_empty()
+                || !checked.typed.cdefs.enum_constants.is_empty())
+            .then(|| self.env.cdefs.clone()),
+        });
         self.env.learn(&checked.typed);
         self.sources.push(source);
         Ok(Added {
@@ -369,8 +395,21 @@ impl Host {
     }
 
     /// Runs the BEGIN blocks of an added source, then (unless one called `exit()`) attaches
-    /// its probes and lets the `-c` command go. On error none of its probes stays attached.
+    /// its probes and lets the `-c` command go. On error none of its probes stays attached,
+    /// and the source loaded last is taken back whole: its maps, programs and blocks go, as
+    /// if it had never been loaded.
     pub fn start(&mut self, added: &Added) -> Result<(), HostError> {
+        let started = self.run_and_attach(added);
+        let last = self.last.take();
+        if let (Err(_), Some(last)) = (&started, last) {
+            if last.entry == added.entry {
+                self.roll_back(last)?;
+            }
+        }
+        started
+    }
+
+    fn run_and_attach(&mut self, added: &Added) -> Result<(), HostError> {
         let session = self.session_mut()?;
         session.run_programs(added.programs.clone(), Trigger::Begin)?;
         if session.exit_requested() {
@@ -380,6 +419,19 @@ impl Host {
         if let Some(c) = self.child.as_mut() {
             c.release();
         }
+        Ok(())
+    }
+
+    /// Takes back the source loaded last.
+    fn roll_back(&mut self, last: Rollback) -> Result<(), HostError> {
+        self.session_mut()?.truncate(last.mark)?;
+        for m in &last.maps {
+            self.env.maps.remove(m);
+        }
+        if let Some(cdefs) = last.cdefs {
+            self.env.cdefs = cdefs;
+        }
+        self.sources.truncate(last.entry);
         Ok(())
     }
 

@@ -175,8 +175,11 @@ impl Map {
 /// A program loaded in the kernel.
 #[derive(Debug)]
 pub struct Program {
-    /// What was loaded.
-    pub spec: ProgramSpec,
+    /// Its name in the kernel ([`ProgramSpec::name`]); the rest of its spec stays in the
+    /// session's object, at the same index.
+    pub name: String,
+    /// What it was loaded as.
+    pub prog_type: ProgType,
     /// Shared only once unloaded ([`Loaded::unload_program`]).
     fd: Arc<OwnedFd>,
     id: u32,
@@ -311,6 +314,11 @@ impl Loaded {
         self.maps.truncate(len);
     }
 
+    /// Closes the programs from index `len` on (those of an addition rolled back).
+    pub fn truncate_programs(&mut self, len: usize) {
+        self.programs.truncate(len);
+    }
+
     /// Creates more maps; they get the next indices, which are returned. On error none of
     /// `maps` is kept.
     pub fn add_maps(&mut self, maps: &[MapSpec]) -> Result<Range<usize>, LoadError> {
@@ -375,7 +383,8 @@ impl Loaded {
             message: format!("cannot read the id of loaded program {}: {e}", spec.name),
         })?;
         Ok(Program {
-            spec: spec.clone(),
+            name: spec.name.clone(),
+            prog_type: spec.prog_type,
             fd: Arc::new(loaded.fd),
             id,
             log: loaded.log,
@@ -396,8 +405,6 @@ impl Loaded {
             }
         };
         program.fd = unloaded;
-        program.spec.insns = Vec::new();
-        program.spec.spans = Vec::new();
         Ok(())
     }
 

@@ -94,6 +94,22 @@ impl LiveNames {
         }
     }
 
+    /// Forgets what `object` no longer has (a source rolled back): its probe names, formats,
+    /// filters and stack maps beyond the object's.
+    pub fn truncate(&mut self, object: &Object) {
+        self.probe_names.truncate(object.probe_names.len());
+        self.strftime_formats
+            .truncate(object.strftime_formats.len());
+        self.cgroup_path_filters
+            .truncate(object.cgroup_path_filters.len());
+        self.stack_maps.retain(|s| {
+            object
+                .stack_maps
+                .iter()
+                .any(|m| m.user == s.user && m.limit == s.limit)
+        });
+    }
+
     /// The session's user symbolizer, made on first use.
     pub fn user_symbols(&self) -> &UserSymbols {
         self.user_symbols.get_or_init(UserSymbols::new)

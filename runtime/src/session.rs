@@ -10,7 +10,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use aya::maps::{Map as AyaMap, MapData, RingBuf};
 use scry_ebpf::codegen::{GLOBAL_CPID, GLOBAL_START_NS};
 use scry_ebpf::object::{
-    Object, SyscallFanIn, Trigger, COUNTER_INDEX_OUT_OF_BOUNDS, COUNTER_LOST_EVENTS,
+    Lengths, Object, SyscallFanIn, Trigger, COUNTER_INDEX_OUT_OF_BOUNDS, COUNTER_LOST_EVENTS,
     COUNTER_MAP_FULL, COUNTER_STACK_LOST, TRACEPOINT_PROBE_ID,
 };
 use scry_lang::attach::Target;
@@ -171,7 +171,7 @@ impl Session {
             if self.is_removed(i) {
                 continue;
             }
-            if self.loaded.programs.get(i).map(|p| p.spec.trigger) == Some(trigger) {
+            if self.object.programs.get(i).map(|p| p.trigger) == Some(trigger) {
                 self.loaded.programs[i].test_run()?;
                 self.drain()?;
             }
@@ -221,11 +221,13 @@ impl Session {
         }
         self.removed[i] = true;
         // Nothing runs it again; an fd that cannot close is only a leak. Its instructions are
-        // not needed any more either (the index stays).
+        // not needed any more either, nor its attach points (the index stays).
         let _ = self.loaded.unload_program(i);
         if let Some(p) = self.object.programs.get_mut(i) {
             p.insns = Vec::new();
             p.spans = Vec::new();
+            p.attaches = Vec::new();
+            p.fan_in = None;
         }
     }
 
@@ -241,27 +243,27 @@ impl Session {
 
     /// Attaches program `i` to its attach points.
     pub fn attach_program(&mut self, i: usize) -> Result<(), SessionError> {
-        let p = &self.loaded.programs[i];
-        if !p.spec.trigger.attaches_at_start() {
+        let (p, spec) = (&self.loaded.programs[i], &self.object.programs[i]);
+        if !spec.trigger.attaches_at_start() {
             return Ok(());
         }
         // A function watchpoint's uprobe watches the `-c` child too.
-        let options = match p.spec.trigger {
+        let options = match spec.trigger {
             Trigger::WatchSetup => AttachOptions {
                 pid: self.opts.attach.pid.or(self.opts.attach.cpid),
                 ..self.opts.attach.clone()
             },
             _ => self.opts.attach.clone(),
         };
-        let links = match &p.spec.fan_in {
+        let links = match &spec.fan_in {
             Some(fan_in) => {
                 self.fill_fan_in_filter(fan_in)?;
                 attach::attach(p, std::slice::from_ref(&fan_in.raw), &options)
             }
-            None if p.spec.uprobe_multi => {
-                attach::attach_uprobe_multi(p, &p.spec.attaches, &options, &self.object.probe_names)
+            None if spec.uprobe_multi => {
+                attach::attach_uprobe_multi(p, &spec.attaches, &options, &self.object.probe_names)
             }
-            None => attach::attach(p, &p.spec.attaches, &options),
+            None => attach::attach(p, &spec.attaches, &options),
         }
         .map_err(SessionError::Attach)?;
         if self.links.len() <= i {
@@ -300,10 +302,13 @@ impl Session {
     /// let the process go on if it stopped itself for this (`watchpoint`, not
     /// `asyncwatchpoint`). A watchpoint that cannot be set is a warning: the others go on.
     fn watch(&mut self, program: usize, address: u64, pid: u32) -> io::Result<()> {
-        let Some(p) = self.loaded.programs.get(program) else {
+        let (Some(p), Some(spec)) = (
+            self.loaded.programs.get(program),
+            self.object.programs.get(program),
+        ) else {
             return Ok(());
         };
-        let Some(at) = p.spec.attaches.first() else {
+        let Some(at) = spec.attaches.first() else {
             return Ok(());
         };
         let mut warning = None;
@@ -390,6 +395,30 @@ impl Session {
     /// Plugin function calls in records are made through `plugins`.
     pub fn set_plugin_calls(&mut self, plugins: Box<dyn PluginCalls>) {
         self.dispatcher.plugins = Some(plugins);
+    }
+
+    /// Removes everything added after `mark` (a source whose probes could not attach): its
+    /// programs detach, what they wrote is handled, then its programs and maps close and the
+    /// object goes back to `mark`, as if the source had never been added.
+    pub fn truncate(&mut self, mark: Lengths) -> Result<(), SessionError> {
+        let programs = mark.programs;
+        for i in programs..self.object.programs.len() {
+            self.detach_program(i);
+        }
+        let (gone, kept): (Vec<Watched>, Vec<Watched>) = std::mem::take(&mut self.watched)
+            .into_iter()
+            .partition(|w| w.program >= programs);
+        self.watched = kept;
+        attach::detach_all(gone.into_iter().flat_map(|w| w.links).collect());
+        // Records already queued name the source's actions: handled before they go.
+        self.drain()?;
+        self.links.truncate(programs);
+        self.removed.truncate(programs);
+        self.loaded.truncate_programs(programs);
+        self.loaded.truncate_maps(mark.maps);
+        self.object.truncate(&mark);
+        self.names.truncate(&self.object);
+        Ok(())
     }
 
     /// Handles every record in the ring buffer.

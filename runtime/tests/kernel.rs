@@ -27,7 +27,7 @@ fn tracepoint_program_counts_getppid() {
     let loaded = load(&obj, LoadOptions::default()).unwrap();
     let prog = &loaded.programs[0];
     assert!(prog.id() > 0);
-    let links = attach(prog, &prog.spec.attaches, &AttachOptions::default()).unwrap();
+    let links = attach(prog, &obj.programs[0].attaches, &AttachOptions::default()).unwrap();
     assert_eq!(links.len(), 1);
     assert_eq!(links[0].probe, "tracepoint:syscalls:sys_enter_getppid");
     const N: u64 = 25;
@@ -187,7 +187,7 @@ fn kprobe_attach_fails_with_one_sentence() {
     );
     let loaded = load(&obj, LoadOptions::default()).unwrap();
     let prog = &loaded.programs[0];
-    let err = attach(prog, &prog.spec.attaches, &AttachOptions::default()).unwrap_err();
+    let err = attach(prog, &obj.programs[0].attaches, &AttachOptions::default()).unwrap_err();
     assert_eq!(err.probe, "kprobe:vfs_read");
     assert_eq!(
         err.to_string(),
@@ -233,7 +233,8 @@ fn kfunc_program_loads_or_is_refused_in_one_sentence() {
         match load(&obj, LoadOptions::default()) {
             Ok(loaded) => {
                 let prog = &loaded.programs[0];
-                let links = attach(prog, &prog.spec.attaches, &AttachOptions::default()).unwrap();
+                let links =
+                    attach(prog, &obj.programs[0].attaches, &AttachOptions::default()).unwrap();
                 detach_all(links);
             }
             Err(e) => {
@@ -279,7 +280,7 @@ fn hardware_attach_fails_with_one_sentence() {
     );
     let loaded = load(&obj, LoadOptions::default()).unwrap();
     let prog = &loaded.programs[0];
-    let err = attach(prog, &prog.spec.attaches, &AttachOptions::default()).unwrap_err();
+    let err = attach(prog, &obj.programs[0].attaches, &AttachOptions::default()).unwrap_err();
     assert_eq!(
         err.to_string(),
         "hardware:cycles:1000000 cannot attach: this machine has no hardware PMU \
@@ -304,7 +305,7 @@ fn missing_tracepoint_fails_with_one_sentence() {
     );
     let loaded = load(&obj, LoadOptions::default()).unwrap();
     let prog = &loaded.programs[0];
-    let err = attach(prog, &prog.spec.attaches, &AttachOptions::default()).unwrap_err();
+    let err = attach(prog, &obj.programs[0].attaches, &AttachOptions::default()).unwrap_err();
     assert_eq!(
         err.to_string(),
         "tracepoint:syscalls:sys_enter_nope cannot attach: this kernel has no tracepoint \
@@ -335,7 +336,7 @@ fn profile_program_fires_on_every_cpu() {
     );
     let loaded = load(&obj, LoadOptions::default()).unwrap();
     let prog = &loaded.programs[0];
-    let links = attach(prog, &prog.spec.attaches, &AttachOptions::default()).unwrap();
+    let links = attach(prog, &obj.programs[0].attaches, &AttachOptions::default()).unwrap();
     assert_eq!(
         links.len(),
         scry_runtime::sys::online_cpus().unwrap().len(),

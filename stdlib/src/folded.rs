@@ -16,19 +16,30 @@ pub enum Part<'a> {
 /// The frames of `parts` joined by `;` (without the count). A `;` inside a name would split a
 /// frame in two, so it becomes `:`; a frame without a symbol is `[unknown]`.
 pub fn fold(parts: &[Part]) -> String {
-    let mut names: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let mut first = true;
+    let mut push = |name: &str| {
+        if !first {
+            line.push(';');
+        }
+        first = false;
+        for (i, piece) in name.split(';').enumerate() {
+            if i > 0 {
+                line.push(':');
+            }
+            line.push_str(piece);
+        }
+    };
     for part in parts {
         match part {
-            Part::Name(n) => names.push(n.replace(';', ":")),
-            Part::Stack(frames) => names.extend(
-                frames
-                    .iter()
-                    .rev()
-                    .map(|f| f.symbol.as_deref().unwrap_or("[unknown]").replace(';', ":")),
-            ),
+            Part::Name(n) => push(n),
+            Part::Stack(frames) => frames
+                .iter()
+                .rev()
+                .for_each(|f| push(f.symbol.as_deref().unwrap_or("[unknown]"))),
         }
     }
-    names.join(";")
+    line
 }
 
 #[cfg(test)]

@@ -101,7 +101,7 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
     }
     let sink = SummarySink::new(
         render::Blocks::new(specs, a.top),
-        Box::new(std::io::stdout()),
+        Box::new(std::io::BufWriter::new(std::io::stdout())),
     );
     let run = Run {
         tool: "argdist",

@@ -75,7 +75,10 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
     let block = "@counts[probe] = count();";
     let rest = program::rounds("print(@counts); clear(@counts);", a.interval, a.duration);
     let (program, fallback) = program::counting(&targets, &pattern, &conditions, block, rest);
-    let sink = SummarySink::new(render::Table::new(a.timestamp), Box::new(std::io::stdout()));
+    let sink = SummarySink::new(
+        render::Table::new(a.timestamp),
+        Box::new(std::io::BufWriter::new(std::io::stdout())),
+    );
     let run = Run {
         tool: "funccount",
         program,

@@ -133,7 +133,7 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
     let delimited = a.delimited && !a.kernel_stacks_only && !a.user_stacks_only;
     let stacks = Stacks::new(keys, style, delimited, a.timestamp, a.svg.is_some());
     let folded = stacks.folded_lines();
-    let sink = SummarySink::new(stacks, Box::new(std::io::stdout()));
+    let sink = SummarySink::new(stacks, Box::new(std::io::BufWriter::new(std::io::stdout())));
     let run = Run {
         tool: "stackcount",
         program,
