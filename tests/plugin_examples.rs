@@ -895,8 +895,15 @@ fn a_panicking_rust_plugin_ends_the_run_cleanly() {
 }
 
 #[test]
-#[ignore = "the host drops scry.error's message when the hook then traps (issue 12)"]
 fn a_panicking_rust_plugin_says_why() {
     let Some(run) = panicking_run() else { return };
-    assert!(run.stderr.contains("unlucky value 13"), "{}", run.stderr);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("scry_reduce boom failed: it trapped"))
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    assert!(
+        line.contains("): ") && line.contains("unlucky value 13"),
+        "{line}"
+    );
 }

@@ -157,6 +157,18 @@ fn a_trap_is_contained_and_the_instance_is_never_called_again() {
 }
 
 #[test]
+fn a_trap_after_scry_error_says_the_message() {
+    let (st, out, err) = run_functions(
+        "explain",
+        &["--plugin-fail=disable"],
+        r#"BEGIN { printf("%d\n", f::explain(1)); printf("after\n"); exit(); }"#,
+    );
+    assert_eq!(st, 0, "{err}");
+    assert!(err.contains("WARNING: plugin f: scry_call explain failed: it trapped (wasm `unreachable` instruction executed): it fell over; the plugin is disabled"), "{err}");
+    assert_eq!(out, "Attaching 1 probe...\nafter\n\n\n");
+}
+
+#[test]
 fn a_trap_ends_the_run_with_end_maps_and_nothing_attached() {
     let (st, out, err) = run_functions(
         "trap",

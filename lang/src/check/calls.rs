@@ -42,7 +42,8 @@ impl Checker<'_> {
         if name.contains("::") {
             return self.plugin_call_in_kernel(e);
         }
-        if matches!(name.as_str(), "print" | "clear" | "zero" | "delete") && self.on_reducer_map(args)
+        if matches!(name.as_str(), "print" | "clear" | "zero" | "delete")
+            && self.on_reducer_map(args)
         {
             return self.reducer_map_op(name, e, args);
         }
