@@ -20,10 +20,8 @@ over the runs. Each row starts the real binary and times what a user waits for:
   the same syscall stream (the workload's time over its untraced time, plus scry's CPU time
   over an idle run's, per event); printf through the `printf` plugin against native printf
   (lines per second of scry's CPU time beyond an idle run's, and lines lost, under a flood
-  and paced; scry's own printf keeps printing beside the plugin, so the plugin's rate pays
-  for both); a plugin's
-  compile + instantiate time (a run with the plugin minus one without); the peak RSS of a run
-  with one plugin.
+  and paced; the plugin prints printf in scry's place); a plugin's compile + instantiate
+  time (a run with the plugin minus one without); the peak RSS of a run with one plugin.
 - stackcount -f over sched_switch of a fixture (built with gcc) that sleeps from 16,384
   distinct call paths: SIGINT until exit, and the folded lines printed.
 """
@@ -218,11 +216,9 @@ def per_event_ns(scry, args, exe, n, runs):
     return got
 
 
-def printf_rate(scry, args, exe, n, tmp, copies=1, pause=0):
+def printf_rate(scry, args, exe, n, tmp, pause=0):
     """A printf per event to a file: the lines/s scry's user space sustains (lines over the
-    CPU seconds it spent on them, beyond an idle run's), and the lines lost. With the printf
-    plugin scry's own printf goes on too: each line is written `copies` (2) times, and the
-    rate counts one copy (the cost of both)."""
+    CPU seconds it spent on them, beyond an idle run's), and the lines lost."""
     out = os.path.join(tmp, "printf.out")
     env = dict(os.environ, __BPFTRACE_NOTIFY_PROBES_ATTACHED="1")
     p = subprocess.Popen([scry, "-o", out] + args, stdout=subprocess.DEVNULL,
@@ -239,7 +235,7 @@ def printf_rate(scry, args, exe, n, tmp, copies=1, pause=0):
     _, idle = traced(scry, args, exe, 0)
     with open(out, "rb") as f:
         lines = sum(1 for line in f if line.startswith(b"lseek "))
-    return lines / copies / (cpu - idle), copies * n - lines
+    return lines / (cpu - idle), n - lines
 
 
 def peak_rss_kib(scry, args, exe):
@@ -296,10 +292,9 @@ def printf_rows(scry, plugins, runs, tmp, exe, q):
     rows = []
     prog = LSEEK + '{ printf("lseek %d %s\\n", args->offset, comm); }'
     plugin = ["--plugin", f"p={os.path.join(plugins, 'printf.wasm')}"]
-    for name, extra, copies in [("native printf", [], 1),
-                                ("printf plugin (beside native)", plugin, 2)]:
+    for name, extra in [("native printf", []), ("printf plugin", plugin)]:
         for load, pause in [("flood", 0), ("1000 every 5 ms", 5000)]:
-            got = [printf_rate(scry, extra + ["-e", prog], exe, 200_000, tmp, copies, pause)
+            got = [printf_rate(scry, extra + ["-e", prog], exe, 200_000, tmp, pause)
                    for _ in range(runs)]
             rates = [r for r, _ in got]
             rows.append((f"{name}, 200k events ({load}): lines/s of user-space CPU, most "

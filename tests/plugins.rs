@@ -157,6 +157,18 @@ fn a_trap_is_contained_and_the_instance_is_never_called_again() {
 }
 
 #[test]
+fn a_trap_after_scry_error_says_the_message() {
+    let (st, out, err) = run_functions(
+        "explain",
+        &["--plugin-fail=disable"],
+        r#"BEGIN { printf("%d\n", f::explain(1)); printf("after\n"); exit(); }"#,
+    );
+    assert_eq!(st, 0, "{err}");
+    assert!(err.contains("WARNING: plugin f: scry_call explain failed: it trapped (wasm `unreachable` instruction executed): it fell over; the plugin is disabled"), "{err}");
+    assert_eq!(out, "Attaching 1 probe...\nafter\n\n\n");
+}
+
+#[test]
 fn a_trap_ends_the_run_with_end_maps_and_nothing_attached() {
     let (st, out, err) = run_functions(
         "trap",
@@ -488,15 +500,49 @@ fn a_sink_args_plugin_gets_printf_as_format_number_and_arguments() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let mut want = b"Attaching 1 probe...\n".to_vec();
-    // The batch of the attach line (kind 6, 1 probe), then the printed lines, then the batch
-    // of the drain: printf 0 without arguments, printf 1 with an integer and a string.
+    // The batch of the attach line (kind 6, 1 probe), then the batch of the drain: printf 0
+    // without arguments, printf 1 with an integer and a string. The plugin prints printf in
+    // scry's place: scry's own lines are not there.
     want.extend([6, 1, 0, 0, 0, 0, 0, 0, 0]);
-    want.extend(b"x\ny -3 ab\n");
     want.extend([2, 0, 0, 0, 0, 2, 1, 0, 0, 0]);
     want.extend((-3i64).to_le_bytes());
     want.extend([2, 0, 0, 0, b'a', b'b']);
     want.extend(b"\n\n");
     assert_eq!(out.stdout, want, "{}", text(&out.stdout));
+}
+
+/// Runs `prog` quietly with sink_args_once.wat as plugin `a`, failures disabling it.
+fn run_sink_args_once(test: &str, extra: &[&str], prog: &str) -> (i32, String, String) {
+    let mut args = vec!["-q", "--plugin-fail=disable"];
+    args.extend_from_slice(extra);
+    run_with("sink_args_once", "a", test, &args, prog)
+}
+
+const PRINTS_AROUND_PRINTS: &str =
+    r#"BEGIN { printf("a\n"); print(1); printf("b\n"); print(2); printf("c\n"); exit(); }"#;
+
+#[test]
+fn a_sink_args_plugin_prints_printf_in_scrys_place_until_it_fails() {
+    let (st, out, err) = run_sink_args_once("args_once", &[], PRINTS_AROUND_PRINTS);
+    assert_eq!(st, 0, "{err}");
+    // "a" went to the plugin, which printed "P" before print(1) (in its place); "b" went in
+    // the batch it failed on; from "c" on, scry prints printf again.
+    assert_eq!(out, "P\n1\n2\nc\n\n\n");
+    assert!(
+        err.contains("WARNING: plugin a: scry_sink failed: scry_sink returned 1 and gave no message; the plugin is disabled"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_sink_args_plugin_replaces_printf_records_in_json() {
+    let (st, out, err) =
+        run_sink_args_once("args_once_json", &["-f", "json"], PRINTS_AROUND_PRINTS);
+    assert_eq!(st, 0, "{err}");
+    let printf: Vec<&str> = out.lines().filter(|l| l.contains(r#""printf""#)).collect();
+    assert_eq!(printf.len(), 2, "{out}");
+    assert!(printf[0].contains(r#""P\n""#), "{out}");
+    assert!(printf[1].contains(r#""c\n""#), "{out}");
 }
 
 #[test]

@@ -123,7 +123,7 @@ impl Instance {
         let instance = linker.instantiate(&mut store, &module).map_err(|e| {
             format!(
                 "cannot instantiate it: {}",
-                cause(&e, limits.timeout, limits)
+                cause(&e, limits.timeout, limits, store.data_mut().error.take())
             )
         })?;
         let memory = instance
@@ -312,7 +312,8 @@ impl Instance {
         match f(&mut self.store) {
             Ok(r) => Ok(r),
             Err(e) => {
-                let c = cause(&e, self.timeout, self.limits);
+                let message = self.store.data_mut().error.take();
+                let c = cause(&e, self.timeout, self.limits, message);
                 Err(self.fail(label, c))
             }
         }
@@ -332,8 +333,14 @@ fn ticks(timeout: Duration) -> u64 {
     (timeout.as_millis() as u64).div_ceil(TICK.as_millis() as u64) + 1
 }
 
-/// A wasmtime error as the cause of a failure.
-fn cause(e: &wasmtime::Error, timeout: Duration, limits: Limits) -> String {
+/// A wasmtime error as the cause of a failure; a trap says the `scry.error` `message` the hook
+/// gave before it (a Rust guest's panic handler gives the panic message, then traps).
+fn cause(
+    e: &wasmtime::Error,
+    timeout: Duration,
+    limits: Limits,
+    message: Option<String>,
+) -> String {
     if let Some(Trap::Interrupt) = e.downcast_ref::<Trap>() {
         return format!("it ran past its deadline of {} ms", timeout.as_millis());
     }
@@ -347,10 +354,11 @@ fn cause(e: &wasmtime::Error, timeout: Duration, limits: Limits) -> String {
     match e.downcast_ref::<Trap>() {
         Some(t) => {
             let t = t.to_string();
-            format!(
-                "it trapped ({})",
-                t.strip_prefix("wasm trap: ").unwrap_or(&t)
-            )
+            let t = t.strip_prefix("wasm trap: ").unwrap_or(&t);
+            match message {
+                Some(m) => format!("it trapped ({t}): {m}"),
+                None => format!("it trapped ({t})"),
+            }
         }
         None => root(e),
     }

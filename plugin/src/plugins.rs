@@ -164,6 +164,13 @@ impl Plugins {
         }
     }
 
+    /// Whether a live plugin has a sink of `mode`.
+    pub(crate) fn has_sink(&self, mode: SinkMode) -> bool {
+        self.list
+            .iter()
+            .any(|p| p.signature.sink == Some(mode) && !p.is_dead())
+    }
+
     /// The index of plugin `name`, if it is alive.
     pub(crate) fn alive(&self, name: &str) -> Option<usize> {
         self.list

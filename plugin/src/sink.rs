@@ -1,6 +1,7 @@
 //! The plugins' side of the output seam: a [`Sink`] in front of scry's own text or JSON sink
 //! that sends every output record to the plugins with a sink (one `scry_sink` call per drain),
 //! renders maps that have a formatter, and writes what plugins output, log and fail with.
+//! While a `sink args` plugin is alive, it prints printf lines in scry's place.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -39,6 +40,12 @@ pub struct PluginSink {
     /// For `sink lines` and `sink args` plugins.
     lines: Batch,
     args: Batch,
+    /// The printf whose arguments just went to a live `sink args` plugin: scry does not print
+    /// its text.
+    replaced: bool,
+    /// The args batch holds replaced printfs: it goes to the plugins before other output, so
+    /// that their lines keep their place.
+    holds_printf: bool,
     /// Formatters by map name (without `@`): the plugin and the formatter's item index.
     formatters: BTreeMap<String, (String, u32)>,
     /// Maps whose formatter renders another kind (warned about once).
@@ -52,13 +59,7 @@ impl PluginSink {
         plugins: Shared,
         formatters: BTreeMap<String, (String, u32)>,
     ) -> Self {
-        let has = |mode| {
-            plugins
-                .lock()
-                .list
-                .iter()
-                .any(|p| p.signature.sink == Some(mode))
-        };
+        let has = |mode| plugins.lock().has_sink(mode);
         PluginSink {
             lines: Batch {
                 wanted: has(SinkMode::Lines),
@@ -68,6 +69,8 @@ impl PluginSink {
                 wanted: has(SinkMode::Args),
                 ..Batch::default()
             },
+            replaced: false,
+            holds_printf: false,
             inner,
             plugins,
             formatters,
@@ -75,8 +78,12 @@ impl PluginSink {
         }
     }
 
-    /// Writes what the plugins output and the notices about them, in order with the rest.
+    /// Writes what the plugins output and the notices about them, in order with the rest
+    /// (replaced printfs first go to the plugins).
     fn pending(&mut self) -> io::Result<()> {
+        if self.holds_printf {
+            self.send();
+        }
         let (out, notices) = {
             let mut ps = self.plugins.lock();
             (
@@ -104,6 +111,7 @@ impl PluginSink {
 
     /// Sends the batches to the live plugins with a sink.
     fn send(&mut self) {
+        self.holds_printf = false;
         for (mode, b) in [
             (SinkMode::Lines, &mut self.lines),
             (SinkMode::Args, &mut self.args),
@@ -149,6 +157,10 @@ impl Sink for PluginSink {
     }
 
     fn message(&mut self, kind: Message, bytes: &[u8]) -> io::Result<()> {
+        if kind == Message::Printf && std::mem::take(&mut self.replaced) {
+            self.lines.add(|w| records::line(w, kind, bytes));
+            return Ok(());
+        }
         self.pending()?;
         self.lines.add(|w| records::line(w, kind, bytes));
         if kind != Message::Printf {
@@ -158,10 +170,14 @@ impl Sink for PluginSink {
     }
 
     fn printf_args(&mut self, action: usize, args: &[Value]) -> io::Result<()> {
+        self.replaced = false;
         if !self.args.wanted {
             return Ok(());
         }
         let ps = self.plugins.lock();
+        if !ps.has_sink(SinkMode::Args) {
+            return Ok(());
+        }
         if let Some(Some((format, types))) = ps.formats.get(action) {
             self.args.add(|w| {
                 w.u8(2);
@@ -170,6 +186,8 @@ impl Sink for PluginSink {
                     w.typed(*t, v);
                 }
             });
+            self.replaced = true;
+            self.holds_printf = true;
         }
         Ok(())
     }

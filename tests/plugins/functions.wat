@@ -2,9 +2,10 @@
   (import "scry" "log" (func $log (param i32 i32)))
   (import "scry" "error" (func $error (param i32 i32)))
   ;;PRELUDE
-  (data (i32.const 16) "abi 1.0\nfn double(i64) -> i64\nfn greet(str) -> str\nfn spin(u64) -> u64\nfn boom(u64) -> u64\nfn bomb(u64) -> u64\nfn refuse(u64) -> u64\n")
-  (global $desc_len i32 (i32.const 133))
+  (data (i32.const 16) "abi 1.0\nfn double(i64) -> i64\nfn greet(str) -> str\nfn spin(u64) -> u64\nfn boom(u64) -> u64\nfn bomb(u64) -> u64\nfn refuse(u64) -> u64\nfn explain(u64) -> u64\n")
+  (global $desc_len i32 (i32.const 156))
   (data (i32.const 1024) "hi, no thanks")
+  (data (i32.const 1040) "it fell over")
   ;; Results at 8192.
   (func (export "scry_call") (param $item i32) (param $p i32) (param $len i32) (param $count i32) (result i64)
     (local $i i32) (local $n i32)
@@ -31,6 +32,10 @@
     ;; bomb: grows memory until it cannot
     (if (i32.eq (local.get $item) (i32.const 4)) (then
       (loop $more (drop (memory.grow (i32.const 64))) (br $more))))
+    ;; explain: a message, then a trap (as a Rust guest's panic handler does)
+    (if (i32.eq (local.get $item) (i32.const 6)) (then
+      (call $error (i32.const 1040) (i32.const 12))
+      unreachable))
     ;; refuse: the error slice with a message
     (call $error (i32.const 1028) (i32.const 9))
     (i64.const 0xFFFFFFFF00000000))
