@@ -1,6 +1,6 @@
 //! What the live system says about the ids programs record: probe names and user names.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 
@@ -35,6 +35,8 @@ pub struct LiveNames {
     stack_maps: Vec<StackMapFd>,
     /// User-space symbols, cached for the whole session.
     user_symbols: OnceCell<UserSymbols>,
+    /// Errors met while naming values (a strftime text too long), for the session's sink.
+    errors: RefCell<Vec<String>>,
 }
 
 impl LiveNames {
@@ -67,6 +69,7 @@ impl LiveNames {
         LiveNames {
             stack_maps,
             user_symbols: OnceCell::new(),
+            errors: RefCell::default(),
             probe_names: object.probe_names.clone(),
             tracepoints,
             users: OnceCell::new(),
@@ -108,6 +111,11 @@ impl LiveNames {
                 .iter()
                 .any(|m| m.user == s.user && m.limit == s.limit)
         });
+    }
+
+    /// The errors met while naming values since the last call.
+    pub fn take_errors(&self) -> Vec<String> {
+        std::mem::take(&mut self.errors.borrow_mut())
     }
 
     /// The session's user symbolizer, made on first use.
@@ -187,7 +195,10 @@ impl Names for LiveNames {
         // `%f` (microseconds) is bpftrace's addition to strftime(3).
         let fmt = fmt.replace("%f", &format!("{micros:06}"));
         // Text too long to format prints as bpftrace prints it.
-        crate::records::strftime_at(&fmt, secs).unwrap_or_else(|| "(?)".to_string())
+        crate::records::strftime_at(&fmt, secs).unwrap_or_else(|e| {
+            self.errors.borrow_mut().push(e);
+            "(?)".to_string()
+        })
     }
 
     fn probe_name(&self, id: u64) -> String {

@@ -159,7 +159,10 @@ impl Dispatcher {
             }
             ActionKind::Clear(m) => snapshot::clear(object, loaded, *m)?,
             ActionKind::Zero(m) => snapshot::zero(object, loaded, *m)?,
-            ActionKind::Time(fmt) => sink.message(Message::Time, strftime_now(fmt).as_bytes())?,
+            ActionKind::Time(fmt) => match strftime_at(fmt, crate::sys::clock::now_secs()) {
+                Ok(text) => sink.message(Message::Time, text.as_bytes())?,
+                Err(e) => sink.error(&e)?,
+            },
             ActionKind::Exit => return Ok(Effect::Exit),
             ActionKind::UserPid => {
                 return Ok(Effect::UserProcess(
@@ -230,15 +233,14 @@ pub fn strftime_now(fmt: &str) -> String {
     strftime_at(fmt, crate::sys::clock::now_secs()).unwrap_or_default()
 }
 
-/// `secs` since the epoch formatted by strftime(3) in local time; `None` (with an error on
-/// stderr, as bpftrace gives) when the text is longer than [`crate::sys::clock::STRFTIME_MAX`].
-pub fn strftime_at(fmt: &str, secs: libc::time_t) -> Option<String> {
-    let text = crate::sys::clock::strftime_at(fmt, secs);
-    if text.is_none() {
-        crate::eprintln_lossy!(
-            "ERROR: strftime format '{fmt}' gives no text or more than {} bytes",
+/// `secs` since the epoch formatted by strftime(3) in local time; `Err` (the error the
+/// session's sink reports, as bpftrace gives one) when the text is longer than
+/// [`crate::sys::clock::STRFTIME_MAX`].
+pub fn strftime_at(fmt: &str, secs: libc::time_t) -> Result<String, String> {
+    crate::sys::clock::strftime_at(fmt, secs).ok_or_else(|| {
+        format!(
+            "strftime format '{fmt}' gives no text or more than {} bytes",
             crate::sys::clock::STRFTIME_MAX
-        );
-    }
-    text
+        )
+    })
 }

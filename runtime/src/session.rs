@@ -455,6 +455,7 @@ impl Session {
             )?;
             // The record is done with; the ring buffer may be borrowed again.
             drop(item);
+            self.report_name_errors()?;
             match effect {
                 Effect::Exit => self.exit_requested = true,
                 Effect::UserProcess(pid) => {
@@ -565,7 +566,16 @@ impl Session {
     /// Prints user map `index` (into [`Object::user_maps`]) as at exit.
     pub fn print_map(&mut self, index: usize) -> Result<(), SessionError> {
         let dump = snapshot::dump(&self.object, &self.loaded, index, &self.names)?;
+        self.report_name_errors()?;
         self.sink.map(&dump, 0, 0)?;
+        Ok(())
+    }
+
+    /// Reports through the sink what naming the values of a record or map could not do.
+    fn report_name_errors(&mut self) -> io::Result<()> {
+        for e in self.names.take_errors() {
+            self.sink.error(&e)?;
+        }
         Ok(())
     }
 
