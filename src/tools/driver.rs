@@ -8,6 +8,7 @@ use scry_runtime::attach::AttachOptions;
 use scry_runtime::host::{Host, HostError, HostOptions, Source};
 use scry_runtime::records::ActionOptions;
 use scry_runtime::session::SessionOptions;
+use scry_runtime::LiveCatalog;
 use scry_stdlib::Sink;
 
 use super::end::End;
@@ -40,6 +41,18 @@ pub struct Fallback {
     pub targets: Vec<String>,
     /// The rest of the program (the interval block), applied after them.
     pub rest: String,
+}
+
+/// Where a tool that writes probe blocks over places (trace, argdist) starts: the traced pid
+/// (`-p`; 0 is none; it must exist), the live catalog, and the program's preamble (`-I`).
+pub fn prologue(
+    pid: Option<u32>,
+    include: &[String],
+) -> Result<(Option<u32>, LiveCatalog, String), End> {
+    let pid = pid.filter(|&p| p != 0);
+    check_pid(pid)?;
+    let preamble = super::headers::preamble(include)?;
+    Ok((pid, LiveCatalog::new(), preamble))
 }
 
 /// `-p PID` names a live process (else every later step would fail in its own words).

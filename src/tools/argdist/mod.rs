@@ -83,10 +83,7 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
     if specs.is_empty() {
         return Err(End::Error("at least one specifier is required".into()));
     }
-    let pid = a.pid.filter(|&p| p != 0);
-    driver::check_pid(pid)?;
-    let catalog = LiveCatalog::new();
-    let mut program = super::headers::preamble(&a.include)?;
+    let (pid, catalog, mut program) = driver::prologue(a.pid, &a.include)?;
     let mut attached = Vec::new();
     for (i, s) in specs.iter().enumerate() {
         let (block, points) = probe_blocks(i, s, &a, pid, &catalog)

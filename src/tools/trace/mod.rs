@@ -122,10 +122,7 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         .iter()
         .map(|p| Probe::parse(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let catalog = LiveCatalog::new();
-    let pid = a.pid.filter(|&p| p != 0);
-    driver::check_pid(pid)?;
-    let mut program = super::headers::preamble(&a.include)?;
+    let (pid, catalog, mut program) = driver::prologue(a.pid, &a.include)?;
     let mut layout_probes = Vec::new();
     for (i, p) in probes.iter().enumerate() {
         let (block, pieces) = probe_block(i, p, &a, pid, &catalog)
