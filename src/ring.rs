@@ -43,7 +43,7 @@ pub fn size(checked: &Checked, settings: &Settings) -> u32 {
         added,
         &checked.program,
         checked.blocks.clone(),
-        0..added.programs.len(),
+        checked.programs.clone(),
     );
     bytes(settings, traffic)
 }
@@ -76,10 +76,10 @@ pub fn traffic(
     blocks: Range<usize>,
     programs: Range<usize>,
 ) -> Traffic {
-    if !object.actions.iter().any(|a| is_output(&a.kind)) {
+    if !object.actions.values().any(|a| is_output(&a.kind)) {
         return Traffic::Control;
     }
-    let per_event = object.programs[programs].iter().any(|p| {
+    let per_event = object.programs.range(programs).any(|(_, p)| {
         !matches!(p.trigger, Trigger::Begin | Trigger::End)
             && p.probe_block
                 .checked_sub(blocks.start)
@@ -161,8 +161,8 @@ mod tests {
         traffic(
             &object,
             &compiled.program,
-            0..object.blocks.len(),
-            0..object.programs.len(),
+            0..object.blocks.end(),
+            0..object.programs.end(),
         )
     }
 

@@ -74,7 +74,7 @@ pub fn run(
     if let Some(p) = &plugins {
         p.shared.lock().init(&checked.added);
     }
-    let added = match host.load(source.clone(), checked) {
+    let added = match host.load(checked) {
         Ok(a) => a,
         Err(e) => return failed(&source, e, cli),
     };

@@ -26,7 +26,7 @@ fn loads(src: &str) -> Result<usize, String> {
     )
     .map_err(|d| format!("{src}: {}", d.message))?;
     let loaded = load(&object, LoadOptions::default()).map_err(|e| format!("{src}: {e}"))?;
-    Ok(loaded.programs.len())
+    Ok(loaded.programs.count())
 }
 
 #[test]

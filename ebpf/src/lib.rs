@@ -9,3 +9,4 @@ pub mod codegen;
 pub mod insn;
 pub mod layout;
 pub mod object;
+pub mod slots;

@@ -7,6 +7,7 @@ use scry_lang::span::Span;
 use scry_lang::types::{Agg, Type};
 
 use crate::insn::Insn;
+pub use crate::slots::Slots;
 
 /// Kinds of BPF maps scry creates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,6 +83,9 @@ pub struct ProgramSpec {
     pub attaches: Vec<Attach>,
     /// Index of its probe block in [`Object::blocks`].
     pub probe_block: usize,
+    /// The actions (record kinds) its code sends, as indexes of [`Object::actions`]: they go
+    /// when it is removed (except a [`ActionKind::UserPid`], which every program shares).
+    pub actions: std::ops::Range<usize>,
     /// Set when the program serves many `syscalls:` tracepoints through one raw_syscalls
     /// tracepoint (attaching and detaching hundreds of tracepoints is slow).
     pub fan_in: Option<SyscallFanIn>,
@@ -252,18 +256,21 @@ pub struct Block {
     pub span: Span,
 }
 
-/// Everything the runtime needs. Every list only grows: an index, once given, names the same
-/// map, program, action or block for the object's whole life (a session adds to it).
+/// Everything the runtime needs. Every index, once given, names the same map, program, action
+/// or block for the object's whole life (a session adds to it). Programs, blocks and actions
+/// are [`Slots`]: a session removes those of a probe block it detaches (their indexes are
+/// not given again); the other lists only grow (maps stay when the programs that wrote them
+/// go, and the names, formats and filters are interned: map values refer to them).
 #[derive(Clone, Debug, Default)]
 pub struct Object {
     pub maps: Vec<MapSpec>,
-    /// The probe blocks compiled so far, in order.
-    pub blocks: Vec<Block>,
-    pub programs: Vec<ProgramSpec>,
+    /// The probe blocks compiled so far and not removed, in order.
+    pub blocks: Slots<Block>,
+    pub programs: Slots<ProgramSpec>,
     pub user_maps: Vec<UserMap>,
     /// Maps a plugin reducer folds in user space (no kernel map): records carry their updates.
     pub reducer_maps: Vec<ReducerMapSpec>,
-    pub actions: Vec<Action>,
+    pub actions: Slots<Action>,
     /// Names of probe ids below [`TRACEPOINT_PROBE_ID`].
     pub probe_names: Vec<String>,
     /// The formats of `strftime()` calls, by the number stored with each timestamp.
@@ -307,8 +314,9 @@ pub struct StackMap {
     pub map: usize,
 }
 
-/// How long each of an object's lists is: where what a source adds begins. Since the lists
-/// only grow, taking back what a source added is cutting them to these lengths.
+/// How long each of an object's lists is (for [`Slots`], the next index): where what a source
+/// adds begins. Since indexes only grow, taking back what a source added is cutting the lists
+/// to these lengths.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Lengths {
     pub maps: usize,
@@ -328,10 +336,10 @@ impl Object {
     pub fn lengths(&self) -> Lengths {
         Lengths {
             maps: self.maps.len(),
-            blocks: self.blocks.len(),
-            programs: self.programs.len(),
+            blocks: self.blocks.end(),
+            programs: self.programs.end(),
             user_maps: self.user_maps.len(),
-            actions: self.actions.len(),
+            actions: self.actions.end(),
             probe_names: self.probe_names.len(),
             strftime_formats: self.strftime_formats.len(),
             cgroup_path_filters: self.cgroup_path_filters.len(),
@@ -368,16 +376,47 @@ impl Object {
     /// Puts back what [`Object::split_off`] took out at this object's current lengths.
     pub fn append(&mut self, mut tail: Object) {
         self.maps.append(&mut tail.maps);
-        self.blocks.append(&mut tail.blocks);
-        self.programs.append(&mut tail.programs);
+        self.blocks.append(tail.blocks);
+        self.programs.append(tail.programs);
         self.user_maps.append(&mut tail.user_maps);
-        self.actions.append(&mut tail.actions);
+        self.actions.append(tail.actions);
         self.probe_names.append(&mut tail.probe_names);
         self.strftime_formats.append(&mut tail.strftime_formats);
         self.cgroup_path_filters
             .append(&mut tail.cgroup_path_filters);
         self.stack_maps.append(&mut tail.stack_maps);
         self.reducer_maps.append(&mut tail.reducer_maps);
+    }
+
+    /// Removes program `index` for good with the actions only it sends (the [`ActionKind::UserPid`]
+    /// action, shared by every program, stays); its index is not given again. Its probe block
+    /// stays until [`Object::remove_block`].
+    pub fn remove_program(&mut self, index: usize) -> Option<ProgramSpec> {
+        let spec = self.programs.remove(index)?;
+        for a in spec.actions.clone() {
+            if self
+                .actions
+                .get(a)
+                .is_some_and(|a| !matches!(a.kind, ActionKind::UserPid))
+            {
+                self.actions.remove(a);
+            }
+        }
+        Some(spec)
+    }
+
+    /// Removes probe block `index` and its programs for good.
+    pub fn remove_block(&mut self, index: usize) {
+        let programs: Vec<usize> = self
+            .programs
+            .iter()
+            .filter(|(_, p)| p.probe_block == index)
+            .map(|(i, _)| i)
+            .collect();
+        for i in programs {
+            self.remove_program(i);
+        }
+        self.blocks.remove(index);
     }
 
     /// The program's instructions as text, one per line, each with the source line it came

@@ -31,7 +31,7 @@ fn generate(src: &str) -> String {
     )
     .unwrap_or_else(|d| panic!("{}", d.message));
     let mut out = String::new();
-    for (i, p) in object.programs.iter().enumerate() {
+    for (i, p) in object.programs.iter() {
         let names: Vec<&str> = p.attaches.iter().map(|a| a.name.as_str()).collect();
         out.push_str(&format!(
             "== {} {:?} {}\n",
@@ -64,7 +64,7 @@ fn scratch_frame_rewinds_the_first_attempt() {
         &CompileOptions::default(),
     )
     .unwrap_or_else(|d| panic!("{}", d.message));
-    assert_eq!(object.actions.len(), 1);
+    assert_eq!(object.actions.count(), 1);
     let scratch: Vec<_> = object
         .maps
         .iter()

@@ -1,7 +1,7 @@
 //! What crosses into a plugin about the run: maps (`scry_format`, sink records), the run
 //! description (`scry_init`) and sink records, in the layouts of docs/plugins.md.
 
-use scry_ebpf::object::{ActionKind, Object, ValueLayout};
+use scry_ebpf::object::{Action, ActionKind, Object, ValueLayout};
 use scry_lang::format::{Conv, Length, Piece};
 use scry_lang::plugin::PluginType;
 use scry_lang::types::{Agg, Type};
@@ -94,15 +94,18 @@ fn buckets(
     }
 }
 
-/// The printf formats of `object`: by action id, the format number (in action order) and its
-/// argument types.
+/// The printf formats of `object`: by action id (`None` for other actions and ids no action
+/// holds), the format number (in action order) and its argument types.
 pub fn printf_formats(object: &Object) -> Vec<Option<(u32, Vec<PluginType>)>> {
     let mut n = 0;
-    object
-        .actions
-        .iter()
-        .map(|a| match &a.kind {
-            ActionKind::Printf(_) => {
+    (0..object.actions.end())
+        .map(|id| match object.actions.get(id) {
+            Some(
+                a @ Action {
+                    kind: ActionKind::Printf(_),
+                    ..
+                },
+            ) => {
                 n += 1;
                 let types = a
                     .args
@@ -126,11 +129,10 @@ pub fn run_description(object: &Object) -> Vec<u8> {
     let mut w = Writer::default();
     let formats = printf_formats(object);
     w.u32(formats.iter().flatten().count() as u32);
-    for (a, (_, types)) in object
-        .actions
+    for (a, (_, types)) in formats
         .iter()
-        .zip(&formats)
-        .filter_map(|(a, f)| Some((a, f.as_ref()?)))
+        .enumerate()
+        .filter_map(|(id, f)| Some((object.actions.get(id)?, f.as_ref()?)))
     {
         if let ActionKind::Printf(pieces) = &a.kind {
             w.str(format_text(pieces).as_bytes());

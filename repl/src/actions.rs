@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use scry_runtime::{snapshot, sys};
 
 use crate::command::{self, Command};
-use crate::engine::{Engine, Next};
+use crate::engine::{Engine, Entry, Next};
 use crate::save;
 use crate::watch::Watch;
 
@@ -78,29 +78,22 @@ impl Engine {
 
     /// `.detach N` / `.detach all`.
     fn detach(&mut self, which: Option<usize>) -> Result<(), String> {
-        let chosen: Vec<usize> = self
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.probes.as_ref().is_some_and(|p| p.live))
-            .filter(|(_, e)| which.is_none_or(|n| e.number == n))
-            .map(|(i, _)| i)
-            .collect();
+        // Detached entries are forgotten (the statements that changed maps stay, for `.save`).
+        let (chosen, kept): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut self.entries)
+            .into_iter()
+            .partition(|e| e.probes.is_some() && which.is_none_or(|n| e.number == n));
+        self.entries = kept;
         if chosen.is_empty() {
             return Err(match which {
                 Some(n) => format!("no entry #{n} is attached (.probes lists them)"),
                 None => "nothing is attached".into(),
             });
         }
-        for i in chosen {
-            let Some(probes) = self.entries[i].probes.as_mut() else {
-                continue;
-            };
-            probes.live = false;
-            let blocks = probes.blocks.clone();
-            self.remove(blocks);
-            self.console
-                .say(&format!("#{} detached\n", self.entries[i].number));
+        for e in chosen {
+            if let Some(probes) = e.probes {
+                self.remove(probes.blocks);
+            }
+            self.console.say(&format!("#{} detached\n", e.number));
         }
         Ok(())
     }
@@ -125,7 +118,7 @@ impl Engine {
     fn probes_table(&self) -> String {
         let mut out = String::new();
         for e in &self.entries {
-            let Some(p) = e.probes.as_ref().filter(|p| p.live) else {
+            let Some(p) = e.probes.as_ref() else {
                 continue;
             };
             let plural = if p.count == 1 { "" } else { "s" };
@@ -156,15 +149,16 @@ impl Engine {
     fn hits(&self, programs: std::ops::Range<usize>) -> Option<u64> {
         self.run_stats.as_ref()?;
         let session = self.host.session()?;
-        let attached: Vec<usize> = programs
-            .filter(|&i| session.object.programs[i].trigger.attaches_at_start())
+        let attached: Vec<usize> = (session.object.programs.range(programs))
+            .filter(|(_, p)| p.trigger.attaches_at_start())
+            .map(|(i, _)| i)
             .collect();
         if attached.is_empty() {
             return None;
         }
         attached
             .into_iter()
-            .map(|i| sys::prog_run_count(session.loaded.programs[i].fd()).ok())
+            .map(|i| sys::prog_run_count(session.loaded.programs.get(i)?.fd()).ok())
             .sum()
     }
 

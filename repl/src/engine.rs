@@ -31,15 +31,16 @@ pub enum Next {
     End,
 }
 
-/// One numbered entry that was applied.
+/// One numbered entry that was applied and still counts: a program entry until it is
+/// detached, a statements entry that changed maps (`.save` replays it).
 #[derive(Clone, Debug)]
 pub struct Entry {
     /// `#N`.
     pub number: usize,
     /// What the user typed.
-    pub text: String,
+    pub text: Box<str>,
     /// Probe blocks (`Some`) or statements (`None`).
-    pub probes: Option<Probes>,
+    pub probes: Option<Box<Probes>>,
 }
 
 /// What a program entry added.
@@ -53,8 +54,6 @@ pub struct Probes {
     pub names: Vec<String>,
     /// How many, as bpftrace counts them.
     pub count: usize,
-    /// Not detached yet.
-    pub live: bool,
 }
 
 /// The REPL's state on the session thread.
@@ -64,6 +63,7 @@ pub struct Engine {
     pub(crate) out: SharedOut,
     pub(crate) console: Console,
     pub(crate) reporter: Reporter,
+    /// The entries attached, and the statements that changed maps, in order.
     pub(crate) entries: Vec<Entry>,
     /// Numbers given so far.
     numbered: usize,
@@ -146,14 +146,13 @@ impl Engine {
         ));
         self.entries.push(Entry {
             number,
-            text: text.to_string(),
-            probes: Some(Probes {
+            text: text.into(),
+            probes: Some(Box::new(Probes {
                 programs: added.programs,
                 blocks: added.blocks,
                 names,
                 count: added.probes,
-                live: true,
-            }),
+            })),
         });
     }
 
@@ -166,11 +165,15 @@ impl Engine {
         };
         if let Some(added) = self.apply(&source, Some(text)) {
             self.remove(added.blocks);
-            self.entries.push(Entry {
-                number,
-                text: text.to_string(),
-                probes: None,
-            });
+            // Statements that only print are done with; those that changed maps are part of
+            // the session's state, which `.save` writes out.
+            if crate::save::changes_maps(text) {
+                self.entries.push(Entry {
+                    number,
+                    text: text.into(),
+                    probes: None,
+                });
+            }
         }
     }
 
@@ -186,7 +189,7 @@ impl Engine {
         };
         self.reporter
             .warnings(&self.console, source, shown, &checked.warnings);
-        let added = match self.host.load(source.clone(), checked) {
+        let added = match self.host.load(checked) {
             Ok(a) => a,
             Err(e) => {
                 self.reporter.error(&self.console, source, shown, e);
@@ -213,7 +216,7 @@ impl Engine {
     /// The attach points of an added source, each once, in order.
     fn attach_names(&self, added: &Added) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
-        for p in &self.host.object().programs[added.programs.clone()] {
+        for (_, p) in self.host.object().programs.range(added.programs.clone()) {
             let own = match p.trigger {
                 Trigger::Begin => vec!["BEGIN".to_string()],
                 Trigger::End => vec!["END".to_string()],

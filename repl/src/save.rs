@@ -2,7 +2,8 @@
 //!
 //! The probe entries still attached, in the order they were entered, and the statement
 //! entries that changed maps (assignments, `clear`, `delete`, ...) as BEGIN blocks where they
-//! stood; statements that only printed, and entries detached, are left out.
+//! stood (the engine keeps no other entries: not the detached ones, nor statements that only
+//! printed).
 
 use scry_lang::ast::{ExprKind, StmtKind};
 
@@ -12,27 +13,25 @@ use crate::entry;
 /// Calls that only print.
 const OUTPUT_CALLS: &[&str] = &["print", "printf", "time", "cat", "system", "join", "debugf"];
 
-/// The script of `entries`.
+/// The script of `entries` (probe entries attached, statements that changed maps).
 pub fn script(entries: &[Entry]) -> String {
     let mut out = String::from("#!/usr/bin/env scry\n// Saved from a scry session.\n");
     for e in entries {
         let text = e.text.trim();
         match &e.probes {
-            Some(p) if p.live => out.push_str(&format!("\n// #{}\n{text}\n", e.number)),
-            Some(_) => {}
-            None if changes_maps(text) => out.push_str(&format!(
+            Some(_) => out.push_str(&format!("\n// #{}\n{text}\n", e.number)),
+            None => out.push_str(&format!(
                 "\n// #{}\n{}\n",
                 e.number,
                 entry::wrap(&indent(text))
             )),
-            None => {}
         }
     }
     out
 }
 
 /// Whether statements do more than print.
-fn changes_maps(statements: &str) -> bool {
+pub fn changes_maps(statements: &str) -> bool {
     let (program, _) = scry_lang::parse(&entry::wrap(statements));
     program.probes.iter().flat_map(|p| &p.body.stmts).any(|s| match &s.kind {
         StmtKind::Expr(e) => !matches!(&e.kind, ExprKind::Call { name, .. } if OUTPUT_CALLS.contains(&name.as_str())),
@@ -52,29 +51,35 @@ mod tests {
     use super::*;
     use crate::engine::Probes;
 
-    fn entry(number: usize, text: &str, probes: Option<bool>) -> Entry {
+    fn entry(number: usize, text: &str, probes: bool) -> Entry {
         Entry {
             number,
             text: text.into(),
-            probes: probes.map(|live| Probes {
-                blocks: 0..1,
-                programs: 0..1,
-                names: Vec::new(),
-                count: 1,
-                live,
+            probes: probes.then(|| {
+                Box::new(Probes {
+                    blocks: 0..1,
+                    programs: 0..1,
+                    names: Vec::new(),
+                    count: 1,
+                })
             }),
         }
     }
 
     #[test]
-    fn live_probes_and_map_changes_in_order() {
+    fn statements_that_only_print_change_no_map() {
+        assert!(changes_maps("@limit = 10;"));
+        assert!(changes_maps("clear(@n)"));
+        assert!(!changes_maps("print(@n); printf(\"x\\n\");"));
+    }
+
+    #[test]
+    fn probes_and_map_changes_in_order() {
         let s = script(&[
-            entry(1, "@limit = 10;", None),
-            entry(2, "interval:s:1 { @n = count(); }", Some(true)),
-            entry(3, "print(@n); printf(\"x\\n\");", None),
-            entry(4, "tracepoint:a:b { @t = count(); }", Some(false)),
-            entry(5, "clear(@n)", None),
-            entry(6, "END { print(@limit); }", Some(true)),
+            entry(1, "@limit = 10;", false),
+            entry(2, "interval:s:1 { @n = count(); }", true),
+            entry(5, "clear(@n)", false),
+            entry(6, "END { print(@limit); }", true),
         ]);
         assert_eq!(
             s,

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use scry_ebpf::codegen::{self, CompileOptions};
-use scry_ebpf::object::{Lengths, Object, Trigger};
+use scry_ebpf::object::{Lengths, Object, Slots, Trigger};
 use scry_lang::ast::Program;
 use scry_lang::cdefs::CDefs;
 use scry_lang::check::{CheckOptions, Environment, TypedProgram};
@@ -202,7 +202,8 @@ pub struct Host {
     env: Environment,
     /// The object before the session exists (then the session holds it: one copy).
     object: Object,
-    sources: Vec<Source>,
+    /// Sources loaded so far (their text is not kept: the object has what they became).
+    sources: usize,
     /// Until the session exists.
     sink: Option<Box<dyn Sink>>,
     session: Option<Session>,
@@ -231,7 +232,7 @@ impl Host {
             opts,
             catalog: LiveCatalog::new(),
             env: Environment::default(),
-            sources: Vec::new(),
+            sources: 0,
             sink: Some(sink),
             session: None,
             child: None,
@@ -253,7 +254,7 @@ impl Host {
 
     /// Parses, checks and compiles `source` against everything added so far.
     pub fn check(&mut self, source: &Source) -> Result<Checked, HostError> {
-        let entry = self.sources.len();
+        let entry = self.sources;
         let object = match &mut self.session {
             Some(session) => &mut session.object,
             None => &mut self.object,
@@ -285,7 +286,7 @@ impl Host {
                     log: None,
                 }
             })?;
-            let blocks = at.blocks..object.blocks.len();
+            let blocks = at.blocks..object.blocks.end();
             // The host stays as it was: the additions travel in `Checked` until `load`.
             let added = object.split_off(&at);
             Ok(Checked {
@@ -313,12 +314,11 @@ impl Host {
     /// `-c` command held, at the first load) and commits it. Nothing runs or attaches yet.
     /// The session's ring buffer is as large as [`Host::size_ring`] last said (the CLI sizes
     /// it by what the program sends), else the options' size.
-    pub fn load(&mut self, source: Source, checked: Checked) -> Result<Added, HostError> {
-        if checked.entry != self.sources.len() {
+    pub fn load(&mut self, checked: Checked) -> Result<Added, HostError> {
+        if checked.entry != self.sources {
             return Err(HostError::Message(format!(
                 "internal error: source {} was checked as entry {}",
-                self.sources.len(),
-                checked.entry
+                self.sources, checked.entry
             )));
         }
         if checked.at != self.object().lengths() {
@@ -330,7 +330,7 @@ impl Host {
         let attachments: u64 = checked
             .added
             .programs
-            .iter()
+            .values()
             .filter(|p| p.trigger.attaches_at_start())
             .map(|p| {
                 if p.fan_in.is_some() {
@@ -361,13 +361,13 @@ impl Host {
         let probes = probe_count(&checked.added.programs);
         let mark = session.object.lengths();
         let mut new = checked.added;
-        let added = session
-            .add(&mut new)
-            .map_err(|e| source_error(e, &new, &checked.at))?;
+        let added = session.add(&mut new).map_err(|e| source_error(e, &new))?;
         if self.opts.session.verbose {
-            let programs = &session.loaded.programs[added.clone()];
-            let ids = programs.iter().map(|p| format!("Program ID: {}", p.id()));
-            let logs = programs.iter().map(|p| p.log().to_string());
+            let programs: Vec<_> = session.loaded.programs.range(added.clone()).collect();
+            let ids = programs
+                .iter()
+                .map(|(_, p)| format!("Program ID: {}", p.id()));
+            let logs = programs.iter().map(|(_, p)| p.log().to_string());
             let notes: Vec<String> = ids.chain(logs.filter(|l| !l.is_empty())).collect();
             for note in notes {
                 session.sink.note(&note).map_err(HostError::Io)?;
@@ -385,7 +385,7 @@ impl Host {
             .then(|| self.env.cdefs.clone()),
         });
         self.env.learn(&checked.typed);
-        self.sources.push(source);
+        self.sources += 1;
         Ok(Added {
             entry: checked.entry,
             probes,
@@ -431,38 +431,28 @@ impl Host {
         if let Some(cdefs) = last.cdefs {
             self.env.cdefs = cdefs;
         }
-        self.sources.truncate(last.entry);
+        self.sources = last.entry;
         Ok(())
     }
 
     /// Checks, loads and starts a source: what a REPL entry or a one-shot program is.
     pub fn apply(&mut self, source: Source) -> Result<Added, HostError> {
         let checked = self.check(&source)?;
-        let added = self.load(source, checked)?;
+        let added = self.load(checked)?;
         self.start(&added)?;
         Ok(added)
     }
 
-    /// Removes probe block `block` for good: its probes detach, its END does not run. The
-    /// maps it wrote stay.
+    /// Removes probe block `block` for good: its probes detach, its END does not run, and
+    /// nothing of it is kept (its programs, actions and the block itself go; their indexes
+    /// are not given again). The maps it wrote stay.
     pub fn detach(&mut self, block: usize) -> Result<(), HostError> {
-        if block >= self.object().blocks.len() {
+        if !self.object().blocks.contains(block) {
             return Err(HostError::Message(format!(
                 "there is no probe block {block}"
             )));
         }
-        let programs: Vec<usize> = self
-            .object()
-            .programs
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.probe_block == block)
-            .map(|(i, _)| i)
-            .collect();
-        let session = self.session_mut()?;
-        for i in programs {
-            session.remove_program(i);
-        }
+        self.session_mut()?.remove_block(block)?;
         Ok(())
     }
 
@@ -521,9 +511,9 @@ impl Host {
         }
     }
 
-    /// The sources added so far, by entry.
-    pub fn sources(&self) -> &[Source] {
-        &self.sources
+    /// How many sources were loaded so far (the next one is entry `sources()`).
+    pub fn sources(&self) -> usize {
+        self.sources
     }
 
     /// The map types and C definitions fixed so far.
@@ -561,10 +551,9 @@ impl Host {
         session
             .object
             .programs
-            .iter()
-            .enumerate()
-            .filter(|(i, p)| p.trigger.attaches_at_start() && !session.is_removed(*i))
-            .map(|(_, p)| {
+            .values()
+            .filter(|p| p.trigger.attaches_at_start())
+            .map(|p| {
                 if p.fan_in.is_some() {
                     1
                 } else {
@@ -611,9 +600,9 @@ impl Host {
 }
 
 /// Attach points of `programs`, BEGIN and END included, as bpftrace counts them.
-fn probe_count(programs: &[scry_ebpf::object::ProgramSpec]) -> usize {
+fn probe_count(programs: &Slots<scry_ebpf::object::ProgramSpec>) -> usize {
     programs
-        .iter()
+        .values()
         .map(|p| match p.trigger {
             Trigger::Attached | Trigger::WatchSetup => p.attaches.len(),
             // Counted by its setup program.
@@ -624,9 +613,9 @@ fn probe_count(programs: &[scry_ebpf::object::ProgramSpec]) -> usize {
 }
 
 /// A load error as the source's problem: a verifier rejection becomes a diagnostic at the
-/// span of the rejected instruction (a program of `added`, the source's additions appended at
-/// `at`); anything else one sentence.
-fn source_error(e: SessionError, added: &Object, at: &Lengths) -> HostError {
+/// span of the rejected instruction (a program of `added`, the source's additions); anything
+/// else one sentence.
+fn source_error(e: SessionError, added: &Object) -> HostError {
     match e {
         SessionError::Load(LoadError::Verifier {
             program,
@@ -634,13 +623,12 @@ fn source_error(e: SessionError, added: &Object, at: &Lengths) -> HostError {
             reason,
             log,
         }) => {
-            let span = program
-                .checked_sub(at.programs)
-                .and_then(|i| added.programs.get(i))
+            let span = added
+                .programs
+                .get(program)
                 .and_then(|p| {
-                    let block = p.probe_block.checked_sub(at.blocks);
                     insn.and_then(|i| p.spans.get(i))
-                        .or(block.and_then(|b| added.blocks.get(b)).map(|b| &b.span))
+                        .or(added.blocks.get(p.probe_block).map(|b| &b.span))
                         .copied()
                 })
                 .unwrap_or_default();

@@ -22,10 +22,9 @@ use std::fmt;
 use std::io;
 use std::ops::Range;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::Arc;
 
 use scry_ebpf::insn::{self, Insn, PSEUDO_MAP_FD};
-use scry_ebpf::object::{MapKind, MapSpec, Object, ProgType, ProgramSpec};
+use scry_ebpf::object::{MapKind, MapSpec, Object, ProgType, ProgramSpec, Slots};
 use scry_lang::attach::Target;
 
 use crate::sys;
@@ -180,8 +179,7 @@ pub struct Program {
     pub name: String,
     /// What it was loaded as.
     pub prog_type: ProgType,
-    /// Shared only once unloaded ([`Loaded::unload_program`]).
-    fd: Arc<OwnedFd>,
+    fd: OwnedFd,
     id: u32,
     log: String,
 }
@@ -216,12 +214,11 @@ impl Program {
 pub struct Loaded {
     /// Indexed like [`Object::maps`] (then maps added by [`Loaded::add_maps`]).
     pub maps: Vec<Map>,
-    /// Indexed like [`Object::programs`] (then programs added by [`Loaded::load_more`]).
-    pub programs: Vec<Program>,
+    /// Indexed like [`Object::programs`] (then programs added by [`Loaded::load_more`]);
+    /// a program unloaded ([`Loaded::unload_program`]) leaves its index unused.
+    pub programs: Slots<Program>,
     possible_cpus: u32,
     options: LoadOptions,
-    /// What unloaded programs' fds become (`/dev/null`, opened at the first unload).
-    unloaded: Option<Arc<OwnedFd>>,
 }
 
 /// Why loading failed. Each message is one sentence.
@@ -293,10 +290,9 @@ pub fn load(object: &Object, options: LoadOptions) -> Result<Loaded, LoadError> 
     })?;
     let mut loaded = Loaded {
         maps: Vec::new(),
-        programs: Vec::new(),
+        programs: Slots::default(),
         possible_cpus,
         options,
-        unloaded: None,
     };
     loaded.add_maps(&object.maps)?;
     loaded.load_more(&object.programs)?;
@@ -344,17 +340,23 @@ impl Loaded {
     }
 
     /// Loads more programs against the maps already created (their `ld_map` indices refer to
-    /// [`Loaded::maps`]); they get the next indices, which are returned. On error none of
-    /// `programs` is kept.
-    pub fn load_more(&mut self, programs: &[ProgramSpec]) -> Result<Range<usize>, LoadError> {
-        let mut new = Vec::with_capacity(programs.len());
-        // Read only when a program is loaded for a kernel function (kfunc/kretfunc).
-        let first = self.programs.len();
-        for (i, spec) in programs.iter().enumerate() {
-            new.push(self.load_program(first + i, spec)?);
+    /// [`Loaded::maps`]), each at its index in `programs` (past every index loaded so far);
+    /// returns the range of indexes they cover. On error none of `programs` is kept.
+    pub fn load_more(&mut self, programs: &Slots<ProgramSpec>) -> Result<Range<usize>, LoadError> {
+        let mut new = Vec::with_capacity(programs.count());
+        let first = self.programs.end();
+        for (i, spec) in programs.iter() {
+            if i < first {
+                return Err(LoadError::Other(format!(
+                    "program {i} comes before the {first} programs loaded already"
+                )));
+            }
+            new.push((i, self.load_program(i, spec)?));
         }
-        self.programs.extend(new);
-        Ok(first..self.programs.len())
+        for (i, program) in new {
+            self.programs.insert(i, program);
+        }
+        Ok(first..self.programs.end().max(programs.end()))
     }
 
     fn load_program(&self, index: usize, spec: &ProgramSpec) -> Result<Program, LoadError> {
@@ -385,27 +387,16 @@ impl Loaded {
         Ok(Program {
             name: spec.name.clone(),
             prog_type: spec.prog_type,
-            fd: Arc::new(loaded.fd),
+            fd: loaded.fd,
             id,
             log: loaded.log,
         })
     }
 
     /// Closes program `i` for good (the REPL's removed entries): the kernel frees it once no
-    /// link holds it. Its place stays, so indexes do not move; its fd is then `/dev/null`.
-    pub fn unload_program(&mut self, i: usize) -> io::Result<()> {
-        let Some(program) = self.programs.get_mut(i) else {
-            return Ok(());
-        };
-        let unloaded = match &self.unloaded {
-            Some(fd) => fd.clone(),
-            None => {
-                let null = std::fs::File::options().read(true).open("/dev/null")?;
-                self.unloaded.insert(Arc::new(OwnedFd::from(null))).clone()
-            }
-        };
-        program.fd = unloaded;
-        Ok(())
+    /// link holds it. Its index is not given again.
+    pub fn unload_program(&mut self, i: usize) {
+        self.programs.remove(i);
     }
 
     /// The instructions with every map index replaced by that map's fd.

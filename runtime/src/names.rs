@@ -45,7 +45,7 @@ impl LiveNames {
     pub fn new(object: &Object, loaded: &Loaded) -> Self {
         let tracepoints = object
             .programs
-            .iter()
+            .values()
             .filter_map(|p| Some((p, p.fan_in.as_ref()?)))
             .flat_map(|(p, f)| {
                 f.calls

@@ -2,8 +2,10 @@
 //! dispatched, and at the end probes detached, END run and maps printed.
 //!
 //! The session can grow while it runs: [`Session::add`] loads another object's programs
-//! against the maps already there (the REPL), and [`Session::detach_program`] removes one.
+//! against the maps already there (the REPL), and [`Session::remove_block`] removes a probe
+//! block for good.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
 
@@ -85,7 +87,8 @@ pub struct Session {
     pub object: Object,
     /// Its maps and programs in the kernel.
     pub loaded: Loaded,
-    links: Vec<Vec<Link>>,
+    /// The links of the programs attached, by program index.
+    links: BTreeMap<usize, Vec<Link>>,
     ring: RingBuf<MapData>,
     names: LiveNames,
     /// Where the output goes.
@@ -97,9 +100,6 @@ pub struct Session {
     watched: Vec<Watched>,
     /// The [`attach::MAX_WATCHPOINTS`] warning was given.
     watch_limit_warned: bool,
-    /// Programs removed from the session ([`Session::remove_program`]): never attached or run
-    /// again.
-    removed: Vec<bool>,
     /// `__BPFTRACE_NOTIFY_PROBES_ATTACHED` was said.
     notified: bool,
 }
@@ -126,7 +126,7 @@ impl Session {
             .map_err(|e| io::Error::other(format!("cannot map the ring buffer: {e}")))?;
         let names = LiveNames::new(&object, &loaded);
         let s = Session {
-            links: (0..object.programs.len()).map(|_| Vec::new()).collect(),
+            links: BTreeMap::new(),
             object,
             loaded,
             ring,
@@ -137,7 +137,6 @@ impl Session {
             exit_requested: false,
             watched: Vec::new(),
             watch_limit_warned: false,
-            removed: Vec::new(),
             notified: false,
         };
         s.set_global(
@@ -157,7 +156,7 @@ impl Session {
 
     /// Runs the programs of `trigger` (BEGIN or END) once each and handles what they wrote.
     pub fn run_special(&mut self, trigger: Trigger) -> Result<(), SessionError> {
-        self.run_programs(0..self.loaded.programs.len(), trigger)
+        self.run_programs(0..self.loaded.programs.end(), trigger)
     }
 
     /// Runs the programs of `trigger` among `programs` once each, in order, and handles what
@@ -167,12 +166,13 @@ impl Session {
         programs: std::ops::Range<usize>,
         trigger: Trigger,
     ) -> Result<(), SessionError> {
-        for i in programs {
-            if self.is_removed(i) {
-                continue;
-            }
-            if self.object.programs.get(i).map(|p| p.trigger) == Some(trigger) {
-                self.loaded.programs[i].test_run()?;
+        let run: Vec<usize> = (self.object.programs.range(programs))
+            .filter(|(_, p)| p.trigger == trigger)
+            .map(|(i, _)| i)
+            .collect();
+        for i in run {
+            if let Some(p) = self.loaded.programs.get(i) {
+                p.test_run()?;
                 self.drain()?;
             }
         }
@@ -181,7 +181,7 @@ impl Session {
 
     /// Attaches every program that is not BEGIN/END; on error nothing stays attached.
     pub fn attach_all(&mut self) -> Result<(), SessionError> {
-        self.attach_programs(0..self.loaded.programs.len())
+        self.attach_programs(0..self.loaded.programs.end())
     }
 
     /// Attaches the programs of `programs` that attach at start; on error none of them stays
@@ -191,9 +191,6 @@ impl Session {
         programs: std::ops::Range<usize>,
     ) -> Result<(), SessionError> {
         for i in crate::attach_order::order(&self.object, programs.clone()) {
-            if self.is_removed(i) {
-                continue;
-            }
             if let Err(e) = self.attach_program(i) {
                 for j in programs {
                     self.detach_program(j);
@@ -208,42 +205,48 @@ impl Session {
         Ok(())
     }
 
-    /// Detaches program `i` for good: it is not attached or run again (END included).
-    pub fn remove_program(&mut self, i: usize) {
-        self.detach_program(i);
+    /// Removes probe block `block` and its programs for good: they are not attached or run
+    /// again (END included), their fds close, and the session keeps nothing of them (their
+    /// indexes are not given again). What they sent before detaching is handled first; a record
+    /// of theirs that arrives later finds no action and is dropped.
+    pub fn remove_block(&mut self, block: usize) -> Result<(), SessionError> {
+        let programs: Vec<usize> = (self.object.programs.iter())
+            .filter(|(_, p)| p.probe_block == block)
+            .map(|(i, _)| i)
+            .collect();
+        for &i in &programs {
+            self.detach_program(i);
+        }
         let (gone, kept): (Vec<Watched>, Vec<Watched>) = std::mem::take(&mut self.watched)
             .into_iter()
-            .partition(|w| w.program == i);
+            .partition(|w| programs.contains(&w.program));
         self.watched = kept;
         attach::detach_all(gone.into_iter().flat_map(|w| w.links).collect());
-        if self.removed.len() <= i {
-            self.removed.resize(i + 1, false);
+        self.drain()?;
+        for &i in &programs {
+            self.loaded.unload_program(i);
+            self.links.remove(&i);
         }
-        self.removed[i] = true;
-        // Nothing runs it again; an fd that cannot close is only a leak. Its instructions are
-        // not needed any more either, nor its attach points (the index stays).
-        let _ = self.loaded.unload_program(i);
-        if let Some(p) = self.object.programs.get_mut(i) {
-            p.insns = Vec::new();
-            p.spans = Vec::new();
-            p.attaches = Vec::new();
-            p.fan_in = None;
-        }
+        self.object.remove_block(block);
+        Ok(())
     }
 
     /// Whether program `i` was removed.
     pub fn is_removed(&self, i: usize) -> bool {
-        self.removed.get(i).copied().unwrap_or(false)
+        i < self.object.programs.end() && !self.object.programs.contains(i)
     }
 
     /// Whether program `i` has attach points attached now.
     pub fn is_attached(&self, i: usize) -> bool {
-        self.links.get(i).is_some_and(|l| !l.is_empty())
+        self.links.get(&i).is_some_and(|l| !l.is_empty())
     }
 
     /// Attaches program `i` to its attach points.
     pub fn attach_program(&mut self, i: usize) -> Result<(), SessionError> {
-        let (p, spec) = (&self.loaded.programs[i], &self.object.programs[i]);
+        let (Some(p), Some(spec)) = (self.loaded.programs.get(i), self.object.programs.get(i))
+        else {
+            return Ok(());
+        };
         if !spec.trigger.attaches_at_start() {
             return Ok(());
         }
@@ -266,10 +269,7 @@ impl Session {
             None => attach::attach(p, &spec.attaches, &options),
         }
         .map_err(SessionError::Attach)?;
-        if self.links.len() <= i {
-            self.links.resize_with(i + 1, Vec::new);
-        }
-        self.links[i] = links;
+        self.links.insert(i, links);
         Ok(())
     }
 
@@ -285,14 +285,17 @@ impl Session {
 
     /// Detaches program `i` while the others go on.
     pub fn detach_program(&mut self, i: usize) {
-        if let Some(l) = self.links.get_mut(i) {
-            attach::detach_all(std::mem::take(l));
+        if let Some(l) = self.links.remove(&i) {
+            attach::detach_all(l);
         }
     }
 
     /// Detaches everything, in parallel.
     pub fn detach_all(&mut self) {
-        let mut all: Vec<Link> = self.links.iter_mut().flat_map(std::mem::take).collect();
+        let mut all: Vec<Link> = std::mem::take(&mut self.links)
+            .into_values()
+            .flatten()
+            .collect();
         all.extend(self.watched.drain(..).flat_map(|w| w.links));
         attach::detach_all(all);
     }
@@ -354,13 +357,13 @@ impl Session {
             .partition(|w| w.address == address);
         self.watched = kept;
         let mut links: Vec<Link> = gone.into_iter().flat_map(|w| w.links).collect();
-        for (i, p) in self.object.programs.iter().enumerate() {
+        for (i, p) in self.object.programs.iter() {
             let on_address = p.attaches.iter().any(|a| {
                 matches!(a.target, Target::Watchpoint { address: Some(at), .. } if at == address)
             });
             if on_address {
-                if let Some(l) = self.links.get_mut(i) {
-                    links.append(l);
+                if let Some(mut l) = self.links.remove(&i) {
+                    links.append(&mut l);
                 }
             }
         }
@@ -388,7 +391,6 @@ impl Session {
         self.object.append(std::mem::take(added));
         self.names
             .extend(LiveNames::new(&self.object, &self.loaded));
-        self.links.resize_with(self.object.programs.len(), Vec::new);
         Ok(range)
     }
 
@@ -402,7 +404,7 @@ impl Session {
     /// object goes back to `mark`, as if the source had never been added.
     pub fn truncate(&mut self, mark: Lengths) -> Result<(), SessionError> {
         let programs = mark.programs;
-        for i in programs..self.object.programs.len() {
+        for i in programs..self.object.programs.end() {
             self.detach_program(i);
         }
         let (gone, kept): (Vec<Watched>, Vec<Watched>) = std::mem::take(&mut self.watched)
@@ -412,8 +414,7 @@ impl Session {
         attach::detach_all(gone.into_iter().flat_map(|w| w.links).collect());
         // Records already queued name the source's actions: handled before they go.
         self.drain()?;
-        self.links.truncate(programs);
-        self.removed.truncate(programs);
+        self.links.retain(|&i, _| i < programs);
         self.loaded.truncate_programs(programs);
         self.loaded.truncate_maps(mark.maps);
         self.object.truncate(&mark);

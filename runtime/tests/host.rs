@@ -82,11 +82,11 @@ fn three_blocks_share_maps_keep_indexes_and_the_middle_one_detaches() {
     assert_eq!(user, [("a", 3), ("b", 4), ("c", 5)]);
     let names: Vec<&str> = object.maps.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["ringbuf", "counters", "globals", "@a", "@b", "@c"]);
-    let blocks: Vec<usize> = object.programs.iter().map(|p| p.probe_block).collect();
+    let blocks: Vec<usize> = object.programs.values().map(|p| p.probe_block).collect();
     assert_eq!(blocks, [0, 1, 2]);
-    let entries_of_blocks: Vec<usize> = object.blocks.iter().map(|b| b.entry).collect();
+    let entries_of_blocks: Vec<usize> = object.blocks.values().map(|b| b.entry).collect();
     assert_eq!(entries_of_blocks, [0, 1, 2]);
-    assert_eq!(host.sources().len(), 3);
+    assert_eq!(host.sources(), 3);
 
     syscall_times(libc::SYS_getppid, 5);
     syscall_times(libc::SYS_getpid, 3);
@@ -99,6 +99,17 @@ fn three_blocks_share_maps_keep_indexes_and_the_middle_one_detaches() {
     host.detach(1).expect("detaches");
     let session = host.session().expect("running");
     assert!(session.is_attached(0) && !session.is_attached(1) && session.is_attached(2));
+    // Nothing of block 1 is kept; the other indexes do not move.
+    let object = host.object();
+    assert_eq!(
+        object.blocks.iter().map(|(i, _)| i).collect::<Vec<_>>(),
+        [0, 2]
+    );
+    assert_eq!(
+        object.programs.iter().map(|(i, _)| i).collect::<Vec<_>>(),
+        [0, 2]
+    );
+    assert!(session.loaded.programs.get(1).is_none() && session.is_removed(1));
     syscall_times(libc::SYS_getppid, 1);
     syscall_times(libc::SYS_getpid, 4);
     syscall_times(libc::SYS_getuid, 1);
@@ -110,7 +121,7 @@ fn three_blocks_share_maps_keep_indexes_and_the_middle_one_detaches() {
 
     // A map keeps the type its first source gave it: nothing of a source that would change
     // it is kept.
-    let before = host.object().programs.len();
+    let before = host.object().programs.end();
     let e = host
         .apply(source(
             3,
@@ -125,8 +136,8 @@ fn three_blocks_share_maps_keep_indexes_and_the_middle_one_detaches() {
         "{:?}",
         diagnostics
     );
-    assert_eq!(host.object().programs.len(), before);
-    assert_eq!(host.sources().len(), 3);
+    assert_eq!(host.object().programs.end(), before);
+    assert_eq!(host.sources(), 3);
     host.finish().expect("finishes");
 }
 
@@ -185,8 +196,8 @@ fn a_verifier_rejection_in_the_third_block_is_reported_at_its_span() {
         host.session().expect("running").loaded.maps.len(),
         maps_before
     );
-    assert_eq!(host.sources().len(), 2);
-    assert_eq!(host.object().blocks.len(), 2);
+    assert_eq!(host.sources(), 2);
+    assert_eq!(host.object().blocks.end(), 2);
     let added = host
         .apply(source(
             2,

@@ -374,13 +374,16 @@ fn load_more_shares_the_maps() {
     insns.pop();
     insns.extend(add_to_slot0(1, 5));
     let range = loaded
-        .load_more(&[program(
-            "line1",
-            ProgType::RawTracepoint,
-            Trigger::Begin,
-            insns,
-            vec![],
-        )])
+        .load_more(&programs_after(
+            1,
+            vec![program(
+                "line1",
+                ProgType::RawTracepoint,
+                Trigger::Begin,
+                insns,
+                vec![],
+            )],
+        ))
         .unwrap();
     assert_eq!(range, 1..2);
     loaded.programs[1].test_run().unwrap();
@@ -389,13 +392,16 @@ fn load_more_shares_the_maps() {
     // A failing REPL line keeps the session as it was.
     let bad = vec![Insn::mov(R0, R2), Insn::exit()];
     let err = loaded
-        .load_more(&[program(
-            "line2",
-            ProgType::RawTracepoint,
-            Trigger::Begin,
-            bad,
-            vec![],
-        )])
+        .load_more(&programs_after(
+            2,
+            vec![program(
+                "line2",
+                ProgType::RawTracepoint,
+                Trigger::Begin,
+                bad,
+                vec![],
+            )],
+        ))
         .unwrap_err();
     assert!(
         matches!(
@@ -409,5 +415,5 @@ fn load_more_shares_the_maps() {
         ),
         "{err:?}"
     );
-    assert_eq!(loaded.programs.len(), 2);
+    assert_eq!(loaded.programs.count(), 2);
 }

@@ -96,9 +96,7 @@ impl Run {
         let mut host = Host::new(self.options(&settings), sink);
         let checked = host.check(&source).map_err(|e| shown(&source, e))?;
         crate::frontend::report(&source, &checked.warnings, false);
-        let added = host
-            .load(source.clone(), checked)
-            .map_err(|e| shown(&source, e))?;
+        let added = host.load(checked).map_err(|e| shown(&source, e))?;
         let attached = match (host.start(&added), &self.fallback) {
             (Ok(()), _) => Ok(None),
             (Err(e), Some(fallback)) if fallback.targets.len() > 1 => {

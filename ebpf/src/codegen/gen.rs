@@ -147,7 +147,7 @@ impl<'g, 'a> Gen<'g, 'a> {
             Attachment::RunAtEnd => Trigger::End,
             _ => Trigger::Attached,
         };
-        let name = format!("p{block}_{}", g.b.obj.programs.len());
+        let name = format!("p{block}_{}", g.b.obj.programs.end());
         Ok(ProgramSpec {
             name,
             prog_type,
@@ -165,6 +165,7 @@ impl<'g, 'a> Gen<'g, 'a> {
             },
             attaches: group.attaches.iter().map(|a| (*a).clone()).collect(),
             probe_block: block,
+            actions: 0..0,
             fan_in,
         })
     }
@@ -215,7 +216,7 @@ impl<'g, 'a> Gen<'g, 'a> {
     fn scratch_prologue(&mut self) {
         let map = self.b.obj.maps.len();
         self.b.obj.maps.push(crate::object::MapSpec {
-            name: format!("scratch{}", self.b.obj.programs.len()),
+            name: format!("scratch{}", self.b.obj.programs.end()),
             kind: crate::object::MapKind::PerCpuArray,
             key_size: 4,
             value_size: super::frame::SCRATCH_SIZE as u32,
@@ -519,7 +520,7 @@ fn size_scratch(obj: &mut crate::object::Object, used: usize, insns: &mut [Insn]
     {
         *end = Insn::alu_imm(Alu::Add, R9, used as i32);
     }
-    let name = format!("scratch{}", obj.programs.len());
+    let name = format!("scratch{}", obj.programs.end());
     if let Some(map) = obj.maps.iter_mut().rev().find(|m| m.name == name) {
         map.value_size = used as u32;
     }

@@ -112,7 +112,7 @@ pub fn compile_into(
     if result.is_err() {
         drop(object.split_off(&before));
     }
-    result.map(|()| before.programs..object.programs.len())
+    result.map(|()| before.programs..object.programs.end())
 }
 
 /// The work of [`compile_into`]; on error `object` may hold part of the source.
@@ -125,8 +125,7 @@ fn append(
 ) -> Result<(), Diagnostic> {
     let mut b = Builder::new(object, typed, opts, &maps::deleted(program, typed));
     for (i, probe) in program.probes.iter().enumerate() {
-        let block = b.obj.blocks.len();
-        b.obj.blocks.push(Block {
+        let block = b.obj.blocks.push(Block {
             entry,
             span: probe.span,
         });
@@ -143,16 +142,21 @@ fn append(
                 .first()
                 .filter(|a| watch::watched_function(a).is_some())
                 .copied();
+            let first = b.obj.actions.end();
             let mut spec = gen::Gen::compile_program(&mut b, probe, (i, block), group)?;
+            spec.actions = first..b.obj.actions.end();
             match watched {
                 Some(a) => {
                     spec.trigger = Trigger::Watched;
-                    let program = b.obj.programs.len();
-                    b.obj.programs.push(spec);
-                    let setup = watch::setup_program(&mut b, probe, block, a, program)?;
+                    let program = b.obj.programs.push(spec);
+                    let first = b.obj.actions.end();
+                    let mut setup = watch::setup_program(&mut b, probe, block, a, program)?;
+                    setup.actions = first..b.obj.actions.end();
                     b.obj.programs.push(setup);
                 }
-                None => b.obj.programs.push(spec),
+                None => {
+                    b.obj.programs.push(spec);
+                }
             }
         }
     }
@@ -245,13 +249,13 @@ impl<'a> Builder<'a> {
     /// Registers a record kind; returns its action id.
     pub fn action(&mut self, kind: ActionKind, arg_types: &[Type]) -> (u64, Vec<Field>, usize) {
         let (args, size) = layout::fields(arg_types, 8);
-        self.obj.actions.push(Action {
+        let id = self.obj.actions.push(Action {
             kind,
             args: args.clone(),
             size,
             calls: Vec::new(),
         });
-        ((self.obj.actions.len() - 1) as u64, args, size)
+        (id as u64, args, size)
     }
 
     /// The stack-trace map for stacks of this kind and depth, created on first use.
@@ -292,12 +296,10 @@ impl<'a> Builder<'a> {
                 self.obj.maps.len() - 1
             }
         };
-        let action = match self
-            .obj
-            .actions
-            .iter()
-            .position(|a| matches!(a.kind, ActionKind::UserPid))
-        {
+        let known = (self.obj.actions.iter())
+            .find(|(_, a)| matches!(a.kind, ActionKind::UserPid))
+            .map(|(a, _)| a);
+        let action = match known {
             Some(a) => a as u64,
             None => self.action(ActionKind::UserPid, &[Type::U64]).0,
         };

@@ -113,7 +113,7 @@ pub(crate) fn setup_program(
         },
     };
     Ok(ProgramSpec {
-        name: format!("p{block}_{}_setup", g.b.obj.programs.len()),
+        name: format!("p{block}_{}_setup", g.b.obj.programs.end()),
         prog_type: crate::object::ProgType::Kprobe,
         trigger: Trigger::WatchSetup,
         insns,
@@ -122,6 +122,7 @@ pub(crate) fn setup_program(
         attach_btf_id: None,
         attaches: vec![attach],
         probe_block: block,
+        actions: 0..0,
         fan_in: None,
     })
 }

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use scry_ebpf::insn::{Alu, Cond, Helper, Insn, Size, R0, R1, R10, R2, R3, R4};
-use scry_ebpf::object::{MapKind, MapSpec, Object, ProgType, ProgramSpec, Trigger};
+use scry_ebpf::object::{MapKind, MapSpec, Object, ProgType, ProgramSpec, Slots, Trigger};
 use scry_lang::attach::{Attach, Target};
 use scry_lang::probe::ProbeKind;
 use scry_lang::span::Span;
@@ -35,6 +35,7 @@ pub fn program(
         insns,
         attaches,
         probe_block: 0,
+        actions: 0..0,
         fan_in: None,
         uprobe_multi: false,
         attach_btf_id: None,
@@ -45,9 +46,18 @@ pub fn program(
 pub fn object(maps: Vec<MapSpec>, programs: Vec<ProgramSpec>) -> Object {
     Object {
         maps,
-        programs,
+        programs: programs.into_iter().collect(),
         ..Object::default()
     }
+}
+
+/// Programs that continue a list of `first` programs (their indexes start at `first`).
+pub fn programs_after(first: usize, programs: Vec<ProgramSpec>) -> Slots<ProgramSpec> {
+    let mut slots = Slots::default();
+    for (i, p) in programs.into_iter().enumerate() {
+        slots.insert(first + i, p);
+    }
+    slots
 }
 
 /// `tracepoint:CATEGORY:EVENT`.
