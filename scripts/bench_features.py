@@ -12,8 +12,8 @@ over the runs. Each row starts the real binary and times what a user waits for:
 - REPL entry -> attached: an entry written to the REPL (standard input mode) until its
   `#1 attached` answer, next to `scry -e` for the same probe (exec until
   __BPFTRACE_NOTIFY_PROBES_ATTACHED);
-- REPL 1,000 entries: open fds and BPF programs of the scry process before and after 1,000
-  entries attached and detached;
+- REPL 1,000 entries: open fds, BPF programs and RSS of the scry process after 50 entries
+  attached and detached (warm-up) and after 1,000 more;
 - funccount 't:syscalls:sys_enter_*' and funccount 'c:str*': exec until the `Tracing ...`
   banner, and SIGINT until exit;
 - plugins: the added cost per event of the `quantiles` reducer against in-kernel `hist()` on
@@ -118,17 +118,20 @@ def counts(pid):
     return len(fds), progs, rss
 
 
-def repl_leak(scry, entries=1000):
+def repl_leak(scry, entries=1000, warm_up=50):
+    """Resources after `warm_up` entries attached and detached (the allocator at its
+    high-water mark), and after `entries` more."""
     p = repl_open(scry)
-    p.stdin.write(b'printf("ready\\n");\n')
+    for i in range(warm_up):
+        p.stdin.write((PROBE + "\n.detach all\n").encode())
     p.stdin.flush()
+    wait_for(p, p.stderr, b"#%d detached" % warm_up, timeout=600)
     time.sleep(0.3)
     before = counts(p.pid)
     for i in range(entries):
         p.stdin.write((PROBE + "\n.detach all\n").encode())
-    p.stdin.write(b'printf("done\\n");\n')
     p.stdin.flush()
-    wait_for(p, p.stderr, b"#%d" % (entries + 1), timeout=600)
+    wait_for(p, p.stderr, b"#%d detached" % (warm_up + entries), timeout=600)
     time.sleep(0.5)
     after = counts(p.pid)
     p.stdin.close()
