@@ -92,6 +92,9 @@ pub struct ProgramSpec {
     /// For a fentry/fexit (kfunc/kretfunc) program: the BTF id of the kernel function it is
     /// loaded for (the checker read it with the prototype).
     pub attach_btf_id: Option<u32>,
+    /// The per-CPU array map holding its frame when the BPF stack is too small (an index of
+    /// [`Object::maps`]): no other program uses it, so it closes when the program is removed.
+    pub scratch_map: Option<usize>,
     /// Its uprobes attach through one uprobe_multi link per file, whose cookies carry the
     /// probe ids (the program is loaded for that attach type).
     pub uprobe_multi: bool,

@@ -212,8 +212,9 @@ impl Program {
 /// case. Dropping it closes every fd; programs stay in the kernel while links hold them.
 #[derive(Debug)]
 pub struct Loaded {
-    /// Indexed like [`Object::maps`] (then maps added by [`Loaded::add_maps`]).
-    pub maps: Vec<Map>,
+    /// Indexed like [`Object::maps`] (then maps added by [`Loaded::add_maps`]); a map closed
+    /// ([`Loaded::close_map`]) leaves its index unused.
+    pub maps: Slots<Map>,
     /// Indexed like [`Object::programs`] (then programs added by [`Loaded::load_more`]);
     /// a program unloaded ([`Loaded::unload_program`]) leaves its index unused.
     pub programs: Slots<Program>,
@@ -289,7 +290,7 @@ pub fn load(object: &Object, options: LoadOptions) -> Result<Loaded, LoadError> 
         ))
     })?;
     let mut loaded = Loaded {
-        maps: Vec::new(),
+        maps: Slots::default(),
         programs: Slots::default(),
         possible_cpus,
         options,
@@ -318,7 +319,7 @@ impl Loaded {
     /// Creates more maps; they get the next indices, which are returned. On error none of
     /// `maps` is kept.
     pub fn add_maps(&mut self, maps: &[MapSpec]) -> Result<Range<usize>, LoadError> {
-        let first = self.maps.len();
+        let first = self.maps.end();
         for (i, spec) in maps.iter().enumerate() {
             let fd = match sys::map_create(spec) {
                 Ok(fd) => fd,
@@ -336,7 +337,7 @@ impl Loaded {
                 possible_cpus: self.possible_cpus,
             });
         }
-        Ok(first..self.maps.len())
+        Ok(first..self.maps.end())
     }
 
     /// Loads more programs against the maps already created (their `ld_map` indices refer to
@@ -399,6 +400,12 @@ impl Loaded {
         self.programs.remove(i);
     }
 
+    /// Closes map `i` for good (the scratch or filter map of a removed program): its index is
+    /// not given again.
+    pub fn close_map(&mut self, i: usize) {
+        self.maps.remove(i);
+    }
+
     /// The instructions with every map index replaced by that map's fd.
     fn patch_maps(&self, index: usize, insns: &[Insn]) -> Result<Vec<Insn>, LoadError> {
         let mut out = insns.to_vec();
@@ -408,7 +415,7 @@ impl Loaded {
                     LoadError::Other(format!(
                         "program {index} refers to map {} but only {} maps exist",
                         insn.imm,
-                        self.maps.len()
+                        self.maps.end()
                     ))
                 })?;
                 insn.imm = std::os::fd::AsRawFd::as_raw_fd(&map.fd);

@@ -226,6 +226,12 @@ impl Session {
         for &i in &programs {
             self.loaded.unload_program(i);
             self.links.remove(&i);
+            // The maps only this program used close with it (their specs stay: a few bytes).
+            let spec = &self.object.programs[i];
+            let own = spec.fan_in.as_ref().map(|f| f.filter_map);
+            for m in spec.scratch_map.into_iter().chain(own) {
+                self.loaded.close_map(m);
+            }
         }
         self.object.remove_block(block);
         Ok(())

@@ -157,7 +157,7 @@ fn a_verifier_rejection_in_the_third_block_is_reported_at_its_span() {
     {
         host.apply(source(i, text)).expect("applies");
     }
-    let maps_before = host.session().expect("running").loaded.maps.len();
+    let maps_before = host.session().expect("running").loaded.maps.end();
     // An unbounded loop: the checker accepts it, the verifier does not. The new map @c must
     // not stay behind.
     let text = "interval:s:1 { @c = count(); $i = 0; while ($i >= 0) { $i = $i + 0; } }";
@@ -193,7 +193,7 @@ fn a_verifier_rejection_in_the_third_block_is_reported_at_its_span() {
 
     // Nothing of it stays: the session goes on with the same maps and programs.
     assert_eq!(
-        host.session().expect("running").loaded.maps.len(),
+        host.session().expect("running").loaded.maps.end(),
         maps_before
     );
     assert_eq!(host.sources(), 2);

@@ -139,9 +139,11 @@ impl<'g, 'a> Gen<'g, 'a> {
             .asm
             .finish()
             .map_err(|_| error(probe.span, "this probe's code is too long: a jump exceeds the 32767-instruction reach of BPF jumps"))?;
-        if g.frame.is_scratch() {
-            size_scratch(g.b.obj, g.frame.peak, &mut insns);
-        }
+        let scratch_map = g
+            .frame
+            .is_scratch()
+            .then(|| size_scratch(g.b.obj, g.frame.peak, &mut insns))
+            .flatten();
         let trigger = match group.kind.descriptor().attach {
             Attachment::RunAtStart => Trigger::Begin,
             Attachment::RunAtEnd => Trigger::End,
@@ -166,6 +168,7 @@ impl<'g, 'a> Gen<'g, 'a> {
             attaches: group.attaches.iter().map(|a| (*a).clone()).collect(),
             probe_block: block,
             actions: 0..0,
+            scratch_map,
             fan_in,
         })
     }
@@ -511,8 +514,8 @@ impl<'g, 'a> Gen<'g, 'a> {
 }
 
 /// Sizes the scratch map of the program being added to `obj` to what its frame used at most
-/// (`used`), and points its r9 at the value's end.
-fn size_scratch(obj: &mut crate::object::Object, used: usize, insns: &mut [Insn]) {
+/// (`used`), and points its r9 at the value's end; returns the map's index.
+fn size_scratch(obj: &mut crate::object::Object, used: usize, insns: &mut [Insn]) -> Option<usize> {
     let used = used.max(8);
     if let Some(end) = insns
         .iter_mut()
@@ -521,9 +524,9 @@ fn size_scratch(obj: &mut crate::object::Object, used: usize, insns: &mut [Insn]
         *end = Insn::alu_imm(Alu::Add, R9, used as i32);
     }
     let name = format!("scratch{}", obj.programs.end());
-    if let Some(map) = obj.maps.iter_mut().rev().find(|m| m.name == name) {
-        map.value_size = used as u32;
-    }
+    let index = obj.maps.iter().rposition(|m| m.name == name)?;
+    obj.maps[index].value_size = used as u32;
+    Some(index)
 }
 
 /// Values that live in one 64-bit register.

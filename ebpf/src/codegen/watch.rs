@@ -123,6 +123,7 @@ pub(crate) fn setup_program(
         attaches: vec![attach],
         probe_block: block,
         actions: 0..0,
+        scratch_map: None,
         fan_in: None,
     })
 }

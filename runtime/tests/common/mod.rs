@@ -36,6 +36,7 @@ pub fn program(
         attaches,
         probe_block: 0,
         actions: 0..0,
+        scratch_map: None,
         fan_in: None,
         uprobe_multi: false,
         attach_btf_id: None,
