@@ -63,15 +63,24 @@ fn entries_attached_and_detached_leave_no_fds_programs_or_memory() {
     .expect("writes");
     let mut entry = 1;
     // A statement (#N), then a probe (#N+1) attached and detached: once that is answered,
-    // both are done.
-    // The statement only prints (statements that change maps are kept, for `.save`); the
-    // probe sends records (a printf action) and never fires (every 100 s: detaching a
-    // tracepoint costs the kernel ~70 ms, too slow for 1,000 entries).
+    // both are done. The statement only prints (statements that change maps are kept, for
+    // `.save`); the probe sends records (a printf action) and never fires (every 100 s:
+    // detaching a tracepoint costs the kernel ~70 ms, too slow for 1,000 entries). Every
+    // 100th probe's frame is too large for the BPF stack: its scratch map must close with it.
     let mut cycle = |stdin: &mut std::process::ChildStdin| {
         entry += 2;
+        let output = if entry % 200 == 1 {
+            format!(
+                "printf(\"{entry}{}\\n\", {})",
+                " %s".repeat(9),
+                ["str(0)"; 9].join(", ")
+            )
+        } else {
+            format!("printf(\"{entry}\\n\")")
+        };
         writeln!(
             stdin,
-            "print(@c);\ninterval:s:100 {{ @c = count(); printf(\"{entry}\\n\"); }}\n.detach all"
+            "print(@c);\ninterval:s:100 {{ @c = count(); {output}; }}\n.detach all"
         )
         .expect("writes");
         let want = format!("#{entry} detached");
