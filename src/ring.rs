@@ -11,7 +11,6 @@
 use std::ops::Range;
 
 use scry_ebpf::object::{ActionKind, Object, Trigger};
-use scry_lang::ast::{ExprKind, Program};
 use scry_runtime::host::Checked;
 
 use crate::settings::Settings;
@@ -38,14 +37,7 @@ pub const PER_EVENT_BYTES: u32 = 8 << 20;
 
 /// The ring buffer's size for a checked one-shot program (the session is created with it).
 pub fn size(checked: &Checked, settings: &Settings) -> u32 {
-    let added = &checked.added;
-    let traffic = traffic(
-        added,
-        &checked.program,
-        checked.blocks.clone(),
-        checked.programs.clone(),
-    );
-    bytes(settings, traffic)
+    bytes(settings, traffic(&checked.added, checked.programs.clone()))
 }
 
 /// The ring buffer's size in bytes for a program that sends `traffic`: BPFTRACE_PERF_RB_PAGES
@@ -68,34 +60,20 @@ pub fn default_bytes(traffic: Traffic, pages_default: u32) -> u32 {
     }
 }
 
-/// What the source compiled onto `object` sends: `program` is its syntax tree, whose probes
-/// are `object.blocks[blocks]` in order, and `programs` the object's programs it added.
-pub fn traffic(
-    object: &Object,
-    program: &Program,
-    blocks: Range<usize>,
-    programs: Range<usize>,
-) -> Traffic {
-    if !object.actions.values().any(|a| is_output(&a.kind)) {
-        return Traffic::Control;
+/// What the programs `programs` of `object` send, by the actions (record kinds) each one's
+/// code sends ([`scry_ebpf::object::ProgramSpec::actions`]).
+pub fn traffic(object: &Object, programs: Range<usize>) -> Traffic {
+    let mut traffic = Traffic::Control;
+    for (_, p) in object.programs.range(programs) {
+        let prints = (object.actions.range(p.actions.clone())).any(|(_, a)| is_output(&a.kind));
+        if prints {
+            if !matches!(p.trigger, Trigger::Begin | Trigger::End) {
+                return Traffic::PerEvent;
+            }
+            traffic = Traffic::Once;
+        }
     }
-    let per_event = object.programs.range(programs).any(|(_, p)| {
-        !matches!(p.trigger, Trigger::Begin | Trigger::End)
-            && p.probe_block
-                .checked_sub(blocks.start)
-                .and_then(|i| program.probes.get(i))
-                // A probe not found is taken to print: a large ring is only memory.
-                .is_none_or(|probe| {
-                    let mut prints = false;
-                    probe.walk_exprs(&mut |e| prints |= is_output_call(&e.kind));
-                    prints
-                })
-    });
-    if per_event {
-        Traffic::PerEvent
-    } else {
-        Traffic::Once
-    }
+    traffic
 }
 
 /// Whether records of this kind are output, as many as the probe's events.
@@ -123,23 +101,6 @@ fn is_output(kind: &ActionKind) -> bool {
     }
 }
 
-/// Whether the expression is a call that sends an output record (`print` of a whole map
-/// is a control record).
-fn is_output_call(kind: &ExprKind) -> bool {
-    let ExprKind::Call { name, args, .. } = kind else {
-        return false;
-    };
-    match name.as_str() {
-        "printf" | "time" | "cat" | "system" | "join" => true,
-        // A plugin's reducer (`@m[k] = p::r(v)`) sends each update.
-        plugin if plugin.contains("::") => true,
-        "print" => {
-            !matches!(args.first().map(|a| &a.kind), Some(ExprKind::Map { keys, .. }) if keys.is_empty())
-        }
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,12 +119,7 @@ mod tests {
             &CompileOptions::default(),
         )
         .expect("compiles");
-        traffic(
-            &object,
-            &compiled.program,
-            0..object.blocks.end(),
-            0..object.programs.end(),
-        )
+        traffic(&object, 0..object.programs.end())
     }
 
     #[test]
