@@ -167,7 +167,7 @@ impl Engine {
             self.remove(added.blocks);
             // Statements that only print are done with; those that changed maps are part of
             // the session's state, which `.save` writes out.
-            if crate::save::changes_maps(text) {
+            if entry::changes_maps(text) {
                 self.entries.push(Entry {
                     number,
                     text: text.into(),

@@ -1,6 +1,7 @@
 //! What an entry is: a dot-command, `@map` to print, statements to run once, or a program of
 //! probe blocks; and how statements run: inside a BEGIN block that is removed once it ran.
 
+use scry_lang::ast::{ExprKind, StmtKind};
 use scry_lang::diag::Diagnostic;
 use scry_lang::lexer;
 use scry_lang::span::Span;
@@ -69,9 +70,28 @@ pub fn unwrap(mut d: Diagnostic, len: usize) -> Diagnostic {
     d
 }
 
+/// Calls that only print.
+const OUTPUT_CALLS: &[&str] = &["print", "printf", "time", "cat", "system", "join", "debugf"];
+
+/// Whether statements do more than print.
+pub fn changes_maps(statements: &str) -> bool {
+    let (program, _) = scry_lang::parse(&wrap(statements));
+    program.probes.iter().flat_map(|p| &p.body.stmts).any(|s| match &s.kind {
+        StmtKind::Expr(e) => !matches!(&e.kind, ExprKind::Call { name, .. } if OUTPUT_CALLS.contains(&name.as_str())),
+        _ => true,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_that_only_print_change_no_map() {
+        assert!(changes_maps("@limit = 10;"));
+        assert!(changes_maps("clear(@n)"));
+        assert!(!changes_maps("print(@n); printf(\"x\\n\");"));
+    }
 
     #[test]
     fn kinds() {

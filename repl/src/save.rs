@@ -5,13 +5,8 @@
 //! stood (the engine keeps no other entries: not the detached ones, nor statements that only
 //! printed).
 
-use scry_lang::ast::{ExprKind, StmtKind};
-
 use crate::engine::Entry;
 use crate::entry;
-
-/// Calls that only print.
-const OUTPUT_CALLS: &[&str] = &["print", "printf", "time", "cat", "system", "join", "debugf"];
 
 /// The script of `entries` (probe entries attached, statements that changed maps).
 pub fn script(entries: &[Entry]) -> String {
@@ -28,15 +23,6 @@ pub fn script(entries: &[Entry]) -> String {
         }
     }
     out
-}
-
-/// Whether statements do more than print.
-pub fn changes_maps(statements: &str) -> bool {
-    let (program, _) = scry_lang::parse(&entry::wrap(statements));
-    program.probes.iter().flat_map(|p| &p.body.stmts).any(|s| match &s.kind {
-        StmtKind::Expr(e) => !matches!(&e.kind, ExprKind::Call { name, .. } if OUTPUT_CALLS.contains(&name.as_str())),
-        _ => true,
-    })
 }
 
 fn indent(text: &str) -> String {
@@ -64,13 +50,6 @@ mod tests {
                 })
             }),
         }
-    }
-
-    #[test]
-    fn statements_that_only_print_change_no_map() {
-        assert!(changes_maps("@limit = 10;"));
-        assert!(changes_maps("clear(@n)"));
-        assert!(!changes_maps("print(@n); printf(\"x\\n\");"));
     }
 
     #[test]
