@@ -548,6 +548,14 @@ impl Session {
                 Ok(i) => self.print_map(i)?,
                 Err(r) => {
                     if let Some(p) = self.dispatcher.plugins.as_deref_mut() {
+                        self.dispatcher.counts.drain(
+                            &self.object,
+                            &self.loaded,
+                            r,
+                            u64::MAX,
+                            p,
+                            &self.names,
+                        )?;
                         crate::plugin_calls::print_reducer(
                             &self.object,
                             r,
