@@ -217,10 +217,10 @@ pub struct ReducerMapSpec {
 /// for [`KernelCounts::rounded`]) as a u64, then the map's generation as a u64; its value is
 /// a u64 count, followed for a rounded reducer by the smallest and largest exact value seen
 /// (an entry's count is written after them). The kernel keeps counting (user space sends the
-/// difference with what it last saw); `print`, `clear`, `zero` and `delete` records of the
-/// map end with a u64 `before`: the entries of generations below it were counted before the
-/// record was sent. `clear`, `zero` and `delete` move the map to a new generation first. When
-/// an entry cannot be added (the map is full) the event is sent as a record instead.
+/// difference with what it last saw). `print`, `clear`, `zero` and `delete` of the map move it
+/// to a new generation, and their records end with it as a u64 `before`: the entries of
+/// generations below it were counted before the record was sent, the others after. When an
+/// entry cannot be added (the map is full) the event is sent as a record instead.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KernelCounts {
     /// Index into [`Object::maps`] of the counts.

@@ -39,8 +39,7 @@ fn environment() -> scry_lang::check::Environment {
 /// The disassembly of every program of `src`.
 fn generate(src: &str) -> String {
     let catalog = common::catalog();
-    let compiled =
-        scry_lang::compile_in(src, &catalog, &CheckOptions::default(), &environment());
+    let compiled = scry_lang::compile_in(src, &catalog, &CheckOptions::default(), &environment());
     let errors: Vec<_> = compiled
         .diagnostics
         .iter()

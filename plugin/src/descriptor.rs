@@ -143,9 +143,11 @@ fn folding(after: &str, minor: u32) -> Result<Folding, String> {
                 ))
             }
         },
-        _ => return Err(format!(
+        _ => {
+            return Err(format!(
             "unexpected '{after}' (a reducer may end with 'weighted' or 'weighted rounded BITS')"
-        )),
+        ))
+        }
     };
     if minor < 1 {
         return Err("'weighted' needs 'abi 1.1' (the descriptor says 1.0)".into());

@@ -105,6 +105,9 @@ pub fn reducer_record(
                 _ => 0,
             };
             print_reducer(object, m, cx.plugins, sink, top)?;
+            if let Some(before) = before {
+                cx.counts.retire(object, cx.loaded, m, before)?;
+            }
         }
         _ => {
             if let Some(r) = spec(m) {

@@ -27,7 +27,8 @@ struct Seen {
 #[derive(Default)]
 struct MapSeen {
     entries: HashMap<Vec<u8>, Seen>,
-    /// `before` of the last reset: the entries of older generations are final.
+    /// `before` of the last record that moved the map to a new generation (a print or a
+    /// reset): the entries of older generations are final.
     closed: u64,
 }
 
@@ -141,9 +142,9 @@ impl CountsSeen {
         Ok(())
     }
 
-    /// After a reset record of reducer map `m` ending with `before` was handled: the entries
-    /// of generations below the previous reset's are final (sent twice since), so they go,
-    /// from the kernel too.
+    /// After a print or reset record of reducer map `m` ending with `before` was handled: the
+    /// entries of generations below the previous such record's are final (drained twice
+    /// since), so they go, from the kernel too.
     pub fn retire(
         &mut self,
         object: &Object,

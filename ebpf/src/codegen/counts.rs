@@ -121,8 +121,8 @@ impl Gen<'_, '_> {
     }
 
     /// A reducer map's `print`, `clear`, `zero` or `delete` record when the kernel counts its
-    /// values: the record ends with `before`, the first generation not counted before it
-    /// (`clear`, `zero` and `delete` move the map to the next generation).
+    /// values: the map moves to the next generation, and the record ends with `before`, that
+    /// generation (what was counted in the ones below it came before the record).
     pub(crate) fn counts_record(
         &mut self,
         kind: ActionKind,
@@ -130,27 +130,22 @@ impl Gen<'_, '_> {
         args: &[Expr],
         e: &Expr,
     ) -> R<()> {
-        let next = !matches!(kind, ActionKind::PrintReducer(_));
         let (rec, size, rf) = self.build_record(kind, args, &[Type::U64], e)?;
         let before = rec + rf.last().map_or(8, |f| f.offset) as i16;
-        if next {
-            let slot = self.alloc(8, e.span)?;
-            self.asm
-                .emit(Insn::store_imm(Size::W, self.frame.fp, slot, 0));
-            self.lookup(c.generation, slot);
-            let none = self.asm.label();
-            let done = self.asm.label();
-            self.asm.jump_if_imm(Cond::Eq, R0, 0, none);
-            self.asm.emit(Insn::mov_imm(R1, 1));
-            self.asm.emit(Insn::atomic_fetch_add(R0, 0, R1));
-            self.asm.emit(Insn::mov(R0, R1));
-            self.asm.jump(done);
-            self.asm.place(none);
-            self.asm.emit(Insn::mov_imm(R0, 0));
-            self.asm.place(done);
-        } else {
-            self.generation(c);
-        }
+        let slot = self.alloc(8, e.span)?;
+        self.asm
+            .emit(Insn::store_imm(Size::W, self.frame.fp, slot, 0));
+        self.lookup(c.generation, slot);
+        let none = self.asm.label();
+        let done = self.asm.label();
+        self.asm.jump_if_imm(Cond::Eq, R0, 0, none);
+        self.asm.emit(Insn::mov_imm(R1, 1));
+        self.asm.emit(Insn::atomic_fetch_add(R0, 0, R1));
+        self.asm.emit(Insn::mov(R0, R1));
+        self.asm.jump(done);
+        self.asm.place(none);
+        self.asm.emit(Insn::mov_imm(R0, 0));
+        self.asm.place(done);
         self.asm.emit(Insn::alu_imm(Alu::Add, R0, 1));
         self.asm
             .emit(Insn::store(Size::DW, self.frame.fp, before, R0));
