@@ -57,7 +57,7 @@ pub struct ReducerContext<'a> {
 pub fn reducer_record(
     kind: &ActionKind,
     args: &[Value],
-    cx: ReducerContext<'_>,
+    mut cx: ReducerContext<'_>,
     sink: &mut dyn Sink,
 ) -> io::Result<()> {
     let object = cx.object;
@@ -85,9 +85,8 @@ pub fn reducer_record(
         (true, _, Some((Value::Int(b), rest))) => (rest, Some(b.bits())),
         (true, _, Some(_)) => (args, None),
     };
-    if let Some(before) = before {
-        cx.counts
-            .drain(object, cx.loaded, m, before, cx.plugins, cx.names)?;
+    if let (Some(before), false) = (before, matches!(kind, ActionKind::PrintReducer(_))) {
+        cx.drain(m, before)?;
     }
     match *kind {
         ActionKind::Reduce(_) => {
@@ -104,7 +103,7 @@ pub fn reducer_record(
                 Some(Value::Int(i)) => i.bits(),
                 _ => 0,
             };
-            print_reducer(object, m, cx.plugins, sink, top)?;
+            print_reducer(&mut cx, m, before.unwrap_or(u64::MAX), sink, top)?;
             if let Some(before) = before {
                 cx.counts.retire(object, cx.loaded, m, before)?;
             }
@@ -126,24 +125,42 @@ pub fn reducer_record(
     Ok(())
 }
 
+impl ReducerContext<'_> {
+    /// Sends the plugin what the kernel counted for reducer map `m` in the generations below
+    /// `before` (nothing for a map without kernel counts).
+    fn drain(&mut self, m: usize, before: u64) -> io::Result<()> {
+        self.counts.drain(
+            self.object,
+            self.loaded,
+            m,
+            before,
+            self.plugins,
+            self.names,
+        )
+    }
+}
+
 /// Prints reducer map `m` as a map whose values are the plugin's renderings (in key order;
-/// `top` keeps the last `top` entries).
+/// `top` keeps the last `top` entries), after what the kernel counted for it in the
+/// generations below `before` (`u64::MAX`: everything, as at exit).
 pub fn print_reducer(
-    object: &Object,
+    cx: &mut ReducerContext<'_>,
     m: usize,
-    plugins: &mut (dyn PluginCalls + 'static),
+    before: u64,
     sink: &mut dyn Sink,
     top: u64,
 ) -> io::Result<()> {
+    let object = cx.object;
     let Some(spec) = object.reducer_maps.get(m) else {
         return Ok(());
     };
+    cx.drain(m, before)?;
     let r = ReducerRef {
         map: m,
         plugin: &spec.plugin,
         item: spec.item,
     };
-    let Some(entries) = plugins.entries(r) else {
+    let Some(entries) = cx.plugins.entries(r) else {
         return Ok(());
     };
     let dump = MapDump {

@@ -547,19 +547,18 @@ impl Session {
             match i {
                 Ok(i) => self.print_map(i)?,
                 Err(r) => {
-                    if let Some(p) = self.dispatcher.plugins.as_deref_mut() {
-                        self.dispatcher.counts.drain(
-                            &self.object,
-                            &self.loaded,
+                    if let Some(plugins) = self.dispatcher.plugins.as_deref_mut() {
+                        let mut cx = crate::plugin_calls::ReducerContext {
+                            object: &self.object,
+                            loaded: &self.loaded,
+                            names: &self.names,
+                            counts: &mut self.dispatcher.counts,
+                            plugins,
+                        };
+                        crate::plugin_calls::print_reducer(
+                            &mut cx,
                             r,
                             u64::MAX,
-                            p,
-                            &self.names,
-                        )?;
-                        crate::plugin_calls::print_reducer(
-                            &self.object,
-                            r,
-                            p,
                             self.sink.as_mut(),
                             0,
                         )?;
