@@ -79,7 +79,7 @@ impl Gen<'_, '_> {
         }
         self.asm
             .emit(Insn::store(Size::DW, self.frame.fp, key + value, R0));
-        self.generation(c);
+        self.generation(c)?;
         self.asm
             .emit(Insn::store(Size::DW, self.frame.fp, key + value + 8, R0));
         self.lookup(c.map, key);
@@ -153,10 +153,8 @@ impl Gen<'_, '_> {
     }
 
     /// r0 = the generation of `c` (0 if it cannot be read).
-    fn generation(&mut self, c: &KernelCounts) {
-        let Ok(slot) = self.alloc(8, self.asm.span) else {
-            return;
-        };
+    fn generation(&mut self, c: &KernelCounts) -> R<()> {
+        let slot = self.alloc(8, self.asm.span)?;
         self.asm
             .emit(Insn::store_imm(Size::W, self.frame.fp, slot, 0));
         self.lookup(c.generation, slot);
@@ -164,6 +162,7 @@ impl Gen<'_, '_> {
         self.asm.jump_if_imm(Cond::Eq, R0, 0, end);
         self.asm.emit(Insn::load(Size::DW, R0, R0, 0));
         self.asm.place(end);
+        Ok(())
     }
 
     /// With r0 the address of a rounded count (count, smallest, largest): keeps the exact
