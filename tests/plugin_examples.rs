@@ -697,25 +697,9 @@ fn the_c_walk_through_quotes_mean_c_whole() {
 const RESET_PROG: &str = "@q[args->offset % 2] = q::quantiles(args->offset); \
      if (args->offset == 500) { print(@q); zero(@q); delete(@q[1]); }";
 
-#[test]
-fn quantiles_maps_print_zero_and_delete() {
-    if built().is_none() {
-        return;
-    }
-    for plugin in ["q={quantiles-c}", "q={quantiles-rs}"] {
-        let run = scry(
-            &strings(&["--plugin", plugin]),
-            "1..1000",
-            &on_lseek(RESET_PROG),
-        );
-        assert!(run.status.success(), "{}", run.stderr);
-        let maps: Vec<&str> = run
-            .stdout
-            .lines()
-            .filter(|l| l.starts_with("@q["))
-            .collect();
-        assert_eq!(maps, RESET_ANSWER, "{plugin}: {}", run.stdout);
-    }
+/// The lines of `out` that start with `prefix` (a map's entries).
+fn map_lines<'a>(out: &'a str, prefix: &str) -> Vec<&'a str> {
+    out.lines().filter(|l| l.starts_with(prefix)).collect()
 }
 
 /// The answers of [`RESET_PROG`] over 1..1000 (those of the per-event path, ABI 1.0).
@@ -727,27 +711,30 @@ const RESET_ANSWER: [&str; 4] = [
 ];
 
 #[test]
-fn weighted_quantiles_are_exact_when_the_kernel_map_is_full() {
+fn quantiles_maps_print_zero_and_delete() {
     if built().is_none() {
         return;
     }
-    // 4 entries for 1000 distinct buckets: most events find the counts map full and go as
-    // records; the answer is the same, nothing lost.
+    // Counted in the kernel (weighted, rounded), and with a counts map of 4 entries for 1000
+    // distinct buckets: most events then find it full and go as records. Same answer, nothing
+    // lost.
     for plugin in ["q={quantiles-c}", "q={quantiles-rs}"] {
-        let run = scry_env(
-            &strings(&["--plugin", plugin]),
-            &[("BPFTRACE_MAP_KEYS_MAX", "4")],
-            "1..1000",
-            &on_lseek(RESET_PROG),
-        );
-        assert!(run.status.success(), "{}", run.stderr);
-        assert!(!run.stderr.contains("Lost"), "{}", run.stderr);
-        let maps: Vec<&str> = run
-            .stdout
-            .lines()
-            .filter(|l| l.starts_with("@q["))
-            .collect();
-        assert_eq!(maps, RESET_ANSWER, "{plugin}: {}", run.stdout);
+        for keys_max in ["4096", "4"] {
+            let run = scry_env(
+                &strings(&["--plugin", plugin]),
+                &[("BPFTRACE_MAP_KEYS_MAX", keys_max)],
+                "1..1000",
+                &on_lseek(RESET_PROG),
+            );
+            assert!(run.status.success(), "{}", run.stderr);
+            assert!(!run.stderr.contains("Lost"), "{}", run.stderr);
+            assert_eq!(
+                map_lines(&run.stdout, "@q["),
+                RESET_ANSWER,
+                "{plugin}, {keys_max} keys: {}",
+                run.stdout
+            );
+        }
     }
 }
 
@@ -764,13 +751,8 @@ fn weighted_mean_counts_repeated_values_once_per_value() {
             &on_lseek("@m[args->offset % 2] = m::mean(args->offset); if (args->offset == 3) { print(@m); clear(@m); }"),
         );
         assert!(run.status.success(), "{}", run.stderr);
-        let maps: Vec<&str> = run
-            .stdout
-            .lines()
-            .filter(|l| l.starts_with("@m["))
-            .collect();
         assert_eq!(
-            maps,
+            map_lines(&run.stdout, "@m["),
             [
                 "@m[0]: mean 2, n 1000",
                 "@m[1]: mean 6, n 1001",

@@ -106,13 +106,7 @@ impl Gen<'_, '_> {
             self.asm
                 .emit(Insn::store(Size::DW, self.frame.fp, init + 16, R1));
         }
-        self.asm.emit_all(Insn::ld_map(R1, c.map as u32));
-        self.asm.emit(Insn::mov(R2, self.frame.fp));
-        self.asm.emit(Insn::alu_imm(Alu::Add, R2, key as i32));
-        self.asm.emit(Insn::mov(R3, self.frame.fp));
-        self.asm.emit(Insn::alu_imm(Alu::Add, R3, init as i32));
-        self.asm.emit(Insn::mov_imm(R4, BPF_NOEXIST));
-        self.asm.emit(Insn::call(Helper::MapUpdateElem));
+        self.update_call(c.map, key, init, BPF_NOEXIST);
         self.asm.jump_if_imm(Cond::Eq, R0, 0, end);
         // The map is full (or the key was added meanwhile): this event goes as a record.
         self.output_record(rec, size, None)?;

@@ -63,15 +63,20 @@ impl Gen<'_, '_> {
         self.asm.emit(Insn::call(Helper::MapLookupElem));
     }
 
-    /// map_update_elem(map, r10 + key, r10 + value, BPF_ANY), counting failures (map full).
-    fn update(&mut self, map: usize, key: i16, value: i16) -> R<()> {
+    /// r0 = map_update_elem(map, r10 + key, r10 + value, flags).
+    pub(crate) fn update_call(&mut self, map: usize, key: i16, value: i16, flags: i32) {
         self.asm.emit_all(Insn::ld_map(R1, map as u32));
         self.asm.emit(Insn::mov(R2, self.frame.fp));
         self.asm.emit(Insn::alu_imm(Alu::Add, R2, key as i32));
         self.asm.emit(Insn::mov(R3, self.frame.fp));
         self.asm.emit(Insn::alu_imm(Alu::Add, R3, value as i32));
-        self.asm.emit(Insn::mov_imm(R4, BPF_ANY));
+        self.asm.emit(Insn::mov_imm(R4, flags));
         self.asm.emit(Insn::call(Helper::MapUpdateElem));
+    }
+
+    /// map_update_elem(map, r10 + key, r10 + value, BPF_ANY), counting failures (map full).
+    fn update(&mut self, map: usize, key: i16, value: i16) -> R<()> {
+        self.update_call(map, key, value, BPF_ANY);
         let ok = self.asm.label();
         self.asm.jump_if_imm(Cond::Eq, R0, 0, ok);
         self.bump_counter(COUNTER_MAP_FULL)?;
