@@ -78,6 +78,11 @@ fn extreme(signed: bool, a: u64, b: u64, min: bool) -> u64 {
 }
 
 impl CountsSeen {
+    /// Forgets the reducer maps from index `len` on (a source taken back).
+    pub fn truncate(&mut self, len: usize) {
+        self.maps.truncate(len);
+    }
+
     fn map(&mut self, m: usize) -> &mut MapSeen {
         if self.maps.len() <= m {
             self.maps.resize_with(m + 1, MapSeen::default);

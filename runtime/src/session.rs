@@ -417,6 +417,7 @@ impl Session {
         self.loaded.truncate_programs(programs);
         self.loaded.truncate_maps(mark.maps);
         self.object.truncate(&mark);
+        self.dispatcher.counts.truncate(mark.reducer_maps);
         self.names.truncate(&self.object);
         Ok(())
     }
