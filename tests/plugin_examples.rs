@@ -739,6 +739,32 @@ fn quantiles_maps_print_zero_and_delete() {
 }
 
 #[test]
+fn weighted_quantiles_round_negative_and_huge_values_into_the_sketchs_buckets() {
+    if built().is_none() {
+        return;
+    }
+    // Rounded in the kernel to 7 significant bits of the magnitude, the exact extremes kept:
+    // the answer the ABI 1.0 per-event path gives for this stream (checked with a 1.0 build
+    // of quantiles.c).
+    let want = "n=1608 min=-9000000000000000000 p50=-98815 p90=140 p99=285 p99.9=301 \
+                max=9000000000000000000";
+    for plugin in ["q={quantiles-c}", "q={quantiles-rs}"] {
+        let run = scry(
+            &strings(&["--plugin", plugin]),
+            "-100000..-99000 -5*3 -300..300 7000000000 -9000000000000000000 9000000000000000000",
+            &on_lseek("@q = q::quantiles(args->offset);"),
+        );
+        assert!(run.status.success(), "{}", run.stderr);
+        assert_eq!(
+            line_after(&run.stdout, "@q: "),
+            Some(want),
+            "{plugin}: {}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
 fn weighted_mean_counts_repeated_values_once_per_value() {
     if built().is_none() {
         return;
