@@ -227,7 +227,7 @@ fn check(name: &str, descriptor: &str, hooks: &[&str], imports: &[&str]) {
     );
 
     let bytes = std::fs::read(&wasm).unwrap();
-    for needle in ["abi 1.0\n", descriptor] {
+    for needle in ["abi 1.1\n", descriptor] {
         assert!(
             bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
             "{name}: the descriptor {needle:?} is in the module"
@@ -239,7 +239,7 @@ fn check(name: &str, descriptor: &str, hooks: &[&str], imports: &[&str]) {
 fn quantiles_in_c_exports_a_reducer() {
     check(
         "quantiles-c",
-        "reducer quantiles(i64)\n",
+        "reducer quantiles(i64) weighted rounded 7\n",
         &["reduce", "render", "reset"],
         &["error"],
     );
@@ -249,7 +249,7 @@ fn quantiles_in_c_exports_a_reducer() {
 fn quantiles_in_rust_exports_a_reducer() {
     check(
         "quantiles-rs",
-        "reducer quantiles(i64)\n",
+        "reducer quantiles(i64) weighted rounded 7\n",
         &["reduce", "render", "reset"],
         &["error"],
     );
@@ -312,7 +312,7 @@ fn the_walked_through_mean_reducer_builds_in_c_and_rust() {
     for name in ["mean-c", "mean-rs"] {
         check(
             name,
-            "reducer mean(i64)\n",
+            "reducer mean(i64) weighted\n",
             &["reduce", "render", "reset"],
             &["error"],
         );
@@ -378,6 +378,11 @@ fn on_lseek(body: &str) -> String {
 /// Runs scry with `args` (plugins named by example name, `{NAME}` replaced by its path),
 /// the workload `-c 'fx_lseek SPECS'` and `program`.
 fn scry(args: &[String], specs: &str, program: &str) -> Run {
+    scry_env(args, &[], specs, program)
+}
+
+/// [`scry`] with environment variables set.
+fn scry_env(args: &[String], env: &[(&str, &str)], specs: &str, program: &str) -> Run {
     let dir = built().expect("the examples are built");
     let args: Vec<String> = args
         .iter()
@@ -392,6 +397,7 @@ fn scry(args: &[String], specs: &str, program: &str) -> Run {
         })
         .collect();
     let out = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .envs(env.iter().copied())
         .args(&args)
         .arg("-c")
         .arg(format!("{} {specs}", lseek_fixture().display()))
@@ -691,30 +697,92 @@ fn the_c_walk_through_quotes_mean_c_whole() {
 const RESET_PROG: &str = "@q[args->offset % 2] = q::quantiles(args->offset); \
      if (args->offset == 500) { print(@q); zero(@q); delete(@q[1]); }";
 
+/// The lines of `out` that start with `prefix` (a map's entries).
+fn map_lines<'a>(out: &'a str, prefix: &str) -> Vec<&'a str> {
+    out.lines().filter(|l| l.starts_with(prefix)).collect()
+}
+
+/// The answers of [`RESET_PROG`] over 1..1000 (those of the per-event path, ABI 1.0).
+const RESET_ANSWER: [&str; 4] = [
+    "@q[0]: n=250 min=2 p50=250 p90=449 p99=493 p99.9=497 max=500",
+    "@q[1]: n=250 min=1 p50=248 p90=449 p99=493 p99.9=497 max=499",
+    "@q[0]: n=250 min=502 p50=747 p90=947 p99=995 p99.9=995 max=1000",
+    "@q[1]: n=250 min=501 p50=747 p90=947 p99=995 p99.9=995 max=999",
+];
+
 #[test]
 fn quantiles_maps_print_zero_and_delete() {
     if built().is_none() {
         return;
     }
+    // Counted in the kernel (weighted, rounded), and with a counts map of 4 entries for 1000
+    // distinct buckets: most events then find it full and go as records. Same answer, nothing
+    // lost.
+    for plugin in ["q={quantiles-c}", "q={quantiles-rs}"] {
+        for keys_max in ["4096", "4"] {
+            let run = scry_env(
+                &strings(&["--plugin", plugin]),
+                &[("BPFTRACE_MAP_KEYS_MAX", keys_max)],
+                "1..1000",
+                &on_lseek(RESET_PROG),
+            );
+            assert!(run.status.success(), "{}", run.stderr);
+            assert!(!run.stderr.contains("Lost"), "{}", run.stderr);
+            assert_eq!(
+                map_lines(&run.stdout, "@q["),
+                RESET_ANSWER,
+                "{plugin}, {keys_max} keys: {}",
+                run.stdout
+            );
+        }
+    }
+}
+
+#[test]
+fn weighted_quantiles_round_negative_and_huge_values_into_the_sketchs_buckets() {
+    if built().is_none() {
+        return;
+    }
+    // Rounded in the kernel to 7 significant bits of the magnitude, the exact extremes kept:
+    // the answer the ABI 1.0 per-event path gives for this stream (checked with a 1.0 build
+    // of quantiles.c).
+    let want = "n=1608 min=-9000000000000000000 p50=-98815 p90=140 p99=285 p99.9=301 \
+                max=9000000000000000000";
     for plugin in ["q={quantiles-c}", "q={quantiles-rs}"] {
         let run = scry(
             &strings(&["--plugin", plugin]),
-            "1..1000",
-            &on_lseek(RESET_PROG),
+            "-100000..-99000 -5*3 -300..300 7000000000 -9000000000000000000 9000000000000000000",
+            &on_lseek("@q = q::quantiles(args->offset);"),
         );
         assert!(run.status.success(), "{}", run.stderr);
-        let maps: Vec<&str> = run
-            .stdout
-            .lines()
-            .filter(|l| l.starts_with("@q["))
-            .collect();
         assert_eq!(
-            maps,
+            line_after(&run.stdout, "@q: "),
+            Some(want),
+            "{plugin}: {}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn weighted_mean_counts_repeated_values_once_per_value() {
+    if built().is_none() {
+        return;
+    }
+    // 7 x 1000 and 1000 x 2, interleaved with a print and a clear: the weights add up.
+    for plugin in ["m={mean-c}", "m={mean-rs}"] {
+        let run = scry(
+            &strings(&["--plugin", plugin]),
+            "7*1000 2*1000 3 7*500 1*500",
+            &on_lseek("@m[args->offset % 2] = m::mean(args->offset); if (args->offset == 3) { print(@m); clear(@m); }"),
+        );
+        assert!(run.status.success(), "{}", run.stderr);
+        assert_eq!(
+            map_lines(&run.stdout, "@m["),
             [
-                "@q[0]: n=250 min=2 p50=250 p90=449 p99=493 p99.9=497 max=500",
-                "@q[1]: n=250 min=1 p50=248 p90=449 p99=493 p99.9=497 max=499",
-                "@q[0]: n=250 min=502 p50=747 p90=947 p99=995 p99.9=995 max=1000",
-                "@q[1]: n=250 min=501 p50=747 p90=947 p99=995 p99.9=995 max=999",
+                "@m[0]: mean 2, n 1000",
+                "@m[1]: mean 6, n 1001",
+                "@m[1]: mean 4, n 1000",
             ],
             "{plugin}: {}",
             run.stdout

@@ -402,7 +402,7 @@ fn loading_refuses_what_is_not_a_plugin() {
     for (args, wanted) in [
         (vec![p(&not_wasm)], format!("ERROR: plugin p: '{}' is not a WebAssembly module (it does not start with the wasm magic number)\n", not_wasm.display())),
         (vec![p(&d.join("missing.wasm"))], format!("ERROR: plugin p: cannot read '{}': No such file or directory\n", d.join("missing.wasm").display())),
-        (vec![p(&newer)], "ERROR: plugin p: it was built for plugin ABI 2.0, and this scry implements ABI 1.0\n".into()),
+        (vec![p(&newer)], "ERROR: plugin p: it was built for plugin ABI 2.0, and this scry implements ABI 1.1\n".into()),
         (vec![p(&no_alloc)], "ERROR: plugin p: it does not export 'scry_alloc', which every plugin must\n".into()),
         (vec![p(&wrong)], "ERROR: plugin p: it exports 'scry_alloc' with the wrong type (the ABI's is (i32) -> (i32))\n".into()),
         (vec![p(&wasi)], "ERROR: plugin p: it imports 'wasi_snapshot_preview1.fd_write', which scry does not provide (a plugin imports only from module 'scry': log, error, output, fs_write, fs_rename, exec; no WASI)\n".into()),
@@ -450,6 +450,68 @@ fn a_reducer_on_a_probe_of_the_test_workload() {
     );
     assert_eq!(st, 0, "{err}");
     assert_eq!(out, "Attaching 1 probe...\n\n\n@e[true]: sum=3\n");
+}
+
+/// reducer.wat as an ABI 1.1 plugin whose reducer is declared `weighted`.
+fn weighted_reducer(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(fixtures().join("reducer.wat")).unwrap();
+    let text = text
+        .replace(";;PRELUDE", &prelude())
+        .replace(
+            r#""abi 1.0\nreducer sum(i64)\n""#,
+            r#""abi 1.1\nreducer sum(i64) weighted\n""#,
+        )
+        .replace(
+            "$desc_len i32 (i32.const 25)",
+            "$desc_len i32 (i32.const 34)",
+        )
+        .replace("$weighted i32 (i32.const 0)", "$weighted i32 (i32.const 1)");
+    wat(dir, "reducer_weighted", &text)
+}
+
+/// A stream with prints, deletes, clears and zeroes along it: dd's 1000 reads of one byte,
+/// numbered 1..1000, folded by their number modulo 3 (and a key-less map of ones).
+const WEIGHTED_PROG: &str = "tracepoint:syscalls:sys_exit_read /pid == cpid && args->ret == 1/ { \
+     @i++; @s[@i % 3] = r::sum(@i); @t = r::sum(1); @u[@i % 2] = r::sum(7); \
+     if (@i % 250 == 0) { print(@s); delete(@s[0]); print(@t); clear(@t); } \
+     if (@i == 600) { zero(@s); print(@u); } }";
+
+/// Runs [`WEIGHTED_PROG`] with `plugin` as `r` and `env`; the output.
+fn weighted_run(plugin: &Path, env: &[(&str, &str)]) -> String {
+    let spec = format!("r={}", plugin.display());
+    let out = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .envs(env.iter().copied())
+        .args([
+            "--plugin",
+            &spec,
+            "-c",
+            "dd if=/dev/zero of=/dev/null bs=1 count=1000",
+        ])
+        .args(["-e", WEIGHTED_PROG])
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("Lost"), "{err}");
+    text(&out.stdout)
+}
+
+#[test]
+fn a_weighted_reducer_counted_in_the_kernel_gives_the_per_event_answer() {
+    let d = scratch("weighted");
+    let per_event = weighted_run(&fixture(&d, "reducer"), &[]);
+    // The first print: the sums of 1..250 by their number modulo 3.
+    assert!(
+        per_event.contains("@s[0]: sum=10458\n@s[1]: sum=10542\n@s[2]: sum=10375\n@t: sum=250\n"),
+        "{per_event}"
+    );
+    let weighted = weighted_reducer(&d);
+    assert_eq!(weighted_run(&weighted, &[]), per_event);
+    // A counts map of 2 entries: the kernel counts what fits, the rest goes per event.
+    assert_eq!(
+        weighted_run(&weighted, &[("BPFTRACE_MAP_KEYS_MAX", "2")]),
+        per_event
+    );
 }
 
 #[test]

@@ -44,6 +44,8 @@ const ALU64: u8 = 0x07;
 const IMM: u8 = 0x00;
 const MEM: u8 = 0x60;
 const ATOMIC: u8 = 0xc0;
+/// `imm` of an atomic add that also returns the old value (BPF_ADD | BPF_FETCH).
+const ATOMIC_FETCH: i32 = 0x01;
 const K: u8 = 0x00;
 const X: u8 = 0x08;
 
@@ -396,6 +398,11 @@ impl Insn {
         Insn::new(STX | ATOMIC | Size::DW as u8, dst, src, off, 0)
     }
 
+    /// `src = lock fetch_add((u64 *)(dst + off), src)`: adds and returns the old value.
+    pub const fn atomic_fetch_add(dst: Reg, off: i16, src: Reg) -> Insn {
+        Insn::new(STX | ATOMIC | Size::DW as u8, dst, src, off, ATOMIC_FETCH)
+    }
+
     /// `if dst cond src goto +off`.
     pub const fn jmp_reg(cond: Cond, dst: Reg, src: Reg, off: i16) -> Insn {
         Insn::new(JMP | X | cond as u8, dst, src, off, 0)
@@ -490,6 +497,10 @@ fn insn_text(insns: &[Insn], i: usize, map_name: &dyn Fn(u32) -> String) -> Stri
             Size::from_code(ins.code).name(),
             signed(ins.off as i64),
             ins.imm
+        ),
+        STX if ins.code & 0xe0 == ATOMIC && ins.imm == ATOMIC_FETCH => format!(
+            "{s} = lock fetch_add((u64 *)({d} {}), {s})",
+            signed(ins.off as i64)
         ),
         STX if ins.code & 0xe0 == ATOMIC => {
             format!("lock *(u64 *)({d} {}) += {s}", signed(ins.off as i64))

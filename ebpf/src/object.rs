@@ -192,7 +192,8 @@ pub enum ActionKind {
     /// `@m[keys] = p::r(value)`: the record holds the keys, then the value; the index is in
     /// [`Object::reducer_maps`].
     Reduce(usize),
-    /// `print(@m, top, div)` of a reducer map.
+    /// `print(@m, top, div)` of a reducer map (with kernel counts, a last field `before`: see
+    /// [`KernelCounts`]; also for the three below).
     PrintReducer(usize),
     /// `clear(@m)` of a reducer map.
     ClearReducer(usize),
@@ -212,6 +213,46 @@ pub struct ReducerMapSpec {
     pub plugin: String,
     /// The reducer's item index.
     pub item: u32,
+    /// Where the kernel counts the map's values, for a weighted reducer (ABI 1.1); `None`:
+    /// every value is a record.
+    pub counts: Option<KernelCounts>,
+}
+
+/// A weighted reducer's values counted in the kernel (docs/plugins.md, "Weighted reducers").
+///
+/// The counts map is a per-CPU hash whose key is the record's keys, then the value (rounded,
+/// for [`KernelCounts::rounded`]) as a u64, then the map's generation as a u64; its value is
+/// a u64 count, followed for a rounded reducer by the smallest and largest exact value seen
+/// (an entry's count is written after them). The kernel keeps counting (user space sends the
+/// difference with what it last saw). `print`, `clear`, `zero` and `delete` of the map move it
+/// to a new generation, and their records end with it as a u64 `before`: the entries of
+/// generations below it were counted before the record was sent, the others after. When an
+/// entry cannot be added (the map is full) the event is sent as a record instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelCounts {
+    /// Index into [`Object::maps`] of the counts.
+    pub map: usize,
+    /// Index into [`Object::maps`] of the one-slot array holding the generation.
+    pub generation: usize,
+    /// The key fields, at their offsets in the counts key.
+    pub keys: Vec<Field>,
+    /// Offset of the value in the counts key (the generation follows it).
+    pub value: usize,
+    /// Whether values are signed (an `i64` reducer).
+    pub signed: bool,
+    /// Values are rounded to this many significant bits (`weighted rounded BITS`).
+    pub rounded: Option<u8>,
+}
+
+impl KernelCounts {
+    /// Bytes of a counts entry's value (per CPU).
+    pub fn value_size(&self) -> usize {
+        if self.rounded.is_some() {
+            24
+        } else {
+            8
+        }
+    }
 }
 
 /// A plugin function call in a record: fields `first..first + args` are its arguments.
@@ -271,7 +312,8 @@ pub struct Object {
     pub blocks: Slots<Block>,
     pub programs: Slots<ProgramSpec>,
     pub user_maps: Vec<UserMap>,
-    /// Maps a plugin reducer folds in user space (no kernel map): records carry their updates.
+    /// Maps a plugin reducer folds in user space: records carry their updates, or (a weighted
+    /// reducer) the kernel counts them in [`ReducerMapSpec::counts`].
     pub reducer_maps: Vec<ReducerMapSpec>,
     pub actions: Slots<Action>,
     /// Names of probe ids below [`TRACEPOINT_PROBE_ID`].

@@ -14,10 +14,32 @@ use std::path::Path;
 use scry_ebpf::codegen::{compile, CompileOptions};
 use scry_lang::check::CheckOptions;
 
+/// The environment of every case: plugin `q` with a reducer of each folding (ABI 1.1).
+fn environment() -> scry_lang::check::Environment {
+    use scry_lang::plugin::{Folding, Item, ItemKind, PluginSignature, PluginType};
+    let reducer = |name: &str, folding| Item {
+        name: name.into(),
+        kind: ItemKind::Reducer(PluginType::I64, folding),
+    };
+    let mut env = scry_lang::check::Environment::default();
+    env.plugins.insert(
+        "q".into(),
+        PluginSignature {
+            items: vec![
+                reducer("each", Folding::PerEvent),
+                reducer("weighted", Folding::Weighted),
+                reducer("rounded", Folding::Rounded(7)),
+            ],
+            sink: None,
+        },
+    );
+    env
+}
+
 /// The disassembly of every program of `src`.
 fn generate(src: &str) -> String {
     let catalog = common::catalog();
-    let compiled = scry_lang::compile(src, &catalog, &CheckOptions::default());
+    let compiled = scry_lang::compile_in(src, &catalog, &CheckOptions::default(), &environment());
     let errors: Vec<_> = compiled
         .diagnostics
         .iter()

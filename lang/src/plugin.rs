@@ -36,11 +36,36 @@ pub enum ItemKind {
         params: Vec<PluginType>,
         ret: PluginType,
     },
-    /// `reducer NAME(TYPE)`: folds values of this type per map key.
-    Reducer(PluginType),
+    /// `reducer NAME(TYPE) [weighted [rounded BITS]]`: folds values of this type per map key,
+    /// one at a time or (ABI 1.1) counted in the kernel and sent with their weight.
+    Reducer(PluginType, Folding),
     /// `formatter NAME(KIND)`: renders maps of this kind (`hist`, `lhist`, `scalar`, `stats`,
     /// `any`).
     Formatter(String),
+}
+
+/// How a reducer takes its values (docs/plugins.md, "Weighted reducers").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Folding {
+    /// One update per event (ABI 1.0).
+    PerEvent,
+    /// `weighted`: the fold does not depend on the order of the values, so the kernel may
+    /// count equal values and send each once with its count (`value` seen `weight` times).
+    Weighted,
+    /// `weighted rounded BITS`: as `Weighted`, and a value may arrive rounded toward zero to
+    /// its `BITS` most significant bits (its log-linear bucket), except that each key's
+    /// smallest and largest values arrive exact.
+    Rounded(u8),
+}
+
+impl fmt::Display for Folding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Folding::PerEvent => Ok(()),
+            Folding::Weighted => f.write_str(" weighted"),
+            Folding::Rounded(bits) => write!(f, " weighted rounded {bits}"),
+        }
+    }
 }
 
 /// One item of a plugin; its index in [`PluginSignature::items`] is the ABI's `item`.
@@ -57,7 +82,7 @@ impl fmt::Display for Item {
                 let params: Vec<&str> = params.iter().map(|p| p.as_str()).collect();
                 write!(f, "fn {}({}) -> {ret}", self.name, params.join(", "))
             }
-            ItemKind::Reducer(t) => write!(f, "reducer {}({t})", self.name),
+            ItemKind::Reducer(t, folding) => write!(f, "reducer {}({t}){folding}", self.name),
             ItemKind::Formatter(k) => write!(f, "formatter {}({k})", self.name),
         }
     }

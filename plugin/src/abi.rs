@@ -142,7 +142,7 @@ pub fn check_items(module: &Module, sig: &PluginSignature) -> Result<(), String>
     for item in &sig.items {
         let exports: &[&str] = match item.kind {
             ItemKind::Function { .. } => &["scry_call"],
-            ItemKind::Reducer(_) => &["scry_reduce", "scry_render", "scry_reset"],
+            ItemKind::Reducer(..) => &["scry_reduce", "scry_render", "scry_reset"],
             ItemKind::Formatter(_) => &["scry_format"],
         };
         needs.extend(exports.iter().map(|e| (*e, item.to_string())));

@@ -1,9 +1,9 @@
 //! The descriptor a plugin's `scry_plugin` export returns: its ABI version and its items.
 
-use scry_lang::plugin::{Item, ItemKind, PluginSignature, PluginType, SinkMode};
+use scry_lang::plugin::{Folding, Item, ItemKind, PluginSignature, PluginType, SinkMode};
 
 /// The ABI version this host implements (`abi MAJOR.MINOR`).
-pub const ABI: (u32, u32) = (1, 0);
+pub const ABI: (u32, u32) = (1, 1);
 
 /// Formatter kinds a descriptor may name.
 const FORMATTER_KINDS: [&str; 5] = ["hist", "lhist", "scalar", "stats", "any"];
@@ -18,7 +18,7 @@ pub fn parse(text: &str) -> Result<PluginSignature, String> {
     let Some((_, first)) = lines.next() else {
         return Err("its descriptor is empty (the first line must be 'abi 1.0')".into());
     };
-    check_abi(first)?;
+    let minor = check_abi(first)?;
     let mut sig = PluginSignature::default();
     for (n, line) in lines {
         let at = |e: String| format!("descriptor line {n} ('{line}'): {e}");
@@ -36,7 +36,7 @@ pub fn parse(text: &str) -> Result<PluginSignature, String> {
                 }
             }
             "fn" | "reducer" | "formatter" => {
-                let item = item(word, rest).map_err(at)?;
+                let item = item(word, rest, minor).map_err(at)?;
                 if sig.item(&item.name).is_some() {
                     return Err(at(format!("'{}' is declared twice", item.name)));
                 }
@@ -52,8 +52,8 @@ pub fn parse(text: &str) -> Result<PluginSignature, String> {
     Ok(sig)
 }
 
-/// `abi MAJOR.MINOR`: the same major as [`ABI`], a minor no newer.
-fn check_abi(line: &str) -> Result<(), String> {
+/// `abi MAJOR.MINOR`: the same major as [`ABI`], a minor no newer; returns the minor.
+fn check_abi(line: &str) -> Result<u32, String> {
     let version = line
         .strip_prefix("abi")
         .map(str::trim)
@@ -70,11 +70,12 @@ fn check_abi(line: &str) -> Result<(), String> {
             "it was built for plugin ABI {major}.{minor}, and this scry implements ABI {ours}.{our_minor}"
         ));
     }
-    Ok(())
+    Ok(minor)
 }
 
-/// `NAME(PARAMS) [-> RET]` after `fn`, `reducer` or `formatter`.
-fn item(word: &str, rest: &str) -> Result<Item, String> {
+/// `NAME(PARAMS) [-> RET]` after `fn`, `reducer` or `formatter` (a reducer may end with how
+/// it folds, ABI 1.1); `minor` is the descriptor's ABI minor.
+fn item(word: &str, rest: &str, minor: u32) -> Result<Item, String> {
     let (name, after) = rest
         .split_once('(')
         .ok_or_else(|| format!("expected '{word} NAME(...)'"))?;
@@ -104,14 +105,14 @@ fn item(word: &str, rest: &str) -> Result<Item, String> {
                 ret: value_type(ret.trim())?,
             }
         }
-        _ if !after.is_empty() => return Err(format!("unexpected '{after}'")),
         "reducer" => match params.as_slice() {
             [t] => match value_type(t)? {
                 PluginType::Str => return Err("a reducer folds i64 or u64 values".into()),
-                t => ItemKind::Reducer(t),
+                t => ItemKind::Reducer(t, folding(after, minor)?),
             },
             _ => return Err("a reducer takes one value type".into()),
         },
+        _ if !after.is_empty() => return Err(format!("unexpected '{after}'")),
         _ => match params.as_slice() {
             [k] if FORMATTER_KINDS.contains(k) => ItemKind::Formatter(k.to_string()),
             _ => {
@@ -126,6 +127,32 @@ fn item(word: &str, rest: &str) -> Result<Item, String> {
         name: name.to_string(),
         kind,
     })
+}
+
+/// What follows a reducer's `)`: nothing, `weighted`, or `weighted rounded BITS`.
+fn folding(after: &str, minor: u32) -> Result<Folding, String> {
+    let words: Vec<&str> = after.split_whitespace().collect();
+    let folding = match words.as_slice() {
+        [] => return Ok(Folding::PerEvent),
+        ["weighted"] => Folding::Weighted,
+        ["weighted", "rounded", bits] => match bits.parse::<u8>() {
+            Ok(b) if (1..=63).contains(&b) => Folding::Rounded(b),
+            _ => {
+                return Err(format!(
+                    "'rounded' takes the significant bits kept, 1 to 63 (found '{bits}')"
+                ))
+            }
+        },
+        _ => {
+            return Err(format!(
+            "unexpected '{after}' (a reducer may end with 'weighted' or 'weighted rounded BITS')"
+        ))
+        }
+    };
+    if minor < 1 {
+        return Err("'weighted' needs 'abi 1.1' (the descriptor says 1.0)".into());
+    }
+    Ok(folding)
 }
 
 fn value_type(t: &str) -> Result<PluginType, String> {
@@ -173,14 +200,37 @@ mod tests {
     }
 
     #[test]
+    fn reducer_folding() {
+        let sig = parse(
+            "abi 1.1\nreducer a(i64)\nreducer b(u64) weighted\nreducer c(i64) weighted rounded 7\n",
+        )
+        .unwrap();
+        let kinds: Vec<&ItemKind> = sig.items.iter().map(|i| &i.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                &ItemKind::Reducer(PluginType::I64, Folding::PerEvent),
+                &ItemKind::Reducer(PluginType::U64, Folding::Weighted),
+                &ItemKind::Reducer(PluginType::I64, Folding::Rounded(7)),
+            ]
+        );
+        assert_eq!(
+            sig.items[2].to_string(),
+            "reducer c(i64) weighted rounded 7"
+        );
+        // A 1.0 plugin still loads.
+        assert!(parse("abi 1.0\nreducer a(i64)").is_ok());
+    }
+
+    #[test]
     fn versions() {
         assert_eq!(
             parse("abi 2.0").unwrap_err(),
-            "it was built for plugin ABI 2.0, and this scry implements ABI 1.0"
+            "it was built for plugin ABI 2.0, and this scry implements ABI 1.1"
         );
         assert_eq!(
             parse("abi 1.3").unwrap_err(),
-            "it was built for plugin ABI 1.3, and this scry implements ABI 1.0"
+            "it was built for plugin ABI 1.3, and this scry implements ABI 1.1"
         );
         assert!(parse("").unwrap_err().contains("empty"));
         assert!(parse("fn x() -> u64")
@@ -200,6 +250,10 @@ mod tests {
             ("abi 1.0\nfn a() -> u64\nfn a() -> str", "declared twice"),
             ("abi 1.0\nfn 9a() -> u64", "is not a name"),
             ("abi 1.0\nmain", "expected 'fn'"),
+            ("abi 1.0\nreducer r(i64) weighted", "needs 'abi 1.1'"),
+            ("abi 1.1\nreducer r(i64) sorted", "unexpected 'sorted'"),
+            ("abi 1.1\nreducer r(i64) weighted rounded 0", "1 to 63"),
+            ("abi 1.1\nfn f(i64) -> i64 weighted", "unknown type"),
         ] {
             let e = parse(text).unwrap_err();
             assert!(e.contains(wanted), "{text:?}: {e}");

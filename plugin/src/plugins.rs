@@ -351,8 +351,8 @@ impl PluginCalls for Shared {
         ps.outcome(i, done)
     }
 
-    fn reduce(&mut self, map: ReducerRef<'_>, keys: &[Value], value: &Value) -> bool {
-        self.lock().reduce(map, keys, value)
+    fn reduce(&mut self, map: ReducerRef<'_>, keys: &[Value], value: u64, weight: u64) -> bool {
+        self.lock().reduce(map, keys, value, weight)
     }
 
     fn entries(&mut self, map: ReducerRef<'_>) -> Option<Vec<(Vec<Value>, String, String)>> {

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use scry_lang::plugin::{Folding, ItemKind};
 use scry_stdlib::plugin::ReducerRef;
 use scry_stdlib::value::Value;
 
@@ -57,21 +58,36 @@ impl Plugins {
         }
     }
 
-    /// Queues one update; sends the batch when it is full.
-    pub(crate) fn reduce(&mut self, r: ReducerRef<'_>, keys: &[Value], value: &Value) -> bool {
+    /// Queues one update (`value` seen `weight` times); sends the batch when it is full. A
+    /// weighted reducer's update carries its weight (ABI 1.1); any other reducer gets the
+    /// value `weight` times.
+    pub(crate) fn reduce(
+        &mut self,
+        r: ReducerRef<'_>,
+        keys: &[Value],
+        value: u64,
+        weight: u64,
+    ) -> bool {
         let Some(i) = self.alive(r.plugin) else {
             return false;
         };
+        let weighted = matches!(
+            self.list[i].signature.items.get(r.item as usize).map(|it| &it.kind),
+            Some(ItemKind::Reducer(_, folding)) if *folding != Folding::PerEvent
+        );
         let id = self.table(r.map).intern(keys);
-        let (w, count) = self.pending.batches.entry((i, r.item, r.map)).or_default();
-        w.u32(id);
-        w.u64(match value {
-            Value::Int(n) => n.bits(),
-            _ => 0,
-        });
-        *count += 1;
-        if *count >= BATCH_MAX {
-            self.send_reduces();
+        let updates = if weighted { 1 } else { weight };
+        for _ in 0..updates {
+            let (w, count) = self.pending.batches.entry((i, r.item, r.map)).or_default();
+            w.u32(id);
+            w.u64(value);
+            if weighted {
+                w.u64(weight);
+            }
+            *count += 1;
+            if *count >= BATCH_MAX {
+                self.send_reduces();
+            }
         }
         true
     }

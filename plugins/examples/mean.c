@@ -1,7 +1,7 @@
 /* mean: the reducer docs/plugins.md walks through ("Writing a plugin"). */
 #include <scry_plugin.h>
 
-SCRY_DESCRIPTOR("reducer mean(i64)\n")
+SCRY_DESCRIPTOR("reducer mean(i64) weighted\n")
 
 /* One key's state. */
 typedef struct {
@@ -16,11 +16,12 @@ int32_t scry_reduce(int32_t item, int32_t map, int32_t ptr, int32_t size, int32_
   for (int32_t i = 0; i < count; i++) {
     uint32_t key = scry_read_u32(&r);
     int64_t value = scry_read_i64(&r);
+    uint64_t weight = scry_read_u64(&r); /* times the value was seen: declared weighted */
     if (r.bad) return scry_fail("truncated updates");
     state *s = scry_state((uint32_t)map, key, sizeof(state));
     if (!s) return scry_fail("out of memory");
-    s->sum = (int64_t)((uint64_t)s->sum + (uint64_t)value); /* wraps, as in Rust */
-    s->n++;
+    s->sum = (int64_t)((uint64_t)s->sum + (uint64_t)value * weight); /* wraps, as in Rust */
+    s->n += weight;
   }
   return 0;
 }

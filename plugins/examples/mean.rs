@@ -17,14 +17,14 @@ struct Mean {
 }
 
 impl Plugin for Mean {
-    const DESCRIPTOR: &'static str = "reducer mean(i64)\n";
+    const DESCRIPTOR: &'static str = "reducer mean(i64) weighted\n";
 
     fn reduce(&mut self, _item: u32, map: u32, updates: Updates) -> Result {
         for update in updates {
-            let (key, value) = update?;
+            let (key, value, weight) = update?;
             let s = self.states.get(map, key);
-            s.sum = s.sum.wrapping_add(value as i64);
-            s.n += 1;
+            s.sum = s.sum.wrapping_add((value as i64).wrapping_mul(weight as i64));
+            s.n += weight;
         }
         Ok(())
     }

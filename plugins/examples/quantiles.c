@@ -15,7 +15,10 @@
  */
 #include <scry_plugin.h>
 
-SCRY_DESCRIPTOR("reducer quantiles(i64)\n")
+/* Weighted: the sketch is a count per bucket, whatever the order; values may arrive rounded to
+ * their bucket (7 significant bits: the exponent and SUB_BITS more), which changes no count,
+ * and the exact smallest and largest still arrive. */
+SCRY_DESCRIPTOR("reducer quantiles(i64) weighted rounded 7\n")
 
 #define SUB_BITS 6
 #define SUB (1 << SUB_BITS)
@@ -66,7 +69,8 @@ static int64_t estimate(const sketch *s, int32_t idx) {
   return v;
 }
 
-static int add(sketch *s, int64_t v) {
+/* Folds v, seen w times. */
+static int add(sketch *s, int64_t v, uint64_t w) {
   int32_t idx = signed_index(v);
   if (s->len == 0) {
     s->counts = calloc(1, sizeof(uint64_t));
@@ -85,10 +89,10 @@ static int add(sketch *s, int64_t v) {
     s->lo = lo;
     s->len = len;
   }
-  s->counts[idx - s->lo]++;
+  s->counts[idx - s->lo] += w;
   if (s->n == 0 || v < s->min) s->min = v;
   if (s->n == 0 || v > s->max) s->max = v;
-  s->n++;
+  s->n += w;
   return 1;
 }
 
@@ -116,9 +120,10 @@ int32_t scry_reduce(int32_t item, int32_t map, int32_t ptr, int32_t len, int32_t
   for (int32_t i = 0; i < count; i++) {
     uint32_t key = scry_read_u32(&r);
     int64_t value = scry_read_i64(&r);
+    uint64_t weight = scry_read_u64(&r);
     if (r.bad) return scry_fail("truncated updates");
     sketch *s = scry_state((uint32_t)map, key, sizeof(sketch));
-    if (!s || !add(s, value)) return scry_fail("out of memory");
+    if (!s || !add(s, value, weight)) return scry_fail("out of memory");
   }
   return 0;
 }

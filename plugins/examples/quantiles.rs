@@ -60,7 +60,8 @@ impl Sketch {
         v.clamp(self.min, self.max)
     }
 
-    fn add(&mut self, v: i64) {
+    /// Folds `v`, seen `w` times.
+    fn add(&mut self, v: i64, w: u64) {
         let idx = signed_index(v);
         if self.counts.is_empty() {
             self.lo = idx;
@@ -72,14 +73,14 @@ impl Sketch {
         } else if idx >= self.lo + self.counts.len() as i32 {
             self.counts.resize((idx - self.lo + 1) as usize, 0);
         }
-        self.counts[(idx - self.lo) as usize] += 1;
+        self.counts[(idx - self.lo) as usize] += w;
         if self.n == 0 || v < self.min {
             self.min = v;
         }
         if self.n == 0 || v > self.max {
             self.max = v;
         }
-        self.n += 1;
+        self.n += w;
     }
 
     /// The value of rank floor((n-1) * num / den).
@@ -107,12 +108,15 @@ struct Quantiles {
 }
 
 impl Plugin for Quantiles {
-    const DESCRIPTOR: &'static str = "reducer quantiles(i64)\n";
+    // Weighted: the sketch is a count per bucket, whatever the order; values may arrive
+    // rounded to their bucket (7 significant bits: the exponent and SUB_BITS more), which
+    // changes no count, and the exact smallest and largest still arrive.
+    const DESCRIPTOR: &'static str = "reducer quantiles(i64) weighted rounded 7\n";
 
     fn reduce(&mut self, _item: u32, map: u32, updates: Updates) -> Result {
         for update in updates {
-            let (key, value) = update?;
-            self.sketches.get(map, key).add(value as i64);
+            let (key, value, weight) = update?;
+            self.sketches.get(map, key).add(value as i64, weight);
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
 /*
- * scry_plugin.h: the guest side of the scry plugin ABI 1.0 for C (docs/plugins.md).
+ * scry_plugin.h: the guest side of the scry plugin ABI 1.1 for C (docs/plugins.md).
  *
  * One header, no library to link: include it in the plugin's one .c file and build with
  *
@@ -12,11 +12,13 @@
  * in WASI imports, which scry refuses. Use the scry_buf writers below instead.
  *
  * What the header gives:
- * - SCRY_DESCRIPTOR("...") defines the `scry_plugin` export (the `abi 1.0` line is added);
+ * - SCRY_DESCRIPTOR("...") defines the `scry_plugin` export (the `abi 1.1` line is added);
  * - the `scry_alloc` export: one input buffer, kept and grown with malloc; each call may
  *   reuse the previous one (scry asks for one buffer per hook call);
  * - the imports of module `scry` (only those a plugin calls end up in the module);
- * - scry_state: a reducer's state per (map, key), made at first use;
+ * - scry_state: a reducer's state per (map, key), made at first use (a reducer reads each
+ *   update as scry_read_u32 key, scry_read_i64 value, and, declared `weighted` (ABI 1.1),
+ *   scry_read_u64 weight: the value was seen that many times);
  * - scry_reader: bounds-checked readers of the data layouts (u32, i64, str, tagged, keys,
  *   maps, hist buckets); a read past the end sets `bad` and returns zeros;
  * - scry_read_run / scry_read_record: the run description (scry_run) and sink records;
@@ -46,7 +48,7 @@ static inline scry_slice scry_slice_of(const void *ptr, uint32_t len) {
 
 /* The descriptor export: SCRY_DESCRIPTOR("reducer quantiles(i64)\n"). */
 #define SCRY_DESCRIPTOR(lines)                                                                 \
-  static const char scry_descriptor_[] = "abi 1.0\n" lines;                                    \
+  static const char scry_descriptor_[] = "abi 1.1\n" lines;                                    \
   SCRY_EXPORT(scry_plugin) scry_slice scry_plugin(void) {                                      \
     return scry_slice_of(scry_descriptor_, sizeof scry_descriptor_ - 1);                       \
   }

@@ -18,6 +18,7 @@ pub mod load;
 pub mod names;
 mod plugin_calls;
 pub mod records;
+mod reducer_counts;
 pub mod session;
 pub mod snapshot;
 mod stderr;

@@ -10,6 +10,7 @@ use scry_stdlib::sink::{Message, Sink};
 use scry_stdlib::value::Value;
 
 use crate::load::Loaded;
+use crate::reducer_counts::CountsSeen;
 use crate::snapshot;
 
 /// What a record asks of the session beyond printing.
@@ -61,6 +62,8 @@ pub struct Dispatcher {
     pub commands_skipped: Option<u64>,
     /// Where plugin function calls in records are made.
     pub plugins: Option<Box<dyn PluginCalls>>,
+    /// What was sent of weighted reducers' kernel counts.
+    pub counts: CountsSeen,
 }
 
 impl Dispatcher {
@@ -72,6 +75,7 @@ impl Dispatcher {
             text: Vec::new(),
             commands_skipped: None,
             plugins: None,
+            counts: CountsSeen::default(),
         }
     }
 
@@ -192,13 +196,18 @@ impl Dispatcher {
             | ActionKind::PrintReducer(_)
             | ActionKind::ClearReducer(_)
             | ActionKind::ZeroReducer(_)
-            | ActionKind::DeleteReducer(_) => crate::plugin_calls::reducer_record(
-                &action.kind,
-                args,
-                object,
-                self.plugins.as_deref_mut(),
-                sink,
-            )?,
+            | ActionKind::DeleteReducer(_) => {
+                if let Some(plugins) = self.plugins.as_deref_mut() {
+                    let cx = crate::plugin_calls::ReducerContext {
+                        object,
+                        loaded,
+                        names,
+                        counts: &mut self.counts,
+                        plugins,
+                    };
+                    crate::plugin_calls::reducer_record(&action.kind, args, cx, sink)?;
+                }
+            }
         }
         Ok(Effect::None)
     }

@@ -424,6 +424,7 @@ impl Session {
         self.loaded.truncate_programs(programs);
         self.loaded.truncate_maps(mark.maps);
         self.object.truncate(&mark);
+        self.dispatcher.counts.truncate(mark.reducer_maps);
         self.names.truncate(&self.object);
         Ok(())
     }
@@ -554,11 +555,18 @@ impl Session {
             match i {
                 Ok(i) => self.print_map(i)?,
                 Err(r) => {
-                    if let Some(p) = self.dispatcher.plugins.as_deref_mut() {
+                    if let Some(plugins) = self.dispatcher.plugins.as_deref_mut() {
+                        let mut cx = crate::plugin_calls::ReducerContext {
+                            object: &self.object,
+                            loaded: &self.loaded,
+                            names: &self.names,
+                            counts: &mut self.dispatcher.counts,
+                            plugins,
+                        };
                         crate::plugin_calls::print_reducer(
-                            &self.object,
+                            &mut cx,
                             r,
-                            p,
+                            u64::MAX,
                             self.sink.as_mut(),
                             0,
                         )?;

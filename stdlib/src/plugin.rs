@@ -22,9 +22,10 @@ pub trait PluginCalls: Send {
     /// Calls function `item` of plugin `plugin` once per argument list in `calls` (one batch);
     /// the results in order.
     fn call(&mut self, plugin: &str, item: u32, calls: &[&[Value]]) -> Option<Vec<Value>>;
-    /// Folds `value` into the state of `keys` in reducer map `map` (batched: the plugin sees
-    /// the updates by the next other call).
-    fn reduce(&mut self, map: ReducerRef<'_>, keys: &[Value], value: &Value) -> bool;
+    /// Folds `value` (an i64 or u64's bits), seen `weight` times, into the state of `keys` in
+    /// reducer map `map` (batched: the plugin sees the updates by the next other call). A
+    /// weight above 1 comes only for a reducer that declared `weighted`.
+    fn reduce(&mut self, map: ReducerRef<'_>, keys: &[Value], value: u64, weight: u64) -> bool;
     /// Every key of reducer map `map` with the plugin's renderings of its value (text, JSON).
     fn entries(&mut self, map: ReducerRef<'_>) -> Option<Vec<(Vec<Value>, String, String)>>;
     /// `delete` (`forget`, the keys given) or `clear` (`forget`, no keys), or `zero` (not

@@ -2,6 +2,8 @@
   ;;PRELUDE
   (data (i32.const 16) "abi 1.0\nreducer sum(i64)\n")
   (global $desc_len i32 (i32.const 25))
+  ;; 1 in the weighted variant (tests/plugins.rs): each update carries a u64 weight.
+  (global $weighted i32 (i32.const 0))
   (data (i32.const 1024) "sum=")
   ;; The sum of key k of map m at 32768 + (m * 256 + k) * 8.
   (func $slot (param $map i32) (param $key i32) (result i32)
@@ -10,9 +12,13 @@
     (local $i i32) (local $at i32) (local $s i32)
     (block $done (loop $next
       (br_if $done (i32.ge_u (local.get $i) (local.get $count)))
-      (local.set $at (i32.add (local.get $p) (i32.mul (local.get $i) (i32.const 12))))
+      ;; An update is u32 key, i64 value (+ u64 weight): 12 or 20 bytes; sum += value * weight.
+      (local.set $at (i32.add (local.get $p) (i32.mul (local.get $i)
+        (i32.add (i32.const 12) (i32.shl (global.get $weighted) (i32.const 3))))))
       (local.set $s (call $slot (local.get $map) (i32.load (local.get $at))))
-      (i64.store (local.get $s) (i64.add (i64.load (local.get $s)) (i64.load (i32.add (local.get $at) (i32.const 4)))))
+      (i64.store (local.get $s) (i64.add (i64.load (local.get $s))
+        (i64.mul (i64.load (i32.add (local.get $at) (i32.const 4)))
+          (select (i64.load (i32.add (local.get $at) (i32.const 12))) (i64.const 1) (global.get $weighted)))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $next)))
     (i32.const 0))

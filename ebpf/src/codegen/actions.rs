@@ -80,8 +80,23 @@ impl Gen<'_, '_> {
 
     /// Writes a record: the action id, then the arguments, and sends it to the ring buffer.
     pub(crate) fn record(&mut self, kind: ActionKind, args: &[Expr], e: &Expr) -> R<()> {
+        let (off, size, _) = self.build_record(kind, args, &[], e)?;
+        self.output_record(off, size, None)
+    }
+
+    /// Writes a record on the stack: the action id, then `args` (each plugin call replaced
+    /// by its arguments), then one field per type of `tail`, left for the caller to write.
+    /// Returns its offset, its size and its fields.
+    pub(crate) fn build_record(
+        &mut self,
+        kind: ActionKind,
+        args: &[Expr],
+        tail: &[Type],
+        e: &Expr,
+    ) -> R<(i16, usize, Vec<crate::object::Field>)> {
         let (args, calls) = self.plugin_call_args(args);
-        let types: Vec<Type> = args.iter().map(|a| self.ty(a)).collect();
+        let mut types: Vec<Type> = args.iter().map(|a| self.ty(a)).collect();
+        types.extend_from_slice(tail);
         let (id, fields, size) = self.b.action(kind, &types);
         self.b.obj.actions[id as usize].calls = calls;
         // Every field is written whole (strings zero-padded), so the record needs no zeroing.
@@ -91,7 +106,7 @@ impl Gen<'_, '_> {
         for (a, f) in args.iter().zip(&fields) {
             self.store_value(a, off + f.offset as i16, &f.ty.clone())?;
         }
-        self.output_record(off, size, None)
+        Ok((off, size, fields))
     }
 
     /// Sends the `size`-byte record at stack offset `off` to the ring buffer. A record the ring

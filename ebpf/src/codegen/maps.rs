@@ -56,22 +56,27 @@ impl Gen<'_, '_> {
     }
 
     /// r0 = map_lookup_elem(map, r10 + key).
-    fn lookup(&mut self, map: usize, key: i16) {
+    pub(crate) fn lookup(&mut self, map: usize, key: i16) {
         self.asm.emit_all(Insn::ld_map(R1, map as u32));
         self.asm.emit(Insn::mov(R2, self.frame.fp));
         self.asm.emit(Insn::alu_imm(Alu::Add, R2, key as i32));
         self.asm.emit(Insn::call(Helper::MapLookupElem));
     }
 
-    /// map_update_elem(map, r10 + key, r10 + value, BPF_ANY), counting failures (map full).
-    fn update(&mut self, map: usize, key: i16, value: i16) -> R<()> {
+    /// r0 = map_update_elem(map, r10 + key, r10 + value, flags).
+    pub(crate) fn update_call(&mut self, map: usize, key: i16, value: i16, flags: i32) {
         self.asm.emit_all(Insn::ld_map(R1, map as u32));
         self.asm.emit(Insn::mov(R2, self.frame.fp));
         self.asm.emit(Insn::alu_imm(Alu::Add, R2, key as i32));
         self.asm.emit(Insn::mov(R3, self.frame.fp));
         self.asm.emit(Insn::alu_imm(Alu::Add, R3, value as i32));
-        self.asm.emit(Insn::mov_imm(R4, BPF_ANY));
+        self.asm.emit(Insn::mov_imm(R4, flags));
         self.asm.emit(Insn::call(Helper::MapUpdateElem));
+    }
+
+    /// map_update_elem(map, r10 + key, r10 + value, BPF_ANY), counting failures (map full).
+    fn update(&mut self, map: usize, key: i16, value: i16) -> R<()> {
+        self.update_call(map, key, value, BPF_ANY);
         let ok = self.asm.label();
         self.asm.jump_if_imm(Cond::Eq, R0, 0, ok);
         self.bump_counter(COUNTER_MAP_FULL)?;
@@ -351,8 +356,16 @@ impl Gen<'_, '_> {
         self.asm.emit(Insn::mov_imm(R0, 1));
         self.asm.jump(done);
         self.asm.place(positive);
-        self.asm.emit(Insn::mov_imm(R1, 0));
-        self.asm.emit_all(Insn::ld_imm64(R2, 1 << 32));
+        self.floor_log2(R0, R1, R2);
+        self.asm.emit(Insn::mov(R0, R1));
+        self.asm.emit(Insn::alu_imm(Alu::Add, R0, 2));
+        self.asm.place(done);
+    }
+
+    /// `out` = floor(log2(`v`)) for `v` >= 1, unsigned; `v` is shifted down and `tmp` used.
+    pub(crate) fn floor_log2(&mut self, v: Reg, out: Reg, tmp: Reg) {
+        self.asm.emit(Insn::mov_imm(out, 0));
+        self.asm.emit_all(Insn::ld_imm64(tmp, 1 << 32));
         for (shift, limit) in [
             (32, None),
             (16, Some(1 << 16)),
@@ -363,16 +376,13 @@ impl Gen<'_, '_> {
         ] {
             let skip = self.asm.label();
             match limit {
-                None => self.asm.jump_if_reg(Cond::Lt, R0, R2, skip),
-                Some(l) => self.asm.jump_if_imm(Cond::Lt, R0, l, skip),
+                None => self.asm.jump_if_reg(Cond::Lt, v, tmp, skip),
+                Some(l) => self.asm.jump_if_imm(Cond::Lt, v, l, skip),
             }
-            self.asm.emit(Insn::alu_imm(Alu::Rsh, R0, shift));
-            self.asm.emit(Insn::alu_imm(Alu::Add, R1, shift));
+            self.asm.emit(Insn::alu_imm(Alu::Rsh, v, shift));
+            self.asm.emit(Insn::alu_imm(Alu::Add, out, shift));
             self.asm.place(skip);
         }
-        self.asm.emit(Insn::mov(R0, R1));
-        self.asm.emit(Insn::alu_imm(Alu::Add, R0, 2));
-        self.asm.place(done);
     }
 
     /// r0 = the linear bucket of r0: 0 below min, B+1 from max on, else 1 + (v - min) / step.

@@ -8,6 +8,7 @@
 
 mod actions;
 mod builtins;
+mod counts;
 mod frame;
 mod gen;
 mod int;

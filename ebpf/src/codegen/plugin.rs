@@ -42,27 +42,32 @@ impl Gen<'_, '_> {
     /// The index of reducer map `name` in the object, created at first use.
     fn reducer_map(&mut self, name: &str) -> Option<usize> {
         let spec = self.b.typed.reducer_maps.get(name)?;
-        let maps = &mut self.b.obj.reducer_maps;
-        if let Some(i) = maps.iter().position(|m| m.name == name) {
+        if let Some(i) = self.b.obj.reducer_maps.iter().position(|m| m.name == name) {
             return Some(i);
         }
+        let counts = self.b.kernel_counts(name, spec);
+        let maps = &mut self.b.obj.reducer_maps;
         maps.push(ReducerMapSpec {
             name: name.to_string(),
             plugin: spec.plugin.clone(),
             item: spec.item,
+            counts,
         });
         Some(maps.len() - 1)
     }
 
-    /// `@m[keys] = p::r(value)` on a reducer map: a record with the keys and the value. False
-    /// for any other assignment.
+    /// `@m[keys] = p::r(value)` on a reducer map: a record with the keys and the value, or a
+    /// count in the kernel for a weighted reducer. False for any other assignment.
     pub(crate) fn reducer_assign(&mut self, name: &str, keys: &[Expr], value: &Expr) -> R<bool> {
         let (Some(m), ExprKind::Call { args, .. }) = (self.reducer_map(name), &value.kind) else {
             return Ok(false);
         };
         let mut fields: Vec<Expr> = keys.to_vec();
         fields.extend(args.iter().cloned());
-        self.record(ActionKind::Reduce(m), &fields, value)?;
+        match self.b.obj.reducer_maps[m].counts.clone() {
+            Some(c) => self.count_reduce(m, &c, &fields, value)?,
+            None => self.record(ActionKind::Reduce(m), &fields, value)?,
+        }
         Ok(true)
     }
 
@@ -80,11 +85,15 @@ impl Gen<'_, '_> {
         let Some(m) = self.reducer_map(map) else {
             return Ok(false);
         };
-        match name.as_str() {
-            "print" => self.record(ActionKind::PrintReducer(m), &args[1..], e)?,
-            "clear" => self.record(ActionKind::ClearReducer(m), &[], e)?,
-            "zero" => self.record(ActionKind::ZeroReducer(m), &[], e)?,
-            _ => self.record(ActionKind::DeleteReducer(m), keys, e)?,
+        let (kind, args) = match name.as_str() {
+            "print" => (ActionKind::PrintReducer(m), &args[1..]),
+            "clear" => (ActionKind::ClearReducer(m), &[][..]),
+            "zero" => (ActionKind::ZeroReducer(m), &[][..]),
+            _ => (ActionKind::DeleteReducer(m), &keys[..]),
+        };
+        match self.b.obj.reducer_maps[m].counts.clone() {
+            Some(c) => self.counts_record(kind, &c, args, e)?,
+            None => self.record(kind, args, e)?,
         }
         Ok(true)
     }

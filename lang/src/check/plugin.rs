@@ -4,7 +4,7 @@
 
 use crate::ast::{Expr, ExprId, ExprKind, Preamble};
 use crate::diag::Diagnostic;
-use crate::plugin::{ItemKind, PluginSignature, PluginType};
+use crate::plugin::{Folding, ItemKind, PluginSignature, PluginType};
 use crate::span::Span;
 use crate::types::Type;
 
@@ -19,8 +19,9 @@ pub struct PluginCall {
     pub item: u32,
 }
 
-/// A map whose values a plugin reducer folds in user space (`@m[k] = p::r(v)`): no kernel
-/// map; the kernel sends each key and value.
+/// A map whose values a plugin reducer folds in user space (`@m[k] = p::r(v)`): the kernel
+/// sends each key and value, or (a weighted reducer) counts them and user space sends the
+/// counts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReducerMap {
     /// Key types (empty for a map without keys).
@@ -29,6 +30,10 @@ pub struct ReducerMap {
     pub plugin: String,
     /// The reducer's item index.
     pub item: u32,
+    /// The reducer's value type.
+    pub value: PluginType,
+    /// How the reducer takes its values.
+    pub folding: Folding,
     /// Where it was first assigned.
     pub span: Span,
 }
@@ -64,7 +69,7 @@ impl Checker<'_> {
             return Type::None;
         };
         let d = match item {
-            ItemKind::Reducer(_) => Diagnostic::error(
+            ItemKind::Reducer(..) => Diagnostic::error(
                 e.span,
                 format!("{name}() is a plugin reducer: it folds values into a map, and has no value here"),
             )
@@ -209,7 +214,7 @@ impl Checker<'_> {
         let Some((item, kind)) = self.plugin_item(f, *name_span) else {
             return;
         };
-        let ItemKind::Reducer(t) = kind else {
+        let ItemKind::Reducer(t, folding) = kind else {
             self.error(
                 Diagnostic::error(
                     value.span,
@@ -271,6 +276,8 @@ impl Checker<'_> {
                         keys,
                         plugin,
                         item,
+                        value: t,
+                        folding,
                         span: target.span,
                     },
                 );
@@ -378,7 +385,7 @@ impl Checker<'_> {
 fn kind_name(kind: &ItemKind) -> &'static str {
     match kind {
         ItemKind::Function { .. } => "it is a function",
-        ItemKind::Reducer(_) => "it is a reducer",
+        ItemKind::Reducer(..) => "it is a reducer",
         ItemKind::Formatter(_) => "it is a formatter",
     }
 }

@@ -64,7 +64,7 @@ pub fn panicked(info: &PanicInfo) {
 /// `scry_plugin`.
 pub fn descriptor<P: Plugin>() -> i64 {
     with_out(|out| {
-        out.text("abi 1.0\n");
+        out.text("abi 1.1\n");
         out.text(P::DESCRIPTOR);
         Ok(())
     })
@@ -99,7 +99,19 @@ pub fn call<P: Plugin>(p: &mut P, item: i32, ptr: i32, len: i32, count: i32) -> 
 
 /// `scry_reduce`.
 pub fn reduce<P: Plugin>(p: &mut P, item: i32, map: i32, ptr: i32, len: i32, count: i32) -> i32 {
-    status(p.reduce(item as u32, map as u32, Updates::new(input(ptr, len), count as u32)))
+    let updates = Updates::new(input(ptr, len), count as u32, weighted(P::DESCRIPTOR, item));
+    status(p.reduce(item as u32, map as u32, updates))
+}
+
+/// Whether item `item` of `descriptor` is a reducer declared `weighted` (its updates carry a
+/// weight).
+fn weighted(descriptor: &str, item: i32) -> bool {
+    descriptor
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| ["fn ", "reducer ", "formatter "].iter().any(|w| l.starts_with(w)))
+        .nth(item.max(0) as usize)
+        .map_or(false, |l| l.starts_with("reducer ") && l.split_whitespace().any(|w| w == "weighted"))
 }
 
 /// `scry_render`.

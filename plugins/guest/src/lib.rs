@@ -1,4 +1,4 @@
-//! `scry_guest`: the guest side of the scry plugin ABI 1.0 for Rust (docs/plugins.md).
+//! `scry_guest`: the guest side of the scry plugin ABI 1.1 for Rust (docs/plugins.md).
 //!
 //! A plugin is a type implementing [`Plugin`] and one [`plugin!`] line that exports the hooks
 //! it implements; this crate reads the data layouts ([`read`]), writes results ([`Writer`]),
@@ -58,7 +58,7 @@ pub type Result<T = ()> = core::result::Result<T, Error>;
 /// A plugin: its descriptor and the hooks it implements. Hooks not listed in [`plugin!`] are
 /// not exported; their default bodies are never called.
 pub trait Plugin: Default + 'static {
-    /// The descriptor after its `abi 1.0` line: `"reducer quantiles(i64)\n"`.
+    /// The descriptor after its `abi 1.1` line: `"reducer quantiles(i64) weighted\n"`.
     const DESCRIPTOR: &'static str;
 
     /// `scry_init`: the run description (the program's printf formats and maps).
@@ -71,7 +71,7 @@ pub trait Plugin: Default + 'static {
         Err("no functions".into())
     }
 
-    /// `scry_reduce`: fold `updates` (key number, value) into map `map`.
+    /// `scry_reduce`: fold `updates` (key number, value, weight) into map `map`.
     fn reduce(&mut self, _item: u32, _map: u32, _updates: Updates) -> Result {
         Err("no reducers".into())
     }

@@ -264,18 +264,21 @@ impl Run {
 pub struct Updates<'a> {
     reader: Reader<'a>,
     left: u32,
+    weighted: bool,
 }
 
 impl<'a> Updates<'a> {
-    /// `count` updates from `buf`.
-    pub fn new(buf: &'a [u8], count: u32) -> Self {
-        Updates { reader: Reader::new(buf), left: count }
+    /// `count` updates from `buf`; `weighted`: each carries its weight (a reducer declared
+    /// `weighted`, ABI 1.1).
+    pub fn new(buf: &'a [u8], count: u32, weighted: bool) -> Self {
+        Updates { reader: Reader::new(buf), left: count, weighted }
     }
 }
 
 impl Iterator for Updates<'_> {
-    /// The key's number and the value's bits (an `i64` reducer: `as i64`).
-    type Item = Result<(u32, u64)>;
+    /// The key's number, the value's bits (an `i64` reducer: `as i64`) and how many times the
+    /// value was seen (1 for a reducer not declared `weighted`).
+    type Item = Result<(u32, u64, u64)>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.left == 0 {
@@ -283,7 +286,12 @@ impl Iterator for Updates<'_> {
         }
         self.left -= 1;
         let r = &mut self.reader;
-        Some(r.u32().and_then(|key| Ok((key, r.u64()?))))
+        let weighted = self.weighted;
+        Some(r.u32().and_then(|key| {
+            let value = r.u64()?;
+            let weight = if weighted { r.u64()? } else { 1 };
+            Ok((key, value, weight))
+        }))
     }
 }
 
