@@ -12,9 +12,16 @@ use crate::entry;
 /// Calls that only print.
 const OUTPUT_CALLS: &[&str] = &["print", "printf", "time", "cat", "system", "join", "debugf"];
 
-/// The script of `entries`.
-pub fn script(entries: &[Entry]) -> String {
+/// The script of `entries`, after `declarations` (the plugins and formatters loaded).
+pub fn script(declarations: &[String], entries: &[Entry]) -> String {
     let mut out = String::from("#!/usr/bin/env scry\n// Saved from a scry session.\n");
+    if !declarations.is_empty() {
+        out.push('\n');
+    }
+    for d in declarations {
+        out.push_str(d);
+        out.push('\n');
+    }
     for e in entries {
         let text = e.text.trim();
         match &e.probes {
@@ -68,14 +75,17 @@ mod tests {
 
     #[test]
     fn live_probes_and_map_changes_in_order() {
-        let s = script(&[
-            entry(1, "@limit = 10;", None),
-            entry(2, "interval:s:1 { @n = count(); }", Some(true)),
-            entry(3, "print(@n); printf(\"x\\n\");", None),
-            entry(4, "tracepoint:a:b { @t = count(); }", Some(false)),
-            entry(5, "clear(@n)", None),
-            entry(6, "END { print(@limit); }", Some(true)),
-        ]);
+        let s = script(
+            &[],
+            &[
+                entry(1, "@limit = 10;", None),
+                entry(2, "interval:s:1 { @n = count(); }", Some(true)),
+                entry(3, "print(@n); printf(\"x\\n\");", None),
+                entry(4, "tracepoint:a:b { @t = count(); }", Some(false)),
+                entry(5, "clear(@n)", None),
+                entry(6, "END { print(@limit); }", Some(true)),
+            ],
+        );
         assert_eq!(
             s,
             "#!/usr/bin/env scry\n// Saved from a scry session.\n\

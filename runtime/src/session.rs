@@ -474,6 +474,9 @@ impl Session {
                 Effect::None => {}
             }
         };
+        // The records held back for their plugin calls: one batch per plugin function.
+        self.dispatcher
+            .flush(&self.object, &self.loaded, &self.names, self.sink.as_mut())?;
         self.sink.flush()?;
         Ok(more)
     }
@@ -546,17 +549,7 @@ impl Session {
         for i in order {
             match i {
                 Ok(i) => self.print_map(i)?,
-                Err(r) => {
-                    if let Some(p) = self.dispatcher.plugins.as_deref_mut() {
-                        crate::plugin_calls::print_reducer(
-                            &self.object,
-                            r,
-                            p,
-                            self.sink.as_mut(),
-                            0,
-                        )?;
-                    }
-                }
+                Err(r) => self.print_reducer(r)?,
             }
         }
         self.sink.flush()?;
@@ -569,6 +562,30 @@ impl Session {
         self.report_name_errors()?;
         self.sink.map(&dump, 0, 0)?;
         Ok(())
+    }
+
+    /// Prints reducer map `index` (into [`Object::reducer_maps`]) as at exit.
+    pub fn print_reducer(&mut self, index: usize) -> Result<(), SessionError> {
+        if let Some(p) = self.dispatcher.plugins.as_deref_mut() {
+            crate::plugin_calls::print_reducer(&self.object, index, p, self.sink.as_mut(), 0)?;
+        }
+        Ok(())
+    }
+
+    /// Clears reducer map `index` (into [`Object::reducer_maps`]), as `clear()` does.
+    pub fn clear_reducer(&mut self, index: usize) {
+        let (Some(p), Some(spec)) = (
+            self.dispatcher.plugins.as_deref_mut(),
+            self.object.reducer_maps.get(index),
+        ) else {
+            return;
+        };
+        let r = scry_stdlib::plugin::ReducerRef {
+            map: index,
+            plugin: &spec.plugin,
+            item: spec.item,
+        };
+        p.reset(r, None, true);
     }
 
     /// Reports through the sink what naming the values of a record or map could not do.
