@@ -48,7 +48,7 @@ pub fn load(cli: &Cli, text: &str, script_dir: Option<&Path>) -> Result<Option<L
             "--plugin-allow names plugin {name}, which is not loaded (--plugin {name}=PATH)"
         ));
     }
-    let mut plugins = new_plugins(cli)?;
+    let mut plugins = new_plugins(cli);
     let none = Grants::default();
     for (name, path) in &wanted {
         plugins.load(name, path, grants.get(name).unwrap_or(&none))?;
@@ -77,7 +77,7 @@ fn plugin_args(cli: &Cli) -> Result<Vec<(String, PathBuf)>, String> {
 }
 
 /// No plugin yet, with the sandbox and failure policy of the command line.
-fn new_plugins(cli: &Cli) -> Result<Plugins, String> {
+fn new_plugins(cli: &Cli) -> Plugins {
     let timeout = Duration::from_millis(cli.plugin_timeout);
     let limits = Limits {
         memory_bytes: (cli.plugin_memory as usize) << 20,
@@ -89,9 +89,9 @@ fn new_plugins(cli: &Cli) -> Result<Plugins, String> {
         PluginFail::Stop => FailPolicy::Stop,
         PluginFail::Disable => FailPolicy::Disable,
     };
-    let mut plugins = Plugins::new(limits, fail)?;
+    let mut plugins = Plugins::new(limits, fail);
     plugins.set_on_stop(Box::new(scry_runtime::sys::process::terminate_self));
-    Ok(plugins)
+    plugins
 }
 
 /// The plugins of a REPL session: the command line's loaded at the start, the `plugin`
@@ -107,7 +107,7 @@ impl Session {
     /// The command line's plugins loaded.
     pub fn new(cli: &Cli) -> Result<Session, String> {
         let mut me = Session {
-            shared: Shared::new(new_plugins(cli)?),
+            shared: Shared::new(new_plugins(cli)),
             grants: scry_plugin::grant::parse_all(&cli.plugin_allow)?,
             declarations: Vec::new(),
         };

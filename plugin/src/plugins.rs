@@ -34,7 +34,8 @@ pub enum Notice {
 
 /// Every plugin of a run.
 pub struct Plugins {
-    engine: Engine,
+    /// Made with the first plugin (a REPL may never load one).
+    engine: Option<Engine>,
     ticking: Arc<AtomicBool>,
     pub(crate) list: Vec<Instance>,
     limits: Limits,
@@ -67,15 +68,11 @@ impl Drop for Plugins {
 }
 
 impl Plugins {
-    /// No plugin yet (the engine's epoch ticker starts with the first).
-    pub fn new(limits: Limits, fail: FailPolicy) -> Result<Plugins, String> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        let engine =
-            Engine::new(&config).map_err(|e| format!("cannot start the wasm engine: {e}"))?;
+    /// No plugin yet (the engine and its epoch ticker start with the first).
+    pub fn new(limits: Limits, fail: FailPolicy) -> Plugins {
         let ticking = Arc::new(AtomicBool::new(false));
-        Ok(Plugins {
-            engine,
+        Plugins {
+            engine: None,
             ticking,
             list: Vec::new(),
             limits,
@@ -91,7 +88,7 @@ impl Plugins {
             sinks: 0,
             cache: crate::cache::default_dir(),
             started: false,
-        })
+        }
     }
 
     /// Loads plugin `name` from `path`; the error is one sentence naming the plugin.
@@ -99,8 +96,18 @@ impl Plugins {
         if self.list.iter().any(|p| p.name == name) {
             return Err(format!("plugin {name} is loaded twice"));
         }
+        let engine = match &self.engine {
+            Some(engine) => engine.clone(),
+            None => {
+                let mut config = Config::new();
+                config.epoch_interruption(true);
+                let engine = Engine::new(&config)
+                    .map_err(|e| format!("cannot start the wasm engine: {e}"))?;
+                self.engine.insert(engine).clone()
+            }
+        };
         if !self.ticking.swap(true, Ordering::Relaxed) {
-            let (e, t) = (self.engine.clone(), self.ticking.clone());
+            let (e, t) = (engine.clone(), self.ticking.clone());
             std::thread::Builder::new()
                 .name("scry-plugin-epoch".into())
                 .spawn(move || {
@@ -112,7 +119,7 @@ impl Plugins {
                 .map_err(|e| format!("cannot start the plugin deadline thread: {e}"))?;
         }
         let cache = self.cache.as_deref();
-        let p = Instance::load(&self.engine, name, path, grants, self.limits, cache)
+        let p = Instance::load(&engine, name, path, grants, self.limits, cache)
             .map_err(|e| format!("plugin {name}: {e}"))?;
         self.list.push(p);
         Ok(())
