@@ -21,7 +21,8 @@ over the runs. Each row starts the real binary and times what a user waits for:
   over an idle run's, per event); printf through the `printf` plugin against native printf
   (lines per second of scry's CPU time beyond an idle run's, and lines lost, under a flood
   and paced; the plugin prints printf in scry's place); a plugin's compile + instantiate
-  time (a run with the plugin minus one without); the peak RSS of a run with one plugin.
+  time (a run with the plugin minus one without), cold (an empty module cache every run) and
+  warm (loaded from the cache); the peak RSS of a run with one plugin.
 - stackcount -f over sched_switch of a fixture (built with gcc) that sleeps from 16,384
   distinct call paths: SIGINT until exit, and the folded lines printed.
 """
@@ -255,12 +256,17 @@ def peak_rss_kib(scry, args, exe):
     return rss
 
 
-def run_time(scry, args):
-    """Seconds of `scry ARGS -e 'BEGIN { exit(); }'`, or None if scry refused to run."""
-    t0 = time.monotonic()
-    done = subprocess.run([scry] + args + ["-e", "BEGIN { exit(); }"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.monotonic() - t0 if done.returncode == 0 else None
+def run_time(scry, args, cache=None):
+    """Seconds of `scry ARGS -e 'BEGIN { exit(); }'`, or None if scry refused to run; with
+    `cache`, plugins are compiled once into that directory ($XDG_CACHE_HOME) and loaded from
+    it after, else into a new empty one every run (always compiled)."""
+    with tempfile.TemporaryDirectory(prefix="scry-bench-cold-") as cold:
+        env = dict(os.environ, XDG_CACHE_HOME=cache or cold)
+        t0 = time.monotonic()
+        done = subprocess.run([scry] + args + ["-e", "BEGIN { exit(); }"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        took = time.monotonic() - t0
+    return took if done.returncode == 0 else None
 
 
 def plugin_rows(scry, plugins, runs, only=None):
@@ -319,13 +325,17 @@ def load_rows(scry, plugins, runs, tmp, exe, q):
         args = ["--plugin", f"x={path}"]
         if name == "prometheus":
             args += ["--plugin-allow", f"x:fs={tmp}"]
-        with_plugin = [run_time(scry, args) for _ in range(runs)]
         row = f"`{name}` compile + instantiate ({os.path.getsize(path) // 1024} KiB)"
-        if None in with_plugin:
+        cold = [run_time(scry, args) for _ in range(runs)]
+        warm_cache = os.path.join(tmp, f"cache-{name}")
+        primed = run_time(scry, args, warm_cache)
+        warm = [run_time(scry, args, warm_cache) for _ in range(runs)]
+        if None in cold or primed is None:
             rows.append((row, "ms", "n/a: this scry refuses the plugin"))
             continue
-        added = [w - statistics.median(bare) for w in with_plugin]
-        rows.append((row, "ms", ms(added)))
+        base = statistics.median(bare)
+        rows.append((row + ", cold (compiled)", "ms", ms([w - base for w in cold])))
+        rows.append((row + ", warm (module cache)", "ms", ms([w - base for w in warm])))
     return rows
 
 

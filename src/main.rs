@@ -57,9 +57,6 @@ fn run(cli: cli::Cli) -> Result<ExitCode, String> {
                 if cli.dry_run {
                     return Err("no program given: use -e 'PROGRAM' or a file name".into());
                 }
-                if !cli.plugins.is_empty() {
-                    return Err("plugins are not supported in the REPL yet: give the program with -e or a file".into());
-                }
                 return repl::run(&cli, &settings);
             }
             let file = args.remove(0);

@@ -7,7 +7,7 @@ use scry_stdlib::sink::Format;
 
 use crate::cli::{Cli, OutputFormat};
 use crate::settings::Settings;
-use crate::{frontend, list, trace};
+use crate::{frontend, list, plugins, trace};
 
 /// Runs the REPL until the session ends.
 pub fn run(cli: &Cli, settings: &Settings) -> Result<ExitCode, String> {
@@ -25,6 +25,7 @@ pub fn run(cli: &Cli, settings: &Settings) -> Result<ExitCode, String> {
         verbose: cli.verbose,
         list: list::listing,
         pid: cli.pid,
+        plugins: Some(Box::new(plugins::Session::new(cli)?)),
     };
     scry_repl::run(opts)?;
     Ok(ExitCode::SUCCESS)

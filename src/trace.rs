@@ -47,10 +47,7 @@ pub fn run(
             sink::new(format, out),
             p.shared.clone(),
             // Formatters render text; -f json keeps scry's structured maps.
-            match format {
-                Format::Text => p.formatters.clone(),
-                Format::Json => Default::default(),
-            },
+            format == Format::Text,
         )),
         None => sink::new(format, out),
     };

@@ -115,6 +115,23 @@ fn functions_in_printf_and_print() {
 }
 
 #[test]
+fn the_calls_of_a_drain_reach_each_function_in_one_batch_in_order() {
+    // 50 records from one BEGIN, drained together: `stamp` adds 1000 times the number of its
+    // scry_call, so one batch prints 1000 + i on every line (one call per record would print
+    // 1000 * (i + 1) + i); the lines without calls keep their places between the others.
+    let (st, out, err) = run_functions(
+        "batch",
+        &[],
+        r#"BEGIN { $i = 0; while ($i < 50) { printf("%d %d %s\n", $i, f::stamp($i), f::greet("x")); printf("plain %d\n", $i); $i++; } exit(); }"#,
+    );
+    assert_eq!(st, 0, "{err}");
+    let want: String = (0..50)
+        .map(|i| format!("{i} {} hi, x\nplain {i}\n", 1000 + i))
+        .collect();
+    assert_eq!(out, format!("Attaching 1 probe...\n{want}\n\n"));
+}
+
+#[test]
 fn functions_on_a_probe_of_the_test_workload() {
     // The -c child's own execve; its comm is a kernel string sent to the plugin.
     let (st, out, err) = run_functions(
@@ -718,4 +735,79 @@ fn plugin_options_are_checked() {
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert_eq!(text(&out.stderr), wanted, "{args:?}");
     }
+}
+
+/// The REPL (no program) with `args`, reading `entries` from standard input until it closes.
+fn repl(args: &[&str], entries: &str) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(entries.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn plugins_in_the_repl_from_the_command_line_and_entries() {
+    let d = scratch("repl");
+    let (f, r, h) = (
+        fixture(&d, "functions"),
+        fixture(&d, "reducer"),
+        fixture(&d, "formatter"),
+    );
+    let saved = d.join("saved.bt");
+    let plugin = format!("f={}", f.display());
+    let entries = format!(
+        r#"printf("%d %s|\n", f::double(21), f::greet("bob"));
+plugin r = "{}";
+@s["a"] = r::sum(5); @s["a"] = r::sum(7); @s["b"] = r::sum(1);
+@s
+.print @s
+.clear @s
+@s["c"] = r::sum(2);
+plugin h = "{}";
+format @lat = h::bars;
+@lat = hist(3); @lat = hist(100);
+plugin bad = "{}";
+.save {}
+"#,
+        r.display(),
+        h.display(),
+        d.join("missing.wasm").display(),
+        saved.display()
+    );
+    let out = repl(&["--plugin", &plugin], &entries);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stdout,
+        "42 hi, bob|\n@s[a]: sum=12\n@s[b]: sum=1\n@s[a]: sum=12\n@s[b]: sum=1\n\n\nhist @lat: buckets 6\n@s[c]: sum=2\n",
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("ERROR: plugin bad: cannot read"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // The saved script loads the same plugins (absolute paths) and formatter, and checks.
+    let script = std::fs::read_to_string(&saved).unwrap();
+    for line in [
+        format!("plugin f = \"{}\";", f.display()),
+        format!("plugin r = \"{}\";", r.display()),
+        "format @lat = h::bars;".to_string(),
+    ] {
+        assert!(script.contains(&line), "{line} in {script}");
+    }
+    let checked = scry(&["-d", saved.to_str().unwrap()]);
+    assert_eq!(checked.status.code(), Some(0), "{}", text(&checked.stderr));
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use scry_lang::plugin::PluginSignature;
 use wasmtime::{
-    Caller, Engine, Instance as WasmInstance, Linker, Memory, Module, Store, StoreLimits,
+    Caller, Engine, Instance as WasmInstance, Linker, Memory, Store, StoreLimits,
     StoreLimitsBuilder, Trap, TypedFunc,
 };
 
@@ -78,17 +78,20 @@ pub struct Instance {
     timeout: Duration,
     /// A hook failed: the instance is never called again.
     dead: bool,
+    /// `scry_init` was considered (called if exported).
+    pub(crate) initialized: bool,
 }
 
 impl Instance {
-    /// Reads, compiles, checks and instantiates the plugin at `path`, and reads its
-    /// descriptor. An error is one sentence about the plugin (without its name).
+    /// Reads, compiles (or finds in the module cache `cache`), checks and instantiates the
+    /// plugin at `path`, and reads its descriptor. An error is one sentence about the plugin (without its name).
     pub fn load(
         engine: &Engine,
         name: &str,
         path: &Path,
         grants: &Grants,
         limits: Limits,
+        cache: Option<&Path>,
     ) -> Result<Instance, String> {
         let shown = path.display();
         let bytes =
@@ -98,7 +101,7 @@ impl Instance {
                 "'{shown}' is not a WebAssembly module (it does not start with the wasm magic number)"
             ));
         }
-        let module = Module::from_binary(engine, &bytes)
+        let module = crate::cache::module(engine, &bytes, cache)
             .map_err(|e| format!("'{shown}' is not a valid WebAssembly module: {}", root(&e)))?;
         abi::check_imports(&module, name, grants, limits.unsafe_mode)?;
         abi::check_exports(&module)?;
@@ -142,6 +145,7 @@ impl Instance {
             limits,
             timeout: limits.timeout,
             dead: false,
+            initialized: false,
         };
         let describe = me.func::<(), i64>("scry_plugin").map_err(|f| f.cause)?;
         let slice = me

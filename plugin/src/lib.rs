@@ -4,9 +4,12 @@
 //! runtime never see wasmtime: the record dispatcher calls plugin functions through
 //! [`scry_stdlib::plugin::PluginCalls`], and sinks and formatters are a [`scry_stdlib::Sink`].
 
-#![forbid(unsafe_code)]
+// One unsafe call, reasoned where it is: loading compiled code from the module cache
+// (`cache::deserialize`).
+#![deny(unsafe_code)]
 
 mod abi;
+pub mod cache;
 pub mod descriptor;
 mod fs;
 pub mod grant;

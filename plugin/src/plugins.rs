@@ -34,7 +34,8 @@ pub enum Notice {
 
 /// Every plugin of a run.
 pub struct Plugins {
-    engine: Engine,
+    /// Made with the first plugin (a REPL may never load one).
+    engine: Option<Engine>,
     ticking: Arc<AtomicBool>,
     pub(crate) list: Vec<Instance>,
     limits: Limits,
@@ -52,6 +53,12 @@ pub struct Plugins {
     started: bool,
     /// By record action id: the printf format number and argument types (`sink args`).
     pub(crate) formats: Vec<Option<(u32, Vec<scry_lang::plugin::PluginType>)>>,
+    /// `format @MAP = PLUGIN::FORMATTER;`: by map name, the plugin and the item index.
+    pub(crate) formatters: BTreeMap<String, (String, u32)>,
+    /// The [`crate::PluginSink`]s alive: the last one dropped runs `scry_finish`.
+    pub(crate) sinks: usize,
+    /// Where compiled modules are kept ([`crate::cache`]); `None`: compile every time.
+    cache: Option<std::path::PathBuf>,
 }
 
 impl Drop for Plugins {
@@ -61,25 +68,11 @@ impl Drop for Plugins {
 }
 
 impl Plugins {
-    /// No plugin yet; the engine's epoch ticker starts.
-    pub fn new(limits: Limits, fail: FailPolicy) -> Result<Plugins, String> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        let engine =
-            Engine::new(&config).map_err(|e| format!("cannot start the wasm engine: {e}"))?;
-        let ticking = Arc::new(AtomicBool::new(true));
-        let (e, t) = (engine.clone(), ticking.clone());
-        std::thread::Builder::new()
-            .name("scry-plugin-epoch".into())
-            .spawn(move || {
-                while t.load(Ordering::Relaxed) {
-                    std::thread::sleep(TICK);
-                    e.increment_epoch();
-                }
-            })
-            .map_err(|e| format!("cannot start the plugin deadline thread: {e}"))?;
-        Ok(Plugins {
-            engine,
+    /// No plugin yet (the engine and its epoch ticker start with the first).
+    pub fn new(limits: Limits, fail: FailPolicy) -> Plugins {
+        let ticking = Arc::new(AtomicBool::new(false));
+        Plugins {
+            engine: None,
             ticking,
             list: Vec::new(),
             limits,
@@ -91,8 +84,11 @@ impl Plugins {
             tables: Vec::new(),
             pending: Default::default(),
             formats: Vec::new(),
+            formatters: BTreeMap::new(),
+            sinks: 0,
+            cache: crate::cache::default_dir(),
             started: false,
-        })
+        }
     }
 
     /// Loads plugin `name` from `path`; the error is one sentence naming the plugin.
@@ -100,10 +96,63 @@ impl Plugins {
         if self.list.iter().any(|p| p.name == name) {
             return Err(format!("plugin {name} is loaded twice"));
         }
-        let p = Instance::load(&self.engine, name, path, grants, self.limits)
+        let engine = match &self.engine {
+            Some(engine) => engine.clone(),
+            None => {
+                let mut config = Config::new();
+                config.epoch_interruption(true);
+                let engine = Engine::new(&config)
+                    .map_err(|e| format!("cannot start the wasm engine: {e}"))?;
+                self.engine.insert(engine).clone()
+            }
+        };
+        if !self.ticking.swap(true, Ordering::Relaxed) {
+            let (e, t) = (engine.clone(), self.ticking.clone());
+            std::thread::Builder::new()
+                .name("scry-plugin-epoch".into())
+                .spawn(move || {
+                    while t.load(Ordering::Relaxed) {
+                        std::thread::sleep(TICK);
+                        e.increment_epoch();
+                    }
+                })
+                .map_err(|e| format!("cannot start the plugin deadline thread: {e}"))?;
+        }
+        let cache = self.cache.as_deref();
+        let p = Instance::load(&engine, name, path, grants, self.limits, cache)
             .map_err(|e| format!("plugin {name}: {e}"))?;
         self.list.push(p);
         Ok(())
+    }
+
+    /// `format @map = plugin::formatter;`: the formatter renders `map` (in text output). The
+    /// error is one sentence (no such plugin or formatter).
+    pub fn set_formatter(
+        &mut self,
+        map: &str,
+        plugin: &str,
+        formatter: &str,
+    ) -> Result<(), String> {
+        let p = self
+            .list
+            .iter()
+            .find(|p| p.name == plugin)
+            .ok_or_else(|| format!("@{map}: there is no plugin {plugin}"))?;
+        match p.signature.item(formatter) {
+            Some((item, it)) if matches!(it.kind, ItemKind::Formatter(_)) => {
+                self.formatters
+                    .insert(map.to_string(), (plugin.to_string(), item));
+                Ok(())
+            }
+            _ => Err(format!(
+                "@{map}: plugin {plugin} has no formatter {formatter}"
+            )),
+        }
+    }
+
+    /// Drops plugin `name` (one the REPL refuses after loading it).
+    pub fn remove(&mut self, name: &str) {
+        self.list.retain(|p| p.name != name);
     }
 
     /// What each plugin declares, by name (for the checker).
@@ -198,13 +247,15 @@ impl Plugins {
         }
     }
 
-    /// `scry_init` of every plugin that exports it, with the run description of `object`.
+    /// `scry_init` of every plugin that exports it and has not had it yet, with the run
+    /// description of `object` (the REPL calls it again as entries and plugins come).
     pub fn init(&mut self, object: &scry_ebpf::object::Object) {
         self.started = true;
         let description = crate::records::run_description(object);
         self.formats = crate::records::printf_formats(object);
         for i in 0..self.list.len() {
-            if self.list[i].is_dead() || !self.list[i].has("scry_init") {
+            let p = &mut self.list[i];
+            if p.is_dead() || std::mem::replace(&mut p.initialized, true) || !p.has("scry_init") {
                 continue;
             }
             let done = self.list[i].call_status(

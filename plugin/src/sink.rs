@@ -3,7 +3,7 @@
 //! renders maps that have a formatter, and writes what plugins output, log and fail with.
 //! While a `sink args` plugin is alive, it prints printf lines in scry's place.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io;
 
 use scry_lang::plugin::SinkMode;
@@ -46,36 +46,43 @@ pub struct PluginSink {
     /// The args batch holds replaced printfs: it goes to the plugins before other output, so
     /// that their lines keep their place.
     holds_printf: bool,
-    /// Formatters by map name (without `@`): the plugin and the formatter's item index.
-    formatters: BTreeMap<String, (String, u32)>,
+    /// Whether maps with a formatter print as it renders them (text output; `-f json` keeps
+    /// scry's structured maps).
+    formatted: bool,
     /// Maps whose formatter renders another kind (warned about once).
     mismatched: BTreeSet<String>,
 }
 
 impl PluginSink {
-    /// `inner` with `plugins` in front; `formatters` by map name.
-    pub fn new(
-        inner: Box<dyn Sink>,
-        plugins: Shared,
-        formatters: BTreeMap<String, (String, u32)>,
-    ) -> Self {
-        let has = |mode| plugins.lock().has_sink(mode);
-        PluginSink {
-            lines: Batch {
-                wanted: has(SinkMode::Lines),
-                ..Batch::default()
-            },
-            args: Batch {
-                wanted: has(SinkMode::Args),
-                ..Batch::default()
-            },
+    /// `inner` with `plugins` in front; maps with a formatter ([`Plugins::set_formatter`])
+    /// print as it renders them when `formatted`.
+    ///
+    /// Several may exist over the same plugins (the REPL makes a new one when its output
+    /// format changes): `scry_finish` runs when the last one is dropped.
+    ///
+    /// [`Plugins::set_formatter`]: crate::Plugins::set_formatter
+    pub fn new(inner: Box<dyn Sink>, plugins: Shared, formatted: bool) -> Self {
+        plugins.lock().sinks += 1;
+        let mut sink = PluginSink {
+            lines: Batch::default(),
+            args: Batch::default(),
             replaced: false,
             holds_printf: false,
             inner,
             plugins,
-            formatters,
+            formatted,
             mismatched: BTreeSet::new(),
-        }
+        };
+        sink.refresh();
+        sink
+    }
+
+    /// Which sink modes the live plugins want (plugins may be loaded while the sink exists,
+    /// in the REPL).
+    fn refresh(&mut self) {
+        let ps = self.plugins.lock();
+        self.lines.wanted = ps.has_sink(SinkMode::Lines);
+        self.args.wanted = ps.has_sink(SinkMode::Args);
     }
 
     /// Writes what the plugins output and the notices about them, in order with the rest
@@ -128,11 +135,14 @@ impl PluginSink {
     /// The formatter's rendering of `dump`, if the map has a formatter for its kind (and it
     /// did not fail). A map of another kind prints as scry prints it, after one warning.
     fn formatted(&mut self, dump: &MapDump, top: u64) -> Option<Vec<u8>> {
-        let (plugin, item) = self.formatters.get(&dump.name)?.clone();
+        if !self.formatted {
+            return None;
+        }
+        let mut ps = self.plugins.lock();
+        let (plugin, item) = ps.formatters.get(&dump.name)?.clone();
         let mut w = Writer::default();
         records::map(&mut w, dump, top);
         let kind = records::kind_name(records::dump_kind(dump));
-        let mut ps = self.plugins.lock();
         let renders = ps.formatter_kind(&plugin, item)?;
         if renders != "any" && renders != kind {
             if self.mismatched.insert(dump.name.clone()) {
@@ -239,6 +249,7 @@ impl Sink for PluginSink {
 
     fn flush(&mut self) -> io::Result<()> {
         self.send();
+        self.refresh();
         self.plugins.lock().send_reduces();
         self.pending()?;
         self.inner.flush()
@@ -261,7 +272,12 @@ impl Drop for PluginSink {
     /// The last records, then `scry_finish` (the end-of-run deadline), and what they said.
     fn drop(&mut self) {
         self.send();
-        self.plugins.lock().finish();
+        let mut ps = self.plugins.lock();
+        ps.sinks -= 1;
+        if ps.sinks == 0 {
+            ps.finish();
+        }
+        drop(ps);
         let _ = self.pending();
         let _ = self.inner.flush();
     }

@@ -38,13 +38,19 @@ impl Engine {
                 }
                 None => Err(format!("there is no map @{m}")),
             },
-            Command::Save(path) => std::fs::write(&path, save::script(&self.entries))
-                .map(|()| {
-                    let saved = format!("saved the session to {}\n", path.display());
-                    self.console.say(&saved);
-                    None
-                })
-                .map_err(|e| format!("cannot write {}: {e}", path.display())),
+            Command::Save(path) => {
+                let declarations = self
+                    .plugins
+                    .as_ref()
+                    .map_or(Vec::new(), |p| p.declarations());
+                std::fs::write(&path, save::script(&declarations, &self.entries))
+                    .map(|()| {
+                        let saved = format!("saved the session to {}\n", path.display());
+                        self.console.say(&saved);
+                        None
+                    })
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))
+            }
             Command::Load(path) if !path.is_file() => {
                 Err(format!("cannot load {}: not a file", path.display()))
             }
@@ -61,6 +67,10 @@ impl Engine {
             }
             Command::Format(f) => {
                 let sink = crate::console_sink::new(f, &self.out, &self.console);
+                let sink = match &self.plugins {
+                    Some(p) => p.sink(sink, f),
+                    None => sink,
+                };
                 self.session(|s| {
                     s.sink.flush()?;
                     s.sink = sink;
@@ -100,15 +110,24 @@ impl Engine {
 
     /// `.clear @m` / `.clear`.
     fn clear(&mut self, map: Option<&str>) -> Result<(), String> {
-        let maps: Vec<usize> = match map {
-            Some(m) => vec![self
-                .map_index(m)
-                .ok_or_else(|| format!("there is no map @{m}"))?],
-            None => (0..self.host.object().user_maps.len()).collect(),
+        let object = self.host.object();
+        let (maps, reducers): (Vec<usize>, Vec<usize>) = match map {
+            Some(m) => match (self.map_index(m), self.reducer_index(m)) {
+                (Some(i), _) => (vec![i], Vec::new()),
+                (None, Some(r)) => (Vec::new(), vec![r]),
+                (None, None) => return Err(format!("there is no map @{m}")),
+            },
+            None => (
+                (0..object.user_maps.len()).collect(),
+                (0..object.reducer_maps.len()).collect(),
+            ),
         };
         self.session(|s| {
             for i in maps {
                 snapshot::clear(&s.object, &s.loaded, i)?;
+            }
+            for r in reducers {
+                s.clear_reducer(r)?;
             }
             Ok(())
         })

@@ -62,6 +62,10 @@ pub fn run(opts: Options) -> Result<(), String> {
         opts.list,
         opts.pid,
     )?;
+    let engine = match opts.plugins {
+        Some(p) => engine.with_plugins(p, opts.format),
+        None => engine,
+    };
     let (tx, rx) = channel::channel().map_err(|e| format!("cannot read entries: {e}"))?;
     ignore_sigint()?;
     let (mut front, printer) = Terminal::start(tx, screen.clone(), color)?;

@@ -12,9 +12,11 @@ use std::os::fd::OwnedFd;
 use scry_ebpf::object::Trigger;
 use scry_runtime::host::{Added, Host, HostError, Source};
 use scry_runtime::wait::Waiter;
+use scry_stdlib::sink::Format;
 
 use crate::console::Console;
 use crate::entry::{self, Kind};
+use crate::plugins::SessionPlugins;
 use crate::report::Reporter;
 use crate::shared_out::SharedOut;
 use crate::watch::Watch;
@@ -72,6 +74,8 @@ pub struct Engine {
     pub(crate) pid: Option<u32>,
     /// Keeps the kernel counting program runs (`.probes` shows hits); `None` when it may not.
     pub(crate) run_stats: Option<OwnedFd>,
+    /// The session's plugins; `None` when this REPL cannot load any.
+    pub(crate) plugins: Option<Box<dyn SessionPlugins>>,
 }
 
 impl Engine {
@@ -95,12 +99,77 @@ impl Engine {
             watch: None,
             list,
             run_stats: scry_runtime::sys::enable_run_stats().ok(),
+            plugins: None,
+        }
+    }
+
+    /// The session can load plugins through `plugins` (those loaded already are known to the
+    /// checker from now on).
+    /// The session's output in `format` goes through them (their sinks and formatters).
+    pub fn with_plugins(mut self, plugins: Box<dyn SessionPlugins>, format: Format) -> Self {
+        let sink = plugins.sink(
+            crate::console_sink::new(format, &self.out, &self.console),
+            format,
+        );
+        if let Err(e) = self.session(|s| {
+            s.sink = sink;
+            Ok(())
+        }) {
+            self.console.say(&format!("ERROR: {e}\n"));
+        }
+        self.plugins = Some(plugins);
+        self.plugins_changed();
+        self
+    }
+
+    /// Loads the plugins and formatters `text` declares (before its program, which may use
+    /// them); false when one could not be (said).
+    fn declare(&mut self, text: &str) -> bool {
+        let preamble = scry_lang::lexer::lex(text).preamble;
+        if preamble.plugins.is_empty() && preamble.formats.is_empty() {
+            return true;
+        }
+        let Some(plugins) = self.plugins.as_mut() else {
+            self.console
+                .say("ERROR: plugins cannot be loaded in this session\n");
+            return false;
+        };
+        let mut done = Ok(());
+        for d in &preamble.plugins {
+            done = done.and_then(|()| plugins.load(&d.name, std::path::Path::new(&d.path)));
+        }
+        for f in &preamble.formats {
+            done = done.and_then(|()| plugins.set_formatter(&f.map, &f.plugin, &f.formatter));
+        }
+        self.plugins_changed();
+        match done {
+            Ok(()) => true,
+            Err(e) => {
+                self.console.say(&format!("ERROR: {e}\n"));
+                false
+            }
+        }
+    }
+
+    /// Tells the host and the plugins what changed: the plugins' signatures (for the
+    /// checker), the object (`scry_init` of new plugins, printf formats), the sink modes.
+    fn plugins_changed(&mut self) {
+        let Some(p) = self.plugins.as_mut() else {
+            return;
+        };
+        self.host.set_plugins(p.signatures(), p.calls());
+        p.init(self.host.object());
+        if let Err(e) = self.session(|s| Ok(s.sink.flush()?)) {
+            self.console.say(&format!("ERROR: {e}\n"));
         }
     }
 
     /// Applies one entry.
     pub fn handle(&mut self, text: &str) -> Next {
         let text = text.trim_end_matches('\n');
+        if !matches!(entry::classify(text), Kind::Command(_)) && !self.declare(text) {
+            return Next::Continue;
+        }
         match entry::classify(text) {
             Kind::Blank => Next::Continue,
             Kind::Command(c) => self.command(c),
@@ -196,6 +265,10 @@ impl Engine {
                 return None;
             }
         };
+        // Plugins learn the entry's printf formats before its BEGIN runs.
+        if let Some(p) = self.plugins.as_mut() {
+            p.init(self.host.object());
+        }
         // On error the host takes the entry back whole (its maps too).
         if let Err(e) = self.host.start(&added) {
             self.reporter.error(&self.console, source, shown, e);
@@ -238,13 +311,18 @@ impl Engine {
     pub(crate) fn print_maps(&mut self, name: Option<&str>) {
         let printed = match name {
             None => self.session(|s| s.print_maps()),
-            Some(name) => match self.map_index(name) {
-                Some(i) => self.session(|s| {
+            Some(name) => match (self.map_index(name), self.reducer_index(name)) {
+                (Some(i), _) => self.session(|s| {
                     s.print_map(i)?;
                     s.sink.flush()?;
                     Ok(())
                 }),
-                None => Err(format!("there is no map @{name}")),
+                (None, Some(r)) => self.session(|s| {
+                    s.print_reducer(r)?;
+                    s.sink.flush()?;
+                    Ok(())
+                }),
+                (None, None) => Err(format!("there is no map @{name}")),
             },
         };
         if let Err(e) = printed {
@@ -263,6 +341,15 @@ impl Engine {
         self.host
             .object()
             .user_maps
+            .iter()
+            .position(|m| m.name == name)
+    }
+
+    /// The index (into the object's reducer maps) of reducer map `@name`.
+    pub(crate) fn reducer_index(&self, name: &str) -> Option<usize> {
+        self.host
+            .object()
+            .reducer_maps
             .iter()
             .position(|m| m.name == name)
     }

@@ -22,6 +22,7 @@ pub mod editor;
 pub mod engine;
 pub mod entry;
 pub mod helper;
+pub mod plugins;
 pub mod report;
 pub mod save;
 pub mod screen;
@@ -37,6 +38,7 @@ use scry_stdlib::sink::Format;
 
 use crate::console::Console;
 use crate::engine::{Engine, Lister};
+use crate::plugins::SessionPlugins;
 use crate::report::Reporter;
 use crate::shared_out::Out;
 use crate::shared_out::SharedOut;
@@ -57,6 +59,8 @@ pub struct Options {
     pub list: Lister,
     /// `-p`.
     pub pid: Option<u32>,
+    /// The session's plugins (`--plugin`, and `plugin` entries).
+    pub plugins: Option<Box<dyn SessionPlugins>>,
 }
 
 /// Whether the line editor can run: standard input and output are terminals and `TERM` is
@@ -102,6 +106,10 @@ fn run_stdin(opts: Options) -> Result<(), String> {
         opts.list,
         opts.pid,
     )?;
+    let engine = match opts.plugins {
+        Some(p) => engine.with_plugins(p, opts.format),
+        None => engine,
+    };
     let (tx, rx) = channel::channel().map_err(|e| format!("cannot read entries: {e}"))?;
     // Not joined: at the end of the session it may still be blocked reading.
     std::thread::spawn(move || stdin::read_entries(std::io::stdin().lock(), &tx));

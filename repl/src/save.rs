@@ -8,9 +8,17 @@
 use crate::engine::Entry;
 use crate::entry;
 
-/// The script of `entries` (probe entries attached, statements that changed maps).
-pub fn script(entries: &[Entry]) -> String {
+/// The script of `entries` (probe entries attached, statements that changed maps), after
+/// `declarations` (the plugins and formatters loaded).
+pub fn script(declarations: &[String], entries: &[Entry]) -> String {
     let mut out = String::from("#!/usr/bin/env scry\n// Saved from a scry session.\n");
+    if !declarations.is_empty() {
+        out.push('\n');
+    }
+    for d in declarations {
+        out.push_str(d);
+        out.push('\n');
+    }
     for e in entries {
         let text = e.text.trim();
         match &e.probes {
@@ -54,15 +62,19 @@ mod tests {
 
     #[test]
     fn probes_and_map_changes_in_order() {
-        let s = script(&[
-            entry(1, "@limit = 10;", false),
-            entry(2, "interval:s:1 { @n = count(); }", true),
-            entry(5, "clear(@n)", false),
-            entry(6, "END { print(@limit); }", true),
-        ]);
+        let s = script(
+            &["plugin q = \"/p/q.wasm\";".to_string()],
+            &[
+                entry(1, "@limit = 10;", false),
+                entry(2, "interval:s:1 { @n = count(); }", true),
+                entry(5, "clear(@n)", false),
+                entry(6, "END { print(@limit); }", true),
+            ],
+        );
         assert_eq!(
             s,
             "#!/usr/bin/env scry\n// Saved from a scry session.\n\
+             \nplugin q = \"/p/q.wasm\";\n\
              \n// #1\nBEGIN {\n    @limit = 10;\n}\n\
              \n// #2\ninterval:s:1 { @n = count(); }\n\
              \n// #5\nBEGIN {\n    clear(@n)\n}\n\

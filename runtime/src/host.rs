@@ -242,14 +242,18 @@ impl Host {
     }
 
     /// The plugins loaded (their signatures, for the checker) and where their functions are
-    /// called; before anything is loaded.
+    /// called; again when the REPL loads one during the session (sources checked after it
+    /// see it).
     pub fn set_plugins(
         &mut self,
         signatures: BTreeMap<String, PluginSignature>,
         calls: Box<dyn PluginCalls>,
     ) {
         self.env.plugins = signatures;
-        self.plugin_calls = Some(calls);
+        match &mut self.session {
+            Some(session) => session.set_plugin_calls(calls),
+            None => self.plugin_calls = Some(calls),
+        }
     }
 
     /// Parses, checks and compiles `source` against everything added so far.

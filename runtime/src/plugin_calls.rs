@@ -14,32 +14,71 @@ use scry_stdlib::value::Value;
 use crate::load::Loaded;
 use crate::reducer_counts::CountsSeen;
 
-/// Replaces the argument values of every call in `calls` with the call's result. False when a
-/// call could not be made (the plugin failed or was dropped, which the plugin host reported):
-/// the record is then not printed, never printed with a value missing.
-pub fn substitute(
-    args: &mut Vec<Value>,
-    calls: &[PluginCallSite],
-    plugins: Option<&mut (dyn PluginCalls + 'static)>,
-) -> bool {
-    let Some(plugins) = plugins else {
-        return calls.is_empty();
-    };
-    // Back to front, so that the indexes of earlier calls stay valid.
-    for site in calls.iter().rev() {
-        let end = site.first + site.args;
-        let Some(call_args) = args.get(site.first..end) else {
-            return false;
-        };
-        let Some(mut result) = plugins.call(&site.plugin, site.item, &[call_args]) else {
-            return false;
-        };
-        let Some(value) = result.pop() else {
-            return false;
-        };
-        args.splice(site.first..end, [value]);
+/// Records held back until their plugin calls are made: the action id and the decoded
+/// arguments of each, in the order they arrived.
+pub type Held = Vec<(usize, Vec<Value>)>;
+
+/// Makes the plugin calls of every record in `held` in one batch per plugin function (one
+/// `scry_call` for all the calls of a drain to that function), and replaces each call's
+/// argument values with its result. Returns, by record, whether all its calls were made: a
+/// record with a call that could not be made (the plugin failed or was dropped, which the
+/// plugin host reported) is not printed, never printed with a value missing.
+pub fn substitute_batched(
+    held: &mut Held,
+    object: &Object,
+    plugins: &mut (dyn PluginCalls + 'static),
+) -> Vec<bool> {
+    // By call site of each record: its result, once the batch of its function returned.
+    let mut results: Vec<Vec<Option<Value>>> = Vec::with_capacity(held.len());
+    // Each function called, in the order of first use, with (record, site) of each call.
+    let mut batches: Vec<(&PluginCallSite, Vec<(usize, usize)>)> = Vec::new();
+    for (r, (id, _)) in held.iter().enumerate() {
+        let sites = sites(object, *id);
+        results.push(vec![None; sites.len()]);
+        for (s, site) in sites.iter().enumerate() {
+            match batches
+                .iter_mut()
+                .find(|(f, _)| f.plugin == site.plugin && f.item == site.item)
+            {
+                Some((_, calls)) => calls.push((r, s)),
+                None => batches.push((site, vec![(r, s)])),
+            }
+        }
     }
-    true
+    for (function, calls) in &batches {
+        let lists: Option<Vec<&[Value]>> = calls
+            .iter()
+            .map(|&(r, s)| {
+                let site = &sites(object, held[r].0)[s];
+                held[r].1.get(site.first..site.first + site.args)
+            })
+            .collect();
+        let Some(lists) = lists else { continue };
+        let Some(values) = plugins.call(&function.plugin, function.item, &lists) else {
+            continue;
+        };
+        if values.len() == calls.len() {
+            for (&(r, s), v) in calls.iter().zip(values) {
+                results[r][s] = Some(v);
+            }
+        }
+    }
+    held.iter_mut()
+        .zip(results)
+        .map(|((id, args), results)| {
+            // Back to front, so that the indexes of earlier calls stay valid.
+            for (site, result) in sites(object, *id).iter().zip(results).rev() {
+                let Some(value) = result else { return false };
+                args.splice(site.first..site.first + site.args, [value]);
+            }
+            true
+        })
+        .collect()
+}
+
+/// The plugin call sites of action `id`.
+fn sites(object: &Object, id: usize) -> &[PluginCallSite] {
+    object.actions.get(id).map_or(&[], |a| &a.calls)
 }
 
 /// Where a reducer-map record is handled: the program, its maps, what was sent of their kernel
@@ -128,7 +167,7 @@ pub fn reducer_record(
 impl ReducerContext<'_> {
     /// Sends the plugin what the kernel counted for reducer map `m` in the generations below
     /// `before` (nothing for a map without kernel counts).
-    fn drain(&mut self, m: usize, before: u64) -> io::Result<()> {
+    pub fn drain(&mut self, m: usize, before: u64) -> io::Result<()> {
         self.counts.drain(
             self.object,
             self.loaded,

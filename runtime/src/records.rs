@@ -57,6 +57,8 @@ pub struct Dispatcher {
     pub opts: ActionOptions,
     args: Vec<Value>,
     text: Vec<u8>,
+    /// Records held back until their plugin calls are made in one batch.
+    held: crate::plugin_calls::Held,
     /// Set once the session was told to stop (SIGINT, SIGTERM): `system()` records still
     /// queued are counted, not run, so that the session ends at once.
     pub commands_skipped: Option<u64>,
@@ -73,13 +75,17 @@ impl Dispatcher {
             opts,
             args: Vec::new(),
             text: Vec::new(),
+            held: Vec::new(),
             commands_skipped: None,
             plugins: None,
             counts: CountsSeen::default(),
         }
     }
 
-    /// Handles one record.
+    /// Handles one record. A record with plugin calls is held back (with every record that
+    /// only prints and comes after it) until [`Dispatcher::flush`] or a record that must be
+    /// handled in place, so that the calls of a drain reach each plugin function in one batch
+    /// and the output keeps its order.
     pub fn handle(
         &mut self,
         record: &[u8],
@@ -94,30 +100,75 @@ impl Dispatcher {
         else {
             return Ok(Effect::None);
         };
-        let Some(action) = object.actions.get(id as usize) else {
+        let id = id as usize;
+        let Some(action) = object.actions.get(id) else {
             return Ok(Effect::None);
         };
-        self.args.clear();
-        self.args.extend(
+        let mut args = std::mem::take(&mut self.args);
+        args.clear();
+        args.extend(
             action
                 .args
                 .iter()
                 .map(|f| decode(&f.ty, record.get(f.offset..).unwrap_or(&[]), names)),
         );
-        if !action.calls.is_empty()
-            && !crate::plugin_calls::substitute(
-                &mut self.args,
-                &action.calls,
-                self.plugins.as_deref_mut(),
-            )
-        {
+        let holds = !action.calls.is_empty() || !self.held.is_empty();
+        if holds && prints_only(&action.kind) {
+            self.held.push((id, args));
             return Ok(Effect::None);
         }
-        let args = &self.args;
+        self.flush(object, loaded, names, sink)?;
+        let effect = self.act(id, &args, record, object, loaded, names, sink);
+        self.args = args;
+        effect
+    }
+
+    /// Makes the plugin calls of the records held back, in one batch per plugin function,
+    /// and handles the records in order.
+    pub fn flush(
+        &mut self,
+        object: &Object,
+        loaded: &Loaded,
+        names: &dyn Names,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        let mut held = std::mem::take(&mut self.held);
+        let made = match self.plugins.as_deref_mut() {
+            Some(plugins) => crate::plugin_calls::substitute_batched(&mut held, object, plugins),
+            None => held.iter().map(|(id, _)| sites_none(object, *id)).collect(),
+        };
+        for ((id, args), made) in held.drain(..).zip(made) {
+            if made {
+                // Held records only print: their effect is always `None`.
+                self.act(id, &args, &[], object, loaded, names, sink)?;
+            }
+        }
+        self.held = held;
+        Ok(())
+    }
+
+    /// Does what record `id` asks, its arguments decoded (and its plugin calls made).
+    #[allow(clippy::too_many_arguments)]
+    fn act(
+        &mut self,
+        id: usize,
+        args: &[Value],
+        record: &[u8],
+        object: &Object,
+        loaded: &Loaded,
+        names: &dyn Names,
+        sink: &mut dyn Sink,
+    ) -> io::Result<Effect> {
+        let Some(action) = object.actions.get(id) else {
+            return Ok(Effect::None);
+        };
         self.text.clear();
         match &action.kind {
             ActionKind::Printf(pieces) => {
-                sink.printf_args(id as usize, args)?;
+                sink.printf_args(id, args)?;
                 scry_stdlib::printf::format_into(&mut self.text, pieces, args);
                 sink.message(Message::Printf, &self.text)?;
             }
@@ -211,6 +262,24 @@ impl Dispatcher {
         }
         Ok(Effect::None)
     }
+}
+
+/// Whether a record of `kind` only prints (nothing it does depends on when it is handled,
+/// beyond its order among the output): such records may be held back behind plugin calls.
+fn prints_only(kind: &ActionKind) -> bool {
+    matches!(
+        kind,
+        ActionKind::Printf(_)
+            | ActionKind::System(_)
+            | ActionKind::Cat(_)
+            | ActionKind::PrintValue
+            | ActionKind::Join(_)
+    )
+}
+
+/// Without a plugin host, only a record without plugin calls can be handled.
+fn sites_none(object: &Object, id: usize) -> bool {
+    object.actions.get(id).is_some_and(|a| a.calls.is_empty())
 }
 
 /// The u64 at byte `offset` of a record (0 when the record is shorter).

@@ -482,6 +482,9 @@ impl Session {
                 Effect::None => {}
             }
         };
+        // The records held back for their plugin calls: one batch per plugin function.
+        self.dispatcher
+            .flush(&self.object, &self.loaded, &self.names, self.sink.as_mut())?;
         self.sink.flush()?;
         Ok(more)
     }
@@ -554,24 +557,7 @@ impl Session {
         for i in order {
             match i {
                 Ok(i) => self.print_map(i)?,
-                Err(r) => {
-                    if let Some(plugins) = self.dispatcher.plugins.as_deref_mut() {
-                        let mut cx = crate::plugin_calls::ReducerContext {
-                            object: &self.object,
-                            loaded: &self.loaded,
-                            names: &self.names,
-                            counts: &mut self.dispatcher.counts,
-                            plugins,
-                        };
-                        crate::plugin_calls::print_reducer(
-                            &mut cx,
-                            r,
-                            u64::MAX,
-                            self.sink.as_mut(),
-                            0,
-                        )?;
-                    }
-                }
+                Err(r) => self.print_reducer(r)?,
             }
         }
         self.sink.flush()?;
@@ -583,6 +569,44 @@ impl Session {
         let dump = snapshot::dump(&self.object, &self.loaded, index, &self.names)?;
         self.report_name_errors()?;
         self.sink.map(&dump, 0, 0)?;
+        Ok(())
+    }
+
+    /// Prints reducer map `index` (into [`Object::reducer_maps`]) as at exit.
+    pub fn print_reducer(&mut self, index: usize) -> Result<(), SessionError> {
+        if let Some(mut cx) = reducer_context(
+            &self.object,
+            &self.loaded,
+            &self.names,
+            &mut self.dispatcher,
+        ) {
+            crate::plugin_calls::print_reducer(&mut cx, index, u64::MAX, self.sink.as_mut(), 0)?;
+        }
+        Ok(())
+    }
+
+    /// Clears reducer map `index` (into [`Object::reducer_maps`]), as `clear()` does.
+    pub fn clear_reducer(&mut self, index: usize) -> Result<(), SessionError> {
+        let Some(mut cx) = reducer_context(
+            &self.object,
+            &self.loaded,
+            &self.names,
+            &mut self.dispatcher,
+        ) else {
+            return Ok(());
+        };
+        let Some(spec) = cx.object.reducer_maps.get(index) else {
+            return Ok(());
+        };
+        // What the kernel counted so far is sent first, so the clear drops it with the rest
+        // and later prints send only what is counted after it.
+        cx.drain(index, u64::MAX)?;
+        let r = scry_stdlib::plugin::ReducerRef {
+            map: index,
+            plugin: &spec.plugin,
+            item: spec.item,
+        };
+        cx.plugins.reset(r, None, true);
         Ok(())
     }
 
@@ -657,4 +681,21 @@ impl Session {
 /// The coarse monotonic clock, in ns.
 fn coarse_ns() -> i128 {
     crate::sys::clock::clock_ns(libc::CLOCK_MONOTONIC_COARSE)
+}
+
+/// Where reducer maps are printed and reset, when a plugin is loaded (the session's fields
+/// apart, so that its sink stays free).
+fn reducer_context<'a>(
+    object: &'a Object,
+    loaded: &'a Loaded,
+    names: &'a LiveNames,
+    dispatcher: &'a mut Dispatcher,
+) -> Option<crate::plugin_calls::ReducerContext<'a>> {
+    Some(crate::plugin_calls::ReducerContext {
+        object,
+        loaded,
+        names,
+        counts: &mut dispatcher.counts,
+        plugins: dispatcher.plugins.as_deref_mut()?,
+    })
 }
