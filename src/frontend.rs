@@ -58,6 +58,7 @@ pub fn host_options(cli: &Cli, settings: &Settings, params: Vec<String>) -> Host
         quiet: cli.quiet,
         notify_attached: settings.notify_attached,
         verbose: cli.verbose,
+        print_while_detaching: false,
     };
     HostOptions {
         check,

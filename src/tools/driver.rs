@@ -144,6 +144,7 @@ impl Run {
                 watch_pid: self.pid,
                 quiet: true,
                 notify_attached: settings.notify_attached,
+                print_while_detaching: true,
                 ..SessionOptions::default()
             },
             command: None,
