@@ -52,6 +52,7 @@ pub fn host_options(cli: &Cli, settings: &Settings, params: Vec<String>) -> Host
         },
         actions: ActionOptions {
             cat_bytes_max: settings.cat_bytes_max,
+            clear_stacks: false,
         },
         cpid: None,
         watch_pid: cli.pid,

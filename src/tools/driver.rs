@@ -140,6 +140,8 @@ impl Run {
                 },
                 actions: ActionOptions {
                     cat_bytes_max: settings.cat_bytes_max,
+                    // The tool's map is the only holder of stack ids (stackcount -i).
+                    clear_stacks: true,
                 },
                 watch_pid: self.pid,
                 quiet: true,
