@@ -119,3 +119,37 @@ fn install_tools_links_run_the_tools() {
     assert!(again.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn syscall_wildcard_attaches_as_a_raw_tracepoint() {
+    // `t:syscalls:sys_enter_*` is one program on raw_syscalls: attached as a raw tracepoint
+    // (not a perf-event tracepoint, whose link costs three kernel grace periods to close), as
+    // the link's fdinfo shows while the tool runs.
+    let mut scry = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(["funccount", "t:syscalls:sys_enter_*"])
+        .env("__BPFTRACE_NOTIFY_PROBES_ATTACHED", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("scry starts");
+    let mut stderr = BufReader::new(scry.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("__BPFTRACE_NOTIFY_PROBES_ATTACHED") {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "scry ended early");
+    }
+    let fdinfo = std::fs::read_dir(format!("/proc/{}/fdinfo", scry.id()))
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+        .find(|info| info.contains("link_type:"))
+        .unwrap_or_default();
+    // Only signal the process this test started.
+    let _ = Command::new("kill")
+        .args(["-INT", &scry.id().to_string()])
+        .status();
+    assert!(scry.wait().unwrap().success());
+    assert!(
+        fdinfo.contains("link_type:\traw_tracepoint") && fdinfo.contains("tp_name:\tsys_enter"),
+        "{fdinfo}"
+    );
+}
