@@ -52,12 +52,14 @@ pub fn host_options(cli: &Cli, settings: &Settings, params: Vec<String>) -> Host
         },
         actions: ActionOptions {
             cat_bytes_max: settings.cat_bytes_max,
+            clear_stacks: false,
         },
         cpid: None,
         watch_pid: cli.pid,
         quiet: cli.quiet,
         notify_attached: settings.notify_attached,
         verbose: cli.verbose,
+        print_while_detaching: false,
     };
     HostOptions {
         check,

@@ -157,14 +157,14 @@ impl Names for LiveNames {
             .resolve(pid, &[addr])
             .pop()
             .and_then(|f| f.symbol)
-            .unwrap_or_else(|| hex_address(addr))
+            .map_or_else(|| hex_address(addr), |s| s.to_string())
     }
 
     fn ksym(&self, addr: u64) -> String {
         KernelSymbols::get()
             .resolve(addr)
             .symbol
-            .unwrap_or_else(|| hex_address(addr))
+            .map_or_else(|| hex_address(addr), |s| s.to_string())
     }
 
     fn cgroup_path(&self, id: u64, filter: u64) -> String {

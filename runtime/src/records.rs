@@ -40,12 +40,17 @@ pub enum Effect {
 pub struct ActionOptions {
     /// BPFTRACE_CAT_BYTES_MAX: most bytes `cat()` prints.
     pub cat_bytes_max: usize,
+    /// `clear()` also empties the stack maps, first: for a program whose map is the only
+    /// holder of stack ids (the BCC tools), so that a run printing and clearing at intervals
+    /// does not fill them (a stack map never frees an id by itself).
+    pub clear_stacks: bool,
 }
 
 impl Default for ActionOptions {
     fn default() -> Self {
         ActionOptions {
             cat_bytes_max: 10 * 1024,
+            clear_stacks: false,
         }
     }
 }
@@ -212,7 +217,14 @@ impl Dispatcher {
                 let dump = snapshot::dump(object, loaded, *m, names)?;
                 sink.map(&dump, top, div)?;
             }
-            ActionKind::Clear(m) => snapshot::clear(object, loaded, *m)?,
+            ActionKind::Clear(m) => {
+                // Stacks first: an event between the two clears counts into the map cleared
+                // next, never under an id that is gone.
+                if self.opts.clear_stacks {
+                    snapshot::clear_stacks(object, loaded)?;
+                }
+                snapshot::clear(object, loaded, *m)?
+            }
             ActionKind::Zero(m) => snapshot::zero(object, loaded, *m)?,
             ActionKind::Time(fmt) => match strftime_at(fmt, crate::sys::clock::now_secs()) {
                 Ok(text) => sink.message(Message::Time, text.as_bytes())?,

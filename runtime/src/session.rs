@@ -45,6 +45,10 @@ pub struct SessionOptions {
     pub notify_attached: bool,
     /// `-v`: print program ids.
     pub verbose: bool,
+    /// At the end, print the maps while the probes detach (BCC's tools read their maps
+    /// before detaching), so that the kernel's grace periods of detaching overlap the
+    /// printing; otherwise detach first, as bpftrace does.
+    pub print_while_detaching: bool,
 }
 
 /// Records handled between two looks at the signals.
@@ -298,12 +302,17 @@ impl Session {
 
     /// Detaches everything, in parallel.
     pub fn detach_all(&mut self) {
+        attach::detach_all(self.take_links());
+    }
+
+    /// Every link of the session, taken out of it.
+    fn take_links(&mut self) -> Vec<Link> {
         let mut all: Vec<Link> = std::mem::take(&mut self.links)
             .into_values()
             .flatten()
             .collect();
         all.extend(self.watched.drain(..).flat_map(|w| w.links));
-        attach::detach_all(all);
+        all
     }
 
     /// A function watchpoint's function ran in process `pid` with `address`: watch it with
@@ -618,9 +627,25 @@ impl Session {
         Ok(())
     }
 
-    /// Detaches, runs END, prints the maps and the lost-event count.
+    /// Detaches, runs END, prints the maps and the lost-event count (with
+    /// [`SessionOptions::print_while_detaching`], the links close on another thread meanwhile).
     pub fn finish(mut self) -> Result<(), SessionError> {
-        self.detach_all();
+        if !self.opts.print_while_detaching {
+            self.detach_all();
+            return self.end();
+        }
+        let links = self.take_links();
+        std::thread::scope(|s| {
+            // A thread that cannot start drops its closure: the links close before printing.
+            let _ = std::thread::Builder::new()
+                .stack_size(64 * 1024)
+                .spawn_scoped(s, || attach::detach_all(links));
+            self.end()
+        })
+    }
+
+    /// Drains, runs END, prints the maps and the counters of what was lost.
+    fn end(&mut self) -> Result<(), SessionError> {
         self.drain()?;
         self.run_special(Trigger::End)?;
         let lost = self.counter(COUNTER_LOST_EVENTS);

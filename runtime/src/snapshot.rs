@@ -33,6 +33,17 @@ pub fn clear(object: &Object, loaded: &Loaded, index: usize) -> io::Result<()> {
     Ok(())
 }
 
+/// Empties every stack map: the stack ids recorded before name nothing any more.
+pub fn clear_stacks(object: &Object, loaded: &Loaded) -> io::Result<()> {
+    for s in &object.stack_maps {
+        let map = &loaded.maps[s.map];
+        for key in map.keys()? {
+            map.delete(&key)?;
+        }
+    }
+    Ok(())
+}
+
 /// Sets every value of user map `index` to zero, keeping the keys.
 pub fn zero(object: &Object, loaded: &Loaded, index: usize) -> io::Result<()> {
     let map = &loaded.maps[object.user_maps[index].map];

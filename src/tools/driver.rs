@@ -138,10 +138,13 @@ impl Run {
                 },
                 actions: ActionOptions {
                     cat_bytes_max: settings.cat_bytes_max,
+                    // The tool's map is the only holder of stack ids (stackcount -i).
+                    clear_stacks: true,
                 },
                 watch_pid: self.pid,
                 quiet: true,
                 notify_attached: settings.notify_attached,
+                print_while_detaching: true,
                 ..SessionOptions::default()
             },
             command: None,

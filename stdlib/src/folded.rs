@@ -23,11 +23,10 @@ pub fn fold(parts: &[Part]) -> String {
             line.push(';');
         }
         first = false;
-        for (i, piece) in name.split(';').enumerate() {
-            if i > 0 {
-                line.push(':');
-            }
-            line.push_str(piece);
+        if name.contains(';') {
+            line.extend(name.chars().map(|c| if c == ';' { ':' } else { c }));
+        } else {
+            line.push_str(name);
         }
     };
     for part in parts {
@@ -49,7 +48,7 @@ mod tests {
     fn frame(symbol: Option<&str>) -> Frame {
         Frame {
             addr: 0x1000,
-            symbol: symbol.map(str::to_string),
+            symbol: symbol.map(Into::into),
             offset: 4,
             module: None,
         }

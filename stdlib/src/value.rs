@@ -3,6 +3,7 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::sync::Arc;
 
 /// A 64-bit integer and whether it is signed. `value` holds the bit pattern: an unsigned value
 /// above `i64::MAX` is stored as the negative number with the same bits.
@@ -126,12 +127,13 @@ pub enum Value {
 pub struct Frame {
     /// The instruction address.
     pub addr: u64,
-    /// The symbol containing `addr`, when known.
-    pub symbol: Option<String>,
+    /// The symbol containing `addr`, when known (shared: a stack's frames are clones of the
+    /// symbolizer's, and a dump of thousands of stacks copies no names).
+    pub symbol: Option<Arc<str>>,
     /// `addr` minus the symbol's start (0 when unresolved).
     pub offset: u64,
     /// The module (kernel module or user binary) holding the symbol, when known.
-    pub module: Option<String>,
+    pub module: Option<Arc<str>>,
 }
 
 impl Frame {

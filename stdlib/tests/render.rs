@@ -244,7 +244,7 @@ impl<'a> Parser<'a> {
                     .ok_or_else(|| format!("a frame is sym+offset, not '{f}'"))?;
                 frames.push(Frame {
                     addr: 0x1000 + frames.len() as u64,
-                    symbol: Some(symbol.to_string()),
+                    symbol: Some(symbol.into()),
                     offset: offset.parse().map_err(|_| format!("bad offset in '{f}'"))?,
                     module: None,
                 });

@@ -358,7 +358,8 @@ fn builds_of(source: &Path, dir: &Path) -> Result<Vec<Build>, String> {
 
 impl Fixtures {
     /// Compiles every `src/*.c` with `cc` into `dir`: libraries (`lib*` outputs) first, then
-    /// the programs, which may link them.
+    /// the programs, which may link them. Libraries lose their execute bits, as some
+    /// distributions install them: every uprobe case on them checks that they still attach.
     pub fn build(src: &Path, dir: &Path) -> Result<Fixtures, String> {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
         let mut bins = BTreeMap::new();
@@ -396,6 +397,11 @@ impl Fixtures {
                         "cc failed on fixture {name}: {}",
                         String::from_utf8_lossy(&out.stderr)
                     ));
+                }
+                if name.starts_with("lib") {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o644))
+                        .map_err(|e| format!("cannot chmod {name}: {e}"))?;
                 }
                 bins.insert(name, bin);
             }

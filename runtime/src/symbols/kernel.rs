@@ -1,7 +1,7 @@
 //! Kernel symbols from `/proc/kallsyms`: a table sorted by address, searched by binary search,
 //! read once per process on first use.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use scry_stdlib::value::Frame;
 
@@ -9,9 +9,9 @@ use scry_stdlib::value::Frame;
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Symbol {
     addr: u64,
-    name: String,
+    name: Arc<str>,
     /// The module (`[kvm]` in kallsyms), `None` for the kernel image.
-    module: Option<String>,
+    module: Option<Arc<str>>,
 }
 
 /// The kernel's symbols, sorted by address.
@@ -43,7 +43,7 @@ impl KernelSymbols {
                 let name = fields.next()?;
                 let module = fields
                     .next()
-                    .map(|m| m.trim_start_matches('[').trim_end_matches(']').to_string());
+                    .map(|m| m.trim_start_matches('[').trim_end_matches(']').into());
                 let wanted = addr != 0
                     && !name.starts_with("__pfx_")
                     && matches!(
@@ -52,7 +52,7 @@ impl KernelSymbols {
                     );
                 wanted.then(|| Symbol {
                     addr,
-                    name: name.to_string(),
+                    name: name.into(),
                     module,
                 })
             })
@@ -84,7 +84,10 @@ impl KernelSymbols {
 
     /// The address of the symbol `name` (the first one listed under that name).
     pub fn address(&self, name: &str) -> Option<u64> {
-        self.symbols.iter().find(|s| s.name == name).map(|s| s.addr)
+        self.symbols
+            .iter()
+            .find(|s| &*s.name == name)
+            .map(|s| s.addr)
     }
 }
 
@@ -113,6 +116,12 @@ mod tests {
             (Some("kvm_fn"), Some("kvm"))
         );
         assert_eq!(t.resolve(0x10), Frame::unresolved(0x10));
+        // Frames share the table's names: resolving copies no text.
+        let (a, b) = (
+            f.symbol.unwrap(),
+            t.resolve(0xffff_ffff_816b_ab70).symbol.unwrap(),
+        );
+        assert!(Arc::ptr_eq(&a, &b));
         assert_eq!(t.address("jiffies"), Some(0xffff_ffff_8200_0000));
         assert_eq!(t.address("fixed_percpu_data"), None);
     }

@@ -96,31 +96,36 @@ impl UserSymbols {
     /// The frames of `addrs` in process `pid`, in order; an address that cannot be resolved
     /// gives [`Frame::unresolved`].
     pub fn resolve(&self, pid: u32, addrs: &[u64]) -> Vec<Frame> {
-        let missing: Vec<u64> = {
+        // One cache lookup per address; only the addresses not seen before go to blazesym.
+        let mut frames: Vec<Option<Frame>> = {
             let known = self.frames.borrow();
-            let mut seen = HashSet::new();
             addrs
                 .iter()
-                .copied()
-                .filter(|a| !known.contains_key(&(pid, *a)) && seen.insert(*a))
+                .map(|a| known.get(&(pid, *a)).cloned())
                 .collect()
         };
+        let mut missing: Vec<u64> = Vec::new();
+        for (a, f) in addrs.iter().zip(&frames) {
+            if f.is_none() && !missing.contains(a) {
+                missing.push(*a);
+            }
+        }
         if !missing.is_empty() {
             let resolved = self.symbolize(pid, &missing);
             let mut known = self.frames.borrow_mut();
             for (addr, frame) in missing.into_iter().zip(resolved) {
                 known.insert((pid, addr), frame);
             }
+            for (a, f) in addrs.iter().zip(&mut frames) {
+                if f.is_none() {
+                    *f = known.get(&(pid, *a)).cloned();
+                }
+            }
         }
-        let known = self.frames.borrow();
         addrs
             .iter()
-            .map(|a| {
-                known
-                    .get(&(pid, *a))
-                    .cloned()
-                    .unwrap_or_else(|| Frame::unresolved(*a))
-            })
+            .zip(frames)
+            .map(|(a, f)| f.unwrap_or_else(|| Frame::unresolved(*a)))
             .collect()
     }
 
@@ -145,9 +150,9 @@ impl UserSymbols {
             .map(|(&addr, r)| match r {
                 Symbolized::Sym(sym) => Frame {
                     addr,
-                    symbol: Some(self.readable(&sym.name)),
+                    symbol: Some(self.readable(&sym.name).into()),
                     offset: sym.offset as u64,
-                    module: sym.module.map(|m| m.to_string_lossy().into_owned()),
+                    module: sym.module.map(|m| m.to_string_lossy().into()),
                 },
                 Symbolized::Unknown(_) => Frame::unresolved(addr),
             })
@@ -190,6 +195,10 @@ mod tests {
         assert_eq!(frames[1].offset, 1);
         assert!(frames[0].module.as_deref().is_some());
         assert_eq!(frames[2], Frame::unresolved(0));
+        // A second stack through the same address shares the cached frame's names.
+        let again = syms.resolve(std::process::id(), &[addr]);
+        let (a, b) = (&again[0].symbol, &frames[0].symbol);
+        assert!(matches!((a, b), (Some(a), Some(b)) if std::sync::Arc::ptr_eq(a, b)));
         assert_eq!(probe_target(), 7);
     }
 

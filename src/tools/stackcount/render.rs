@@ -3,7 +3,7 @@
 //! (`comm;outermost;...;innermost COUNT`, what flamegraph.pl and inferno read).
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::rc::Rc;
 
@@ -172,8 +172,8 @@ impl Render for Stacks {
         if dump.name != "stacks" {
             return Ok(());
         }
-        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-        let mut kept: BTreeMap<String, u64> = BTreeMap::new();
+        let mut counts: HashMap<String, u64> = HashMap::with_capacity(dump.entries.len());
+        let mut kept: HashMap<String, u64> = HashMap::new();
         for e in &dump.entries {
             let MapValue::Count(n) = e.value else {
                 continue;
@@ -187,13 +187,15 @@ impl Render for Stacks {
             }
         }
         if let Some(lines) = &self.folded {
-            let new = kept.iter().filter(|(_, n)| **n > 0);
+            let mut new: Vec<(String, u64)> = kept.into_iter().filter(|(_, n)| *n > 0).collect();
+            new.sort_unstable();
             lines
                 .borrow_mut()
-                .extend(new.map(|(line, n)| format!("{line} {n}")));
+                .extend(new.into_iter().map(|(line, n)| format!("{line} {n}")));
         }
+        // By count; ties by text, so that a summary prints the same way every time.
         let mut rows: Vec<(String, u64)> = counts.into_iter().filter(|(_, n)| *n > 0).collect();
-        rows.sort_by_key(|(_, n)| *n);
+        rows.sort_unstable_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
         let is_folded = matches!(self.style, Style::Folded);
         if !is_folded {
             writeln!(out)?;
@@ -222,7 +224,7 @@ mod tests {
     fn frame(addr: u64, symbol: Option<&str>, offset: u64) -> Frame {
         Frame {
             addr,
-            symbol: symbol.map(str::to_string),
+            symbol: symbol.map(Into::into),
             offset,
             module: None,
         }
@@ -327,5 +329,27 @@ mod tests {
             *stacks.folded_lines().borrow(),
             [";[unknown];__write:nocancel;sock_sendmsg;tcp_sendmsg 8"]
         );
+    }
+
+    #[test]
+    fn ascending_counts_ties_by_text() {
+        let keys = Keys {
+            kernel: true,
+            user: false,
+            per_process: false,
+        };
+        let entry = |name: &str, n| Entry {
+            keys: vec![stack(false, vec![frame(1, Some(name), 0)])],
+            value: MapValue::Count(n),
+        };
+        let d = MapDump {
+            name: "stacks".into(),
+            value: ValueLayout::Agg(Agg::Count),
+            entries: vec![entry("c", 2), entry("b", 1), entry("a", 2), entry("d", 2)],
+        };
+        let mut out = Vec::new();
+        let mut stacks = Stacks::new(keys, Style::Folded, false, false, false);
+        stacks.render(&d, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), ";b 1\n;a 2\n;c 2\n;d 2\n");
     }
 }

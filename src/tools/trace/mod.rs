@@ -16,10 +16,11 @@ use super::args::{self, parse, usage_error};
 use super::cexpr::{self, Names};
 use super::driver::{self, Run};
 use super::end::End;
+use super::place;
 use events::{Events, Layout, Time};
 use probe::Probe;
 
-const USAGE: &str = "trace [-h] [-b BUFFER_PAGES] [-p PID] [-L TID] [--uid UID] [-v] [-Z STRING_SIZE] [-S] [-M MAX_EVENTS] [-t] [-u] [-T] [-C] [-c CGROUP_PATH] [-n NAME] [-f MSG_FILTER] [-B] [-K] [-U] [-a] [-I header] [-A] probe [probe ...]";
+const USAGE: &str = "trace [-h] [-b BUFFER_PAGES] [-p PID] [-L TID] [--uid UID] [-v] [-Z STRING_SIZE] [-S] [-M MAX_EVENTS] [-t] [-u] [-T] [-C] [-c CGROUP_PATH] [-n NAME] [-f MSG_FILTER] [-B] [-s SYM_FILE_LIST] [-K] [-U] [-a] [-I header] [-A] probe [probe ...]";
 
 /// Attach to functions and print trace messages.
 #[derive(Parser, Debug)]
@@ -70,6 +71,10 @@ struct Args {
     /// only print messages containing MSG_FILTER
     #[arg(short = 'f', long = "msg-filter")]
     msg_filter: Option<String>,
+    /// comma separated list of symbol files to use for symbol resolution (user frames in them
+    /// resolve as in any file the process maps, also after it exits)
+    #[arg(short = 's', long = "sym_file_list", value_name = "SYM_FILE_LIST")]
+    sym_file_list: Option<String>,
     /// output kernel stack trace
     #[arg(short = 'K', long = "kernel-stack")]
     kernel_stack: bool,
@@ -123,6 +128,11 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         .map(|p| Probe::parse(p))
         .collect::<Result<Vec<_>, _>>()?;
     let (pid, catalog, mut program) = driver::prologue(a.pid, &a.include)?;
+    // BCC symbolizes stacks by build id in these files; scry's symbolizer already reads every
+    // file a process maps: each must exist, and the note is printed as BCC prints it.
+    for file in a.sym_file_list.iter().flat_map(|l| l.split(',')) {
+        place::resolve_library(&catalog, file, pid)?;
+    }
     let mut layout_probes = Vec::new();
     for (i, p) in probes.iter().enumerate() {
         let (block, pieces) = probe_block(i, p, &a, pid, &catalog)
@@ -168,7 +178,12 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         fallback: None,
         ringbuf_pages: a.buffer_pages,
     };
-    run.execute(Box::new(sink), |_| super::say(&header))?;
+    run.execute(Box::new(sink), |_| {
+        if a.sym_file_list.is_some() {
+            super::say("Note: Kernel bpf will report stack map with ip/build_id");
+        }
+        super::say(&header)
+    })?;
     if !done.get() {
         // Ctrl-C: BCC prints the interrupt as an empty line.
         super::say("");
