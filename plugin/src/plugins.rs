@@ -52,7 +52,7 @@ pub struct Plugins {
     /// `scry_init` ran (the run started): only then does `scry_finish` run.
     started: bool,
     /// By record action id: the printf format number and argument types (`sink args`).
-    pub(crate) formats: Vec<Option<(u32, Vec<scry_lang::plugin::PluginType>)>>,
+    pub(crate) formats: BTreeMap<usize, (u32, Vec<scry_lang::plugin::PluginType>)>,
     /// `format @MAP = PLUGIN::FORMATTER;`: by map name, the plugin and the item index.
     pub(crate) formatters: BTreeMap<String, (String, u32)>,
     /// The [`crate::PluginSink`]s alive: the last one dropped runs `scry_finish`.
@@ -83,7 +83,7 @@ impl Plugins {
             notices: Vec::new(),
             tables: Vec::new(),
             pending: Default::default(),
-            formats: Vec::new(),
+            formats: BTreeMap::new(),
             formatters: BTreeMap::new(),
             sinks: 0,
             cache: crate::cache::default_dir(),

@@ -1,7 +1,9 @@
 //! What crosses into a plugin about the run: maps (`scry_format`, sink records), the run
 //! description (`scry_init`) and sink records, in the layouts of docs/plugins.md.
 
-use scry_ebpf::object::{Action, ActionKind, Object, ValueLayout};
+use std::collections::BTreeMap;
+
+use scry_ebpf::object::{ActionKind, Object, ValueLayout};
 use scry_lang::format::{Conv, Length, Piece};
 use scry_lang::plugin::PluginType;
 use scry_lang::types::{Agg, Type};
@@ -94,31 +96,25 @@ fn buckets(
     }
 }
 
-/// The printf formats of `object`: by action id (`None` for other actions and ids no action
-/// holds), the format number (in action order) and its argument types.
-pub fn printf_formats(object: &Object) -> Vec<Option<(u32, Vec<PluginType>)>> {
-    let mut n = 0;
-    (0..object.actions.end())
-        .map(|id| match object.actions.get(id) {
-            Some(
-                a @ Action {
-                    kind: ActionKind::Printf(_),
-                    ..
-                },
-            ) => {
-                n += 1;
-                let types = a
-                    .args
-                    .iter()
-                    .map(|f| match &f.ty {
-                        Type::Int { signed: true, .. } => PluginType::I64,
-                        Type::Int { .. } | Type::Pointer { .. } => PluginType::U64,
-                        _ => PluginType::Str,
-                    })
-                    .collect();
-                Some((n - 1, types))
-            }
-            _ => None,
+/// The printf formats of `object`: by the id of each printf action, the format number (in
+/// action order) and its argument types.
+pub fn printf_formats(object: &Object) -> BTreeMap<usize, (u32, Vec<PluginType>)> {
+    object
+        .actions
+        .iter()
+        .filter(|(_, a)| matches!(a.kind, ActionKind::Printf(_)))
+        .enumerate()
+        .map(|(n, (id, a))| {
+            let types = a
+                .args
+                .iter()
+                .map(|f| match &f.ty {
+                    Type::Int { signed: true, .. } => PluginType::I64,
+                    Type::Int { .. } | Type::Pointer { .. } => PluginType::U64,
+                    _ => PluginType::Str,
+                })
+                .collect();
+            (id, (n as u32, types))
         })
         .collect()
 }
@@ -128,11 +124,10 @@ pub fn printf_formats(object: &Object) -> Vec<Option<(u32, Vec<PluginType>)>> {
 pub fn run_description(object: &Object) -> Vec<u8> {
     let mut w = Writer::default();
     let formats = printf_formats(object);
-    w.u32(formats.iter().flatten().count() as u32);
+    w.u32(formats.len() as u32);
     for (a, (_, types)) in formats
         .iter()
-        .enumerate()
-        .filter_map(|(id, f)| Some((object.actions.get(id)?, f.as_ref()?)))
+        .filter_map(|(id, f)| Some((object.actions.get(*id)?, f)))
     {
         if let ActionKind::Printf(pieces) = &a.kind {
             w.str(format_text(pieces).as_bytes());
