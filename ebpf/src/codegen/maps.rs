@@ -10,6 +10,7 @@ use scry_lang::types::Agg;
 
 use super::error;
 use super::gen::{Gen, R};
+use super::helper_errors::Failure;
 use crate::insn::*;
 use crate::layout;
 use crate::object::{UserMap, ValueLayout, COUNTER_MAP_FULL};
@@ -72,6 +73,7 @@ impl Gen<'_, '_> {
         self.asm.emit(Insn::alu_imm(Alu::Add, R3, value as i32));
         self.asm.emit(Insn::mov_imm(R4, BPF_ANY));
         self.asm.emit(Insn::call(Helper::MapUpdateElem));
+        self.check_helper(Helper::MapUpdateElem, Failure::Negative, self.asm.span)?;
         let ok = self.asm.label();
         self.asm.jump_if_imm(Cond::Eq, R0, 0, ok);
         self.bump_counter(COUNTER_MAP_FULL)?;
@@ -99,6 +101,7 @@ impl Gen<'_, '_> {
         let m = self.user_map(name, e)?;
         let key = self.build_key(&m, keys, e)?;
         self.lookup(m.map, key);
+        self.check_helper(Helper::MapLookupElem, Failure::Null, e.span)?;
         let end = self.asm.label();
         self.asm.jump_if_imm(Cond::Eq, R0, 0, end);
         match m.value {
@@ -119,6 +122,7 @@ impl Gen<'_, '_> {
         let m = self.user_map(name, e)?;
         let key = self.build_key(&m, keys, e)?;
         self.lookup(m.map, key);
+        self.check_helper(Helper::MapLookupElem, Failure::Null, e.span)?;
         // The verifier allows arithmetic on the value's address once it is checked.
         let found = self.asm.label();
         self.asm.jump_if_imm(Cond::Ne, R0, 0, found);
@@ -140,6 +144,7 @@ impl Gen<'_, '_> {
         let key = self.build_key(&m, keys, e)?;
         self.zero(dst, size);
         self.lookup(m.map, key);
+        self.check_helper(Helper::MapLookupElem, Failure::Null, e.span)?;
         let end = self.asm.label();
         self.asm.jump_if_imm(Cond::Eq, R0, 0, end);
         let value_size = (self.b.obj.maps[m.map].value_size as usize).min(size);
