@@ -874,31 +874,50 @@ impl Resolver<'_, '_> {
         if mode.contains('x') && mode.len() > 1 {
             return Err(self.err_at(2, "watchpoint mode x cannot be combined with r or w"));
         }
-        let (address, func_arg) = match what.split_once("+arg") {
-            Some((f, n)) => {
-                let n: u8 = n.parse().ok().filter(|n| *n < 6).ok_or_else(|| {
-                    self.err_at(
-                        0,
-                        format!("invalid argument in '{what}': expected fn+argN with N in 0..5"),
-                    )
-                })?;
-                (None, Some(self.watched_function(f, n)?))
-            }
-            None => (Some(self.number(what, "address", 0)?), None),
+        let name = |what: &str| format!("{}:{what}:{len_n}:{mode}", self.kind.name());
+        let target = |address, func_arg| Target::Watchpoint {
+            address,
+            func_arg,
+            len: len_n as u8,
+            mode: mode.clone(),
         };
-        Ok(vec![self.one(
-            format!("{}:{what}:{len_n}:{mode}", self.kind.name()),
-            Target::Watchpoint {
-                address,
-                func_arg,
-                len: len_n as u8,
-                mode: mode.clone(),
-            },
-        )])
+        let Some((f, n)) = what.split_once("+arg") else {
+            let address = self.number(what, "address", 0)?;
+            return Ok(vec![self.one(name(what), target(Some(address), None))]);
+        };
+        let n: u8 = n.parse().ok().filter(|n| *n < 6).ok_or_else(|| {
+            self.err_at(
+                0,
+                format!("invalid argument in '{what}': expected fn+argN with N in 0..5"),
+            )
+        })?;
+        // `fn*+argN`: one watchpoint per matching function, by name. bpftrace 0.17 names it
+        // `KIND:BINARY:FN[:N]:LEN:MODE` (BINARY as -c gave it, or /proc/PID/exe; N left out
+        // when 0), which `probe` prints.
+        let binary = match self.cx.pid {
+            Some(pid) => format!("/proc/{pid}/exe"),
+            None => self.cx.child_binary.unwrap_or_default().to_string(),
+        };
+        Ok(self
+            .watched_functions(f, n)?
+            .into_iter()
+            .map(|fa| {
+                let arg = if n == 0 {
+                    String::new()
+                } else {
+                    format!(":{n}")
+                };
+                self.one(
+                    name(&format!("{binary}:{}{arg}", fa.func)),
+                    target(None, Some(fa)),
+                )
+            })
+            .collect())
     }
 
-    /// The function `func` of a `fn+argN` watchpoint, in the program of `-p PID` or `-c CMD`.
-    fn watched_function(&self, func: &str, arg: u8) -> Result<FuncArg, Diagnostic> {
+    /// The functions `func` (a name, or a pattern with `*`) of a `fn+argN` watchpoint, in the
+    /// program of `-p PID` or `-c CMD`, sorted by name.
+    fn watched_functions(&self, func: &str, arg: u8) -> Result<Vec<FuncArg>, Diagnostic> {
         let path = match (self.cx.pid, self.cx.child_binary) {
             (Some(pid), _) => self
                 .cx
@@ -916,18 +935,29 @@ impl Resolver<'_, '_> {
         };
         let syms = self.catalog(self.cx.catalog.user_symbols(&path))?;
         let funcs = syms.iter().filter(|s| s.is_function);
-        match funcs.clone().find(|s| s.name == func) {
-            Some(s) => Ok(FuncArg {
-                func: func.to_string(),
-                arg,
-                file_offset: self.file_offset(&path, s.address)?,
-                path,
-                address: s.address,
-            }),
-            None => Err(self
+        let mut found: Vec<_> = funcs
+            .clone()
+            .filter(|s| glob_match(func, &s.name))
+            .collect();
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        found.dedup_by(|a, b| a.name == b.name);
+        if found.is_empty() {
+            return Err(self
                 .err_at(0, format!("function '{func}' not found in {path}"))
-                .with_suggestion(func, funcs.map(|s| s.name.as_str()))),
+                .with_suggestion(func, funcs.map(|s| s.name.as_str())));
         }
+        found
+            .into_iter()
+            .map(|s| {
+                Ok(FuncArg {
+                    func: s.name.clone(),
+                    arg,
+                    file_offset: self.file_offset(&path, s.address)?,
+                    path: path.clone(),
+                    address: s.address,
+                })
+            })
+            .collect()
     }
 
     fn iter(&self, args: &[String]) -> Result<Vec<Attach>, Diagnostic> {
