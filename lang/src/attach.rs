@@ -216,12 +216,15 @@ fn substitute_params(text: &str, span: Span, params: &[String]) -> Result<String
     Ok(out)
 }
 
-/// Splits on `:` outside double quotes; the quotes are removed.
+/// Splits on `:` outside double quotes; the quotes are removed, and inside them a backslash
+/// keeps the character after it (`"\"probe1\""` is `"probe1"`).
 fn split_fields(text: &str) -> Vec<String> {
     let mut fields = vec![String::new()];
     let mut quoted = false;
-    for c in text.chars() {
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
         match c {
+            '\\' if quoted => fields.last_mut().unwrap().extend(chars.next()),
             '"' => quoted = !quoted,
             ':' if !quoted => fields.push(String::new()),
             _ => fields.last_mut().unwrap().push(c),
@@ -236,8 +239,13 @@ fn field_spans(text: &str, span: Span) -> Vec<Span> {
     let mut spans = Vec::new();
     let mut quoted = false;
     let mut start = 0;
+    let mut escaped = false;
     for (i, c) in text.char_indices() {
+        if std::mem::take(&mut escaped) {
+            continue;
+        }
         match c {
+            '\\' if quoted => escaped = true,
             '"' => quoted = !quoted,
             ':' if !quoted => {
                 spans.push((start, i));
@@ -1000,6 +1008,11 @@ mod tests {
             ["uprobe", "/bin/x", "a:b"]
         );
         assert_eq!(split_fields("BEGIN"), ["BEGIN"]);
+        // A backslash in quotes keeps the next character: a USDT probe named `"probe1"`.
+        let quoted = r#"usdt:./p:test:"\"probe1\"""#;
+        assert_eq!(split_fields(quoted), ["usdt", "./p", "test", "\"probe1\""]);
+        let spans = field_spans(quoted, Span::new(0, quoted.len()));
+        assert_eq!(spans.last(), Some(&Span::new(14, quoted.len())));
     }
 
     #[test]
