@@ -59,8 +59,8 @@ pub struct Cli {
     #[arg(short = 'v')]
     pub verbose: bool,
 
-    /// Accepted for bpftrace compatibility (-k, -kk: warn when a helper fails); scry does not
-    /// report helper errors yet.
+    /// Warn when a helper call fails: -k for map updates and deletes, -kk also for probe
+    /// reads and map lookups (bpftrace 0.17's `-k`, `-kk`).
     #[arg(short = 'k', action = ArgAction::Count)]
     pub helper_errors: u8,
 

@@ -40,6 +40,7 @@ pub fn host_options(cli: &Cli, settings: &Settings, params: Vec<String>) -> Host
         ringbuf_bytes: ring::bytes(settings, ring::Traffic::PerEvent),
         params,
         uprobe_multi: scry_runtime::uprobe_multi::supported(),
+        helper_errors: cli.helper_errors,
     };
     let session = SessionOptions {
         load: LoadOptions {

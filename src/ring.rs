@@ -85,8 +85,9 @@ fn is_output(kind: &ActionKind) -> bool {
         | ActionKind::PrintValue
         | ActionKind::Time(_)
         | ActionKind::Join(_)
-        // A reducer's update is one record per event.
-        | ActionKind::Reduce(_) => true,
+        // A reducer's update is one record per event, a failed helper (-k) one per failure.
+        | ActionKind::Reduce(_)
+        | ActionKind::HelperError(_) => true,
         ActionKind::PrintMap(_)
         | ActionKind::Clear(_)
         | ActionKind::Zero(_)

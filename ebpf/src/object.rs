@@ -3,7 +3,7 @@
 
 use scry_lang::attach::Attach;
 use scry_lang::format::Piece;
-use scry_lang::span::Span;
+use scry_lang::span::{Location, Span};
 use scry_lang::types::{Agg, Type};
 
 use crate::insn::Insn;
@@ -188,7 +188,6 @@ pub enum ActionKind {
     /// process of the record's pid (u64) with program [`Object::programs`]`[.0]`; for a
     /// `watchpoint` (not `asyncwatchpoint`) the process stopped itself and waits for SIGCONT.
     Watch(usize),
-    /// `unwatch(addr)`: remove the watchpoints on the address in the record (u64).
     /// `@m[keys] = p::r(value)`: the record holds the keys, then the value; the index is in
     /// [`Object::reducer_maps`].
     Reduce(usize),
@@ -201,7 +200,21 @@ pub enum ActionKind {
     ZeroReducer(usize),
     /// `delete(@m[keys])` of a reducer map: the record holds the keys.
     DeleteReducer(usize),
+    /// `unwatch(addr)`: remove the watchpoints on the address in the record (u64).
     Unwatch,
+    /// A helper failed (`-k`/`-kk`): the record holds its return code (i64).
+    HelperError(HelperSite),
+}
+
+/// A helper call whose failure is reported (`-k`, `-kk`), as bpftrace 0.17 reports it.
+#[derive(Clone, Debug)]
+pub struct HelperSite {
+    /// bpftrace's name of the helper (`probe_read`, `map_lookup_elem`).
+    pub helper: &'static str,
+    /// The expression that called it.
+    pub span: Span,
+    /// Where that is in its source: filled in by whoever holds the text (the host).
+    pub location: Location,
 }
 
 /// A map whose values a plugin reducer folds (`@m[k] = p::r(v)`).

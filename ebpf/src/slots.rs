@@ -89,6 +89,11 @@ impl<T> Slots<T> {
         self.items.values()
     }
 
+    /// The items held, mutable, in index order.
+    pub fn values_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut T> {
+        self.items.values_mut()
+    }
+
     /// The items held whose indexes are in `range`, with their indexes.
     pub fn range(&self, range: Range<usize>) -> impl DoubleEndedIterator<Item = (usize, &T)> {
         self.items.range(range).map(|(i, t)| (*i, t))

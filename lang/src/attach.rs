@@ -216,12 +216,15 @@ fn substitute_params(text: &str, span: Span, params: &[String]) -> Result<String
     Ok(out)
 }
 
-/// Splits on `:` outside double quotes; the quotes are removed.
+/// Splits on `:` outside double quotes; the quotes are removed, and inside them a backslash
+/// keeps the character after it (`"\"probe1\""` is `"probe1"`).
 fn split_fields(text: &str) -> Vec<String> {
     let mut fields = vec![String::new()];
     let mut quoted = false;
-    for c in text.chars() {
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
         match c {
+            '\\' if quoted => fields.last_mut().unwrap().extend(chars.next()),
             '"' => quoted = !quoted,
             ':' if !quoted => fields.push(String::new()),
             _ => fields.last_mut().unwrap().push(c),
@@ -236,8 +239,13 @@ fn field_spans(text: &str, span: Span) -> Vec<Span> {
     let mut spans = Vec::new();
     let mut quoted = false;
     let mut start = 0;
+    let mut escaped = false;
     for (i, c) in text.char_indices() {
+        if std::mem::take(&mut escaped) {
+            continue;
+        }
         match c {
+            '\\' if quoted => escaped = true,
             '"' => quoted = !quoted,
             ':' if !quoted => {
                 spans.push((start, i));
@@ -874,31 +882,50 @@ impl Resolver<'_, '_> {
         if mode.contains('x') && mode.len() > 1 {
             return Err(self.err_at(2, "watchpoint mode x cannot be combined with r or w"));
         }
-        let (address, func_arg) = match what.split_once("+arg") {
-            Some((f, n)) => {
-                let n: u8 = n.parse().ok().filter(|n| *n < 6).ok_or_else(|| {
-                    self.err_at(
-                        0,
-                        format!("invalid argument in '{what}': expected fn+argN with N in 0..5"),
-                    )
-                })?;
-                (None, Some(self.watched_function(f, n)?))
-            }
-            None => (Some(self.number(what, "address", 0)?), None),
+        let name = |what: &str| format!("{}:{what}:{len_n}:{mode}", self.kind.name());
+        let target = |address, func_arg| Target::Watchpoint {
+            address,
+            func_arg,
+            len: len_n as u8,
+            mode: mode.clone(),
         };
-        Ok(vec![self.one(
-            format!("{}:{what}:{len_n}:{mode}", self.kind.name()),
-            Target::Watchpoint {
-                address,
-                func_arg,
-                len: len_n as u8,
-                mode: mode.clone(),
-            },
-        )])
+        let Some((f, n)) = what.split_once("+arg") else {
+            let address = self.number(what, "address", 0)?;
+            return Ok(vec![self.one(name(what), target(Some(address), None))]);
+        };
+        let n: u8 = n.parse().ok().filter(|n| *n < 6).ok_or_else(|| {
+            self.err_at(
+                0,
+                format!("invalid argument in '{what}': expected fn+argN with N in 0..5"),
+            )
+        })?;
+        // `fn*+argN`: one watchpoint per matching function, by name. bpftrace 0.17 names it
+        // `KIND:BINARY:FN[:N]:LEN:MODE` (BINARY as -c gave it, or /proc/PID/exe; N left out
+        // when 0), which `probe` prints.
+        let binary = match self.cx.pid {
+            Some(pid) => format!("/proc/{pid}/exe"),
+            None => self.cx.child_binary.unwrap_or_default().to_string(),
+        };
+        Ok(self
+            .watched_functions(f, n)?
+            .into_iter()
+            .map(|fa| {
+                let arg = if n == 0 {
+                    String::new()
+                } else {
+                    format!(":{n}")
+                };
+                self.one(
+                    name(&format!("{binary}:{}{arg}", fa.func)),
+                    target(None, Some(fa)),
+                )
+            })
+            .collect())
     }
 
-    /// The function `func` of a `fn+argN` watchpoint, in the program of `-p PID` or `-c CMD`.
-    fn watched_function(&self, func: &str, arg: u8) -> Result<FuncArg, Diagnostic> {
+    /// The functions `func` (a name, or a pattern with `*`) of a `fn+argN` watchpoint, in the
+    /// program of `-p PID` or `-c CMD`, sorted by name.
+    fn watched_functions(&self, func: &str, arg: u8) -> Result<Vec<FuncArg>, Diagnostic> {
         let path = match (self.cx.pid, self.cx.child_binary) {
             (Some(pid), _) => self
                 .cx
@@ -916,18 +943,29 @@ impl Resolver<'_, '_> {
         };
         let syms = self.catalog(self.cx.catalog.user_symbols(&path))?;
         let funcs = syms.iter().filter(|s| s.is_function);
-        match funcs.clone().find(|s| s.name == func) {
-            Some(s) => Ok(FuncArg {
-                func: func.to_string(),
-                arg,
-                file_offset: self.file_offset(&path, s.address)?,
-                path,
-                address: s.address,
-            }),
-            None => Err(self
+        let mut found: Vec<_> = funcs
+            .clone()
+            .filter(|s| glob_match(func, &s.name))
+            .collect();
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        found.dedup_by(|a, b| a.name == b.name);
+        if found.is_empty() {
+            return Err(self
                 .err_at(0, format!("function '{func}' not found in {path}"))
-                .with_suggestion(func, funcs.map(|s| s.name.as_str()))),
+                .with_suggestion(func, funcs.map(|s| s.name.as_str())));
         }
+        found
+            .into_iter()
+            .map(|s| {
+                Ok(FuncArg {
+                    func: s.name.clone(),
+                    arg,
+                    file_offset: self.file_offset(&path, s.address)?,
+                    path: path.clone(),
+                    address: s.address,
+                })
+            })
+            .collect()
     }
 
     fn iter(&self, args: &[String]) -> Result<Vec<Attach>, Diagnostic> {
@@ -970,6 +1008,11 @@ mod tests {
             ["uprobe", "/bin/x", "a:b"]
         );
         assert_eq!(split_fields("BEGIN"), ["BEGIN"]);
+        // A backslash in quotes keeps the next character: a USDT probe named `"probe1"`.
+        let quoted = r#"usdt:./p:test:"\"probe1\"""#;
+        assert_eq!(split_fields(quoted), ["usdt", "./p", "test", "\"probe1\""]);
+        let spans = field_spans(quoted, Span::new(0, quoted.len()));
+        assert_eq!(spans.last(), Some(&Span::new(14, quoted.len())));
     }
 
     #[test]

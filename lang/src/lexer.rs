@@ -320,9 +320,12 @@ impl<'a> Lexer<'a> {
             match c {
                 b'"' => {
                     self.pos += 1;
+                    // `\"` and `\\` inside the quotes are the characters themselves.
                     while let Some(q) = self.peek() {
                         self.pos += 1;
-                        if q == b'"' {
+                        if q == b'\\' && self.peek().is_some() {
+                            self.pos += 1;
+                        } else if q == b'"' {
                             break;
                         }
                     }

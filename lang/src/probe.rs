@@ -450,6 +450,21 @@ impl ProbeDescriptor {
     pub fn shares_programs(&self) -> bool {
         !self.is_special() && self.program != Some(ProgramType::Tracing)
     }
+
+    /// Its probes read kernel or user memory by nature (kprobes, tracepoints, uprobes, USDT):
+    /// bpftrace 0.17 reads with the old `probe_read` helpers in the others (BEGIN/END, timers,
+    /// perf events, watchpoints), and names them so in `-k` warnings.
+    pub fn has_address_space(&self) -> bool {
+        matches!(
+            self.attach,
+            Attachment::Tracepoint
+                | Attachment::RawTracepoint
+                | Attachment::Kprobe
+                | Attachment::Uprobe
+                | Attachment::Usdt
+                | Attachment::Tracing
+        )
+    }
 }
 
 impl ProbeKind {

@@ -67,12 +67,24 @@ pub fn render(diag: &Diagnostic, name: &str, src: &str, opts: RenderOptions) -> 
     let mut out = Vec::new();
     let written = report.finish().write((id, Source::from(src)), &mut out);
     match written {
-        Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+        Ok(()) => bpftrace_word(&String::from_utf8_lossy(&out), diag.severity),
         Err(_) => {
             let (line, col) = line_col(src, main.start);
             format!("{name}:{line}:{col}: {}\n", diag.message)
         }
     }
+}
+
+/// The report with bpftrace's header word, `ERROR:` or `WARNING:`, so that a message reads
+/// (and greps) as it does there (`ERROR: tracepoint not found: ...`). ariadne colours its own
+/// kinds as configured; only the word in the first line changes.
+fn bpftrace_word(report: &str, severity: Severity) -> String {
+    let (ours, theirs) = match severity {
+        Severity::Error => ("Error:", "ERROR:"),
+        Severity::Warning => ("Warning:", "WARNING:"),
+    };
+    let (head, rest) = report.split_at(report.find('\n').unwrap_or(report.len()));
+    head.replacen(ours, theirs, 1) + rest
 }
 
 /// Most diagnostics drawn; past this the rest are counted (drawing each costs a pass over its

@@ -23,12 +23,13 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use scry_ebpf::codegen::{self, CompileOptions};
-use scry_ebpf::object::{Lengths, Object, Slots, Trigger};
+use scry_ebpf::object::{ActionKind, Lengths, Object, Slots, Trigger};
 use scry_lang::ast::Program;
 use scry_lang::cdefs::CDefs;
 use scry_lang::check::{CheckOptions, Environment, TypedProgram};
 use scry_lang::diag::Diagnostic;
 use scry_lang::plugin::PluginSignature;
+use scry_lang::span::Location;
 use scry_stdlib::plugin::PluginCalls;
 use scry_stdlib::sink::Sink;
 
@@ -292,7 +293,12 @@ impl Host {
             })?;
             let blocks = at.blocks..object.blocks.end();
             // The host stays as it was: the additions travel in `Checked` until `load`.
-            let added = object.split_off(&at);
+            let mut added = object.split_off(&at);
+            for action in added.actions.values_mut() {
+                if let ActionKind::HelperError(site) = &mut action.kind {
+                    site.location = Location::of(&source.name, &source.text, site.span);
+                }
+            }
             Ok(Checked {
                 entry,
                 blocks,

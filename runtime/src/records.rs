@@ -255,6 +255,9 @@ impl Dispatcher {
                 })
             }
             ActionKind::Unwatch => return Ok(Effect::Unwatch(raw_u64(record, 8))),
+            ActionKind::HelperError(site) => {
+                sink.helper_error(site.helper, raw_u64(record, 8) as i64, &site.location)?
+            }
             ActionKind::Reduce(_)
             | ActionKind::PrintReducer(_)
             | ActionKind::ClearReducer(_)

@@ -338,7 +338,8 @@ impl Session {
             if self.watched.len() >= attach::MAX_WATCHPOINTS {
                 if !self.watch_limit_warned {
                     warning = Some(format!(
-                        "{} cannot watch {address:#x}: at most {} watchpoints can be set at once",
+                        "Failed to attach watchpoint probe. You are out of watchpoint registers: \
+                         {} cannot watch {address:#x} (at most {} watchpoints can be set at once)",
                         at.name,
                         attach::MAX_WATCHPOINTS
                     ));

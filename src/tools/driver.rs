@@ -130,6 +130,7 @@ impl Run {
                 ringbuf_bytes: settings.ringbuf_bytes(),
                 params: Vec::new(),
                 uprobe_multi: scry_runtime::uprobe_multi::supported(),
+                helper_errors: 0,
             },
             session: SessionOptions {
                 attach: AttachOptions {

@@ -10,6 +10,7 @@
 
 pub mod decode;
 pub mod folded;
+pub mod helper_error;
 pub mod hist;
 pub mod json;
 pub mod map;

@@ -70,6 +70,9 @@ pub struct Case {
     pub argv0: Option<String>,
     /// `BEFORE words`: started before scry.
     pub before: Option<Vec<String>>,
+    /// `READY words`: a command retried until it succeeds before scry starts (the `BEFORE`
+    /// process has set itself up).
+    pub ready: Option<Vec<String>>,
     /// `STDIN text`: lines given to scry on standard input.
     pub stdin: Option<String>,
     /// Steps after attach.
@@ -211,6 +214,7 @@ pub fn parse_case(name: &str, text: &str) -> Result<Case, String> {
             "FIXTURE" => case.fixture = Some(rest.trim().to_string()),
             "AS" => case.argv0 = Some(rest.trim().to_string()),
             "BEFORE" => case.before = Some(words()?),
+            "READY" => case.ready = Some(words()?),
             "STDIN" => {
                 let s = case.stdin.get_or_insert_with(String::new);
                 s.push_str(rest);
@@ -602,6 +606,28 @@ fn run_case_inner(
         .map_err(|e| format!("cannot start BEFORE {}: {e}", words[0]))?;
         vars.set("before_pid", child.id().to_string());
         before = Some(child);
+    }
+    if let Some(words) = &case.ready {
+        let words: Vec<String> = words.iter().map(|w| vars.apply(w, false)).collect();
+        let ready = || {
+            Command::new(&words[0])
+                .args(&words[1..])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !ready() {
+            if Instant::now() > deadline {
+                if let Some(mut b) = before {
+                    let _ = b.kill();
+                    let _ = b.wait();
+                }
+                return Err(format!("READY {} never succeeded", words.join(" ")));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
     let result = run_scry(env, case, &vars, &mut before, failures);
     if let Some(mut b) = before {

@@ -6,6 +6,7 @@ use scry_lang::types::Type;
 
 use super::error;
 use super::gen::{Gen, R};
+use super::helper_errors::Failure;
 use crate::insn::*;
 use crate::object::{ActionKind, COUNTER_LOST_EVENTS};
 
@@ -69,6 +70,7 @@ impl Gen<'_, '_> {
                 self.asm.emit(Insn::mov(R2, self.frame.fp));
                 self.asm.emit(Insn::alu_imm(Alu::Add, R2, key as i32));
                 self.asm.emit(Insn::call(Helper::MapDeleteElem));
+                self.check_helper(Helper::MapDeleteElem, Failure::Negative, e.span)?;
             }
             FnGen::Join | FnGen::Signal | FnGen::Override | FnGen::Unwatch | FnGen::Debugf => {
                 return self.library_action(e, gen, args);

@@ -7,6 +7,7 @@ use scry_lang::types::Type;
 
 use super::error;
 use super::gen::{is_scalar, Gen, R};
+use super::helper_errors::Failure;
 use crate::insn::*;
 use crate::layout;
 
@@ -475,11 +476,9 @@ impl Gen<'_, '_> {
         self.asm.emit(Insn::mov(R1, self.frame.fp));
         self.asm.emit(Insn::alu_imm(Alu::Add, R1, slot as i32));
         self.asm.emit(Insn::mov_imm(R2, size as i32));
-        self.asm.emit(Insn::call(if user {
-            Helper::ProbeReadUser
-        } else {
-            Helper::ProbeReadKernel
-        }));
+        let helper = self.read_helper(user, false);
+        self.asm.emit(Insn::call(helper));
+        self.check_helper(helper, Failure::Negative, self.asm.span)?;
         self.asm
             .emit(Insn::load(Size::of_bytes(size), R0, self.frame.fp, slot));
         Ok(())

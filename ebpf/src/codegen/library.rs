@@ -9,6 +9,7 @@ use scry_lang::types::Type;
 
 use super::error;
 use super::gen::{Gen, R};
+use super::helper_errors::Failure;
 use crate::insn::*;
 use crate::layout;
 use crate::object::{ActionKind, COUNTER_LOST_EVENTS, JOIN_ARGS, JOIN_ARG_SIZE};
@@ -192,11 +193,9 @@ impl Gen<'_, '_> {
                 self.asm.emit(Insn::mov(R1, self.frame.fp));
                 self.asm.emit(Insn::alu_imm(Alu::Add, R1, dst as i32));
                 self.asm.emit(Insn::mov_imm(R2, len as i32));
-                self.asm.emit(Insn::call(if user {
-                    Helper::ProbeReadUser
-                } else {
-                    Helper::ProbeReadKernel
-                }));
+                let helper = self.read_helper(user, false);
+                self.asm.emit(Insn::call(helper));
+                self.check_helper(helper, Failure::Negative, self.asm.span)?;
             }
             _ => {
                 let (src, size) = self.mem_operand(e)?;
@@ -218,11 +217,7 @@ impl Gen<'_, '_> {
         let types = vec![Type::Str(JOIN_ARG_SIZE); JOIN_ARGS];
         let (id, fields, size) = self.b.action(ActionKind::Join(sep), &types);
         let user = self.pointer_is_user(&args[0]);
-        let (read, read_str) = if user {
-            (Helper::ProbeReadUser, Helper::ProbeReadUserStr)
-        } else {
-            (Helper::ProbeReadKernel, Helper::ProbeReadKernelStr)
-        };
+        let (read, read_str) = (self.read_helper(user, false), self.read_helper(user, true));
         let argv = self.alloc(8, e.span)?;
         let rec = self.alloc(8, e.span)?;
         let ptr = self.alloc(8, e.span)?;

@@ -10,6 +10,7 @@ use scry_lang::types::Agg;
 
 use super::error;
 use super::gen::{Gen, R};
+use super::helper_errors::Failure;
 use crate::insn::*;
 use crate::layout;
 use crate::object::{UserMap, ValueLayout, COUNTER_MAP_FULL};
@@ -77,6 +78,7 @@ impl Gen<'_, '_> {
     /// map_update_elem(map, r10 + key, r10 + value, BPF_ANY), counting failures (map full).
     fn update(&mut self, map: usize, key: i16, value: i16) -> R<()> {
         self.update_call(map, key, value, BPF_ANY);
+        self.check_helper(Helper::MapUpdateElem, Failure::Negative, self.asm.span)?;
         let ok = self.asm.label();
         self.asm.jump_if_imm(Cond::Eq, R0, 0, ok);
         self.bump_counter(COUNTER_MAP_FULL)?;
@@ -104,6 +106,7 @@ impl Gen<'_, '_> {
         let m = self.user_map(name, e)?;
         let key = self.build_key(&m, keys, e)?;
         self.lookup(m.map, key);
+        self.check_helper(Helper::MapLookupElem, Failure::Null, e.span)?;
         let end = self.asm.label();
         self.asm.jump_if_imm(Cond::Eq, R0, 0, end);
         match m.value {
@@ -124,6 +127,7 @@ impl Gen<'_, '_> {
         let m = self.user_map(name, e)?;
         let key = self.build_key(&m, keys, e)?;
         self.lookup(m.map, key);
+        self.check_helper(Helper::MapLookupElem, Failure::Null, e.span)?;
         // The verifier allows arithmetic on the value's address once it is checked.
         let found = self.asm.label();
         self.asm.jump_if_imm(Cond::Ne, R0, 0, found);
@@ -145,6 +149,7 @@ impl Gen<'_, '_> {
         let key = self.build_key(&m, keys, e)?;
         self.zero(dst, size);
         self.lookup(m.map, key);
+        self.check_helper(Helper::MapLookupElem, Failure::Null, e.span)?;
         let end = self.asm.label();
         self.asm.jump_if_imm(Cond::Eq, R0, 0, end);
         let value_size = (self.b.obj.maps[m.map].value_size as usize).min(size);

@@ -8,6 +8,7 @@ use scry_lang::types::Type;
 
 use super::error;
 use super::gen::{is_scalar, Gen, R};
+use super::helper_errors::Failure;
 use crate::insn::*;
 use crate::layout;
 
@@ -302,7 +303,7 @@ impl Gen<'_, '_> {
                 self.asm.emit(Insn::load(Size::W, R3, R6, f.offset as i16));
                 self.asm.emit(Insn::alu_imm(Alu::And, R3, 0xffff));
                 self.asm.emit(Insn::alu_reg(Alu::Add, R3, R6));
-                self.probe_read_str(dst, limit, false);
+                self.probe_read_str(dst, limit, false)?;
             }
             (_, Type::Str(_)) => {
                 let (off, size) = self.mem_operand(src)?;
@@ -322,23 +323,20 @@ impl Gen<'_, '_> {
                 let user = self.pointer_is_user(src);
                 self.int(src)?;
                 self.asm.emit(Insn::mov(R3, R0));
-                self.probe_read_str(dst, limit, user);
+                self.probe_read_str(dst, limit, user)?;
             }
         }
         Ok(())
     }
 
     /// probe_read_*_str(r10 + dst, size, r3).
-    fn probe_read_str(&mut self, dst: i16, size: usize, user: bool) {
+    fn probe_read_str(&mut self, dst: i16, size: usize, user: bool) -> R<()> {
         self.asm.emit(Insn::mov(R1, self.frame.fp));
         self.asm.emit(Insn::alu_imm(Alu::Add, R1, dst as i32));
         self.asm.emit(Insn::mov_imm(R2, size as i32));
-        let helper = if user {
-            Helper::ProbeReadUserStr
-        } else {
-            Helper::ProbeReadKernelStr
-        };
+        let helper = self.read_helper(user, true);
         self.asm.emit(Insn::call(helper));
+        self.check_helper(helper, Failure::Negative, self.asm.span)
     }
 
     /// `a == b` / `a != b` on strings and other memory values, into r0.

@@ -11,6 +11,7 @@ mod builtins;
 mod counts;
 mod frame;
 mod gen;
+mod helper_errors;
 mod int;
 mod library;
 mod maps;
@@ -45,6 +46,9 @@ pub struct CompileOptions {
     /// The runtime attaches uprobes with uprobe_multi links, whose cookies carry the probe id:
     /// uprobes reading `probe` then share one program, which reads the cookie.
     pub uprobe_multi: bool,
+    /// `-k` (1) and `-kk` (2): report failed helper calls, as bpftrace 0.17 does (`-k` leaves
+    /// out probe reads and map lookups, whose failure reads as zero).
+    pub helper_errors: u8,
 }
 
 impl Default for CompileOptions {
@@ -54,6 +58,7 @@ impl Default for CompileOptions {
             ringbuf_bytes: 1 << 20,
             params: Vec::new(),
             uprobe_multi: false,
+            helper_errors: 0,
         }
     }
 }

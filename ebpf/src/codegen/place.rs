@@ -9,6 +9,7 @@ use scry_lang::types::{AddrSpace, Bitfield, Type};
 
 use super::error;
 use super::gen::{Gen, R};
+use super::helper_errors::Failure;
 use crate::insn::*;
 use crate::object::COUNTER_INDEX_OUT_OF_BOUNDS;
 
@@ -270,11 +271,9 @@ impl Gen<'_, '_> {
                 self.asm.emit(Insn::mov(R1, self.frame.fp));
                 self.asm.emit(Insn::alu_imm(Alu::Add, R1, dst as i32));
                 self.asm.emit(Insn::mov_imm(R2, size as i32));
-                self.asm.emit(Insn::call(if user {
-                    Helper::ProbeReadUser
-                } else {
-                    Helper::ProbeReadKernel
-                }));
+                let helper = self.read_helper(user, false);
+                self.asm.emit(Insn::call(helper));
+                self.check_helper(helper, Failure::Negative, e.span)?;
             }
             Place::Stack(src) => self.copy_bytes(dst, src, size),
         }

@@ -11,7 +11,8 @@ use super::ld_cache::LdCacheEntry;
 ///
 /// - A target containing `/` is a path (relative to the current directory or absolute) and
 ///   must name an executable regular file; its directory is made canonical, its file name is
-///   kept.
+///   kept. With `pid`, a process in another mount namespace (a container) sees paths from its
+///   own root: the path is looked up under `/proc/PID/root`, as bpftrace does.
 /// - With `pid`, an empty target is the process's executable (`/proc/PID/exe`) and a name is
 ///   looked up among the files the process maps, as `/proc/PID/root/<path>`.
 /// - Without `pid`, a name is looked up in `$PATH` (unless it looks like a library: `lib...`
@@ -24,7 +25,15 @@ pub(crate) fn resolve<'a>(
     ld_cache: impl FnOnce() -> &'a Result<Vec<LdCacheEntry>, String>,
 ) -> Result<String, String> {
     if target.contains('/') {
-        return resolve_path(target);
+        return match pid.filter(|&pid| in_other_mount_namespace(pid)) {
+            // Not made canonical: that would leave /proc/PID/root for scry's own root.
+            Some(pid) => {
+                let path = path_in_process_root(target, pid);
+                regular_file(&path, target)?;
+                Ok(path)
+            }
+            None => resolve_path(target),
+        };
     }
     if let Some(pid) = pid {
         return resolve_in_process(target, pid);
@@ -54,16 +63,43 @@ pub(crate) fn resolve<'a>(
     ))
 }
 
-/// A path given by the user: it must exist and be a regular file. It need not be executable:
-/// uprobes read any ELF file (a library installed without the execute bit), as in bpftrace.
-fn resolve_path(target: &str) -> Result<String, String> {
-    let meta = fs::metadata(target).map_err(|e| match e.kind() {
+/// Whether process `pid` lives in another mount namespace than scry (`/proc/PID/ns/mnt`).
+fn in_other_mount_namespace(pid: u32) -> bool {
+    match (
+        fs::read_link("/proc/self/ns/mnt"),
+        fs::read_link(format!("/proc/{pid}/ns/mnt")),
+    ) {
+        (Ok(ours), Ok(theirs)) => ours != theirs,
+        _ => false,
+    }
+}
+
+/// `path` as process `pid` sees it: under `/proc/PID/root` (unless it already is).
+fn path_in_process_root(path: &str, pid: u32) -> String {
+    let root = format!("/proc/{pid}/root");
+    if path.starts_with(&root) {
+        return path.to_string();
+    }
+    let sep = if path.starts_with('/') { "" } else { "/" };
+    format!("{root}{sep}{path}")
+}
+
+/// `path` (`target` as the user wrote it) is a regular file.
+fn regular_file(path: &str, target: &str) -> Result<(), String> {
+    let meta = fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => format!("target file '{target}' does not exist"),
         _ => format!("target file '{target}' cannot be accessed: {e}"),
     })?;
     if !meta.is_file() {
         return Err(format!("target file '{target}' is not a regular file"));
     }
+    Ok(())
+}
+
+/// A path given by the user: it must exist and be a regular file. It need not be executable:
+/// uprobes read any ELF file (a library installed without the execute bit), as in bpftrace.
+fn resolve_path(target: &str) -> Result<String, String> {
+    regular_file(target, target)?;
     // Resolve the directory (`.`, `..`, symlinks) but keep the file's own name, so that a
     // symlink such as `python3` keeps the name the user gave.
     let path = Path::new(target);
@@ -240,6 +276,16 @@ mod tests {
                     7ffd00000000-7ffd00001000 rw-p 00000000 00:00 0 [stack]\n";
         let files: Vec<_> = mapped_files(maps).collect();
         assert_eq!(files, ["/usr/bin/my prog", "/usr/lib/libc.so.6"]);
+    }
+
+    #[test]
+    fn paths_under_a_process_root() {
+        assert_eq!(
+            path_in_process_root("/usr/bin/x", 7),
+            "/proc/7/root/usr/bin/x"
+        );
+        assert_eq!(path_in_process_root("bin/x", 7), "/proc/7/root/bin/x");
+        assert_eq!(path_in_process_root("/proc/7/root/x", 7), "/proc/7/root/x");
     }
 
     static NO_CACHE: Result<Vec<LdCacheEntry>, String> = Ok(Vec::new());

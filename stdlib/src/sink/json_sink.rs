@@ -2,6 +2,8 @@
 
 use std::io::{self, Write};
 
+use scry_lang::span::Location;
+
 use super::{Message, Output, Sink};
 use crate::json;
 use crate::map::MapDump;
@@ -49,5 +51,10 @@ impl Sink for JsonSink {
 
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+
+    fn helper_error(&mut self, helper: &str, retcode: i64, at: &Location) -> io::Result<()> {
+        self.out
+            .write_all(&crate::helper_error::json(helper, retcode, at))
     }
 }

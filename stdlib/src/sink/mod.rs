@@ -11,6 +11,8 @@ mod text_sink;
 
 use std::io::{self, Write};
 
+use scry_lang::span::Location;
+
 use crate::map::MapDump;
 use crate::value::Value;
 
@@ -92,6 +94,13 @@ pub trait Sink {
     /// [`Sink::message`]: for plugin sinks that format printf themselves (`sink args`).
     fn printf_args(&mut self, action: usize, args: &[Value]) -> io::Result<()> {
         let _ = (action, args);
+        Ok(())
+    }
+
+    /// A helper call failed (`-k`, `-kk`): `helper` returned `retcode` at `at`. bpftrace's
+    /// warning with the source line and a marker, on stderr unless a sink says otherwise.
+    fn helper_error(&mut self, helper: &str, retcode: i64, at: &Location) -> io::Result<()> {
+        let _ = io::stderr().write_all(&crate::helper_error::text(helper, retcode, at));
         Ok(())
     }
 

@@ -2,6 +2,8 @@
 
 use std::io::{self, Write};
 
+use scry_lang::span::Location;
+
 use super::{Message, Output, Sink};
 use crate::map::MapDump;
 use crate::text;
@@ -53,5 +55,11 @@ impl Sink for TextSink {
 
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+
+    /// With the program's output, as 0.17 does.
+    fn helper_error(&mut self, helper: &str, retcode: i64, at: &Location) -> io::Result<()> {
+        self.out
+            .write_all(&crate::helper_error::text(helper, retcode, at))
     }
 }
