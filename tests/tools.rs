@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
 
 /// Builds the uprobes fixture (frame pointers kept, so user stacks unwind) into a scratch
 /// directory and returns its path.
@@ -24,19 +24,13 @@ fn uprobes_fixture() -> PathBuf {
     bin
 }
 
-#[test]
-fn folded_stacks_draw_as_a_flame_graph() {
-    let bin = uprobes_fixture();
-    let mut fixture = Command::new(&bin)
-        .args(["gate", "-", "stack", "3", "spin", "300"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("the fixture starts");
+/// scry started with `args`, once it says its probes are attached, and the rest of its stderr
+/// (kept open, so that what it writes later does not meet a closed pipe).
+fn attached(args: &[&str], stdout: Stdio) -> (Child, BufReader<ChildStderr>) {
     let mut scry = Command::new(env!("CARGO_BIN_EXE_scry"))
-        .args(["stackcount", "-f", "-U", "-p", &fixture.id().to_string()])
-        .arg(format!("{}:add", bin.display()))
+        .args(args)
         .env("__BPFTRACE_NOTIFY_PROBES_ATTACHED", "1")
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
         .expect("scry starts");
@@ -46,6 +40,28 @@ fn folded_stacks_draw_as_a_flame_graph() {
         line.clear();
         assert!(stderr.read_line(&mut line).unwrap() > 0, "scry ended early");
     }
+    (scry, stderr)
+}
+
+#[test]
+fn folded_stacks_draw_as_a_flame_graph() {
+    let bin = uprobes_fixture();
+    let mut fixture = Command::new(&bin)
+        .args(["gate", "-", "stack", "3", "spin", "300"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("the fixture starts");
+    let (scry, _stderr) = attached(
+        &[
+            "stackcount",
+            "-f",
+            "-U",
+            "-p",
+            &fixture.id().to_string(),
+            &format!("{}:add", bin.display()),
+        ],
+        Stdio::piped(),
+    );
     drop(fixture.stdin.take());
     assert!(fixture.wait().unwrap().success());
     // stackcount ends when the -p process does.
@@ -125,19 +141,7 @@ fn syscall_wildcard_attaches_as_a_raw_tracepoint() {
     // `t:syscalls:sys_enter_*` is one program on raw_syscalls: attached as a raw tracepoint
     // (not a perf-event tracepoint, whose link costs three kernel grace periods to close), as
     // the link's fdinfo shows while the tool runs.
-    let mut scry = Command::new(env!("CARGO_BIN_EXE_scry"))
-        .args(["funccount", "t:syscalls:sys_enter_*"])
-        .env("__BPFTRACE_NOTIFY_PROBES_ATTACHED", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("scry starts");
-    let mut stderr = BufReader::new(scry.stderr.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("__BPFTRACE_NOTIFY_PROBES_ATTACHED") {
-        line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "scry ended early");
-    }
+    let (mut scry, _stderr) = attached(&["funccount", "t:syscalls:sys_enter_*"], Stdio::null());
     let fdinfo = std::fs::read_dir(format!("/proc/{}/fdinfo", scry.id()))
         .unwrap()
         .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
