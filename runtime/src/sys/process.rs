@@ -7,9 +7,31 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// How long [`resume`] waits for the process to stop itself.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Sends SIGCONT to `pid`: a process of the session that stopped itself (a `-c` child whose
 /// memory map is being saved, a process waiting for its watchpoint).
+///
+/// The process sends itself SIGSTOP just after the record that asks for this; SIGCONT sent
+/// before that stop takes effect would be lost and leave it stopped for good, so this waits
+/// (at most [`STOP_WAIT`]) until the process shows as stopped, or is gone.
 pub fn resume(pid: u32) {
+    let stat = format!("/proc/{pid}/stat");
+    let start = std::time::Instant::now();
+    while start.elapsed() < STOP_WAIT {
+        let Ok(text) = std::fs::read_to_string(&stat) else {
+            return;
+        };
+        // The state follows the command name's closing parenthesis.
+        let state = text
+            .rfind(')')
+            .and_then(|i| text[i + 1..].trim_start().chars().next());
+        if matches!(state, Some('T') | Some('Z') | Some('X')) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(20));
+    }
     // SAFETY: kill(2) takes no pointers; only a process that stopped itself for scry is named.
     unsafe { libc::kill(pid as libc::pid_t, libc::SIGCONT) };
 }
