@@ -68,6 +68,13 @@ pub fn run(
         frontend::dump(&source, &checked, host.object())?;
         return Ok(ExitCode::SUCCESS);
     }
+    if checked.probes() == 0 {
+        // bpftrace's sentence, on standard output (-q leaves it out); every probe was left out.
+        if !cli.quiet {
+            pipe::print("No probes to attach\n")?;
+        }
+        return Ok(ExitCode::FAILURE);
+    }
     if let Some(p) = &plugins {
         p.shared.lock().init(&checked.added);
     }

@@ -118,7 +118,9 @@ const BANNED_KRETPROBES: &[&str] = &[
     "queued_spin_lock_slowpath",
 ];
 
-/// Parses and expands one attach point. Errors are returned as diagnostics at `span`.
+/// Parses and expands one attach point. A problem is returned as a diagnostic at `span`: an
+/// error, or a warning when the attach point is left out and the program goes on (a kprobe on a
+/// kernel function that does not exist, a kprobe wildcard that matches none).
 pub fn resolve(text: &str, span: Span, cx: &AttachContext) -> Result<Vec<Attach>, Diagnostic> {
     let raw_spans = field_spans(text, span);
     let text = substitute_params(text, span, cx.params)?;
@@ -171,6 +173,11 @@ pub fn resolve(text: &str, span: Span, cx: &AttachContext) -> Result<Vec<Attach>
         Resolve::Watchpoint => r.watchpoint(args),
         Resolve::Iter => r.iter(args),
     }
+}
+
+/// The kind of probe attach-point text names, when its provider is one (and no parameter).
+pub fn provider_kind(text: &str) -> Option<ProbeKind> {
+    ProbeKind::from_provider(&split_fields(text)[0])
 }
 
 /// Replaces `$N` in attach-point text with positional parameter N.
@@ -450,15 +457,7 @@ impl Resolver<'_, '_> {
             None => (spec.clone(), 0),
         };
         if self.kind == ProbeKind::Kretprobe && BANNED_KRETPROBES.contains(&func.as_str()) {
-            return Err(self
-                .err_at(
-                    self.last(),
-                    // bpftrace's sentence, its own `error: ` included (it prints `ERROR: error: ...`).
-                    format!(
-                        "error: kretprobe:{func} can't be used as it might lock up your system."
-                    ),
-                )
-                .with_hint("a kprobe on the same function is allowed"));
+            return Err(self.banned_kretprobe(&func));
         }
         let prefix = match &module {
             Some(m) => format!("{}:{m}:", self.kind.name()),
@@ -492,20 +491,61 @@ impl Resolver<'_, '_> {
                 .filter(|k| glob_match(&func, k))
                 .map(|k| make(k))
                 .collect();
+            // As bpftrace 0.17 (without kprobe_multi) expands a wildcard and refuses the first
+            // banned function it would attach a kretprobe to.
+            let banned = out.iter().find_map(|a| match &a.target {
+                Target::KernelFunction { func, .. }
+                    if self.kind == ProbeKind::Kretprobe
+                        && BANNED_KRETPROBES.contains(&func.as_str()) =>
+                {
+                    Some(func)
+                }
+                _ => None,
+            });
+            if let Some(banned) = banned {
+                return Err(self
+                    .banned_kretprobe(banned)
+                    .with_label(format!("'{func}' matches {banned}")));
+            }
             if out.is_empty() {
                 return Err(self
-                    .err_at(self.last(), format!("no kernel functions match '{func}'"))
-                    .with_hint("list kernel functions with: scry -l 'kprobe:*'"));
+                    .skipped(format!("no kernel functions match '{func}'"))
+                    .with_hint(format!(
+                        "{prefix}{func} is left out; list kernel functions with: scry -l 'kprobe:*'"
+                    )));
             }
             return Ok(out);
         }
         if !known.contains(&func) {
             return Err(self
-                .err_at(self.last(), format!("kernel function '{func}' not found"))
+                .skipped(format!(
+                    "{func} is not traceable (either non-existing, inlined, or marked as \"notrace\")"
+                ))
                 .with_suggestion(&func, known.iter().map(String::as_str))
-                .with_hint("list kernel functions with: scry -l 'kprobe:*'"));
+                .with_hint(format!(
+                    "{prefix}{func} is left out; list kernel functions with: scry -l 'kprobe:*'"
+                )));
         }
         Ok(vec![make(&func)])
+    }
+
+    /// bpftrace's refusal of a kretprobe on `func`, at the function's field.
+    fn banned_kretprobe(&self, func: &str) -> Diagnostic {
+        self.err_at(
+            self.last(),
+            // bpftrace's sentence, its own `error: ` included (it prints `ERROR: error: ...`).
+            format!("error: kretprobe:{func} can't be used as it might lock up your system."),
+        )
+        .with_hint("a kprobe on the same function is allowed")
+    }
+
+    /// A warning at the function's field: the attach point names no kernel function, and is
+    /// left out of its probe (as bpftrace 0.17 leaves it out, or fails to attach it).
+    fn skipped(&self, msg: String) -> Diagnostic {
+        Diagnostic::warning(
+            self.fields.get(self.last()).copied().unwrap_or(self.span),
+            msg,
+        )
     }
 
     /// Field `i`, text `s`, as a number.

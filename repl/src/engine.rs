@@ -258,6 +258,11 @@ impl Engine {
         };
         self.reporter
             .warnings(&self.console, source, shown, &checked.warnings);
+        if checked.probes() == 0 {
+            // Every attach point was left out (the warnings say why): nothing to load.
+            self.console.say("No probes to attach\n");
+            return None;
+        }
         let added = match self.host.load(checked) {
             Ok(a) => a,
             Err(e) => {

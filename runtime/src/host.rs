@@ -90,6 +90,12 @@ pub struct Checked {
 }
 
 impl Checked {
+    /// Its attach points, BEGIN and END included, as bpftrace counts them (none when every
+    /// attach point was left out: a kprobe on a kernel function that does not exist).
+    pub fn probes(&self) -> usize {
+        probe_count(&self.added.programs)
+    }
+
     /// The host's object as it will be once this source is loaded (`-d` shows it).
     pub fn preview(&self, object: &Object) -> Object {
         let mut whole = object.clone();
@@ -368,7 +374,7 @@ impl Host {
             .session
             .as_mut()
             .expect("the session exists once started");
-        let probes = probe_count(&checked.added.programs);
+        let probes = checked.probes();
         let mark = session.object.lengths();
         let mut new = checked.added;
         let added = session.add(&mut new).map_err(|e| source_error(e, &new))?;

@@ -96,6 +96,10 @@ impl Run {
         let mut host = Host::new(self.options(&settings), sink);
         let checked = host.check(&source).map_err(|e| shown(&source, e))?;
         crate::frontend::report(&source, &checked.warnings, false);
+        if checked.probes() == 0 {
+            // Every function named was left out (the warnings say why).
+            return Err(End::Error("No probes to attach".into()));
+        }
         let added = host.load(checked).map_err(|e| shown(&source, e))?;
         let attached = match (host.start(&added), &self.fallback) {
             (Ok(()), _) => Ok(None),

@@ -8,6 +8,7 @@ use scry_lang::attach::Attach;
 use scry_lang::diag::Diagnostic;
 use scry_lang::functions::Gen as FnGen;
 use scry_lang::probe::{Args, Attachment, ProbeKind};
+use scry_lang::span::Span;
 use scry_lang::tracepoint_format::TracepointField;
 use scry_lang::types::Type;
 
@@ -45,6 +46,9 @@ pub(crate) struct Gen<'g, 'a> {
     pub exit: Label,
     /// The argument specification of the group's USDT probes (all of the group share it).
     pub usdt_args: Option<String>,
+    /// Where a helper failing in the expression being evaluated is reported (`-k`): the
+    /// expression as bpftrace 0.17 locates it ([`Gen::site_of`]).
+    pub site: Span,
 }
 
 impl<'g, 'a> Gen<'g, 'a> {
@@ -133,6 +137,7 @@ impl<'g, 'a> Gen<'g, 'a> {
                 scry_lang::attach::Target::Usdt { arguments, .. } => Some(arguments.clone()),
                 _ => None,
             },
+            site: probe.span,
         };
         let fan_in = match g.body(probe, index, group) {
             Ok(fan_in) => fan_in,
@@ -487,7 +492,7 @@ impl<'g, 'a> Gen<'g, 'a> {
                         return self.aggregate(name, keys, f, args, value);
                     }
                 }
-                self.map_assign(name, keys, op, value)
+                self.map_assign(target, name, keys, op, value)
             }
             ExprKind::Var(name) => {
                 let slot = self.vars[name];

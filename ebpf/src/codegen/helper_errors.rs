@@ -2,6 +2,7 @@
 //! code, which user space prints as bpftrace 0.17 does (`Failed to probe_read: Bad address`);
 //! and the choice of the memory-reading helper, whose name those warnings print.
 
+use scry_lang::ast::{Expr, ExprKind, UnOp};
 use scry_lang::span::{Location, Span};
 use scry_lang::types::Type;
 
@@ -47,6 +48,33 @@ impl Gen<'_, '_> {
             },
             (false, false) => Helper::ProbeReadKernel,
             (false, true) => Helper::ProbeReadKernelStr,
+        }
+    }
+
+    /// Where bpftrace 0.17 places expression `e` in a helper failure: its parser locates a
+    /// `.field` access at the `.`, a dereference at the `*`, an index from the `[`, `++`/`--`
+    /// at the operator, anything else whole (its lexer starts each of these where the run of
+    /// characters without white space begins, and a node never holds the parentheses around
+    /// it: `Location::of`). Operators are taken to stand right beside their operands.
+    pub(crate) fn site_of(e: &Expr) -> Span {
+        let before = |s: Span, n: usize| Span::new(s.start.saturating_sub(n), s.start);
+        let after = |s: Span, n: usize| Span::new(s.end, s.end + n);
+        match &e.kind {
+            ExprKind::Field {
+                base, arrow: false, ..
+            } => after(base.span, 1),
+            ExprKind::Unary {
+                op: UnOp::Deref,
+                operand,
+            } => before(operand.span, 1),
+            ExprKind::Index { base, index } => Span::new(base.span.end, index.span.end + 1),
+            ExprKind::IncDec {
+                target,
+                prefix: true,
+                ..
+            } => before(target.span, 2),
+            ExprKind::IncDec { target, .. } => after(target.span, 2),
+            _ => e.span,
         }
     }
 

@@ -14,10 +14,10 @@ use crate::layout;
 impl Gen<'_, '_> {
     /// Evaluates an integer-valued expression into r0.
     pub fn int(&mut self, e: &Expr) -> R<()> {
-        let saved = self.asm.span;
-        self.asm.span = e.span;
+        let saved = (self.asm.span, self.site);
+        (self.asm.span, self.site) = (e.span, Self::site_of(e));
         let r = self.int_inner(e);
-        self.asm.span = saved;
+        (self.asm.span, self.site) = saved;
         r
     }
 
@@ -478,7 +478,7 @@ impl Gen<'_, '_> {
         self.asm.emit(Insn::mov_imm(R2, size as i32));
         let helper = self.read_helper(user, false);
         self.asm.emit(Insn::call(helper));
-        self.check_helper(helper, Failure::Negative, self.asm.span)?;
+        self.check_helper(helper, Failure::Negative, self.site)?;
         self.asm
             .emit(Insn::load(Size::of_bytes(size), R0, self.frame.fp, slot));
         Ok(())

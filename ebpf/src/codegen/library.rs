@@ -195,7 +195,7 @@ impl Gen<'_, '_> {
                 self.asm.emit(Insn::mov_imm(R2, len as i32));
                 let helper = self.read_helper(user, false);
                 self.asm.emit(Insn::call(helper));
-                self.check_helper(helper, Failure::Negative, self.asm.span)?;
+                self.check_helper(helper, Failure::Negative, self.site)?;
             }
             _ => {
                 let (src, size) = self.mem_operand(e)?;

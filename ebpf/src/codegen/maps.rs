@@ -162,9 +162,10 @@ impl Gen<'_, '_> {
         Ok(())
     }
 
-    /// `@name[keys] = value` and `@name[keys] op= value`.
+    /// `@name[keys] = value` and `@name[keys] op= value` (`target` is `@name[keys]`).
     pub fn map_assign(
         &mut self,
+        target: &Expr,
         name: &str,
         keys: &[Expr],
         op: Option<BinOp>,
@@ -179,7 +180,7 @@ impl Gen<'_, '_> {
         let ty = ty.clone();
         match op {
             Some(op) => {
-                self.map_read_int(name, keys, value)?;
+                self.map_read_int(name, keys, target)?;
                 self.asm
                     .emit(Insn::store(Size::DW, self.frame.fp, slot, R0));
                 self.int(value)?;
@@ -218,6 +219,7 @@ impl Gen<'_, '_> {
         let key = self.build_key(&m, keys, e)?;
         let slot = self.alloc(8, e.span)?;
         self.lookup(m.map, key);
+        self.check_helper(Helper::MapLookupElem, Failure::Null, self.site)?;
         let absent = self.asm.label();
         let end = self.asm.label();
         self.asm.jump_if_imm(Cond::Eq, R0, 0, absent);
@@ -281,6 +283,17 @@ impl Gen<'_, '_> {
         }
         let init = self.alloc(16, call.span)?;
         self.lookup(m.map, key);
+        // bpftrace 0.17 reads an aggregation's old value with a lookup that -kk reports when
+        // it finds nothing, but a key-less count() (a per-CPU array there, always found); and
+        // avg()/stats() with two (their count and their total).
+        let lookups = match agg {
+            Agg::Count if keys.is_empty() => 0,
+            Agg::Avg | Agg::Stats => 2,
+            _ => 1,
+        };
+        for _ in 0..lookups {
+            self.check_helper(Helper::MapLookupElem, Failure::Null, call.span)?;
+        }
         let absent = self.asm.label();
         let end = self.asm.label();
         self.asm.jump_if_imm(Cond::Eq, R0, 0, absent);

@@ -16,10 +16,10 @@ impl Gen<'_, '_> {
     /// Writes the value of `e` at stack offset `dst` as a value of type `dst_ty` (a string
     /// destination may be longer than the value: the rest is zeroed).
     pub fn write_mem(&mut self, e: &Expr, dst: i16, dst_ty: &Type) -> R<()> {
-        let saved = self.asm.span;
-        self.asm.span = e.span;
+        let saved = (self.asm.span, self.site);
+        (self.asm.span, self.site) = (e.span, Self::site_of(e));
         let r = self.write_mem_inner(e, dst, dst_ty);
-        self.asm.span = saved;
+        (self.asm.span, self.site) = saved;
         r
     }
 
@@ -336,7 +336,7 @@ impl Gen<'_, '_> {
         self.asm.emit(Insn::mov_imm(R2, size as i32));
         let helper = self.read_helper(user, true);
         self.asm.emit(Insn::call(helper));
-        self.check_helper(helper, Failure::Negative, self.asm.span)
+        self.check_helper(helper, Failure::Negative, self.site)
     }
 
     /// `a == b` / `a != b` on strings and other memory values, into r0.

@@ -273,7 +273,7 @@ impl Gen<'_, '_> {
                 self.asm.emit(Insn::mov_imm(R2, size as i32));
                 let helper = self.read_helper(user, false);
                 self.asm.emit(Insn::call(helper));
-                self.check_helper(helper, Failure::Negative, e.span)?;
+                self.check_helper(helper, Failure::Negative, Self::site_of(e))?;
             }
             Place::Stack(src) => self.copy_bytes(dst, src, size),
         }

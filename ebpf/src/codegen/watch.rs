@@ -65,6 +65,7 @@ pub(crate) fn setup_program(
         loops: Vec::new(),
         exit,
         usdt_args: None,
+        site: span,
     };
     g.asm.span = span;
     g.asm.emit(Insn::mov(R6, R1));

@@ -200,8 +200,11 @@ pub fn check_in(
     let mut tracepoint_ids = BTreeMap::new();
     let mut kernel_functions = BTreeMap::new();
     let mut user_functions = BTreeMap::new();
+    // Per probe, the kinds of its attach points that were left out (with a warning).
+    let mut left_out = Vec::new();
     for probe in &program.probes {
         let mut list = Vec::new();
+        let mut skipped = Vec::new();
         for ap in &probe.attach_points {
             match attach::resolve(&ap.text, ap.span, &cx) {
                 Ok(mut found) => {
@@ -220,9 +223,15 @@ pub fn check_in(
                     });
                     list.extend(found)
                 }
-                Err(d) => diags.push(d),
+                Err(d) => {
+                    if !d.is_error() {
+                        skipped.extend(attach::provider_kind(&ap.text));
+                    }
+                    diags.push(d)
+                }
             }
         }
+        left_out.push(skipped);
         for a in &list {
             if let attach::Target::Tracepoint { category, event } = &a.target {
                 if category == "syscalls" {
@@ -271,6 +280,7 @@ pub fn check_in(
             report,
         );
         c.plugins = &env.plugins;
+        c.left_out = &left_out;
         c
     };
     let mut maps = env.maps.clone();
@@ -373,6 +383,8 @@ struct Checker<'a> {
     catalog: &'a dyn Catalog,
     cdefs: &'a CDefs,
     attaches: &'a [Vec<Attach>],
+    /// Per probe, the kinds of attach points left out: its block is still checked as theirs.
+    left_out: &'a [Vec<ProbeKind>],
     tracepoints: &'a BTreeMap<String, TracepointFormat>,
     /// What earlier sources fixed: their maps' types may not change.
     env: &'a Environment,
@@ -421,6 +433,7 @@ impl<'a> Checker<'a> {
             catalog,
             cdefs,
             attaches,
+            left_out: &[],
             tracepoints,
             env,
             report,
@@ -456,11 +469,19 @@ impl<'a> Checker<'a> {
         self.error(Diagnostic::warning(span, msg));
     }
 
-    /// The kinds of the current probe's attach points (deduplicated).
+    /// The kinds of the current probe's attach points (deduplicated), those left out
+    /// included.
     fn kinds(&self) -> Vec<ProbeKind> {
         let mut kinds: Vec<ProbeKind> = self
             .current
-            .map(|i| self.attaches[i].iter().map(|a| a.kind).collect())
+            .map(|i| {
+                let left_out = self.left_out.get(i).into_iter().flatten();
+                self.attaches[i]
+                    .iter()
+                    .map(|a| a.kind)
+                    .chain(left_out.copied())
+                    .collect()
+            })
             .unwrap_or_default();
         kinds.sort();
         kinds.dedup();
