@@ -569,8 +569,8 @@ impl<'a> Lexer<'a> {
             return Some(Ok(v.clone()));
         }
         let field = matches!(self.tokens.last(), Some((Tok::Dot | Tok::Arrow, _)));
-        let builtin = crate::check::builtin_type(name).is_some()
-            || crate::functions::builtin(name).is_some();
+        let builtin =
+            crate::check::builtin_type(name).is_some() || crate::functions::builtin(name).is_some();
         if field || builtin {
             return None;
         }
@@ -594,7 +594,9 @@ impl<'a> Lexer<'a> {
         budget: &mut usize,
     ) -> Result<(), Refusal> {
         if outer.iter().any(|o| o == name) {
-            return Err(Refusal::new(format!("#define '{name}' expands into itself")));
+            return Err(Refusal::new(format!(
+                "#define '{name}' expands into itself"
+            )));
         }
         if outer.len() >= MAX_DEFINE_DEPTH {
             return Err(Refusal::new(format!(

@@ -38,16 +38,16 @@ pub fn normalized(body: &str) -> String {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     Int,
     Str,
     Name,
     Op,
 }
 
-struct Token<'a> {
-    kind: Kind,
-    text: &'a str,
+pub(super) struct Token<'a> {
+    pub(super) kind: Kind,
+    pub(super) text: &'a str,
 }
 
 /// Operators of two characters, then of one.
@@ -55,7 +55,7 @@ const OPS2: &[&str] = &["<<", ">>", "<=", ">=", "==", "!=", "&&", "||"];
 const OPS1: &str = "+-*/%<>&|^~!?:()";
 
 /// The tokens of `body`; `None` at anything a constant cannot hold.
-fn tokens(body: &str) -> Option<Vec<Token<'_>>> {
+pub(super) fn tokens(body: &str) -> Option<Vec<Token<'_>>> {
     let b = body.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;

@@ -9,6 +9,7 @@
 mod constant;
 mod directives;
 mod table;
+mod value;
 
 use std::collections::HashSet;
 
@@ -67,8 +68,13 @@ pub fn read(
         .collect::<Vec<_>>();
     for (name, quoted, what, span) in requests {
         let Some(path) = catalog.find_header(name, quoted, Some("."), dirs) else {
+            let flag = if what.starts_with("--") {
+                " (--include)"
+            } else {
+                ""
+            };
             diags.push(
-                Diagnostic::error(span, format!("'{name}' file not found")).with_hint(
+                Diagnostic::error(span, format!("'{name}' file not found{flag}")).with_hint(
                     "#include searches -I directories, /usr/include and the kernel's headers (quoted names the current directory first)",
                 ),
             );
@@ -133,18 +139,84 @@ impl Reader<'_> {
         for d in directives(&text) {
             match d {
                 Directive::Define { name, params, body } => {
-                    self.collected
-                        .define(&name, params.as_deref(), &body, path)
+                    self.collected.define(&name, params.as_deref(), &body, path)
                 }
                 Directive::Include { name, quoted } => {
                     let from = if dir.is_empty() { "/" } else { dir };
                     if let Some(found) =
-                        self.catalog.find_header(&name, quoted, Some(from), self.dirs)
+                        self.catalog
+                            .find_header(&name, quoted, Some(from), self.dirs)
                     {
                         self.file(&found, depth + 1);
                     }
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::MemoryCatalog;
+    use crate::lexer::lex_with;
+    use crate::token::{BinOp, Tok};
+
+    /// The tokens `program` lexes to after reading its headers from `catalog`.
+    fn tokens(catalog: &MemoryCatalog, program: &str, files: &[&str]) -> Vec<Tok> {
+        let lexed = crate::lexer::lex(program);
+        let files: Vec<String> = files.iter().map(|f| f.to_string()).collect();
+        let (macros, diags) = read(
+            &lexed.preamble.includes,
+            &files,
+            &["/inc".to_string()],
+            catalog,
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        let lexed = lex_with(program, &macros);
+        assert!(lexed.diagnostics.is_empty(), "{:?}", lexed.diagnostics);
+        lexed.tokens.into_iter().map(|(t, _)| t).collect()
+    }
+
+    #[test]
+    fn nested_headers_give_their_constants() {
+        let mut c = MemoryCatalog::new();
+        c.add_header_text(
+            "/inc/top.h",
+            "#include \"sub/one.h\"\n#include <two.h>\n#define TOP (ONE + TWO)\n",
+        )
+        .add_header_text("/inc/sub/one.h", "#define ONE 1\n#include \"../top.h\"\n")
+        .add_header_text("/inc/two.h", "#define TWO 0x10UL\n#define NAME \"n\"\n");
+        let toks = tokens(&c, "#include <top.h>\nBEGIN { @ = TOP; @s = NAME; }", &[]);
+        let open = toks.iter().position(|t| *t == Tok::LParen).unwrap();
+        assert_eq!(
+            toks[open + 1..open + 4],
+            [Tok::Int(1), Tok::Op(BinOp::Add), Tok::Int(16)]
+        );
+        assert!(toks.contains(&Tok::Str(b"n".to_vec())));
+        // --include FILE reads the same way; the program's own #define wins.
+        let toks = tokens(&c, "#define ONE 7\nBEGIN { @ = ONE; }", &["top.h"]);
+        assert!(toks.contains(&Tok::Int(7)) && !toks.contains(&Tok::Int(1)));
+    }
+
+    #[test]
+    fn bounds_refuse_every_macro() {
+        let mut c = MemoryCatalog::new();
+        for i in 0..=MAX_DEPTH + 1 {
+            c.add_header_text(
+                &format!("/inc/h{i}.h"),
+                &format!("#define H{i} {i}\n#include <h{}.h>\n", i + 1),
+            );
+        }
+        let lexed = crate::lexer::lex("#include <h0.h>\nBEGIN { @ = H0; }");
+        let (macros, diags) = read(&lexed.preamble.includes, &[], &["/inc".into()], &c);
+        assert!(
+            diags[0].message.contains("more than 32 levels"),
+            "{diags:?}"
+        );
+        assert!(matches!(
+            macros.get("H0"),
+            Some(HeaderMacro::Refused { .. })
+        ));
     }
 }

@@ -2,9 +2,10 @@
 //! cannot. Conditionals are not evaluated, so a name given two different bodies by the
 //! headers read is ambiguous, never one of them guessed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::constant::{constant, normalized};
+use super::value::value;
 
 /// What a header macro's name stands for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,9 +90,7 @@ impl Collected {
             None => {
                 self.defs.insert(name.to_string(), (def, None));
             }
-            Some((first, second @ None)) if first.spelled() != def.spelled() => {
-                *second = Some(def)
-            }
+            Some((first, second @ None)) if first.spelled() != def.spelled() => *second = Some(def),
             Some(_) => {}
         }
     }
@@ -104,9 +103,49 @@ impl Collected {
             .count()
     }
 
+    /// The number the macro `name` stands for, when every definition read gives it and it
+    /// can be computed exactly (`values` holds those computed; `active` the names being
+    /// computed, so a macro that uses itself has none).
+    fn value_of(
+        &self,
+        name: &str,
+        values: &mut HashMap<String, Option<i128>>,
+        active: &mut Vec<String>,
+    ) -> Option<i128> {
+        if let Some(v) = values.get(name) {
+            return *v;
+        }
+        if active.iter().any(|a| a == name) || active.len() > 32 {
+            return None;
+        }
+        let (first, second) = self.defs.get(name)?;
+        active.push(name.to_string());
+        let mut of = |d: &Definition| match d.params {
+            Some(_) => None,
+            None => value(&d.body, &mut |n| self.value_of(n, values, active)),
+        };
+        let v = match (of(first), second.as_ref().map(&mut of)) {
+            (Some(a), Some(Some(b))) if a == b => Some(a),
+            (v, None) => v,
+            _ => None,
+        };
+        active.pop();
+        values.insert(name.to_string(), v);
+        v
+    }
+
     /// The table the lexer reads. `incomplete` says why the headers were not all read: then
     /// every name is refused with it (a definition not read could make a name ambiguous).
     pub(super) fn finish(self, incomplete: Option<&str>) -> HeaderMacros {
+        let mut values = HashMap::new();
+        let agreeing: Vec<String> = self
+            .defs
+            .iter()
+            .filter(|(name, (_, second))| {
+                second.is_some() && self.value_of(name, &mut values, &mut Vec::new()).is_some()
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
         let refused = |name: &str, why: String| HeaderMacro::Refused {
             why: format!("'{name}' {why}"),
             hint: NOT_CONSTANT,
@@ -115,6 +154,8 @@ impl Collected {
             .defs
             .iter()
             .map(|(name, (first, second))| {
+                // Two spellings of one number are one definition.
+                let second = second.as_ref().filter(|_| !agreeing.contains(name));
                 let m = match (incomplete, second, &first.params, constant(&first.body)) {
                     (Some(why), ..) => HeaderMacro::Refused {
                         why: format!("'{name}' is a macro of {}, but {why}", first.header),
@@ -233,8 +274,35 @@ mod tests {
     }
 
     #[test]
+    fn two_spellings_of_one_number_agree() {
+        let t = table(
+            &[
+                ("R", None, "0400", "bits.h"),
+                ("W", None, "0200", "bits.h"),
+                ("X", None, "0100", "bits.h"),
+                ("RWX", None, "(R|W|X)", "fcntl.h"),
+                ("RWX", None, "00700", "linux.h"),
+                ("RW", None, "(R|W)", "fcntl.h"),
+                ("RW", None, "0700", "linux.h"),
+            ],
+            None,
+        );
+        assert_eq!(
+            t.get("RWX"),
+            Some(&HeaderMacro::Constant {
+                body: "( R | W | X )".into(),
+                header: "fcntl.h".into()
+            })
+        );
+        assert!(refusal(&t, "RW").starts_with("'RW' is defined differently"));
+    }
+
+    #[test]
     fn incomplete_reads_refuse_every_name() {
-        let t = table(&[("A", None, "1", "a.h")], Some("the headers are too large"));
+        let t = table(
+            &[("A", None, "1", "a.h")],
+            Some("the headers are too large"),
+        );
         assert_eq!(
             refusal(&t, "A"),
             "'A' is a macro of a.h, but the headers are too large"

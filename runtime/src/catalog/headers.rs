@@ -24,7 +24,12 @@ const COMPILER_DIR: &str = "<compiler>";
 /// Where `name` (as written between the quotes or brackets) is found, from the directory
 /// `from` for a quoted name; spelled as the directory that holds it spells it, with `.` and
 /// `..` components resolved.
-pub(super) fn find(name: &str, quoted: bool, from: Option<&str>, dirs: &[String]) -> Option<String> {
+pub(super) fn find(
+    name: &str,
+    quoted: bool,
+    from: Option<&str>,
+    dirs: &[String],
+) -> Option<String> {
     let found = if Path::new(name).is_absolute() {
         Some(PathBuf::from(name)).filter(|p| p.is_file())
     } else {
