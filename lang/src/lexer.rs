@@ -8,7 +8,6 @@ use std::collections::HashMap;
 
 use crate::ast::{CDefKind, CDefinition, Define, Include, Preamble};
 use crate::diag::Diagnostic;
-use crate::headers::{HeaderMacro, HeaderMacros};
 use crate::span::Span;
 use crate::token::{BinOp, Tok};
 
@@ -42,6 +41,9 @@ enum Mode {
 }
 
 mod declaration;
+mod header_macros;
+
+pub use header_macros::{HeaderMacro, HeaderMacros};
 
 /// No header macros.
 static NO_HEADERS: HeaderMacros = HeaderMacros::new();
@@ -51,8 +53,8 @@ pub fn lex(src: &str) -> Lexed {
     lex_with(src, &NO_HEADERS)
 }
 
-/// Lexes a whole program, substituting the constants of the headers it includes
-/// ([`crate::headers::read`]) where the program's own `#define`s do not name them.
+/// Lexes a whole program, substituting the constants of the headers it includes (read by
+/// `headers::read`) where the program's own `#define`s do not name them.
 pub fn lex_with(src: &str, headers: &HeaderMacros) -> Lexed {
     let mut lx = Lexer::new(src, headers);
     lx.run();
@@ -562,16 +564,13 @@ impl<'a> Lexer<'a> {
     }
 
     /// The value `name` stands for when it names a macro: the program's own `#define`, else a
-    /// header's (never after `.` or `->`, where it is a field, nor for a builtin or a
-    /// function); `Err` says why a header's macro cannot be used.
+    /// header's (never after `.` or `->`, where it is a field); `Err` says why a header's
+    /// macro cannot be used.
     fn macro_value(&self, name: &str) -> Option<Result<String, Refusal>> {
         if let Some(v) = self.defines.get(name) {
             return Some(Ok(v.clone()));
         }
-        let field = matches!(self.tokens.last(), Some((Tok::Dot | Tok::Arrow, _)));
-        let builtin =
-            crate::check::builtin_type(name).is_some() || crate::functions::builtin(name).is_some();
-        if field || builtin {
+        if matches!(self.tokens.last(), Some((Tok::Dot | Tok::Arrow, _))) {
             return None;
         }
         Some(match self.headers.get(name)? {
@@ -937,6 +936,8 @@ fn classify(e: std::num::ParseIntError, too_big: String, bad: String) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::MemoryCatalog;
+    use crate::headers::read;
 
     fn toks(src: &str) -> Vec<Tok> {
         lex(src).tokens.into_iter().map(|(t, _)| t).collect()
@@ -1016,5 +1017,42 @@ mod tests {
         let l = lex(&src);
         assert!(l.aborted);
         assert!(l.diagnostics[0].message.contains("nesting too deep"));
+    }
+
+    /// The tokens `program` lexes to after reading its headers from `catalog`.
+    fn header_tokens(catalog: &MemoryCatalog, program: &str, files: &[&str]) -> Vec<Tok> {
+        let lexed = lex(program);
+        let files: Vec<String> = files.iter().map(|f| f.to_string()).collect();
+        let (macros, diags) = read(
+            &lexed.preamble.includes,
+            &files,
+            &["/inc".to_string()],
+            catalog,
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        let lexed = lex_with(program, &macros);
+        assert!(lexed.diagnostics.is_empty(), "{:?}", lexed.diagnostics);
+        lexed.tokens.into_iter().map(|(t, _)| t).collect()
+    }
+
+    #[test]
+    fn nested_headers_give_their_constants() {
+        let mut c = MemoryCatalog::new();
+        c.add_header_text(
+            "/inc/top.h",
+            "#include \"sub/one.h\"\n#include <two.h>\n#define TOP (ONE + TWO)\n",
+        )
+        .add_header_text("/inc/sub/one.h", "#define ONE 1\n#include \"../top.h\"\n")
+        .add_header_text("/inc/two.h", "#define TWO 0x10UL\n#define NAME \"n\"\n");
+        let toks = header_tokens(&c, "#include <top.h>\nBEGIN { @ = TOP; @s = NAME; }", &[]);
+        let open = toks.iter().position(|t| *t == Tok::LParen).unwrap();
+        assert_eq!(
+            toks[open + 1..open + 4],
+            [Tok::Int(1), Tok::Op(BinOp::Add), Tok::Int(16)]
+        );
+        assert!(toks.contains(&Tok::Str(b"n".to_vec())));
+        // --include FILE reads the same way; the program's own #define wins.
+        let toks = header_tokens(&c, "#define ONE 7\nBEGIN { @ = ONE; }", &["top.h"]);
+        assert!(toks.contains(&Tok::Int(7)) && !toks.contains(&Tok::Int(1)));
     }
 }

@@ -62,12 +62,17 @@ pub fn compile_in(
 ) -> Compiled {
     let (mut program, mut diagnostics) = parse(src);
     if !program.preamble.includes.is_empty() || !opts.include_files.is_empty() {
-        let (macros, mut read) = headers::read(
+        let (mut macros, mut read) = headers::read(
             &program.preamble.includes,
             &opts.include_files,
             &opts.include_dirs,
             catalog,
         );
+        // Builtins and functions are never a header's macro, as in bpftrace (its lexer
+        // matches them before identifiers).
+        macros.retain(|name| {
+            check::builtin_type(name).is_none() && functions::builtin(name).is_none()
+        });
         if !macros.is_empty() {
             (program, diagnostics) = parser::parse_with(src, &macros);
         }

@@ -69,9 +69,7 @@ pub(super) fn tokens(body: &str) -> Option<Vec<Token<'_>>> {
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
                 i += 1;
             }
-            if !integer(&body[start..i]) {
-                return None;
-            }
+            integer(&body[start..i])?;
             Kind::Int
         } else if c.is_ascii_alphabetic() || c == b'_' {
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
@@ -105,20 +103,26 @@ pub(super) fn tokens(body: &str) -> Option<Vec<Token<'_>>> {
     Some(out)
 }
 
-/// Whether `text` is a C integer constant: decimal, octal or hex, with a `u`/`l`/`ll`
-/// suffix (no float, no exponent, no digit separator).
-fn integer(text: &str) -> bool {
+/// The value of `text` when it is a C integer constant that fits in 64 bits: decimal, octal
+/// or hex, with a `u`/`l`/`ll` suffix, ignored as the lexer ignores it (no float, no
+/// exponent, no digit separator).
+pub(super) fn integer(text: &str) -> Option<u64> {
     let lower = text.to_ascii_lowercase();
     let digits = lower.trim_end_matches(['u', 'l']);
     let suffix = &lower[digits.len()..];
     if !matches!(suffix, "" | "u" | "l" | "ul" | "lu" | "ll" | "ull" | "llu") {
-        return false;
+        return None;
     }
-    match digits.strip_prefix("0x") {
-        Some(hex) => !hex.is_empty() && hex.bytes().all(|c| c.is_ascii_hexdigit()),
-        None if digits.starts_with('0') => digits.bytes().all(|c| (b'0'..=b'7').contains(&c)),
-        None => !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()),
+    let (digits, radix) = match digits.strip_prefix("0x") {
+        Some(hex) => (hex, 16),
+        None if digits.len() > 1 && digits.starts_with('0') => (&digits[1..], 8),
+        None => (digits, 10),
+    };
+    // from_str_radix takes a sign; C digits have none.
+    if digits.starts_with('+') {
+        return None;
     }
+    u64::from_str_radix(digits, radix).ok()
 }
 
 /// Deepest nesting of parentheses and unary operators a constant may have.

@@ -13,11 +13,10 @@ mod value;
 
 use std::collections::HashSet;
 
-pub use table::{HeaderMacro, HeaderMacros};
-
 use crate::ast::Include;
 use crate::catalog::Catalog;
 use crate::diag::Diagnostic;
+use crate::lexer::HeaderMacros;
 use crate::span::Span;
 use directives::{directives, Directive};
 use table::Collected;
@@ -159,45 +158,7 @@ impl Reader<'_> {
 mod tests {
     use super::*;
     use crate::catalog::MemoryCatalog;
-    use crate::lexer::lex_with;
-    use crate::token::{BinOp, Tok};
-
-    /// The tokens `program` lexes to after reading its headers from `catalog`.
-    fn tokens(catalog: &MemoryCatalog, program: &str, files: &[&str]) -> Vec<Tok> {
-        let lexed = crate::lexer::lex(program);
-        let files: Vec<String> = files.iter().map(|f| f.to_string()).collect();
-        let (macros, diags) = read(
-            &lexed.preamble.includes,
-            &files,
-            &["/inc".to_string()],
-            catalog,
-        );
-        assert!(diags.is_empty(), "{diags:?}");
-        let lexed = lex_with(program, &macros);
-        assert!(lexed.diagnostics.is_empty(), "{:?}", lexed.diagnostics);
-        lexed.tokens.into_iter().map(|(t, _)| t).collect()
-    }
-
-    #[test]
-    fn nested_headers_give_their_constants() {
-        let mut c = MemoryCatalog::new();
-        c.add_header_text(
-            "/inc/top.h",
-            "#include \"sub/one.h\"\n#include <two.h>\n#define TOP (ONE + TWO)\n",
-        )
-        .add_header_text("/inc/sub/one.h", "#define ONE 1\n#include \"../top.h\"\n")
-        .add_header_text("/inc/two.h", "#define TWO 0x10UL\n#define NAME \"n\"\n");
-        let toks = tokens(&c, "#include <top.h>\nBEGIN { @ = TOP; @s = NAME; }", &[]);
-        let open = toks.iter().position(|t| *t == Tok::LParen).unwrap();
-        assert_eq!(
-            toks[open + 1..open + 4],
-            [Tok::Int(1), Tok::Op(BinOp::Add), Tok::Int(16)]
-        );
-        assert!(toks.contains(&Tok::Str(b"n".to_vec())));
-        // --include FILE reads the same way; the program's own #define wins.
-        let toks = tokens(&c, "#define ONE 7\nBEGIN { @ = ONE; }", &["top.h"]);
-        assert!(toks.contains(&Tok::Int(7)) && !toks.contains(&Tok::Int(1)));
-    }
+    use crate::lexer::HeaderMacro;
 
     #[test]
     fn bounds_refuse_every_macro() {
@@ -208,8 +169,11 @@ mod tests {
                 &format!("#define H{i} {i}\n#include <h{}.h>\n", i + 1),
             );
         }
-        let lexed = crate::lexer::lex("#include <h0.h>\nBEGIN { @ = H0; }");
-        let (macros, diags) = read(&lexed.preamble.includes, &[], &["/inc".into()], &c);
+        let include = Include {
+            path: "<h0.h>".into(),
+            span: Span::new(0, 15),
+        };
+        let (macros, diags) = read(&[include], &[], &["/inc".into()], &c);
         assert!(
             diags[0].message.contains("more than 32 levels"),
             "{diags:?}"

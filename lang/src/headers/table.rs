@@ -1,44 +1,12 @@
-//! The macros of the headers read, by name: what the lexer substitutes for a use, or why it
-//! cannot. Conditionals are not evaluated, so a name given two different bodies by the
+//! The macros of the headers read, by name, made into the table the lexer reads
+//! ([`HeaderMacros`]). Conditionals are not evaluated, so a name given two different bodies by the
 //! headers read is ambiguous, never one of them guessed.
 
 use std::collections::{BTreeMap, HashMap};
 
 use super::constant::{constant, normalized};
 use super::value::value;
-
-/// What a header macro's name stands for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HeaderMacro {
-    /// A constant: the body the lexer substitutes (tokens one space apart).
-    Constant { body: String, header: String },
-    /// A use is an error: the sentence that says why, and advice.
-    Refused { why: String, hint: &'static str },
-}
-
-/// The macros of every header read for one program.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct HeaderMacros {
-    macros: BTreeMap<String, HeaderMacro>,
-}
-
-impl HeaderMacros {
-    /// No macros.
-    pub const fn new() -> Self {
-        HeaderMacros {
-            macros: BTreeMap::new(),
-        }
-    }
-
-    /// What `name` stands for, when a header defines it.
-    pub fn get(&self, name: &str) -> Option<&HeaderMacro> {
-        self.macros.get(name)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.macros.is_empty()
-    }
-}
+use crate::lexer::{HeaderMacro, HeaderMacros};
 
 /// Advice for a macro defined twice.
 const AMBIGUOUS: &str = "scry does not evaluate #if/#ifdef, so it cannot tell which definition applies: #define the name in the program to choose";
@@ -150,8 +118,7 @@ impl Collected {
             why: format!("'{name}' {why}"),
             hint: NOT_CONSTANT,
         };
-        let macros = self
-            .defs
+        self.defs
             .iter()
             .map(|(name, (first, second))| {
                 // Two spellings of one number are one definition.
@@ -203,8 +170,7 @@ impl Collected {
                 };
                 (name.clone(), m)
             })
-            .collect();
-        HeaderMacros { macros }
+            .collect()
     }
 }
 

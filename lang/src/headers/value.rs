@@ -4,7 +4,7 @@
 //! Whatever cannot be computed exactly (a string, an overflow, a shift past 127 bits, a
 //! division by zero, a name without a value) has no value: such definitions stay different.
 
-use super::constant::{tokens, Kind, Token};
+use super::constant::{integer, tokens, Kind, Token};
 
 /// Deepest nesting of parentheses and operators computed.
 const MAX_DEPTH: usize = 64;
@@ -114,7 +114,7 @@ impl Eval<'_, '_, '_> {
         let t = self.tokens.get(self.at)?;
         self.at += 1;
         match t.kind {
-            Kind::Int => integer(t.text),
+            Kind::Int => integer(t.text).map(i128::from),
             Kind::Name => (self.name)(t.text),
             Kind::Op if t.text == "(" => {
                 let v = self.expr()?;
@@ -148,11 +148,6 @@ fn apply(op: &str, l: i128, r: i128) -> Option<i128> {
         "%" => l.checked_rem(r)?,
         _ => return None,
     })
-}
-
-/// A C integer constant's value (the lexer's reading, suffixes ignored).
-fn integer(text: &str) -> Option<i128> {
-    crate::lexer::parse_int(text).ok().map(i128::from)
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ pub fn catalog() -> MemoryCatalog {
     // Headers `#include` finds: one on the system path, without constants; one in a
     // directory given with -I, which includes one beside it (quoted) and one through the
     // search path, and defines constants, a macro twice, a function-like macro and one whose
-    // value is not a constant.
+    // value is not a constant, and one named as a builtin (never substituted).
     c.add_header("linux/sched.h")
         .add_header_text(
             "/opt/app/include/app.h",
@@ -50,7 +50,7 @@ pub fn catalog() -> MemoryCatalog {
              #define APP_PORT 8080\n#define APP_SIZE (APP_LIMIT * 2)\n#define APP_NAME \"app\"\n\
              #ifdef APP_WIDE\n# define APP_WORD 64\n#else\n# define APP_WORD 32\n#endif\n\
              #define APP_MAX(a, b) ((a) > (b) ? (a) : (b))\n\
-             #define app_errno (*app_errno_location ())\n#endif\n",
+             #define app_errno (*app_errno_location ())\n#define pid \"not the builtin\"\n#endif\n",
         )
         .add_header_text("/opt/app/include/app/limits.h", "#define APP_LIMIT 16\n")
         .add_header_text("/opt/app/include/app/version.h", "#define APP_VERSION 3\n");
