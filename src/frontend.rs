@@ -32,6 +32,7 @@ pub fn host_options(cli: &Cli, settings: &Settings, params: Vec<String>) -> Host
         unsafe_mode: cli.unsafe_mode,
         strlen: settings.strlen,
         include_dirs: cli.include_dirs.clone(),
+        include_files: cli.include.clone(),
     };
     let compile = CompileOptions {
         map_keys_max: settings.map_keys_max,

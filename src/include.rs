@@ -1,5 +1,5 @@
-//! `--include FILE`: bpftrace includes each file before the program; scry reads no headers,
-//! but a file that is not found is the same error.
+//! `--include FILE`: bpftrace includes each file before the program; one that is not found is
+//! an error before anything else (the front end reads the files' `#define` constants).
 
 use scry_lang::catalog::Catalog;
 
@@ -7,7 +7,10 @@ use scry_lang::catalog::Catalog;
 /// directories `dirs`).
 pub fn check(files: &[String], dirs: &[String]) -> Result<(), String> {
     let catalog = scry_runtime::LiveCatalog::new();
-    match files.iter().find(|f| !catalog.header_exists(f, true, dirs)) {
+    match files
+        .iter()
+        .find(|f| catalog.find_header(f, true, Some("."), dirs).is_none())
+    {
         Some(f) => Err(format!("'{f}' file not found (--include)")),
         None => Ok(()),
     }

@@ -47,7 +47,8 @@ pub struct FormatDecl {
     pub span: Span,
 }
 
-/// `#include <...>`: accepted and ignored (scry needs no headers).
+/// `#include <...>` or `#include "..."`: the header's `#define` constants are read
+/// ([`crate::headers`]).
 #[derive(Clone, Debug)]
 pub struct Include {
     pub path: String,

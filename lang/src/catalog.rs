@@ -142,10 +142,19 @@ pub trait Catalog {
     /// The value of enumerator `name` of a kernel enum (BTF); `Ok(None)` when the kernel has
     /// none of that name.
     fn kernel_enum_value(&self, name: &str) -> Result<Option<i64>, String>;
-    /// Whether the header an `#include` names exists: a `quoted` one (`"name"`) is searched
-    /// in the current directory first, then both kinds in `dirs` (`-I`) and the system's
-    /// include directories.
-    fn header_exists(&self, name: &str, quoted: bool, dirs: &[String]) -> bool;
+    /// Where the header an `#include` names is: a `quoted` one (`"name"`) is searched in
+    /// `from` first (the including file's directory, `.` for the program), then both kinds in
+    /// `dirs` (`-I`) and the system's include directories; `None` when it is nowhere.
+    fn find_header(
+        &self,
+        name: &str,
+        quoted: bool,
+        from: Option<&str>,
+        dirs: &[String],
+    ) -> Option<String>;
+    /// The text of the header [`Catalog::find_header`] found at `path`; `Err` when it cannot
+    /// be read or holds more than `max_bytes` bytes.
+    fn read_header(&self, path: &str, max_bytes: usize) -> Result<String, String>;
     /// The files a path with wildcards (`./bin/app*`, `/usr/lib/*/libc.so*`) matches, sorted,
     /// each spelled as the pattern spells its directories.
     fn glob_files(&self, pattern: &str) -> Result<Vec<String>, String>;
@@ -164,7 +173,7 @@ pub struct MemoryCatalog {
     user_functions: BTreeMap<(String, String), UserFunction>,
     user_records: BTreeMap<(String, String), CRecord>,
     kernel_enums: BTreeMap<String, i64>,
-    headers: Vec<String>,
+    headers: BTreeMap<String, String>,
 }
 
 impl MemoryCatalog {
@@ -242,9 +251,15 @@ impl MemoryCatalog {
         self
     }
 
-    /// Adds a header `#include` finds, by the path it is included as (in any directory).
-    pub fn add_header(&mut self, name: &str) -> &mut Self {
-        self.headers.push(name.to_string());
+    /// Adds an empty header `#include` finds, by its path (a name relative to a directory it
+    /// is searched in, or an absolute path).
+    pub fn add_header(&mut self, path: &str) -> &mut Self {
+        self.add_header_text(path, "")
+    }
+
+    /// Adds a header with its text.
+    pub fn add_header_text(&mut self, path: &str, text: &str) -> &mut Self {
+        self.headers.insert(path.to_string(), text.to_string());
         self
     }
 
@@ -374,11 +389,29 @@ impl Catalog for MemoryCatalog {
             .collect())
     }
 
-    fn header_exists(&self, name: &str, _quoted: bool, dirs: &[String]) -> bool {
-        let name = name.to_string();
-        self.headers.contains(&name)
-            || dirs
-                .iter()
-                .any(|d| self.headers.contains(&format!("{d}/{name}")))
+    fn find_header(
+        &self,
+        name: &str,
+        quoted: bool,
+        from: Option<&str>,
+        dirs: &[String],
+    ) -> Option<String> {
+        let from = from.filter(|_| quoted).filter(|d| *d != ".");
+        from.into_iter()
+            .chain(dirs.iter().map(String::as_str))
+            .map(|d| format!("{d}/{name}"))
+            .chain(std::iter::once(name.to_string()))
+            .find(|p| self.headers.contains_key(p))
+    }
+
+    fn read_header(&self, path: &str, max_bytes: usize) -> Result<String, String> {
+        let text = self
+            .headers
+            .get(path)
+            .ok_or_else(|| format!("cannot read '{path}': no such file"))?;
+        if text.len() > max_bytes {
+            return Err(format!("'{path}' is larger than {max_bytes} bytes"));
+        }
+        Ok(text.clone())
     }
 }

@@ -41,16 +41,43 @@ enum Mode {
 }
 
 mod declaration;
+mod header_macros;
+
+pub use header_macros::{HeaderMacro, HeaderMacros};
+
+/// No header macros.
+static NO_HEADERS: HeaderMacros = HeaderMacros::new();
 
 /// Lexes a whole program.
 pub fn lex(src: &str) -> Lexed {
-    let mut lx = Lexer::new(src);
+    lex_with(src, &NO_HEADERS)
+}
+
+/// Lexes a whole program, substituting the constants of the headers it includes (read by
+/// `headers::read`) where the program's own `#define`s do not name them.
+pub fn lex_with(src: &str, headers: &HeaderMacros) -> Lexed {
+    let mut lx = Lexer::new(src, headers);
     lx.run();
     Lexed {
         tokens: lx.tokens,
         preamble: lx.preamble,
         diagnostics: lx.diags,
         aborted: lx.aborted,
+    }
+}
+
+/// Why a macro's use cannot be expanded: the error at the use, and its hint.
+struct Refusal {
+    message: String,
+    hint: Option<&'static str>,
+}
+
+impl Refusal {
+    fn new(message: String) -> Self {
+        Refusal {
+            message,
+            hint: None,
+        }
     }
 }
 
@@ -63,6 +90,7 @@ struct Lexer<'a> {
     tokens: Vec<(Tok, Span)>,
     preamble: Preamble,
     defines: HashMap<String, String>,
+    headers: &'a HeaderMacros,
     diags: Vec<Diagnostic>,
     aborted: bool,
     /// `(` and `[` not closed yet, with where they opened.
@@ -72,7 +100,7 @@ struct Lexer<'a> {
 }
 
 impl<'a> Lexer<'a> {
-    fn new(src: &'a str) -> Self {
+    fn new(src: &'a str, headers: &'a HeaderMacros) -> Self {
         Lexer {
             src,
             b: src.as_bytes(),
@@ -82,6 +110,7 @@ impl<'a> Lexer<'a> {
             tokens: Vec::new(),
             preamble: Preamble::default(),
             defines: HashMap::new(),
+            headers,
             diags: Vec::new(),
             aborted: false,
             open_brackets: Vec::new(),
@@ -509,16 +538,22 @@ impl<'a> Lexer<'a> {
             "enum" => Tok::Enum,
             _ if self.plugin_item(&w) => return,
             _ => {
-                if let Some(value) = self.defines.get(&w).cloned() {
+                if let Some(value) = self.macro_value(&w) {
                     let span = Span::new(start, self.pos);
                     let mut budget = MAX_DEFINE_TOKENS;
                     let mark = self.tokens.len();
-                    if let Err(msg) = self.expand_define(&w, &value, span, &mut vec![], &mut budget)
-                    {
+                    let expanded = value.and_then(|value| {
+                        self.expand_define(&w, &value, span, &mut vec![], &mut budget)
+                    });
+                    if let Err(refusal) = expanded {
                         // The use stands for one value, so the parser reports nothing more.
                         self.tokens.truncate(mark);
                         self.tokens.push((Tok::Int(0), span));
-                        self.error(span, msg);
+                        let d = Diagnostic::error(span, refusal.message);
+                        self.diags.push(match refusal.hint {
+                            Some(h) => d.with_hint(h),
+                            None => d,
+                        });
                     }
                     return;
                 }
@@ -526,6 +561,25 @@ impl<'a> Lexer<'a> {
             }
         };
         self.push(tok, start);
+    }
+
+    /// The value `name` stands for when it names a macro: the program's own `#define`, else a
+    /// header's (never after `.` or `->`, where it is a field); `Err` says why a header's
+    /// macro cannot be used.
+    fn macro_value(&self, name: &str) -> Option<Result<String, Refusal>> {
+        if let Some(v) = self.defines.get(name) {
+            return Some(Ok(v.clone()));
+        }
+        if matches!(self.tokens.last(), Some((Tok::Dot | Tok::Arrow, _))) {
+            return None;
+        }
+        Some(match self.headers.get(name)? {
+            HeaderMacro::Constant { body, .. } => Ok(body.clone()),
+            HeaderMacro::Refused { why, hint } => Err(Refusal {
+                message: why.clone(),
+                hint: Some(hint),
+            }),
+        })
     }
 
     /// Substitutes a `#define` constant: its value's tokens, all at the use's span. `outer`
@@ -537,17 +591,19 @@ impl<'a> Lexer<'a> {
         span: Span,
         outer: &mut Vec<String>,
         budget: &mut usize,
-    ) -> Result<(), String> {
+    ) -> Result<(), Refusal> {
         if outer.iter().any(|o| o == name) {
-            return Err(format!("#define '{name}' expands into itself"));
+            return Err(Refusal::new(format!(
+                "#define '{name}' expands into itself"
+            )));
         }
         if outer.len() >= MAX_DEFINE_DEPTH {
-            return Err(format!(
+            return Err(Refusal::new(format!(
                 "#define '{}' nests more than {MAX_DEFINE_DEPTH} #defines deep",
                 outer[0]
-            ));
+            )));
         }
-        let mut sub = Lexer::new(value);
+        let mut sub = Lexer::new(value, &NO_HEADERS);
         sub.mode = Mode::Block(usize::MAX / 2);
         sub.defines = HashMap::new();
         sub.run();
@@ -556,22 +612,22 @@ impl<'a> Lexer<'a> {
         }
         outer.push(name.to_string());
         for (tok, _) in sub.tokens {
-            match tok {
-                Tok::Ident(ref w) if self.defines.contains_key(w) => {
-                    let v = self.defines[w].clone();
-                    self.expand_define(&w.clone(), &v, span, outer, budget)?;
-                }
-                _ if *budget == 0 => {
-                    return Err(format!(
-                        "#define '{}' expands to more than {MAX_DEFINE_TOKENS} tokens",
-                        outer[0]
-                    ))
-                }
-                _ => {
-                    *budget -= 1;
-                    self.tokens.push((tok, span));
-                }
+            let inner = match &tok {
+                Tok::Ident(w) => self.macro_value(w).map(|v| (w.clone(), v)),
+                _ => None,
+            };
+            if let Some((w, v)) = inner {
+                self.expand_define(&w, &v?, span, outer, budget)?;
+                continue;
             }
+            if *budget == 0 {
+                return Err(Refusal::new(format!(
+                    "#define '{}' expands to more than {MAX_DEFINE_TOKENS} tokens",
+                    outer[0]
+                )));
+            }
+            *budget -= 1;
+            self.tokens.push((tok, span));
         }
         outer.pop();
         Ok(())
@@ -880,6 +936,8 @@ fn classify(e: std::num::ParseIntError, too_big: String, bad: String) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::MemoryCatalog;
+    use crate::headers::read;
 
     fn toks(src: &str) -> Vec<Tok> {
         lex(src).tokens.into_iter().map(|(t, _)| t).collect()
@@ -959,5 +1017,42 @@ mod tests {
         let l = lex(&src);
         assert!(l.aborted);
         assert!(l.diagnostics[0].message.contains("nesting too deep"));
+    }
+
+    /// The tokens `program` lexes to after reading its headers from `catalog`.
+    fn header_tokens(catalog: &MemoryCatalog, program: &str, files: &[&str]) -> Vec<Tok> {
+        let lexed = lex(program);
+        let files: Vec<String> = files.iter().map(|f| f.to_string()).collect();
+        let (macros, diags) = read(
+            &lexed.preamble.includes,
+            &files,
+            &["/inc".to_string()],
+            catalog,
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        let lexed = lex_with(program, &macros);
+        assert!(lexed.diagnostics.is_empty(), "{:?}", lexed.diagnostics);
+        lexed.tokens.into_iter().map(|(t, _)| t).collect()
+    }
+
+    #[test]
+    fn nested_headers_give_their_constants() {
+        let mut c = MemoryCatalog::new();
+        c.add_header_text(
+            "/inc/top.h",
+            "#include \"sub/one.h\"\n#include <two.h>\n#define TOP (ONE + TWO)\n",
+        )
+        .add_header_text("/inc/sub/one.h", "#define ONE 1\n#include \"../top.h\"\n")
+        .add_header_text("/inc/two.h", "#define TWO 0x10UL\n#define NAME \"n\"\n");
+        let toks = header_tokens(&c, "#include <top.h>\nBEGIN { @ = TOP; @s = NAME; }", &[]);
+        let open = toks.iter().position(|t| *t == Tok::LParen).unwrap();
+        assert_eq!(
+            toks[open + 1..open + 4],
+            [Tok::Int(1), Tok::Op(BinOp::Add), Tok::Int(16)]
+        );
+        assert!(toks.contains(&Tok::Str(b"n".to_vec())));
+        // --include FILE reads the same way; the program's own #define wins.
+        let toks = header_tokens(&c, "#define ONE 7\nBEGIN { @ = ONE; }", &["top.h"]);
+        assert!(toks.contains(&Tok::Int(7)) && !toks.contains(&Tok::Int(1)));
     }
 }

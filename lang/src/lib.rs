@@ -15,6 +15,7 @@ pub mod dump;
 pub mod format;
 pub mod functions;
 pub mod glob;
+pub mod headers;
 pub mod int;
 pub mod lexer;
 pub mod parser;
@@ -29,7 +30,7 @@ pub mod types;
 pub mod usdt;
 
 pub use diag::{Diagnostic, Severity};
-pub use parser::parse;
+pub use parser::{parse, parse_with};
 pub use span::Span;
 
 /// A program taken through the whole front end.
@@ -59,7 +60,24 @@ pub fn compile_in(
     opts: &check::CheckOptions,
     env: &check::Environment,
 ) -> Compiled {
-    let (program, mut diagnostics) = parse(src);
+    let (mut program, mut diagnostics) = parse(src);
+    if !program.preamble.includes.is_empty() || !opts.include_files.is_empty() {
+        let (mut macros, mut read) = headers::read(
+            &program.preamble.includes,
+            &opts.include_files,
+            &opts.include_dirs,
+            catalog,
+        );
+        // Builtins and functions are never a header's macro, as in bpftrace (its lexer
+        // matches them before identifiers).
+        macros.retain(|name| {
+            check::builtin_type(name).is_none() && functions::builtin(name).is_none()
+        });
+        if !macros.is_empty() {
+            (program, diagnostics) = parser::parse_with(src, &macros);
+        }
+        diagnostics.append(&mut read);
+    }
     if diag::has_errors(&diagnostics) {
         return Compiled {
             program,

@@ -16,7 +16,12 @@ type Extra<'t> = extra::Err<Rich<'t, Tok, SimpleSpan>>;
 /// Parses a program. Always returns a tree (with [`ExprKind::Error`] where it recovered) and
 /// every lexical and syntax error found.
 pub fn parse(src: &str) -> (Program, Vec<Diagnostic>) {
-    let lexed = lexer::lex(src);
+    parse_with(src, &lexer::HeaderMacros::new())
+}
+
+/// Parses a program whose `#include`s brought the constants `headers` (`headers::read`).
+pub fn parse_with(src: &str, headers: &lexer::HeaderMacros) -> (Program, Vec<Diagnostic>) {
+    let lexed = lexer::lex_with(src, headers);
     let mut diags = lexed.diagnostics;
     if lexed.aborted {
         return (

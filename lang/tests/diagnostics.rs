@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! // args: /fixture/bin/app 10      positional parameters
-//! // opts: unsafe child pid=123 strlen=32 include=/opt/app/include
+//! // opts: unsafe child pid=123 strlen=32 include=/opt/app/include include_file=app.h
 //! ```
 //!
 //! The runner is `scry_cases` (`SCRY_BLESS=1 cargo test -p scry-lang --test diagnostics`
@@ -38,6 +38,7 @@ fn options(name: &str, program: &str) -> Result<CheckOptions, String> {
                     Some(("pid", v)) => opts.pid = Some(number(v)? as u32),
                     Some(("strlen", v)) => opts.strlen = number(v)?,
                     Some(("include", dir)) => opts.include_dirs.push(dir.to_string()),
+                    Some(("include_file", f)) => opts.include_files.push(f.to_string()),
                     _ => return Err(format!("{name}: unknown option '{o}'")),
                 }
             }

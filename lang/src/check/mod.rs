@@ -8,7 +8,6 @@ mod builtins;
 mod calls;
 mod consts;
 mod expr;
-mod include;
 mod plugin;
 mod stmt;
 
@@ -48,6 +47,8 @@ pub struct CheckOptions {
     pub strlen: usize,
     /// `-I DIR`: directories `#include` searches.
     pub include_dirs: Vec<String>,
+    /// `--include FILE`: headers read before the program.
+    pub include_files: Vec<String>,
 }
 
 impl Default for CheckOptions {
@@ -60,6 +61,7 @@ impl Default for CheckOptions {
             unsafe_mode: false,
             strlen: 64,
             include_dirs: Vec::new(),
+            include_files: Vec::new(),
         }
     }
 }
@@ -182,12 +184,6 @@ pub fn check_in(
         }
     }
     let (mut cdefs, mut diags) = CDefs::from_definitions(&program.preamble.c_defs, known);
-    include::check(
-        &program.preamble.includes,
-        catalog,
-        &opts.include_dirs,
-        &mut diags,
-    );
     let cx = AttachContext {
         catalog,
         params: &opts.params,

@@ -39,9 +39,21 @@ pub fn catalog() -> MemoryCatalog {
             c.add_tracepoint(&category, event, &text);
         }
     }
-    // Headers `#include` finds: one on the system path, one in a directory given with -I.
+    // Headers `#include` finds: one on the system path, without constants; one in a
+    // directory given with -I, which includes one beside it (quoted) and one through the
+    // search path, and defines constants, a macro twice, a function-like macro and one whose
+    // value is not a constant, and one named as a builtin (never substituted).
     c.add_header("linux/sched.h")
-        .add_header("/opt/app/include/app.h");
+        .add_header_text(
+            "/opt/app/include/app.h",
+            "#ifndef APP_H\n#define APP_H 1\n#include \"app/limits.h\"\n#include <app/version.h>\n\
+             #define APP_PORT 8080\n#define APP_SIZE (APP_LIMIT * 2)\n#define APP_NAME \"app\"\n\
+             #ifdef APP_WIDE\n# define APP_WORD 64\n#else\n# define APP_WORD 32\n#endif\n\
+             #define APP_MAX(a, b) ((a) > (b) ? (a) : (b))\n\
+             #define app_errno (*app_errno_location ())\n#define pid \"not the builtin\"\n#endif\n",
+        )
+        .add_header_text("/opt/app/include/app/limits.h", "#define APP_LIMIT 16\n")
+        .add_header_text("/opt/app/include/app/version.h", "#define APP_VERSION 3\n");
     for (i, f) in lines(&dir.join("kernel_functions.txt")).iter().enumerate() {
         c.add_kernel_function(f);
         c.add_kernel_symbol(f, 0xffff_ffff_8100_0000 + 0x100 * i as u64);

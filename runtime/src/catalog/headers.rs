@@ -1,10 +1,13 @@
-//! Where `#include` finds headers, in the C preprocessor's order: the current directory for a
-//! quoted name, then the `-I` directories, the system's include directories and the running
-//! kernel's headers. scry reads none of them; a header that is nowhere is an error.
+//! Where `#include` finds headers, in the C preprocessor's order: the including file's
+//! directory for a quoted name (the current directory for the program's own), then the `-I`
+//! directories, the system's include directories and the running kernel's headers; and their
+//! text, for the `#define` constants the front end reads from them.
 
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
 
-/// Headers the compiler itself provides (bpftrace embeds clang's): found on any system.
+/// Headers the compiler itself provides (bpftrace embeds clang's): found on any system. When
+/// no file of that name is in the search path, it is this pseudo-directory's, and empty.
 const COMPILER_HEADERS: &[&str] = &[
     "float.h",
     "limits.h",
@@ -15,20 +18,80 @@ const COMPILER_HEADERS: &[&str] = &[
     "__stddef_max_align_t.h",
 ];
 
-/// Whether `name` (as written between the quotes or brackets) is found.
-pub(super) fn exists(name: &str, quoted: bool, dirs: &[String]) -> bool {
-    if COMPILER_HEADERS.contains(&name) {
-        return true;
+/// Where the compiler's own headers are said to be when no file provides them.
+const COMPILER_DIR: &str = "<compiler>";
+
+/// Where `name` (as written between the quotes or brackets) is found, from the directory
+/// `from` for a quoted name; spelled as the directory that holds it spells it, with `.` and
+/// `..` components resolved.
+pub(super) fn find(
+    name: &str,
+    quoted: bool,
+    from: Option<&str>,
+    dirs: &[String],
+) -> Option<String> {
+    let found = if Path::new(name).is_absolute() {
+        Some(PathBuf::from(name)).filter(|p| p.is_file())
+    } else {
+        let current = from.filter(|_| quoted).map(PathBuf::from);
+        current
+            .into_iter()
+            .chain(dirs.iter().map(PathBuf::from))
+            .chain(system_dirs())
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    };
+    match found {
+        Some(p) => {
+            // `dir/..` is taken out only where no symbolic link makes it another file.
+            let short = normalize(&p);
+            let same = short.canonicalize().ok() == p.canonicalize().ok();
+            Some(if same { short } else { p }.display().to_string())
+        }
+        None => COMPILER_HEADERS
+            .contains(&name)
+            .then(|| format!("{COMPILER_DIR}/{name}")),
     }
-    if Path::new(name).is_absolute() {
-        return Path::new(name).is_file();
+}
+
+/// The text of the header at `path` (at most `max_bytes` bytes; bytes that are not UTF-8
+/// replaced).
+pub(super) fn read(path: &str, max_bytes: usize) -> Result<String, String> {
+    if path.starts_with(COMPILER_DIR) {
+        return Ok(String::new());
     }
-    let current = quoted.then(|| PathBuf::from("."));
-    current
-        .into_iter()
-        .chain(dirs.iter().map(PathBuf::from))
-        .chain(system_dirs())
-        .any(|d| d.join(name).is_file())
+    let cannot = |e: std::io::Error| format!("cannot read '{path}': {e}");
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(max_bytes as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() > max_bytes {
+        return Err(format!("'{path}' is larger than {max_bytes} bytes"));
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// `path` with `.` and `dir/..` taken out, as text.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir if out.as_os_str().is_empty() => out.push("."),
+            Component::CurDir => {}
+            Component::ParentDir
+                if out
+                    .components()
+                    .next_back()
+                    .is_some_and(|l| matches!(l, Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// The system's include directories, then the running kernel's header directories.

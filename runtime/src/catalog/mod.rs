@@ -219,8 +219,18 @@ impl Catalog for LiveCatalog {
         Ok(btf.enum_value(name))
     }
 
-    fn header_exists(&self, name: &str, quoted: bool, dirs: &[String]) -> bool {
-        headers::exists(name, quoted, dirs)
+    fn find_header(
+        &self,
+        name: &str,
+        quoted: bool,
+        from: Option<&str>,
+        dirs: &[String],
+    ) -> Option<String> {
+        headers::find(name, quoted, from, dirs)
+    }
+
+    fn read_header(&self, path: &str, max_bytes: usize) -> Result<String, String> {
+        headers::read(path, max_bytes)
     }
 
     fn glob_files(&self, pattern: &str) -> Result<Vec<String>, String> {
