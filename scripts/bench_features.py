@@ -18,9 +18,9 @@ over the runs. Each row starts the real binary and times what a user waits for:
 - funccount 't:syscalls:sys_enter_*' and funccount 'c:str*': exec until the `Tracing ...`
   banner, and SIGINT until exit; after each `c:str*` run, the kernel's floor under that exit
   in the same minute: the close of a uprobe_multi link on one offset of a copy of libc that no
-  process maps, 250 ms after attaching it, with an empty program (the close waits for the same
-  grace periods as any uprobe_multi link: a link closed right after attaching skips one of them,
-  so the floor is measured as the tool is used). --tools runs only these rows;
+  process maps, 250 ms after attaching it (as the tool is used), with an empty program: the
+  close waits for the same grace periods as any uprobe_multi link's. --tools runs only these
+  rows;
 - plugins: the added cost per event of the `quantiles` reducer against in-kernel `hist()` on
   the same syscall stream (the workload's time over its untraced time, plus scry's CPU time
   over an idle run's, per event); printf through the `printf` plugin against native printf

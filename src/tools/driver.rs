@@ -32,11 +32,6 @@ pub struct Run {
     pub ringbuf_pages: Option<u32>,
     /// When the program cannot attach as a whole, its targets one by one.
     pub fallback: Option<Fallback>,
-    /// Print the last summary while the links close (BCC's order: maps read before
-    /// detaching), for a tool whose summary takes long to print (stackcount's stacks). The
-    /// others detach first: funccount's `c:str*` exit was shorter that way (median 47.9 ms
-    /// against 51.1, under 60 ms in 35 of 40 runs against 25, interleaved at load 8-12).
-    pub print_while_detaching: bool,
 }
 
 /// The pieces of a program whose targets are tried one at a time when the whole program
@@ -150,7 +145,7 @@ impl Run {
                 watch_pid: self.pid,
                 quiet: true,
                 notify_attached: settings.notify_attached,
-                print_while_detaching: self.print_while_detaching,
+                print_while_detaching: true,
                 ..SessionOptions::default()
             },
             command: None,

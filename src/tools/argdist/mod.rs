@@ -109,7 +109,6 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         map_keys_max: None,
         fallback: None,
         ringbuf_pages: None,
-        print_while_detaching: false,
     };
     run.execute(Box::new(sink), |_| {
         if a.verbose {

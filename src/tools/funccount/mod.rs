@@ -88,7 +88,6 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         ringbuf_pages: None,
         map_keys_max: None,
         fallback,
-        print_while_detaching: false,
     };
     run.execute(Box::new(sink), |attached| {
         super::say(format_args!(

@@ -144,7 +144,6 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         ringbuf_pages: None,
         map_keys_max: Some(STACKS_MAX),
         fallback,
-        print_while_detaching: true,
     };
     run.execute(Box::new(sink), |attached| {
         if !a.folded {

@@ -177,7 +177,6 @@ pub fn run(argv: &[OsString]) -> Result<(), End> {
         map_keys_max: None,
         fallback: None,
         ringbuf_pages: a.buffer_pages,
-        print_while_detaching: false,
     };
     run.execute(Box::new(sink), |_| {
         if a.sym_file_list.is_some() {
