@@ -2,6 +2,7 @@
 """Speed of the REPL, the BCC tools and the wasm plugins (rows the shared bench does not have).
 
     scripts/bench_features.py [SCRY] [--runs N] [--plugins DIR [--only reducer,printf,load,rss]]
+    scripts/bench_features.py [SCRY] [--runs N] --tools
 
 With --plugins DIR (the example plugins built by scripts/build-plugins.sh DIR), only the
 plugin rows run (--only: some of them).
@@ -15,7 +16,11 @@ over the runs. Each row starts the real binary and times what a user waits for:
 - REPL 1,000 entries: open fds, BPF programs and RSS of the scry process after 50 entries
   attached and detached (warm-up) and after 1,000 more;
 - funccount 't:syscalls:sys_enter_*' and funccount 'c:str*': exec until the `Tracing ...`
-  banner, and SIGINT until exit;
+  banner, and SIGINT until exit; after each `c:str*` run, the kernel's floor under that exit
+  in the same minute: the close of a uprobe_multi link on one offset of a copy of libc that no
+  process maps, 250 ms after attaching it (as the tool is used), with an empty program: the
+  close waits for the same grace periods as any uprobe_multi link's. --tools runs only these
+  rows;
 - plugins: the added cost per event of the `quantiles` reducer against in-kernel `hist()` on
   the same syscall stream (the workload's time over its untraced time, plus scry's CPU time
   over an idle run's, per event); printf through the `printf` plugin against native printf
@@ -138,6 +143,87 @@ def repl_leak(scry, entries=1000, warm_up=50):
     p.stdin.close()
     p.wait(timeout=60)
     return before, after
+
+
+LIBC = "/lib/x86_64-linux-gnu/libc.so.6"
+BPF_PROG_LOAD, BPF_LINK_CREATE = 5, 28
+BPF_PROG_TYPE_KPROBE, BPF_TRACE_UPROBE_MULTI = 2, 48
+
+
+def bpf(cmd, attr):
+    """The bpf(2) system call (x86-64) on the attribute bytes `attr`."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    buf = ctypes.create_string_buffer(bytes(attr), len(attr))
+    fd = libc.syscall(321, cmd, buf, len(attr))
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), f"bpf command {cmd}")
+    return fd, buf
+
+
+def entry_offset(path):
+    """The file offset of an ELF file's entry point."""
+    import struct
+    with open(path, "rb") as f:
+        elf = f.read(64)
+        entry, phoff = struct.unpack_from("<QQ", elf, 24)
+        phentsize, phnum = struct.unpack_from("<HH", elf, 54)
+        f.seek(phoff)
+        headers = f.read(phentsize * phnum)
+    for i in range(phnum):
+        kind, _, offset, vaddr, _, _, memsz = struct.unpack_from("<IIQQQQQ", headers,
+                                                                 i * phentsize)
+        if kind == 1 and vaddr <= entry < vaddr + memsz:
+            return entry - vaddr + offset
+    raise RuntimeError(f"{path}: no segment holds the entry point")
+
+
+def uprobe_multi_close_floor(path, offset):
+    """Close time of a uprobe_multi link on `offset` of `path`, 250 ms after attaching it, with
+    the program `r0 = 0; exit`."""
+    import ctypes
+    import struct
+    insns = ctypes.create_string_buffer(bytes.fromhex("b700000000000000" "9500000000000000"))
+    license = ctypes.create_string_buffer(b"GPL")
+    attr = bytearray(128)
+    struct.pack_into("<IIQQ", attr, 0, BPF_PROG_TYPE_KPROBE, 2, ctypes.addressof(insns),
+                     ctypes.addressof(license))
+    struct.pack_into("<I", attr, 68, BPF_TRACE_UPROBE_MULTI)
+    prog, _ = bpf(BPF_PROG_LOAD, attr)
+    name = ctypes.create_string_buffer(path.encode())
+    offsets = (ctypes.c_uint64 * 1)(offset)
+    attr = bytearray(64)
+    struct.pack_into("<IIIIQQQQI", attr, 0, prog, 0, BPF_TRACE_UPROBE_MULTI, 0,
+                     ctypes.addressof(name), ctypes.addressof(offsets), 0, 0, 1)
+    link, _ = bpf(BPF_LINK_CREATE, attr)
+    time.sleep(0.25)
+    t0 = time.monotonic()
+    os.close(link)
+    elapsed = time.monotonic() - t0
+    os.close(prog)
+    return elapsed
+
+
+def funccount_rows(scry, runs):
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        lib = os.path.join(tmp, "libc-copy.so")
+        with open(LIBC, "rb") as src, open(lib, "wb") as dst:
+            dst.write(src.read())
+        offset = entry_offset(lib)
+        for pattern in ["t:syscalls:sys_enter_*", "c:str*"]:
+            got, floor = [], []
+            for _ in range(runs):
+                got.append(funccount(scry, pattern))
+                if pattern == "c:str*":
+                    floor.append(uprobe_multi_close_floor(lib, offset))
+            rows.append((f"`funccount '{pattern}'` exec -> attached", "ms",
+                         ms([a for a, _ in got])))
+            rows.append((f"`funccount '{pattern}'` SIGINT -> exit", "ms",
+                         ms([b for _, b in got])))
+        rows.append(("kernel floor, same minutes: close a uprobe_multi link 250 ms after "
+                     "attaching it", "ms", ms(floor)))
+    return rows
 
 
 def funccount(scry, pattern):
@@ -401,7 +487,13 @@ def main():
         i = args.index("--plugins")
         plugins = args[i + 1]
         del args[i:i + 2]
+    tools = "--tools" in args
+    if tools:
+        args.remove("--tools")
     scry = args[0] if args else "target/release/scry"
+    if tools:
+        print_rows(funccount_rows(scry, runs))
+        return
     if plugins:
         print_rows(plugin_rows(scry, plugins, runs, only))
         return
@@ -410,10 +502,7 @@ def main():
     r = [repl_entry(scry) for _ in range(runs)]
     rows.append(("`scry -e` exec -> attached, one tracepoint", "ms", ms(e)))
     rows.append(("REPL entry -> attached, the same probe", "ms", ms(r)))
-    for pattern in ["t:syscalls:sys_enter_*", "c:str*"]:
-        got = [funccount(scry, pattern) for _ in range(runs)]
-        rows.append((f"`funccount '{pattern}'` exec -> attached", "ms", ms([a for a, _ in got])))
-        rows.append((f"`funccount '{pattern}'` SIGINT -> exit", "ms", ms([b for _, b in got])))
+    rows += funccount_rows(scry, runs)
     with tempfile.TemporaryDirectory() as tmp:
         src, fixture = os.path.join(tmp, "stacks.c"), os.path.join(tmp, "stacks")
         with open(src, "w") as f:
