@@ -722,11 +722,14 @@ impl Session {
                 (self.object.programs.get(w.program))
                     .is_some_and(|p| after_exit::changes_maps(&self.object, p))
             });
-        if !changing {
-            attach::detach_all(idle);
-            return Ok(());
-        }
-        let waiter = self.waiter()?;
+        // A watched process already gone (its pidfd cannot be opened) ends the wait too.
+        let waiter = match self.waiter() {
+            Ok(waiter) if changing => waiter,
+            _ => {
+                attach::detach_all(idle);
+                return Ok(());
+            }
+        };
         std::thread::scope(|s| {
             // Closing a probe may wait for the kernel's grace periods: not on the wait's time.
             // A thread that cannot start drops its closure: the links close at once.
