@@ -9,14 +9,16 @@
 //! uretprobe calls `exit()`, all counted).
 //!
 //! scry keeps what is deterministic in that: after `exit()` the probes that can change a map
-//! stay attached until the ring buffer has been quiet for [`QUIET_NS`] (every record sent
-//! meanwhile is dropped), for at most [`SETTLE_MAX_NS`]; then they detach, END runs and the
-//! maps print. Probes that cannot change a map detach at once, and a session whose attached
-//! probes cannot change one does not wait at all (`BEGIN { exit(); }`, printf one-liners).
+//! on a workload's events ([`stays_attached`]) stay attached until the ring buffer has been
+//! quiet for [`QUIET_NS`] (every record sent meanwhile is dropped), for at most
+//! [`SETTLE_MAX_NS`]; then they detach, END runs and the maps print. The other probes (no map
+//! written, or a timer) detach at once, and a session with none of the first kind attached
+//! does not wait at all (`BEGIN { exit(); }`, printf one-liners, `interval` probes).
 //! SIGINT/SIGTERM and the end of the `-c`/`-p` process end the wait at once.
 
 use scry_ebpf::insn::PSEUDO_MAP_FD;
 use scry_ebpf::object::{ActionKind, Object, ProgramSpec};
+use scry_lang::probe::Attachment;
 
 /// After `exit()`, probes that can change a map stay attached until no record has arrived for
 /// this long (100 ms, 0.17's event-loop timeout, which is also about the time 0.17 takes to
@@ -32,10 +34,19 @@ pub const QUIET_NS: i128 = 100_000_000;
 /// deterministic answer is cut short.
 pub const SETTLE_MAX_NS: i128 = 1_000_000_000;
 
-/// Whether program `spec` can change what the session prints at its end, i.e. whether events
-/// after `exit()` matter: it refers to a user map or a weighted reducer's kernel counts (a
-/// program that only reads one counts too), or sends reducer updates.
-pub fn changes_maps(object: &Object, spec: &ProgramSpec) -> bool {
+/// Whether program `spec` stays attached after `exit()`: it fires on a workload's events (not
+/// on a timer: what `interval` and `profile` add after `exit()` depends only on when the probes
+/// close, in 0.17 too, and an `interval:ms:100 { ...; exit(); }` would never let the ring go
+/// quiet), and it can change what the session prints at its end: it refers to a user map or a
+/// weighted reducer's kernel counts (a program that only reads one counts too), or sends
+/// reducer updates.
+pub fn stays_attached(object: &Object, spec: &ProgramSpec) -> bool {
+    let timer = (spec.attaches.iter())
+        .any(|a| matches!(a.kind.descriptor().attach, Attachment::Timer { .. }));
+    !timer && changes_maps(object, spec)
+}
+
+fn changes_maps(object: &Object, spec: &ProgramSpec) -> bool {
     let printed = |m: usize| {
         object.user_maps.iter().any(|u| u.map == m)
             || (object.reducer_maps.iter())

@@ -702,15 +702,15 @@ impl Session {
         Ok(())
     }
 
-    /// After `exit()`: detaches at once the probes that cannot change a map, and keeps the
-    /// others until no record has come for [`after_exit::QUIET_NS`] (what comes is dropped),
+    /// After `exit()`: detaches at once the probes that need not stay
+    /// ([`after_exit::stays_attached`]), and keeps the others until no record has come for [`after_exit::QUIET_NS`] (what comes is dropped),
     /// for at most [`after_exit::SETTLE_MAX_NS`]; SIGINT/SIGTERM or the end of the watched
     /// process end the wait at once, SIGUSR1 prints the maps.
     fn settle(&mut self) -> Result<(), SessionError> {
         let idle: Vec<usize> = (self.links.keys().copied())
             .filter(|&i| {
                 (self.object.programs.get(i))
-                    .is_none_or(|p| !after_exit::changes_maps(&self.object, p))
+                    .is_none_or(|p| !after_exit::stays_attached(&self.object, p))
             })
             .collect();
         let idle: Vec<Link> = (idle.into_iter())
@@ -720,7 +720,7 @@ impl Session {
         let changing = self.links.values().any(|l| !l.is_empty())
             || (self.watched.iter()).any(|w| {
                 (self.object.programs.get(w.program))
-                    .is_some_and(|p| after_exit::changes_maps(&self.object, p))
+                    .is_some_and(|p| after_exit::stays_attached(&self.object, p))
             });
         // A watched process already gone (its pidfd cannot be opened) ends the wait too.
         let waiter = match self.waiter() {
