@@ -62,6 +62,7 @@ pub fn host_options(cli: &Cli, settings: &Settings, params: Vec<String>) -> Host
         notify_attached: settings.notify_attached,
         verbose: cli.verbose,
         print_while_detaching: false,
+        settle_after_exit: true,
     };
     HostOptions {
         check,

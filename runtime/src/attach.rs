@@ -133,7 +133,7 @@ pub fn attach(
         cpus: None,
     };
     let mut links = Vec::new();
-    for a in attaches {
+    for a in crate::attach_order::points(attaches) {
         if let Err(e) = attacher.attach(a, &mut links) {
             detach_all(links);
             return Err(e);
@@ -144,7 +144,7 @@ pub fn attach(
 
 /// Attaches a program loaded for uprobe_multi (`ProgramSpec::uprobe_multi`) to
 /// `attaches`: one link per file, each offset with its attach point's probe id (its index in
-/// `probe_names`) as the cookie. The link is named after the file's first attach point.
+/// `probe_names`) as the cookie. The link is named after the file's attach point attached first.
 pub fn attach_uprobe_multi(
     program: &Program,
     attaches: &[Attach],
@@ -153,7 +153,7 @@ pub fn attach_uprobe_multi(
 ) -> Result<Vec<Link>, AttachError> {
     // (path, offsets, cookies, first probe name), in attach order.
     let mut files: Vec<(&str, Vec<u64>, Vec<u64>, &str)> = Vec::new();
-    for a in attaches {
+    for a in crate::attach_order::points(attaches) {
         let Target::User {
             path, file_offset, ..
         } = &a.target

@@ -1,19 +1,36 @@
-//! The order programs attach in. The kernel runs the programs of one uprobe newest first, so
-//! uprobe, uretprobe and USDT programs attach in reverse program order: several on one
-//! function then fire in program order, as in bpftrace. Every other program attaches in order.
+//! The order programs and their attach points attach in, as bpftrace 0.17 attaches them. The
+//! kernel runs the programs of one uprobe, and those of one software event, newest first, so
+//! uprobe, uretprobe, USDT and software programs attach in reverse program order: several on
+//! one function or event then fire in program order, as in bpftrace. Every other program
+//! attaches in order. The attach points of a user probe attach last to first too, as 0.17
+//! attaches each match of a wildcard (one probe each), so that in a process already running,
+//! the site that fires first is the one 0.17 would see first.
 
 use std::ops::Range;
 
 use scry_ebpf::object::{Object, ProgramSpec};
+use scry_lang::attach::Attach;
+use scry_lang::probe::Attachment;
 
 /// Indices of `object`'s programs in `programs` in the order to attach them.
 pub fn order(object: &Object, programs: Range<usize>) -> Vec<usize> {
-    let user = |i: &usize| object.programs.get(*i).is_some_and(on_uprobe);
-    let mut out: Vec<usize> = programs.clone().filter(|i| !user(i)).collect();
-    out.extend(programs.rev().filter(user));
+    let reversed = |i: &usize| object.programs.get(*i).is_some_and(newest_first);
+    let mut out: Vec<usize> = programs.clone().filter(|i| !reversed(i)).collect();
+    out.extend(programs.rev().filter(reversed));
     out
 }
 
-fn on_uprobe(p: &ProgramSpec) -> bool {
-    p.attaches.first().is_some_and(|a| a.kind.is_user())
+/// A program's attach points in the order to attach them.
+pub fn points(attaches: &[Attach]) -> Vec<&Attach> {
+    if attaches.first().is_some_and(|a| a.kind.is_user()) {
+        attaches.iter().rev().collect()
+    } else {
+        attaches.iter().collect()
+    }
+}
+
+fn newest_first(p: &ProgramSpec) -> bool {
+    p.attaches.first().is_some_and(|a| {
+        a.kind.is_user() || a.kind.descriptor().attach == Attachment::SoftwareEvent
+    })
 }

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod after_exit;
 pub mod attach;
 mod attach_order;
 pub mod catalog;

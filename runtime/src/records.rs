@@ -67,6 +67,9 @@ pub struct Dispatcher {
     /// Set once the session was told to stop (SIGINT, SIGTERM): `system()` records still
     /// queued are counted, not run, so that the session ends at once.
     pub commands_skipped: Option<u64>,
+    /// Set by `exit()` until END runs: records are dropped, as bpftrace 0.17 drops them, except
+    /// those [`crate::after_exit::acted_on`] keeps.
+    pub exited: bool,
     /// Where plugin function calls in records are made.
     pub plugins: Option<Box<dyn PluginCalls>>,
     /// What was sent of weighted reducers' kernel counts.
@@ -82,6 +85,7 @@ impl Dispatcher {
             text: Vec::new(),
             held: Vec::new(),
             commands_skipped: None,
+            exited: false,
             plugins: None,
             counts: CountsSeen::default(),
         }
@@ -109,6 +113,9 @@ impl Dispatcher {
         let Some(action) = object.actions.get(id) else {
             return Ok(Effect::None);
         };
+        if self.exited && !crate::after_exit::acted_on(&action.kind) {
+            return Ok(Effect::None);
+        }
         let mut args = std::mem::take(&mut self.args);
         args.clear();
         args.extend(
@@ -230,7 +237,10 @@ impl Dispatcher {
                 Ok(text) => sink.message(Message::Time, text.as_bytes())?,
                 Err(e) => sink.error(&e)?,
             },
-            ActionKind::Exit => return Ok(Effect::Exit),
+            ActionKind::Exit => {
+                self.exited = true;
+                return Ok(Effect::Exit);
+            }
             ActionKind::UserPid => {
                 return Ok(Effect::UserProcess(
                     u32::try_from(int_arg(args, 0)).unwrap_or_default(),

@@ -19,6 +19,7 @@ use scry_lang::attach::Target;
 use scry_stdlib::plugin::PluginCalls;
 use scry_stdlib::sink::Sink;
 
+use crate::after_exit;
 use crate::attach::{self, AttachError, AttachOptions, Link};
 use crate::load::{self, LoadError, LoadOptions, Loaded};
 use crate::names::LiveNames;
@@ -49,6 +50,10 @@ pub struct SessionOptions {
     /// before detaching), so that the kernel's grace periods of detaching overlap the
     /// printing; otherwise detach first, as bpftrace does.
     pub print_while_detaching: bool,
+    /// After `exit()`, probes that can change a map stay attached until the ring buffer is
+    /// quiet (`crate::after_exit`), as in bpftrace 0.17; otherwise (the BCC tools, whose
+    /// `exit()` is a timer) they detach at once.
+    pub settle_after_exit: bool,
 }
 
 /// Records handled between two looks at the signals.
@@ -100,6 +105,8 @@ pub struct Session {
     dispatcher: Dispatcher,
     opts: SessionOptions,
     exit_requested: bool,
+    /// SIGINT or SIGTERM stopped [`Session::run_until_stopped`].
+    signalled: bool,
     /// The watchpoints of function watchpoints set so far.
     watched: Vec<Watched>,
     /// The [`attach::MAX_WATCHPOINTS`] warning was given.
@@ -139,6 +146,7 @@ impl Session {
             dispatcher: Dispatcher::new(opts.actions.clone()),
             opts,
             exit_requested: false,
+            signalled: false,
             watched: Vec::new(),
             watch_limit_warned: false,
             notified: false,
@@ -334,7 +342,8 @@ impl Session {
             .watched
             .iter()
             .any(|w| w.program == program && w.address == address);
-        if !known {
+        // After `exit()` no watchpoint is set; the process is only let go.
+        if !known && !self.dispatcher.exited {
             if self.watched.len() >= attach::MAX_WATCHPOINTS {
                 if !self.watch_limit_warned {
                     warning = Some(format!(
@@ -523,6 +532,7 @@ impl Session {
                         // Told to stop: what is still queued prints, but commands queued by
                         // system() are not started any more (each may take milliseconds).
                         self.dispatcher.commands_skipped = Some(0);
+                        self.signalled = true;
                         return Ok(());
                     }
                     Wake::ProcessExited => return Ok(()),
@@ -630,7 +640,12 @@ impl Session {
 
     /// Detaches, runs END, prints the maps and the lost-event count (with
     /// [`SessionOptions::print_while_detaching`], the links close on another thread meanwhile).
+    /// After `exit()`, the probes that can change a map first stay attached until the ring
+    /// buffer is quiet ([`SessionOptions::settle_after_exit`]).
     pub fn finish(mut self) -> Result<(), SessionError> {
+        if self.exit_requested && !self.signalled && self.opts.settle_after_exit {
+            self.settle()?;
+        }
         if !self.opts.print_while_detaching {
             self.detach_all();
             return self.end();
@@ -648,6 +663,8 @@ impl Session {
     /// Drains, runs END, prints the maps and the counters of what was lost.
     fn end(&mut self) -> Result<(), SessionError> {
         self.drain()?;
+        // END's own records print.
+        self.dispatcher.exited = false;
         self.run_special(Trigger::End)?;
         let lost = self.counter(COUNTER_LOST_EVENTS);
         self.sink.exit_newlines()?;
@@ -685,6 +702,69 @@ impl Session {
         Ok(())
     }
 
+    /// After `exit()`: detaches at once the probes that need not stay
+    /// ([`after_exit::stays_attached`]), and keeps the others until no record has come for [`after_exit::QUIET_NS`] (what comes is dropped),
+    /// for at most [`after_exit::SETTLE_MAX_NS`]; SIGINT/SIGTERM or the end of the watched
+    /// process end the wait at once, SIGUSR1 prints the maps.
+    fn settle(&mut self) -> Result<(), SessionError> {
+        let idle: Vec<usize> = (self.links.keys().copied())
+            .filter(|&i| {
+                (self.object.programs.get(i))
+                    .is_none_or(|p| !after_exit::stays_attached(&self.object, p))
+            })
+            .collect();
+        let idle: Vec<Link> = (idle.into_iter())
+            .filter_map(|i| self.links.remove(&i))
+            .flatten()
+            .collect();
+        let changing = self.links.values().any(|l| !l.is_empty())
+            || (self.watched.iter()).any(|w| {
+                (self.object.programs.get(w.program))
+                    .is_some_and(|p| after_exit::stays_attached(&self.object, p))
+            });
+        // A watched process already gone (its pidfd cannot be opened) ends the wait too.
+        let waiter = match self.waiter() {
+            Ok(waiter) if changing => waiter,
+            _ => {
+                attach::detach_all(idle);
+                return Ok(());
+            }
+        };
+        std::thread::scope(|s| {
+            // Closing a probe may wait for the kernel's grace periods: not on the wait's time.
+            // A thread that cannot start drops its closure: the links close at once.
+            let _ = std::thread::Builder::new()
+                .stack_size(64 * 1024)
+                .spawn_scoped(s, || attach::detach_all(idle));
+            let started = monotonic_ns();
+            let mut heard = started;
+            loop {
+                let left = (heard + after_exit::QUIET_NS).min(started + after_exit::SETTLE_MAX_NS)
+                    - monotonic_ns();
+                if left <= 0 {
+                    return Ok(());
+                }
+                let timeout_ms = i32::try_from((left + 999_999) / 1_000_000).unwrap_or(i32::MAX);
+                for wake in waiter.wait(timeout_ms)? {
+                    match wake {
+                        Wake::Data => {
+                            // Dropped in batches: a signal is seen between two.
+                            self.drain_batch()?;
+                            heard = monotonic_ns();
+                        }
+                        Wake::PrintMaps => self.print_maps()?,
+                        Wake::Input => {}
+                        Wake::Stop | Wake::Interrupt => {
+                            self.signalled = true;
+                            return Ok(());
+                        }
+                        Wake::ProcessExited => return Ok(()),
+                    }
+                }
+            }
+        })
+    }
+
     /// The sum over CPUs of counter `slot`.
     fn counter(&self, slot: u32) -> u64 {
         let map = &self.loaded.maps[self.object.counters];
@@ -702,6 +782,11 @@ impl Session {
             _ => 0,
         }
     }
+}
+
+/// The monotonic clock, in ns.
+fn monotonic_ns() -> i128 {
+    crate::sys::clock::clock_ns(libc::CLOCK_MONOTONIC)
 }
 
 /// The coarse monotonic clock, in ns.

@@ -150,6 +150,8 @@ impl Run {
                 quiet: true,
                 notify_attached: settings.notify_attached,
                 print_while_detaching: true,
+                // exit() is the tool's timer (-d): counting stops there.
+                settle_after_exit: false,
                 ..SessionOptions::default()
             },
             command: None,
