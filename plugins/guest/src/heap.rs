@@ -112,8 +112,10 @@ unsafe impl GlobalAlloc for Heap {
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let new = Layout::from_size_align_unchecked(new_size, layout.align());
-        if class(&layout) == class(&new) {
-            return ptr;
+        if let (Some(old), Some(class)) = (class(&layout), class(&new)) {
+            if old == class {
+                return ptr; // the block has room
+            }
         }
         let moved = self.alloc(new);
         if !moved.is_null() {

@@ -4,9 +4,11 @@
 //! it implements; this crate reads the data layouts ([`read`]), writes results ([`Writer`]),
 //! wraps the `scry` imports ([`host`]) and turns an `Err` or a panic into `scry.error`.
 //!
-//! The crate is `no_std` (with `alloc`). Plugins are built with Debian's rustc and its
-//! `wasm32-unknown-unknown` std, whose allocator and panic machinery import nothing, so a
-//! plugin's only imports are the `scry` functions it calls:
+//! The crate is `no_std` (with `alloc`) and is the plugin's allocator ([`Heap`]). Plugins are
+//! built with Debian's rustc and its `wasm32-unknown-unknown` std, whose panic machinery
+//! imports nothing, so a plugin's only imports are the `scry` functions it calls. Text and
+//! numbers written with [`Writer`] (`text`, `dec`, `udec`) need no `core::fmt`, which keeps a
+//! plugin small (scry compiles it at its first load in time that grows with its size):
 //!
 //! ```text
 //! rustc --edition 2021 --target wasm32-unknown-unknown -O -C panic=abort \
