@@ -123,11 +123,12 @@ impl SessionPlugins for Session {
         let none = Grants::default();
         let mut plugins = self.shared.lock();
         plugins.load(name, path, self.grants.get(name).unwrap_or(&none))?;
-        // Its run description would lack the printf formats of later entries.
-        if plugins.signatures()[name].sink == Some(SinkMode::Args) {
+        // Later entries add printf formats: a `sink args` plugin must be told of them.
+        if plugins.signatures()[name].sink == Some(SinkMode::Args) && !plugins.follows_formats(name)
+        {
             plugins.remove(name);
             return Err(format!(
-                "plugin {name}: a 'sink args' plugin cannot be loaded in the REPL (entries add printf formats after its scry_init): give the program with -e or a file"
+                "plugin {name}: this 'sink args' plugin cannot be loaded in the REPL: it does not export scry_formats (ABI 1.2), which tells it the printf formats of later entries; give the program with -e or a file"
             ));
         }
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());

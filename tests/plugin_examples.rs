@@ -1,5 +1,5 @@
 //! The example plugins (plugins/examples): each is built from source by
-//! scripts/build-plugins.sh, and its module checked against ABI 1.0 (docs/plugins.md): the
+//! scripts/build-plugins.sh, and its module checked against ABI 1.2 (docs/plugins.md): the
 //! hooks it exports with their exact signatures, and its imports (module `scry` only, each
 //! with its signature, and only the ones its role needs). Then each runs in scry on the real
 //! kernel with a fixture workload, and its output is checked exactly.
@@ -154,12 +154,12 @@ fn objdump(wasm: &Path) -> Module {
     module
 }
 
-/// ABI 1.0's export signatures.
+/// ABI 1.2's export signatures.
 fn export_signature(name: &str) -> &'static str {
     match name {
         "scry_plugin" => "() -> i64",
         "scry_alloc" => "(i32) -> i32",
-        "scry_init" => "(i32, i32) -> i32",
+        "scry_init" | "scry_formats" => "(i32, i32) -> i32",
         "scry_call" => "(i32, i32, i32, i32) -> i64",
         "scry_reduce" => "(i32, i32, i32, i32, i32) -> i32",
         "scry_render" => "(i32, i32, i32, i32) -> i64",
@@ -167,18 +167,18 @@ fn export_signature(name: &str) -> &'static str {
         "scry_format" => "(i32, i32, i32) -> i64",
         "scry_sink" => "(i32, i32, i32) -> i32",
         "scry_finish" => "() -> i32",
-        other => panic!("{other} is not a hook of ABI 1.0"),
+        other => panic!("{other} is not a hook of ABI 1.2"),
     }
 }
 
-/// ABI 1.0's import signatures (module `scry`).
+/// ABI 1.2's import signatures (module `scry`).
 fn import_signature(name: &str) -> &'static str {
     match name {
         "scry.log" | "scry.error" | "scry.output" => "(i32, i32) -> nil",
         "scry.fs_write" => "(i32, i32, i32, i32, i32) -> i32",
         "scry.fs_rename" => "(i32, i32, i32, i32) -> i32",
         "scry.exec" => "(i32, i32) -> i32",
-        other => panic!("{other} is not an import of ABI 1.0"),
+        other => panic!("{other} is not an import of ABI 1.2"),
     }
 }
 
@@ -227,7 +227,7 @@ fn check(name: &str, descriptor: &str, hooks: &[&str], imports: &[&str]) {
     );
 
     let bytes = std::fs::read(&wasm).unwrap();
-    for needle in ["abi 1.1\n", descriptor] {
+    for needle in ["abi 1.2\n", descriptor] {
         assert!(
             bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
             "{name}: the descriptor {needle:?} is in the module"
@@ -282,8 +282,49 @@ fn printf_is_an_args_sink_writing_to_the_output() {
     check(
         "printf",
         "sink args\n",
-        &["init", "sink"],
+        &["init", "formats", "sink"],
         &["error", "output"],
+    );
+}
+
+/// The `printf` plugin (`sink args`, ABI 1.2) in the REPL: each entry's printf formats reach
+/// it through `scry_formats` before the entry's BEGIN runs, numbered for good (a detached
+/// entry's format keeps its number), and a `printf` plugin loaded later gets every format in
+/// its run description. Both print each line in scry's place.
+#[test]
+fn printf_plugin_formats_the_printf_of_later_repl_entries() {
+    use std::io::Write;
+    let Some(dir) = built() else { return };
+    let printf = dir.join("printf.wasm");
+    let entries = format!(
+        r#"BEGIN {{ printf("one %d|%5s|\n", -1, "ab"); }}
+.detach 1
+BEGIN {{ printf("two %x\n", 255); printf("three %-3u|\n", 3); }}
+plugin q = "{}";
+BEGIN {{ printf("four %s %d\n", "x", 4); }}
+"#,
+        printf.display()
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .arg("--plugin")
+        .arg(format!("p={}", printf.display()))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("scry runs");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(entries.as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("ERROR"), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        // (the blank lines: the session ends, as a script's run does)
+        "one -1|   ab|\ntwo ff\nthree 3  |\nfour x 4\nfour x 4\n\n\n",
+        "{stderr}"
     );
 }
 
@@ -519,6 +560,52 @@ fn prometheus_writes_a_textfile_atomically_into_the_granted_dir() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names, ["scry.prom"], "only the textfile is left");
+}
+
+/// Stats maps, keys of several parts, label values escaped (`\\`, `"`, newline), negative
+/// values, and a map of strings left out with one warning (the plugin writes its numbers and
+/// labels without `core::fmt`: the same text as with it).
+#[test]
+fn prometheus_exports_stats_escaped_labels_and_skips_text_maps() {
+    if built().is_none() {
+        return;
+    }
+    let dir = grant_dir("prometheus-kinds");
+    let grant = format!("p:fs={}", dir.display());
+    let program = format!(
+        r#"BEGIN {{ @k["a\"b\\c", 2] = count(); @nl["x\ny"] = sum(-5); @t["x"] = "text"; }} {}"#,
+        on_lseek("@s = stats(args->offset);")
+    );
+    let run = scry(
+        &strings(&["--plugin", "p={prometheus}", "--plugin-allow", &grant]),
+        SINK_VALUES,
+        &program,
+    );
+    assert!(run.status.success(), "{}", run.stderr);
+    let text = std::fs::read_to_string(dir.join("scry.prom")).expect("scry.prom written");
+    assert_eq!(
+        text,
+        "# TYPE scry_k gauge\n\
+         scry_k{key0=\"a\\\"b\\\\c\",key1=\"2\"} 1\n\
+         # TYPE scry_nl gauge\n\
+         scry_nl{key=\"x\\ny\"} -5\n\
+         # TYPE scry_s_count gauge\n\
+         scry_s_count 6\n\
+         # TYPE scry_s_average gauge\n\
+         scry_s_average 19\n\
+         # TYPE scry_s_sum gauge\n\
+         scry_s_sum 115\n\
+         # TYPE scry_lost_events_total counter\n\
+         scry_lost_events_total 0\n"
+    );
+    assert_eq!(
+        run.stderr
+            .matches("WARNING: plugin p: @t holds text, not numbers: not exported\n")
+            .count(),
+        1,
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

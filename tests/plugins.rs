@@ -419,7 +419,7 @@ fn loading_refuses_what_is_not_a_plugin() {
     for (args, wanted) in [
         (vec![p(&not_wasm)], format!("ERROR: plugin p: '{}' is not a WebAssembly module (it does not start with the wasm magic number)\n", not_wasm.display())),
         (vec![p(&d.join("missing.wasm"))], format!("ERROR: plugin p: cannot read '{}': No such file or directory\n", d.join("missing.wasm").display())),
-        (vec![p(&newer)], "ERROR: plugin p: it was built for plugin ABI 2.0, and this scry implements ABI 1.1\n".into()),
+        (vec![p(&newer)], "ERROR: plugin p: it was built for plugin ABI 2.0, and this scry implements ABI 1.2\n".into()),
         (vec![p(&no_alloc)], "ERROR: plugin p: it does not export 'scry_alloc', which every plugin must\n".into()),
         (vec![p(&wrong)], "ERROR: plugin p: it exports 'scry_alloc' with the wrong type (the ABI's is (i32) -> (i32))\n".into()),
         (vec![p(&wasi)], "ERROR: plugin p: it imports 'wasi_snapshot_preview1.fd_write', which scry does not provide (a plugin imports only from module 'scry': log, error, output, fs_write, fs_rename, exec; no WASI)\n".into()),
@@ -760,10 +760,11 @@ fn repl(args: &[&str], entries: &str) -> Output {
 #[test]
 fn plugins_in_the_repl_from_the_command_line_and_entries() {
     let d = scratch("repl");
-    let (f, r, h) = (
+    let (f, r, h, a) = (
         fixture(&d, "functions"),
         fixture(&d, "reducer"),
         fixture(&d, "formatter"),
+        fixture(&d, "sink_args"),
     );
     let saved = d.join("saved.bt");
     let plugin = format!("f={}", f.display());
@@ -779,11 +780,13 @@ plugin h = "{}";
 format @lat = h::bars;
 @lat = hist(3); @lat = hist(100);
 plugin bad = "{}";
+plugin a = "{}";
 .save {}
 "#,
         r.display(),
         h.display(),
         d.join("missing.wasm").display(),
+        a.display(),
         saved.display()
     );
     let out = repl(&["--plugin", &plugin], &entries);
@@ -796,6 +799,13 @@ plugin bad = "{}";
     );
     assert!(
         stderr.contains("ERROR: plugin bad: cannot read"),
+        "{stderr}"
+    );
+    // An ABI 1.0 `sink args` plugin cannot learn the formats of later entries (no
+    // `scry_formats`): refused for that role, in one sentence (the ABI 1.2 `printf` example
+    // loads: tests/plugin_examples.rs).
+    assert!(
+        stderr.contains("ERROR: plugin a: this 'sink args' plugin cannot be loaded in the REPL: it does not export scry_formats (ABI 1.2), which tells it the printf formats of later entries; give the program with -e or a file\n"),
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");

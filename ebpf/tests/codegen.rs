@@ -22,16 +22,19 @@ fn environment() -> scry_lang::check::Environment {
         kind: ItemKind::Reducer(PluginType::I64, folding),
     };
     let mut env = scry_lang::check::Environment::default();
-    env.plugins.insert(
-        "q".into(),
-        PluginSignature {
-            items: vec![
-                reducer("each", Folding::PerEvent),
-                reducer("weighted", Folding::Weighted),
-                reducer("rounded", Folding::Rounded(7)),
-            ],
-            sink: None,
-        },
+    env.set_plugins(
+        [(
+            "q".into(),
+            PluginSignature {
+                items: vec![
+                    reducer("each", Folding::PerEvent),
+                    reducer("weighted", Folding::Weighted),
+                    reducer("rounded", Folding::Rounded(7)),
+                ],
+                sink: None,
+            },
+        )]
+        .into(),
     );
     env
 }
@@ -117,6 +120,7 @@ fn registered_functions_are_refused_at_their_span() {
         returns: Returns::Type(scry_lang::types::Type::I64),
         rule: Rule::None,
         gen: Gen::External,
+        plugin: None,
     })
     .unwrap();
     let src = "BEGIN { @q = quantile(5); }";

@@ -1,12 +1,14 @@
 //! The function table: one [`Signature`] per function the language knows, read by the checker
 //! (arity, argument kinds, probe kinds, unsafe, result type) and by the code generator (the
 //! [`Gen`] key it dispatches on). Builtins are [`BUILTINS`]; functions registered from outside
-//! (plugins) are signatures of the same shape in the checker's `Environment::functions`.
+//! (plugins: [`Signature::plugin_function`]) are signatures of the same shape in the checker's
+//! `Environment::functions`.
 //!
 //! Pure data: nothing here checks or generates anything.
 
 use std::borrow::Cow;
 
+use crate::plugin::PluginType;
 use crate::probe::ProbeKind;
 use crate::types::{AddrSpace, Type};
 
@@ -36,9 +38,55 @@ pub struct Signature {
     pub rule: Rule,
     /// How the code generator compiles it.
     pub gen: Gen,
+    /// For a plugin's function: which one, and its types as the plugin declares them.
+    pub plugin: Option<PluginFunction>,
+}
+
+/// A plugin's function (`fn NAME(TYPE, ...) -> TYPE` in its descriptor), called in user space.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginFunction {
+    /// The plugin's name.
+    pub plugin: String,
+    /// The function's item index in the plugin's descriptor.
+    pub item: u32,
+    pub params: Vec<PluginType>,
+    pub ret: PluginType,
 }
 
 impl Signature {
+    /// Function `name` (item `item`) of plugin `plugin`, registered as `PLUGIN::NAME`: its
+    /// arity and argument kinds from `params`; made in user space ([`Gen::External`]), where
+    /// the checker allows it and types its result from `ret`.
+    pub fn plugin_function(
+        plugin: &str,
+        item: u32,
+        name: &str,
+        params: &[PluginType],
+        ret: PluginType,
+    ) -> Signature {
+        let arg = |p: &PluginType| match p {
+            PluginType::Str => Arg::Str,
+            PluginType::I64 | PluginType::U64 => Int,
+        };
+        Signature {
+            name: Cow::Owned(format!("{plugin}::{name}")),
+            min_args: params.len(),
+            max_args: params.len(),
+            args: Cow::Owned(params.iter().map(arg).collect()),
+            probes: Any,
+            needs_unsafe: false,
+            returns: Returns::Rule,
+            rule: Rule::None,
+            gen: Gen::External,
+            plugin: Some(PluginFunction {
+                plugin: plugin.to_string(),
+                item,
+                params: params.to_vec(),
+                ret,
+            }),
+        }
+    }
+
     /// The kind of argument `i`.
     pub fn arg(&self, i: usize) -> Arg {
         self.args.get(i).copied().unwrap_or(Arg::Rule)
@@ -196,6 +244,7 @@ const fn sig(
         returns,
         rule,
         gen,
+        plugin: None,
     }
 }
 

@@ -14,10 +14,11 @@ enum T {
 }
 
 /// `(name, params, results)` of every export the ABI knows (besides `memory`).
-const EXPORTS: [(&str, &[T], &[T]); 10] = [
+const EXPORTS: [(&str, &[T], &[T]); 11] = [
     ("scry_plugin", &[], &[T::I64]),
     ("scry_alloc", &[T::I32], &[T::I32]),
     ("scry_init", &[T::I32, T::I32], &[T::I32]),
+    ("scry_formats", &[T::I32, T::I32], &[T::I32]),
     ("scry_call", &[T::I32, T::I32, T::I32, T::I32], &[T::I64]),
     (
         "scry_reduce",

@@ -3,7 +3,7 @@
 use scry_lang::plugin::{Folding, Item, ItemKind, PluginSignature, PluginType, SinkMode};
 
 /// The ABI version this host implements (`abi MAJOR.MINOR`).
-pub const ABI: (u32, u32) = (1, 1);
+pub const ABI: (u32, u32) = (1, 2);
 
 /// Formatter kinds a descriptor may name.
 const FORMATTER_KINDS: [&str; 5] = ["hist", "lhist", "scalar", "stats", "any"];
@@ -226,11 +226,11 @@ mod tests {
     fn versions() {
         assert_eq!(
             parse("abi 2.0").unwrap_err(),
-            "it was built for plugin ABI 2.0, and this scry implements ABI 1.1"
+            "it was built for plugin ABI 2.0, and this scry implements ABI 1.2"
         );
         assert_eq!(
             parse("abi 1.3").unwrap_err(),
-            "it was built for plugin ABI 1.3, and this scry implements ABI 1.1"
+            "it was built for plugin ABI 1.3, and this scry implements ABI 1.2"
         );
         assert!(parse("").unwrap_err().contains("empty"));
         assert!(parse("fn x() -> u64")

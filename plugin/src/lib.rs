@@ -10,6 +10,7 @@
 
 mod abi;
 pub mod cache;
+pub mod description;
 pub mod descriptor;
 mod fs;
 pub mod grant;

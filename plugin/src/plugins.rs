@@ -51,8 +51,8 @@ pub struct Plugins {
     pub(crate) pending: crate::reducers::Pending,
     /// `scry_init` ran (the run started): only then does `scry_finish` run.
     started: bool,
-    /// By record action id: the printf format number and argument types (`sink args`).
-    pub(crate) formats: BTreeMap<usize, (u32, Vec<scry_lang::plugin::PluginType>)>,
+    /// The printf formats numbered so far (`sink args`, `scry_init`, `scry_formats`).
+    pub(crate) formats: crate::description::Formats,
     /// `format @MAP = PLUGIN::FORMATTER;`: by map name, the plugin and the item index.
     pub(crate) formatters: BTreeMap<String, (String, u32)>,
     /// The [`crate::PluginSink`]s alive: the last one dropped runs `scry_finish`.
@@ -83,7 +83,7 @@ impl Plugins {
             notices: Vec::new(),
             tables: Vec::new(),
             pending: Default::default(),
-            formats: BTreeMap::new(),
+            formats: Default::default(),
             formatters: BTreeMap::new(),
             sinks: 0,
             cache: crate::cache::default_dir(),
@@ -252,27 +252,40 @@ impl Plugins {
     }
 
     /// `scry_init` of every plugin that exports it and has not had it yet, with the run
-    /// description of `object` (the REPL calls it again as entries and plugins come).
+    /// description of `object`; `scry_formats` (ABI 1.2) of the others with the printf
+    /// formats `object` added since (the REPL calls this again as entries and plugins come).
+    /// Nothing to do while no plugin is loaded.
     pub fn init(&mut self, object: &scry_ebpf::object::Object) {
+        if self.list.is_empty() {
+            return;
+        }
         self.started = true;
-        let description = crate::records::run_description(object);
-        self.formats = crate::records::printf_formats(object);
+        let added = self.formats.learn(object);
+        let description = self.formats.run_description(object);
         for i in 0..self.list.len() {
             let p = &mut self.list[i];
-            if p.is_dead() || std::mem::replace(&mut p.initialized, true) || !p.has("scry_init") {
+            if p.is_dead() {
                 continue;
             }
-            let done = self.list[i].call_status(
-                "scry_init",
-                "scry_init",
-                &description,
-                |s, inst, ptr, len| {
-                    inst.get_typed_func::<(i32, i32), i32>(&mut *s, "scry_init")?
-                        .call(s, (ptr, len))
-                },
-            );
+            let (hook, input) = match (std::mem::replace(&mut p.initialized, true), &added) {
+                (false, _) if p.has("scry_init") => ("scry_init", &description),
+                (true, Some(added)) if p.has("scry_formats") => ("scry_formats", added),
+                _ => continue,
+            };
+            let done = self.list[i].call_status(hook, hook, input, |s, inst, ptr, len| {
+                inst.get_typed_func::<(i32, i32), i32>(&mut *s, hook)?
+                    .call(s, (ptr, len))
+            });
             self.outcome(i, done);
         }
+    }
+
+    /// Whether plugin `name` can follow printf formats added after its `scry_init` (it
+    /// exports `scry_formats`, ABI 1.2), as a `sink args` plugin in the REPL must.
+    pub fn follows_formats(&mut self, name: &str) -> bool {
+        self.list
+            .iter_mut()
+            .any(|p| p.name == name && p.has("scry_formats"))
     }
 
     /// One batch of `count` sink records to every live plugin with a sink of `mode`.

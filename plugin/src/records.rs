@@ -1,12 +1,8 @@
-//! What crosses into a plugin about the run: maps (`scry_format`, sink records), the run
-//! description (`scry_init`) and sink records, in the layouts of docs/plugins.md.
+//! What crosses into a plugin about the run: maps (`scry_format`, sink records) and sink
+//! records, in the layouts of docs/plugins.md (the run description is [`crate::description`]).
 
-use std::collections::BTreeMap;
-
-use scry_ebpf::object::{ActionKind, Object, ValueLayout};
-use scry_lang::format::{Conv, Length, Piece};
-use scry_lang::plugin::PluginType;
-use scry_lang::types::{Agg, Type};
+use scry_ebpf::object::ValueLayout;
+use scry_lang::types::Agg;
 use scry_stdlib::hist;
 use scry_stdlib::map::{MapDump, MapValue};
 use scry_stdlib::sink::Message;
@@ -96,113 +92,6 @@ fn buckets(
     }
 }
 
-/// The printf formats of `object`: by the id of each printf action, the format number (in
-/// action order) and its argument types.
-pub fn printf_formats(object: &Object) -> BTreeMap<usize, (u32, Vec<PluginType>)> {
-    object
-        .actions
-        .iter()
-        .filter(|(_, a)| matches!(a.kind, ActionKind::Printf(_)))
-        .enumerate()
-        .map(|(n, (id, a))| {
-            let types = a
-                .args
-                .iter()
-                .map(|f| match &f.ty {
-                    Type::Int { signed: true, .. } => PluginType::I64,
-                    Type::Int { .. } | Type::Pointer { .. } => PluginType::U64,
-                    _ => PluginType::Str,
-                })
-                .collect();
-            (id, (n as u32, types))
-        })
-        .collect()
-}
-
-/// The run description: the printf formats (numbered in action order) with their argument
-/// types, then the maps with their kinds.
-pub fn run_description(object: &Object) -> Vec<u8> {
-    let mut w = Writer::default();
-    let formats = printf_formats(object);
-    w.u32(formats.len() as u32);
-    for (a, (_, types)) in formats
-        .iter()
-        .filter_map(|(id, f)| Some((object.actions.get(*id)?, f)))
-    {
-        if let ActionKind::Printf(pieces) = &a.kind {
-            w.str(format_text(pieces).as_bytes());
-        }
-        w.u32(types.len() as u32);
-        for t in types {
-            w.u8(match t {
-                PluginType::I64 => 0,
-                PluginType::U64 => 1,
-                PluginType::Str => 2,
-            });
-        }
-    }
-    w.u32((object.user_maps.len() + object.reducer_maps.len()) as u32);
-    for m in &object.user_maps {
-        w.str(m.name.as_bytes());
-        w.u8(map_kind(&m.value));
-    }
-    for r in &object.reducer_maps {
-        w.str(r.name.as_bytes());
-        w.u8(4);
-    }
-    w.buf
-}
-
-/// A parsed printf format written back as text (`%%` for a literal `%`).
-fn format_text(pieces: &[Piece]) -> String {
-    let mut out = String::new();
-    for p in pieces {
-        match p {
-            Piece::Literal(t) => out.push_str(&t.replace('%', "%%")),
-            Piece::Spec(s) => {
-                out.push('%');
-                for (on, c) in [
-                    (s.left_align, '-'),
-                    (s.zero_pad, '0'),
-                    (s.plus, '+'),
-                    (s.space, ' '),
-                    (s.alternate, '#'),
-                ] {
-                    if on {
-                        out.push(c);
-                    }
-                }
-                if let Some(w) = s.width {
-                    out.push_str(&w.to_string());
-                }
-                if let Some(p) = s.precision {
-                    out.push_str(&format!(".{p}"));
-                }
-                out.push_str(match s.length {
-                    Length::Int => "",
-                    Length::Char => "hh",
-                    Length::Short => "h",
-                    Length::Long => "l",
-                });
-                out.push_str(match s.conv {
-                    Conv::Str => "s",
-                    Conv::Char => "c",
-                    Conv::Signed => "d",
-                    Conv::Unsigned => "u",
-                    Conv::Octal => "o",
-                    Conv::Hex => "x",
-                    Conv::HexUpper => "X",
-                    Conv::Pointer => "p",
-                    Conv::Raw => "r",
-                    Conv::RawHex => "rx",
-                    Conv::RawHexSpaced => "rh",
-                });
-            }
-        }
-    }
-    out
-}
-
 /// Sink record 1: a line of text output.
 pub fn line(w: &mut Writer, kind: Message, text: &[u8]) {
     w.u8(1);
@@ -220,14 +109,6 @@ pub fn line(w: &mut Writer, kind: Message, text: &[u8]) {
 mod tests {
     use super::*;
     use scry_stdlib::map::Entry;
-
-    #[test]
-    fn formats_round_trip() {
-        for f in ["a %d b %-5s %08.3lx 100%% %rh\n", "%u%c%p"] {
-            let pieces = scry_lang::format::parse(f).unwrap();
-            assert_eq!(format_text(&pieces), f);
-        }
-    }
 
     #[test]
     fn hist_map_layout() {

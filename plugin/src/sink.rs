@@ -188,7 +188,7 @@ impl Sink for PluginSink {
         if !ps.has_sink(SinkMode::Args) {
             return Ok(());
         }
-        if let Some((format, types)) = ps.formats.get(&action) {
+        if let Some((format, types)) = ps.formats.numbers.get(&action) {
             self.args.add(|w| {
                 w.u8(2);
                 w.u32(*format);

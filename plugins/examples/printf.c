@@ -85,13 +85,26 @@ static int parse(const scry_format *f, format *into) {
   return 0;
 }
 
-SCRY_EXPORT(scry_init) int32_t scry_init(int32_t ptr, int32_t len) {
-  if (scry_read_run(ptr, len)) return 1;
-  formats = calloc(scry_run.formats + 1, sizeof *formats);
-  if (!formats) return scry_fail("out of memory");
-  for (uint32_t i = 0; i < scry_run.formats; i++)
+/* Parses the formats of scry_run from number `first` on. */
+static int parse_from(uint32_t first) {
+  format *f = realloc(formats, (scry_run.formats + 1) * sizeof *f);
+  if (!f) return scry_fail("out of memory");
+  formats = f;
+  for (uint32_t i = first; i < scry_run.formats; i++)
     if (parse(&scry_run.format[i], &formats[i])) return 1;
   return 0;
+}
+
+SCRY_EXPORT(scry_init) int32_t scry_init(int32_t ptr, int32_t len) {
+  if (scry_read_run(ptr, len)) return 1;
+  return parse_from(0);
+}
+
+/* ABI 1.2: the formats of later REPL entries, numbered after those already known. */
+SCRY_EXPORT(scry_formats) int32_t scry_formats(int32_t ptr, int32_t len) {
+  uint32_t first = scry_run.formats;
+  if (scry_read_formats(ptr, len)) return 1;
+  return parse_from(first);
 }
 
 /* Pads prefix + body to the width into `conv`: spaces after with -, zeros between prefix and

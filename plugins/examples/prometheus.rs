@@ -17,138 +17,174 @@
 //! - maps of strings and reducer maps (text) are not exported (a warning, once per map);
 //! - `scry_lost_events_total`: a counter of the events the kernel could not deliver.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write;
+use scry_guest::{host, Map, Plugin, Record, Result, Tagged, Value, Writer};
 
-use scry_guest::{host, Entry, Map, Plugin, Record, Result, Tagged, Value};
+// Text is written with `Writer` (`text`, `udec`), not `write!` or `format!`: without
+// `core::fmt` the plugin is a third smaller and scry compiles it faster when it loads it.
 
 const FILE: &str = "scry.prom";
 const TEMP: &str = "scry.prom.tmp";
+const MIXED: &str = "a map mixes kinds of values";
 
 #[derive(Default)]
 struct Prometheus {
-    /// Each map's metric lines, by metric name.
-    metrics: BTreeMap<String, String>,
+    /// Each map's metric lines, by metric name (in name order).
+    metrics: Vec<(Vec<u8>, Vec<u8>)>,
     lost: u64,
-    warned: BTreeSet<String>,
+    /// The maps warned about.
+    warned: Vec<String>,
 }
 
-fn metric_name(map: &str) -> String {
-    let name: String = map
-        .trim_start_matches('@')
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
-        .collect();
-    format!("scry_{}", if name.is_empty() { "map" } else { &name })
+fn metric_name(map: &str) -> Vec<u8> {
+    let bare = map.trim_start_matches('@');
+    let mut name = b"scry_".to_vec();
+    if bare.is_empty() {
+        name.extend_from_slice(b"map");
+    }
+    for c in bare.chars() {
+        name.push(if c.is_ascii_alphanumeric() || c == '_' { c as u8 } else { b'_' });
+    }
+    name
 }
 
-/// `{key="..."}` (plus `extra`, e.g. `le="7"`), or nothing for a map without keys.
-fn labels(key: &[Tagged], extra: Option<(&str, &str)>) -> String {
-    let mut pairs = Vec::new();
-    for (i, part) in key.iter().enumerate() {
-        let mut text = scry_guest::Writer::default();
-        text.tagged_text(part);
-        let value = String::from_utf8_lossy(&text.bytes).into_owned();
-        let name = if key.len() == 1 { "key".to_string() } else { format!("key{}", i) };
-        pairs.push((name, value));
+/// A label value, escaped.
+fn escaped(out: &mut Writer, value: &[u8]) {
+    for &c in value {
+        match c {
+            b'\\' => out.text("\\\\"),
+            b'"' => out.text("\\\""),
+            b'\n' => out.text("\\n"),
+            _ => out.bytes.push(c),
+        }
     }
-    if let Some((name, value)) = extra {
-        pairs.push((name.to_string(), value.to_string()));
-    }
-    if pairs.is_empty() {
-        return String::new();
-    }
-    let escaped: Vec<String> = pairs
-        .iter()
-        .map(|(n, v)| {
-            let v = v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
-            format!("{}=\"{}\"", n, v)
-        })
-        .collect();
-    format!("{{{}}}", escaped.join(","))
 }
 
-fn number(t: &Tagged) -> Option<String> {
-    match t {
-        Tagged::I64(v) => Some(v.to_string()),
-        Tagged::U64(v) => Some(v.to_string()),
-        _ => None,
+/// The start of a sample line up to its value: `NAME{key="..."} ` (plus `extra`, e.g.
+/// `le="7"`, among the labels; no braces for a map without keys).
+fn series(out: &mut Writer, name: &[u8], suffix: &str, key: &[Tagged], extra: Option<(&str, &[u8])>) {
+    out.bytes(name);
+    out.text(suffix);
+    if !key.is_empty() || extra.is_some() {
+        out.text("{");
+        for (i, part) in key.iter().enumerate() {
+            if i > 0 {
+                out.text(",");
+            }
+            out.text("key");
+            if key.len() > 1 {
+                out.udec(i as u64);
+            }
+            out.text("=\"");
+            let mut text = Writer::default();
+            text.tagged_text(part);
+            escaped(out, &text.bytes);
+            out.text("\"");
+        }
+        if let Some((label, value)) = extra {
+            if !key.is_empty() {
+                out.text(",");
+            }
+            out.text(label);
+            out.text("=\"");
+            escaped(out, value);
+            out.text("\"");
+        }
+        out.text("}");
     }
+    out.text(" ");
+}
+
+/// `# TYPE NAME TYPE`.
+fn type_line(out: &mut Writer, name: &[u8], suffix: &str, kind: &str) {
+    out.text("# TYPE ");
+    out.bytes(name);
+    out.text(suffix);
+    out.text(" ");
+    out.text(kind);
+    out.text("\n");
 }
 
 impl Prometheus {
     /// The metric lines of `map`; `None` when its values are not numbers.
-    fn lines(map: &Map) -> Result<Option<String>> {
+    fn lines(map: &Map) -> Result<Option<Vec<u8>>> {
         let name = metric_name(&map.name);
-        let mut out = String::new();
-        let gauge = |out: &mut String, suffix: &str, entries: &[Entry], f: &dyn Fn(&Value) -> String| {
-            let _ = writeln!(out, "# TYPE {}{} gauge", name, suffix);
-            for e in entries {
-                let _ = writeln!(out, "{}{}{} {}", name, suffix, labels(&e.key, None), f(&e.value));
-            }
-        };
+        let mut out = Writer::default();
         match map.entries.first().map(|e| &e.value) {
             None => {}
             Some(Value::Scalar(_)) => {
-                let mut values = Vec::new();
                 for e in &map.entries {
                     match &e.value {
-                        Value::Scalar(t) => match number(t) {
-                            Some(v) => values.push(v),
-                            None => return Ok(None),
-                        },
-                        _ => return Err("a map mixes kinds of values".into()),
+                        Value::Scalar(Tagged::I64(_) | Tagged::U64(_)) => {}
+                        Value::Scalar(_) => return Ok(None),
+                        _ => return Err(MIXED.into()),
                     }
                 }
-                let _ = writeln!(out, "# TYPE {} gauge", name);
-                for (e, v) in map.entries.iter().zip(values) {
-                    let _ = writeln!(out, "{}{} {}", name, labels(&e.key, None), v);
+                type_line(&mut out, &name, "", "gauge");
+                for e in &map.entries {
+                    if let Value::Scalar(t) = &e.value {
+                        series(&mut out, &name, "", &e.key, None);
+                        out.tagged_text(t);
+                        out.text("\n");
+                    }
                 }
             }
             Some(Value::Buckets(_)) => {
-                let _ = writeln!(out, "# TYPE {} histogram", name);
+                type_line(&mut out, &name, "", "histogram");
                 for e in &map.entries {
                     let buckets = match &e.value {
                         Value::Buckets(b) => b,
-                        _ => return Err("a map mixes kinds of values".into()),
+                        _ => return Err(MIXED.into()),
                     };
                     let mut total = 0u64;
+                    let sample = |out: &mut Writer, suffix, le: Option<&[u8]>, total| {
+                        series(out, &name, suffix, &e.key, le.map(|le| ("le", le)));
+                        out.udec(total);
+                        out.text("\n");
+                    };
                     for b in buckets {
                         total += b.count;
-                        let le = (b.high - 1).to_string();
-                        let _ = writeln!(out, "{}_bucket{} {}", name, labels(&e.key, Some(("le", &le))), total);
+                        let mut le = Writer::default();
+                        le.dec(b.high - 1);
+                        sample(&mut out, "_bucket", Some(&le.bytes), total);
                     }
-                    let _ = writeln!(out, "{}_bucket{} {}", name, labels(&e.key, Some(("le", "+Inf"))), total);
-                    let _ = writeln!(out, "{}_count{} {}", name, labels(&e.key, None), total);
+                    sample(&mut out, "_bucket", Some(b"+Inf"), total);
+                    sample(&mut out, "_count", None, total);
                 }
             }
             Some(Value::Stats { .. }) => {
-                let field = |i: usize| {
-                    move |v: &Value| match v {
-                        Value::Stats { count, avg, total } => [count.to_string(), avg.to_string(), total.to_string()][i].clone(),
-                        _ => String::new(),
+                for (i, suffix) in ["_count", "_average", "_sum"].iter().enumerate() {
+                    type_line(&mut out, &name, suffix, "gauge");
+                    for e in &map.entries {
+                        series(&mut out, &name, suffix, &e.key, None);
+                        if let Value::Stats { count, avg, total } = e.value {
+                            match i {
+                                0 => out.udec(count),
+                                1 => out.dec(avg),
+                                _ => out.dec(total),
+                            }
+                        }
+                        out.text("\n");
                     }
-                };
-                gauge(&mut out, "_count", &map.entries, &field(0));
-                gauge(&mut out, "_average", &map.entries, &field(1));
-                gauge(&mut out, "_sum", &map.entries, &field(2));
+                }
             }
             Some(Value::Reducer(_)) => return Ok(None),
         }
-        Ok(Some(out))
+        Ok(Some(out.bytes))
     }
 
     /// Writes the file: the temporary one, then renamed over the real one.
     fn write(&self) -> Result {
-        let mut text = String::new();
-        for lines in self.metrics.values() {
-            text.push_str(lines);
+        let mut text = Writer::default();
+        for (_, lines) in &self.metrics {
+            text.bytes(lines);
         }
-        let _ = writeln!(text, "# TYPE scry_lost_events_total counter\nscry_lost_events_total {}", self.lost);
-        host::fs_write(TEMP, text.as_bytes(), false)
-            .map_err(|_| format!("cannot write {} in the granted directory", TEMP))?;
+        text.text("# TYPE scry_lost_events_total counter\nscry_lost_events_total ");
+        text.udec(self.lost);
+        text.text("\n");
+        host::fs_write(TEMP, &text.bytes, false)
+            .map_err(|_| "cannot write scry.prom.tmp in the granted directory")?;
         host::fs_rename(TEMP, FILE)
-            .map_err(|_| format!("cannot rename {} to {} in the granted directory", TEMP, FILE))?;
+            .map_err(|_| "cannot rename scry.prom.tmp to scry.prom in the granted directory")?;
         Ok(())
     }
 }
@@ -164,11 +200,16 @@ impl Plugin for Prometheus {
                     changed = true;
                     match Self::lines(map)? {
                         Some(lines) => {
-                            self.metrics.insert(metric_name(&map.name), lines);
+                            let name = metric_name(&map.name);
+                            match self.metrics.binary_search_by(|(n, _)| n.cmp(&name)) {
+                                Ok(i) => self.metrics[i].1 = lines,
+                                Err(i) => self.metrics.insert(i, (name, lines)),
+                            }
                         }
                         None => {
-                            if self.warned.insert(map.name.to_string()) {
-                                host::log(&format!("{} holds text, not numbers: not exported", map.shown_name()));
+                            if !self.warned.iter().any(|w| *w == map.name) {
+                                self.warned.push(map.name.to_string());
+                                host::log(&(map.shown_name() + " holds text, not numbers: not exported"));
                             }
                         }
                     }

@@ -1,5 +1,5 @@
 /*
- * scry_plugin.h: the guest side of the scry plugin ABI 1.1 for C (docs/plugins.md).
+ * scry_plugin.h: the guest side of the scry plugin ABI 1.2 for C (docs/plugins.md).
  *
  * One header, no library to link: include it in the plugin's one .c file and build with
  *
@@ -12,7 +12,7 @@
  * in WASI imports, which scry refuses. Use the scry_buf writers below instead.
  *
  * What the header gives:
- * - SCRY_DESCRIPTOR("...") defines the `scry_plugin` export (the `abi 1.1` line is added);
+ * - SCRY_DESCRIPTOR("...") defines the `scry_plugin` export (the `abi 1.2` line is added);
  * - the `scry_alloc` export: one input buffer, kept and grown with malloc; each call may
  *   reuse the previous one (scry asks for one buffer per hook call);
  * - the imports of module `scry` (only those a plugin calls end up in the module);
@@ -22,6 +22,7 @@
  * - scry_reader: bounds-checked readers of the data layouts (u32, i64, str, tagged, keys,
  *   maps, hist buckets); a read past the end sets `bad` and returns zeros;
  * - scry_read_run / scry_read_record: the run description (scry_run) and sink records;
+ *   scry_read_formats: the printf formats added later (ABI 1.2, the scry_formats export);
  * - scry_buf: a growable output buffer (binary values, decimal text, JSON strings, keys as
  *   scry prints them) and scry_out, the one buffer hooks return their slices in;
  * - scry_fail / scry_fail_slice: report an error through scry.error and return the code.
@@ -48,7 +49,7 @@ static inline scry_slice scry_slice_of(const void *ptr, uint32_t len) {
 
 /* The descriptor export: SCRY_DESCRIPTOR("reducer quantiles(i64)\n"). */
 #define SCRY_DESCRIPTOR(lines)                                                                 \
-  static const char scry_descriptor_[] = "abi 1.1\n" lines;                                    \
+  static const char scry_descriptor_[] = "abi 1.2\n" lines;                                    \
   SCRY_EXPORT(scry_plugin) scry_slice scry_plugin(void) {                                      \
     return scry_slice_of(scry_descriptor_, sizeof scry_descriptor_ - 1);                       \
   }
@@ -336,26 +337,51 @@ typedef struct {
 
 static scry_run_description scry_run;
 
+/* `u32 n, format * n` at `r` (bytes that stay valid), appended to scry_run.format. */
+static inline int32_t scry_read_formats_(scry_reader *r) {
+  uint32_t n = scry_read_u32(r);
+  if ((uint32_t)(r->end - r->p) < n) return scry_fail("bad run description");
+  scry_format *f = realloc(scry_run.format, (scry_run.formats + n + 1) * sizeof *f);
+  if (!f) return scry_fail("out of memory");
+  scry_run.format = f;
+  f += scry_run.formats;
+  for (uint32_t i = 0; i < n; i++) {
+    f[i].text = scry_read_str(r);
+    f[i].args = scry_read_u32(r);
+    f[i].types = r->p;
+    if (scry_need(r, f[i].args)) r->p += f[i].args;
+  }
+  if (r->bad) return scry_fail("bad run description");
+  scry_run.formats += n;
+  return 0;
+}
+
+/* A copy of the len bytes at ptr (input buffers are reused), as a reader. */
+static inline scry_reader scry_copy_(int32_t ptr, int32_t len) {
+  uint8_t *copy = malloc(len ? (uint32_t)len : 1);
+  if (!copy) return scry_reader_of(0, 0);
+  memcpy(copy, (const void *)(uintptr_t)ptr, (uint32_t)len);
+  return scry_reader_of(copy, (uint32_t)len);
+}
+
 /* Reads the run description at ptr/len into scry_run; 0 on success. */
 static inline int32_t scry_read_run(int32_t ptr, int32_t len) {
-  uint8_t *copy = malloc(len ? (uint32_t)len : 1);
-  if (!copy) return scry_fail("out of memory");
-  memcpy(copy, (const void *)(uintptr_t)ptr, (uint32_t)len);
-  scry_reader r = scry_reader_of(copy, (uint32_t)len);
-  uint32_t n = scry_read_u32(&r);
-  scry_format *f = calloc(n ? n : 1, sizeof *f);
-  if (!f || (uint32_t)(r.end - r.p) < n) return scry_fail("bad run description");
-  for (uint32_t i = 0; i < n; i++) {
-    f[i].text = scry_read_str(&r);
-    f[i].args = scry_read_u32(&r);
-    f[i].types = r.p;
-    if (scry_need(&r, f[i].args)) r.p += f[i].args;
-  }
-  scry_run.formats = n;
-  scry_run.format = f;
+  scry_reader r = scry_copy_(ptr, len);
+  if (!r.p && len) return scry_fail("out of memory");
+  scry_run.formats = 0;
+  if (scry_read_formats_(&r)) return 1;
   scry_run.maps = scry_read_u32(&r);
   scry_run.map_list = r;
   return r.bad ? scry_fail("bad run description") : 0;
+}
+
+/* Reads the printf formats given to scry_formats (ABI 1.2: those a later REPL entry added)
+   at ptr/len, appended to scry_run.format (numbered on from the formats known before); 0 on
+   success. */
+static inline int32_t scry_read_formats(int32_t ptr, int32_t len) {
+  scry_reader r = scry_copy_(ptr, len);
+  if (!r.p && len) return scry_fail("out of memory");
+  return scry_read_formats_(&r);
 }
 
 /* Sink records (scry_sink): u8 kind, then the record. */

@@ -256,7 +256,7 @@ impl Host {
         signatures: BTreeMap<String, PluginSignature>,
         calls: Box<dyn PluginCalls>,
     ) {
-        self.env.plugins = signatures;
+        self.env.set_plugins(signatures);
         match &mut self.session {
             Some(session) => session.set_plugin_calls(calls),
             None => self.plugin_calls = Some(calls),

@@ -13,7 +13,7 @@ const STACK_LIMIT_MAX: u64 = 1024;
 
 impl<'a> Checker<'a> {
     /// The signature of function `name`: a builtin, or one registered in the environment.
-    fn signature(&self, name: &str) -> Option<&'a Signature> {
+    pub(super) fn signature(&self, name: &str) -> Option<&'a Signature> {
         let env: &'a Environment = self.env;
         functions::builtin(name).or_else(|| env.functions.iter().find(|s| s.name == name))
     }

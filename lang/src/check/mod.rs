@@ -24,7 +24,7 @@ use crate::cdefs::{CDefs, CRecord};
 use crate::diag::Diagnostic;
 use crate::format::Piece;
 use crate::functions::{self, Gen, Signature};
-use crate::plugin::PluginSignature;
+use crate::plugin::{ItemKind, PluginSignature};
 use crate::probe::{Args, ProbeKind};
 use crate::span::Span;
 use crate::tracepoint_format::TracepointFormat;
@@ -129,10 +129,12 @@ pub struct Environment {
     pub maps: BTreeMap<String, MapType>,
     /// C definitions so far: the preambles' structs, unions and enums, and kernel records used.
     pub cdefs: CDefs,
-    /// Functions registered from outside the language (plugins), checked as builtins are.
+    /// Functions registered from outside the language (plugins' among them, by
+    /// [`Environment::set_plugins`]), checked from the same table as builtins.
     pub functions: Vec<Signature>,
-    /// The plugins loaded, with what each declares (the host reads their descriptors).
-    pub plugins: BTreeMap<String, PluginSignature>,
+    /// The plugins loaded, with what each declares (the host reads their descriptors; set by
+    /// [`Environment::set_plugins`]).
+    plugins: BTreeMap<String, PluginSignature>,
 }
 
 impl Environment {
@@ -142,6 +144,28 @@ impl Environment {
             self.maps.entry(name.clone()).or_insert_with(|| m.clone());
         }
         self.cdefs.extend(&typed.cdefs);
+    }
+
+    /// The plugins loaded (replacing those set before: the REPL loads more during a session):
+    /// their reducers and formatters, and each function in the function table as
+    /// `PLUGIN::NAME` ([`Signature::plugin_function`]).
+    pub fn set_plugins(&mut self, plugins: BTreeMap<String, PluginSignature>) {
+        self.functions.retain(|s| s.plugin.is_none());
+        for (name, sig) in &plugins {
+            for (index, item) in sig.items.iter().enumerate() {
+                if let ItemKind::Function { params, ret } = &item.kind {
+                    // `PLUGIN::NAME` is no builtin's name, and plugin names are unique.
+                    self.functions.push(Signature::plugin_function(
+                        name,
+                        index as u32,
+                        &item.name,
+                        params,
+                        *ret,
+                    ));
+                }
+            }
+        }
+        self.plugins = plugins;
     }
 
     /// Registers a function from outside the language; refused when its name is taken.

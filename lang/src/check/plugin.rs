@@ -1,9 +1,11 @@
 //! Plugin items in programs: function calls (`NAME::fn(args)`, allowed only where user space
 //! consumes the value), and the preamble's `plugin`/`format` declarations. Signatures come from
-//! the [`super::Environment`]'s plugins (read from each plugin's descriptor by the host).
+//! the [`super::Environment`]: a function's from the function table (where its plugin
+//! registered it), a reducer's or formatter's from the plugin's declarations.
 
 use crate::ast::{Expr, ExprId, ExprKind, Preamble};
 use crate::diag::Diagnostic;
+use crate::functions::PluginFunction;
 use crate::plugin::{Folding, ItemKind, PluginSignature, PluginType};
 use crate::span::Span;
 use crate::types::Type;
@@ -41,6 +43,13 @@ pub struct ReducerMap {
 /// Where user space consumes values: the functions whose arguments may be plugin calls.
 const USER_SPACE: &str = "printf(), print(), system() or cat()";
 
+impl<'a> Checker<'a> {
+    /// Plugin function `name` (`plugin::fn`), from the function table.
+    fn function(&self, name: &str) -> Option<&'a PluginFunction> {
+        self.signature(name)?.plugin.as_ref()
+    }
+}
+
 impl Checker<'_> {
     /// An argument of `consumer`: where user space consumes it (printf, print, system, cat;
     /// not debugf, which the kernel formats) a plugin function call is allowed; anything else
@@ -65,16 +74,20 @@ impl Checker<'_> {
         else {
             return Type::None;
         };
-        let Some((_, item)) = self.plugin_item(name, *name_span) else {
-            return Type::None;
+        let reducer = match self.function(name) {
+            Some(_) => false,
+            None => match self.plugin_item(name, *name_span) {
+                Some((_, kind)) => matches!(kind, ItemKind::Reducer(..)),
+                None => return Type::None,
+            },
         };
-        let d = match item {
-            ItemKind::Reducer(..) => Diagnostic::error(
+        let d = match reducer {
+            true => Diagnostic::error(
                 e.span,
                 format!("{name}() is a plugin reducer: it folds values into a map, and has no value here"),
             )
             .with_hint(format!("assign it to a map: @m[key] = {name}(value)")),
-            _ => Diagnostic::error(
+            false => Diagnostic::error(
                 e.span,
                 format!(
                     "{name}() runs in user space, after the kernel has sent the event: its value cannot be used here, where the kernel consumes it"
@@ -99,17 +112,18 @@ impl Checker<'_> {
         args: &[Expr],
     ) -> Type {
         let types: Vec<Type> = args.iter().map(|a| self.expr(a)).collect();
-        let Some((index, kind)) = self.plugin_item(name, name_span) else {
+        let Some(f) = self.function(name) else {
+            // Not in the function table: no such plugin or item, or not a function.
+            if let Some((_, kind)) = self.plugin_item(name, name_span) {
+                self.err(
+                    name_span,
+                    format!("{name} is not a function of its plugin ({kind_name}), so it cannot be called here", kind_name = kind_name(&kind)),
+                );
+            }
             return Type::None;
         };
-        let ItemKind::Function { params, ret } = kind else {
-            self.err(
-                name_span,
-                format!("{name} is not a function of its plugin ({kind_name}), so it cannot be called here", kind_name = kind_name(&kind)),
-            );
-            return Type::None;
-        };
-        let signature = signature(name, &params, ret);
+        let (params, ret) = (&f.params, f.ret);
+        let signature = signature(name, params, ret);
         if args.len() != params.len() {
             self.error(
                 Diagnostic::error(
@@ -125,7 +139,7 @@ impl Checker<'_> {
             );
             return Type::None;
         }
-        for (n, ((a, t), p)) in args.iter().zip(&types).zip(&params).enumerate() {
+        for (n, ((a, t), p)) in args.iter().zip(&types).zip(params).enumerate() {
             let fits = match p {
                 PluginType::I64 | PluginType::U64 => t.is_int(),
                 PluginType::Str => t.prints_as_string(),
@@ -148,15 +162,13 @@ impl Checker<'_> {
                 );
             }
         }
-        if let Some((plugin, _)) = name.split_once("::") {
-            self.plugin_calls.insert(
-                id,
-                PluginCall {
-                    plugin: plugin.to_string(),
-                    item: index,
-                },
-            );
-        }
+        self.plugin_calls.insert(
+            id,
+            PluginCall {
+                plugin: f.plugin.clone(),
+                item: f.item,
+            },
+        );
         match ret {
             PluginType::I64 => Type::Int {
                 bits: 64,

@@ -187,6 +187,7 @@ fn registered_functions_are_checked_from_their_signature() {
         returns: Returns::Type(Type::I64),
         rule: Rule::None,
         gen: Gen::External,
+        plugin: None,
     };
     env.register_function(sig.clone()).unwrap();
     assert!(env.register_function(sig).is_err());
@@ -222,4 +223,51 @@ fn registered_functions_are_checked_from_their_signature() {
     let (_, d) = check_env("BEGIN { quantle(1); }");
     assert_eq!(d[0].message, "Unknown function: quantle");
     assert!(format!("{:?}", d[0]).contains("quantile"), "{d:?}");
+}
+
+/// A plugin's functions are in the function table (as `PLUGIN::NAME`, next to the builtins)
+/// once the environment has the plugin; setting the plugins again replaces them. The checker
+/// types a call from that signature and records which plugin item makes it.
+#[test]
+fn plugin_functions_are_registered_in_the_function_table() {
+    use crate::functions::Gen;
+    use crate::plugin::{Item, ItemKind, PluginSignature, PluginType};
+    let hex = Item {
+        name: "hex".into(),
+        kind: ItemKind::Function {
+            params: vec![PluginType::U64],
+            ret: PluginType::Str,
+        },
+    };
+    let sum = Item {
+        name: "sum".into(),
+        kind: ItemKind::Reducer(PluginType::I64, crate::plugin::Folding::PerEvent),
+    };
+    let sig = PluginSignature {
+        items: vec![sum, hex],
+        sink: None,
+    };
+    let mut env = Environment::default();
+    env.set_plugins([("p".to_string(), sig)].into());
+    let names: Vec<&str> = env.functions.iter().map(|s| s.name.as_ref()).collect();
+    assert_eq!(names, ["p::hex"]);
+    let f = env.functions[0].plugin.as_ref().unwrap();
+    assert_eq!((f.plugin.as_str(), f.item), ("p", 1));
+    assert_eq!(env.functions[0].gen, Gen::External);
+
+    let (p, d) = crate::parse(r#"BEGIN { printf("%s\n", p::hex(255)); }"#);
+    assert!(d.is_empty(), "{d:?}");
+    let (t, d) = check_in(&p, &catalog(), &CheckOptions::default(), &env);
+    assert!(d.is_empty(), "{d:?}");
+    let call = t.plugin_calls.values().next().unwrap();
+    assert_eq!((call.plugin.as_str(), call.item), ("p", 1));
+    let (p, _) = crate::parse(r#"BEGIN { printf("%s\n", p::hex()); }"#);
+    let (_, d) = check_in(&p, &catalog(), &CheckOptions::default(), &env);
+    assert_eq!(d[0].message, "p::hex() takes 1 argument (0 provided)");
+
+    env.set_plugins(Default::default());
+    assert!(env.functions.is_empty());
+    let (p, _) = crate::parse(r#"BEGIN { printf("%s\n", p::hex(1)); }"#);
+    let (_, d) = check_in(&p, &catalog(), &CheckOptions::default(), &env);
+    assert_eq!(d[0].message, "no plugin named 'p' is loaded");
 }

@@ -1,7 +1,7 @@
 //! What the [`plugin!`](crate::plugin) exports call: buffers in and out, layouts read, errors
 //! reported. Public for the macro only.
 
-use alloc::string::ToString;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::panic::PanicInfo;
 
@@ -56,15 +56,35 @@ fn with_out(hook: impl FnOnce(&mut Writer) -> Result) -> i64 {
     }
 }
 
-/// The panic hook: the panic's message through `scry.error` (the module then traps).
+/// The panic hook: the panic's message through `scry.error` (the module then traps), as
+/// `panicked at 'MESSAGE', FILE:LINE:COLUMN`. Written without `core::fmt` (std has already
+/// formatted the message into the payload).
 pub fn panicked(info: &PanicInfo) {
-    host::error(&info.to_string());
+    let payload = info.payload();
+    let message = match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+        (Some(s), _) => s,
+        (_, Some(s)) => s.as_str(),
+        _ => "Box<dyn Any>",
+    };
+    let mut w = Writer::default();
+    w.text("panicked at '");
+    w.text(message);
+    w.text("'");
+    if let Some(at) = info.location() {
+        w.text(", ");
+        w.text(at.file());
+        w.text(":");
+        w.udec(at.line().into());
+        w.text(":");
+        w.udec(at.column().into());
+    }
+    host::error(&String::from_utf8_lossy(&w.bytes));
 }
 
 /// `scry_plugin`.
 pub fn descriptor<P: Plugin>() -> i64 {
     with_out(|out| {
-        out.text("abi 1.1\n");
+        out.text("abi 1.2\n");
         out.text(P::DESCRIPTOR);
         Ok(())
     })
@@ -88,6 +108,17 @@ pub fn init<P: Plugin>(p: &mut P, ptr: i32, len: i32) -> i32 {
         let result = p.init(&run);
         buffers().run = Some(run);
         result
+    }))
+}
+
+/// `scry_formats`: the formats join those of the run description (so `sink` reads their
+/// records), then the plugin sees them.
+pub fn formats<P: Plugin>(p: &mut P, ptr: i32, len: i32) -> i32 {
+    status(Run::formats(&mut Reader::new(input(ptr, len))).and_then(|added| {
+        let run = buffers().run.get_or_insert_with(Run::default);
+        let first = run.formats.len();
+        run.formats.extend(added);
+        p.formats(run, first)
     }))
 }
 

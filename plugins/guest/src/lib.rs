@@ -1,12 +1,14 @@
-//! `scry_guest`: the guest side of the scry plugin ABI 1.1 for Rust (docs/plugins.md).
+//! `scry_guest`: the guest side of the scry plugin ABI 1.2 for Rust (docs/plugins.md).
 //!
 //! A plugin is a type implementing [`Plugin`] and one [`plugin!`] line that exports the hooks
 //! it implements; this crate reads the data layouts ([`read`]), writes results ([`Writer`]),
 //! wraps the `scry` imports ([`host`]) and turns an `Err` or a panic into `scry.error`.
 //!
-//! The crate is `no_std` (with `alloc`). Plugins are built with Debian's rustc and its
-//! `wasm32-unknown-unknown` std, whose allocator and panic machinery import nothing, so a
-//! plugin's only imports are the `scry` functions it calls:
+//! The crate is `no_std` (with `alloc`) and is the plugin's allocator ([`Heap`]). Plugins are
+//! built with Debian's rustc and its `wasm32-unknown-unknown` std, whose panic machinery
+//! imports nothing, so a plugin's only imports are the `scry` functions it calls. Text and
+//! numbers written with [`Writer`] (`text`, `dec`, `udec`) need no `core::fmt`, which keeps a
+//! plugin small (scry compiles it at its first load in time that grows with its size):
 //!
 //! ```text
 //! rustc --edition 2021 --target wasm32-unknown-unknown -O -C panic=abort \
@@ -19,16 +21,22 @@
 extern crate alloc;
 
 pub mod glue;
+mod heap;
 pub mod host;
 pub mod read;
 mod states;
 mod write;
 
 pub use read::{Bucket, Entry, Kind, Map, Reader, Record, Run, Tagged, Type, Updates, Value};
+pub use heap::Heap;
 pub use states::States;
 pub use write::Writer;
 
 use alloc::string::String;
+
+/// Every allocation of a plugin built with this crate: [`Heap`], much smaller than std's.
+#[global_allocator]
+static HEAP: Heap = Heap;
 
 /// A hook's failure: the message scry reports as `plugin NAME: HOOK ITEM failed: MESSAGE`.
 #[derive(Debug)]
@@ -58,11 +66,17 @@ pub type Result<T = ()> = core::result::Result<T, Error>;
 /// A plugin: its descriptor and the hooks it implements. Hooks not listed in [`plugin!`] are
 /// not exported; their default bodies are never called.
 pub trait Plugin: Default + 'static {
-    /// The descriptor after its `abi 1.1` line: `"reducer quantiles(i64) weighted\n"`.
+    /// The descriptor after its `abi 1.2` line: `"reducer quantiles(i64) weighted\n"`.
     const DESCRIPTOR: &'static str;
 
     /// `scry_init`: the run description (the program's printf formats and maps).
     fn init(&mut self, _run: &Run) -> Result {
+        Ok(())
+    }
+
+    /// `scry_formats` (ABI 1.2): printf formats a later REPL entry added, `run.formats[first..]`
+    /// (already in the run `sink` reads records with).
+    fn formats(&mut self, _run: &Run, _first: usize) -> Result {
         Ok(())
     }
 
@@ -107,7 +121,8 @@ pub trait Plugin: Default + 'static {
 ///
 /// Always exports `scry_plugin` (the descriptor; it also installs a panic hook that reports
 /// the panic through `scry.error` before the module traps) and `scry_alloc`; then one export
-/// per hook named: `init`, `call`, `reduce`, `render`, `reset`, `format`, `sink`, `finish`.
+/// per hook named: `init`, `formats`, `call`, `reduce`, `render`, `reset`, `format`, `sink`,
+/// `finish`.
 /// The plugin value is created with `Default` at the first hook.
 #[macro_export]
 macro_rules! plugin {
@@ -142,6 +157,12 @@ macro_rules! __scry_hook {
         #[no_mangle]
         pub extern "C" fn scry_init(ptr: i32, len: i32) -> i32 {
             $crate::glue::init(scry_state(), ptr, len)
+        }
+    };
+    (formats) => {
+        #[no_mangle]
+        pub extern "C" fn scry_formats(ptr: i32, len: i32) -> i32 {
+            $crate::glue::formats(scry_state(), ptr, len)
         }
     };
     (call) => {

@@ -5,7 +5,17 @@ use alloc::borrow::Cow;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::{Error, Result};
+use crate::{Error, Result, Writer};
+
+/// `unknown WHAT N`: a byte of the input that is none of the values it may be.
+fn unknown(what: &str, n: u8) -> Error {
+    let mut w = Writer::default();
+    w.text("unknown ");
+    w.text(what);
+    w.text(" ");
+    w.udec(n.into());
+    Error(String::from_utf8_lossy(&w.bytes).into_owned())
+}
 
 /// A cursor over bytes scry wrote.
 pub struct Reader<'a> {
@@ -74,7 +84,7 @@ impl<'a> Reader<'a> {
             1 => Tagged::U64(self.u64()?),
             2 => Tagged::Str(self.str()?),
             3 => Tagged::Tuple(self.list(Self::tagged)?),
-            tag => return Err(alloc::format!("unknown value tag {}", tag).into()),
+            tag => return Err(unknown("value tag", tag)),
         })
     }
 
@@ -147,7 +157,7 @@ impl Kind {
             2 => Kind::Lhist,
             3 => Kind::Stats,
             4 => Kind::Reducer,
-            _ => return Err(alloc::format!("unknown map kind {}", k).into()),
+            _ => return Err(unknown("map kind", k)),
         })
     }
 }
@@ -168,7 +178,7 @@ impl Map<'_> {
     pub fn shown_name(&self) -> String {
         match self.name.starts_with('@') {
             true => self.name.to_string(),
-            false => alloc::format!("@{}", self.name),
+            false => String::from("@") + &self.name,
         }
     }
 }
@@ -233,7 +243,7 @@ pub struct Format {
     pub args: Vec<Type>,
 }
 
-/// The run description (`scry_init`).
+/// The run description (`scry_init`), with the formats added later (`scry_formats`).
 #[derive(Clone, Debug, Default)]
 pub struct Run {
     /// The program's `printf` formats, by number.
@@ -245,18 +255,24 @@ pub struct Run {
 impl Run {
     /// Reads the run description layout.
     pub fn read(r: &mut Reader) -> Result<Run> {
-        let formats = r.list(|r| {
+        let formats = Run::formats(r)?;
+        let maps = r.list(|r| Ok((r.str()?.into_owned(), Kind::from_u8(r.u8()?)?)))?;
+        Ok(Run { formats, maps })
+    }
+
+    /// Reads `u32 formats, format * formats`: the run description's formats, or those
+    /// `scry_formats` gives (ABI 1.2).
+    pub fn formats(r: &mut Reader) -> Result<Vec<Format>> {
+        r.list(|r| {
             let text = r.str()?.into_owned();
             let args = r.list(|r| match r.u8()? {
                 0 => Ok(Type::I64),
                 1 => Ok(Type::U64),
                 2 => Ok(Type::Str),
-                t => Err(alloc::format!("unknown argument type {}", t).into()),
+                t => Err(unknown("argument type", t)),
             })?;
             Ok(Format { text, args })
-        })?;
-        let maps = r.list(|r| Ok((r.str()?.into_owned(), Kind::from_u8(r.u8()?)?)))?;
-        Ok(Run { formats, maps })
+        })
     }
 }
 
@@ -333,7 +349,11 @@ impl<'a> Record<'a> {
     /// Reads `count` records; printf arguments are read in the types of `run`'s formats.
     pub fn read_all(buf: &'a [u8], count: u32, run: &Run) -> Result<Vec<Record<'a>>> {
         let mut r = Reader::new(buf);
-        (0..count).map(|_| Record::read(&mut r, run)).collect()
+        let mut records = Vec::new();
+        for _ in 0..count {
+            records.push(Record::read(&mut r, run)?);
+        }
+        Ok(records)
     }
 
     fn read(r: &mut Reader<'a>, run: &Run) -> Result<Record<'a>> {
@@ -356,7 +376,7 @@ impl<'a> Record<'a> {
             4 => Record::Map { map: r.map()?, top: r.u64()?, div: r.u64()? },
             5 => Record::Lost(r.u64()?),
             6 => Record::Attached(r.u64()?),
-            k => return Err(alloc::format!("unknown record kind {}", k).into()),
+            k => return Err(unknown("record kind", k)),
         })
     }
 }
