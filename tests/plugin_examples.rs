@@ -1030,9 +1030,15 @@ fn a_panicking_rust_plugin_ends_the_run_cleanly() {
         "{}",
         run.stderr
     );
-    // END ran and the kernel maps printed: every event reached @n.
+    // END ran and the kernel maps printed: @n holds at least the events up to the failing
+    // one (the kernel counted value 13 before its record was sent); how many of the 20 came
+    // before the probes detached depends on scheduling, as after Ctrl-C.
     assert!(run.stdout.contains("end\n"), "{}", run.stdout);
-    assert!(run.stdout.contains("@n: 20\n"), "{}", run.stdout);
+    let n: u64 = (run.stdout.lines())
+        .find_map(|l| l.strip_prefix("@n: "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("@n printed: {}", run.stdout));
+    assert!((13..=20).contains(&n), "{}", run.stdout);
 }
 
 #[test]
