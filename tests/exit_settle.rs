@@ -5,12 +5,17 @@
 //! times then returning; runs are repeated, also with a busy loop on every core, to show the
 //! count is not won by a race.
 
-use std::io::{BufRead, BufReader, Read};
+#[path = "common/attached.rs"]
+mod common_attached;
+
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use common_attached::attached;
 
 /// Calls of `add` per run: ~15 µs per uretprobe hit on the test VM, a few ms in all.
 const CALLS: u32 = 300;
@@ -35,21 +40,8 @@ fn fixture(name: &str) -> PathBuf {
 /// scry running `program` (after `options`), once its probes are attached; its stderr is
 /// read on (kept open) by the caller.
 fn scry(options: &[&str], program: &str) -> (Child, BufReader<ChildStderr>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
-        .args(options)
-        .args(["-e", program])
-        .env("__BPFTRACE_NOTIFY_PROBES_ATTACHED", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("scry starts");
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("__BPFTRACE_NOTIFY_PROBES_ATTACHED") {
-        line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "scry ended early");
-    }
-    (child, stderr)
+    let args: Vec<&str> = options.iter().copied().chain(["-e", program]).collect();
+    attached(&args, Stdio::piped())
 }
 
 /// Waits for scry's end; its status must be success. Returns its stdout.
@@ -143,7 +135,7 @@ fn exit_wait_is_bounded_and_a_signal_ends_it() {
     let program = format!("uretprobe:{}:add {{ @ = count(); exit(); }}", bin.display());
     let endless = || {
         Command::new(&bin)
-            .args(["add", "100000000"])
+            .args(["add", "100000000000000"])
             .spawn()
             .unwrap()
     };

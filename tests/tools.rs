@@ -3,9 +3,13 @@
 //! Needs root and BPF, as `tests/runtime.rs`; the tools' other cases, the seed's §4 examples
 //! among them (`tool_seed_*`), are `tests/runtime/tool_*.case`.
 
-use std::io::{BufRead, BufReader};
+#[path = "common/attached.rs"]
+mod common_attached;
+
 use std::path::PathBuf;
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use common_attached::attached;
 
 /// Builds the uprobes fixture (frame pointers kept, so user stacks unwind) into a scratch
 /// directory and returns its path.
@@ -22,25 +26,6 @@ fn uprobes_fixture() -> PathBuf {
         .expect("cc runs");
     assert!(built.success(), "the uprobes fixture builds");
     bin
-}
-
-/// scry started with `args`, once it says its probes are attached, and the rest of its stderr
-/// (kept open, so that what it writes later does not meet a closed pipe).
-fn attached(args: &[&str], stdout: Stdio) -> (Child, BufReader<ChildStderr>) {
-    let mut scry = Command::new(env!("CARGO_BIN_EXE_scry"))
-        .args(args)
-        .env("__BPFTRACE_NOTIFY_PROBES_ATTACHED", "1")
-        .stdout(stdout)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("scry starts");
-    let mut stderr = BufReader::new(scry.stderr.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("__BPFTRACE_NOTIFY_PROBES_ATTACHED") {
-        line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "scry ended early");
-    }
-    (scry, stderr)
 }
 
 #[test]
