@@ -24,7 +24,7 @@ use std::ops::Range;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use scry_ebpf::insn::{self, Insn, PSEUDO_MAP_FD};
-use scry_ebpf::object::{MapKind, MapSpec, Object, ProgType, ProgramSpec, Slots};
+use scry_ebpf::object::{MapKind, MapSpec, Object, ProgType, ProgramSpec, Slots, Trigger};
 use scry_lang::attach::Target;
 
 use crate::sys;
@@ -485,7 +485,7 @@ fn program_error(
     failure: sys::LoadFailure,
     log_size: usize,
 ) -> LoadError {
-    let name = &spec.name;
+    let name = probe_label(spec);
     if let Some((insn, reason)) = parse_verifier_log(&failure.log) {
         return LoadError::Verifier {
             program: index,
@@ -507,7 +507,7 @@ fn program_error(
         libc::E2BIG => format!("cannot load BPF program {name}: it is too large for the kernel"),
         // With -v the log is kept whole, and the kernel refuses a program whose log overflows.
         libc::ENOSPC => format!(
-            "cannot load BPF program {name}: verification log buffer not big enough, try \
+            "Error loading program: {name}: verification log buffer not big enough, try \
              increasing the BPFTRACE_LOG_SIZE environment variable beyond the current value of \
              {log_size} bytes"
         ),
@@ -519,6 +519,17 @@ fn program_error(
     LoadError::Program {
         program: index,
         message,
+    }
+}
+
+/// The probe a program runs for, as messages name it (bpftrace's "Error loading program:
+/// BEGIN"): BEGIN, END, or its first attach point.
+fn probe_label(spec: &ProgramSpec) -> String {
+    match (spec.trigger, spec.attaches.first()) {
+        (Trigger::Begin, _) => "BEGIN".into(),
+        (Trigger::End, _) => "END".into(),
+        (_, Some(a)) => a.name.clone(),
+        (_, None) => spec.name.clone(),
     }
 }
 
