@@ -7,6 +7,8 @@
 
 #[path = "common/attached.rs"]
 mod common_attached;
+#[path = "common/uprobes_fixture.rs"]
+mod common_fixture;
 
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -16,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common_attached::attached;
+use common_fixture::uprobes_fixture;
 
 /// Calls of `add` per run: ~15 µs per uretprobe hit on the test VM, a few ms in all.
 const CALLS: u32 = 300;
@@ -23,18 +26,7 @@ const CALLS: u32 = 300;
 /// The uprobes fixture built under a name of this test's own (`comm` and path), so that no
 /// other process runs it.
 fn fixture(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("scry-exit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let bin = dir.join(name);
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let built = Command::new("cc")
-        .args(["-O1", "-pthread", "-o"])
-        .arg(&bin)
-        .arg(root.join("tests/fixtures/uprobes.c"))
-        .status()
-        .expect("cc runs");
-    assert!(built.success(), "the uprobes fixture builds");
-    bin
+    uprobes_fixture("exit", name)
 }
 
 /// scry running `program` (after `options`), once its probes are attached; its stderr is

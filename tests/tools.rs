@@ -5,32 +5,17 @@
 
 #[path = "common/attached.rs"]
 mod common_attached;
+#[path = "common/uprobes_fixture.rs"]
+mod common_fixture;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use common_attached::attached;
-
-/// Builds the uprobes fixture (frame pointers kept, so user stacks unwind) into a scratch
-/// directory and returns its path.
-fn uprobes_fixture() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("scry-tools-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let bin = dir.join("fx_folded");
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let built = Command::new("cc")
-        .args(["-O1", "-g", "-pthread", "-fno-omit-frame-pointer", "-o"])
-        .arg(&bin)
-        .arg(root.join("tests/fixtures/uprobes.c"))
-        .status()
-        .expect("cc runs");
-    assert!(built.success(), "the uprobes fixture builds");
-    bin
-}
+use common_fixture::uprobes_fixture;
 
 #[test]
 fn folded_stacks_draw_as_a_flame_graph() {
-    let bin = uprobes_fixture();
+    let bin = uprobes_fixture("tools", "fx_folded");
     let mut fixture = Command::new(&bin)
         .args(["gate", "-", "stack", "3", "spin", "300"])
         .stdin(Stdio::piped())

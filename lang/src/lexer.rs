@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use crate::ast::{CDefKind, CDefinition, Define, Include, Preamble};
 use crate::diag::Diagnostic;
 use crate::span::Span;
-use crate::token::{BinOp, Tok};
+use crate::token::{macro_name, BinOp, Tok};
 
 /// Deepest nesting of `(`/`[`/`{` accepted; deeper input is refused, not recursed into.
 pub const MAX_NESTING: usize = 200;
@@ -232,17 +232,11 @@ impl<'a> Lexer<'a> {
     }
 
     fn define(&mut self, rest: &str, span: Span) {
-        let rest = rest.trim_start();
-        let name_len = rest
-            .bytes()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
-            .count();
-        let name = &rest[..name_len];
-        if name.is_empty() || name.as_bytes()[0].is_ascii_digit() {
+        let Some((name, rest)) = macro_name(rest.trim_start()) else {
             self.error(span, "#define needs a name");
             return;
-        }
-        if rest[name_len..].starts_with('(') {
+        };
+        if rest.starts_with('(') {
             self.diags.push(
                 Diagnostic::error(
                     span,
@@ -252,7 +246,7 @@ impl<'a> Lexer<'a> {
             );
             return;
         }
-        let value = strip_line_comment(rest[name_len..].trim()).to_string();
+        let value = strip_line_comment(rest.trim()).to_string();
         self.defines.insert(name.to_string(), value.clone());
         self.preamble.defines.push(Define {
             name: name.to_string(),

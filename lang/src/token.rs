@@ -154,3 +154,16 @@ impl fmt::Display for Tok {
         }
     }
 }
+
+/// Splits the text after `#define` (leading white space trimmed) into the macro's name and
+/// what follows it; `None` when the text does not start with a C identifier.
+pub fn macro_name(text: &str) -> Option<(&str, &str)> {
+    let len = (text.bytes())
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        .count();
+    let (name, rest) = text.split_at(len);
+    match name.as_bytes().first() {
+        Some(c) if !c.is_ascii_digit() => Some((name, rest)),
+        _ => None,
+    }
+}

@@ -2,6 +2,8 @@
 //! continuations joined, every other line (and every other directive) skipped. Nothing is
 //! evaluated: a line inside `#if 0` counts as any other.
 
+use crate::token::macro_name;
+
 /// One directive of a header that the macro reader uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Directive {
@@ -40,15 +42,7 @@ fn directive(line: &str) -> Option<Directive> {
 }
 
 fn define(rest: &str) -> Option<Directive> {
-    let name_len = rest
-        .bytes()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
-        .count();
-    let name = &rest[..name_len];
-    if name.is_empty() || name.as_bytes()[0].is_ascii_digit() {
-        return None;
-    }
-    let rest = &rest[name_len..];
+    let (name, rest) = macro_name(rest)?;
     let (params, body) = match rest.strip_prefix('(') {
         Some(p) => {
             let close = p.find(')')?;
